@@ -1,0 +1,1 @@
+"""Scrapy project for bijia: settings, items, pipelines, middlewares and the crawl runner."""

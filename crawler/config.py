@@ -1,0 +1,176 @@
+"""The marketplaces file: which shops to crawl and how, validated on load.
+
+A bad file is a :class:`ConfigError` whose message names the file, the line and the key, e.g.
+``marketplaces.toml line 7: marketplace 'techmall': shape: Input should be 'jsonld', 'shopify', …``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEMO_MARKETPLACES = Path(__file__).resolve().parent.parent / "demo" / "marketplaces.toml"
+Shape = Literal["jsonld", "shopify", "woocommerce", "browser", "instant"]
+_VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """The marketplaces file is missing, unreadable or invalid; the message says where."""
+
+
+class BrowserOptions(BaseModel):
+    """Selectors for the ``browser`` shape (JavaScript-rendered listings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_selector: str = "[data-offer]"
+    load_more_selector: str = "button.load-more"
+    max_load_more: Annotated[int, Field(ge=0, le=1000)] = 200
+    wait_timeout_ms: Annotated[int, Field(ge=100, le=120_000)] = 15_000
+
+
+class Marketplace(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    title: str | None = None
+    shape: Shape
+    base_url: str
+    start_urls: list[str] = []
+    sitemap_urls: list[str] = []
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    default_shipping: Annotated[Decimal, Field(ge=0)] | None = None
+    enabled: bool = True
+    obey_robots: bool = True
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    delay: Annotated[float, Field(ge=0, le=60)] = 0.0
+    max_pages: Annotated[int, Field(ge=1)] | None = None
+    browser: BrowserOptions = BrowserOptions()
+
+    @field_validator("base_url", "start_urls", "sitemap_urls")
+    @classmethod
+    def _http_urls(cls, value: str | list[str]) -> str | list[str]:
+        for url in [value] if isinstance(value, str) else value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"not an http(s) URL: {url!r}")
+        return value
+
+    def url(self, path: str = "") -> str:
+        """``base_url`` joined with ``path`` (no double slashes)."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/") if path else self.base_url
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+
+class MarketplacesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    marketplace: list[Marketplace]
+
+    @field_validator("marketplace")
+    @classmethod
+    def _unique_names(cls, value: list[Marketplace]) -> list[Marketplace]:
+        seen: set[str] = set()
+        for m in value:
+            if m.name in seen:
+                raise ValueError(f"duplicate marketplace name {m.name!r}")
+            seen.add(m.name)
+        if not value:
+            raise ValueError("no [[marketplace]] entries")
+        return value
+
+
+def load_marketplaces(path: Path | str | None = None, *, only: list[str] | None = None,
+                      include_disabled: bool = False) -> list[Marketplace]:
+    """Load and validate a marketplaces file (the bundled demo one by default).
+
+    ``${NAME}`` in a string value is replaced by the environment variable ``NAME``.
+    ``only`` keeps the named marketplaces (unknown names are an error).
+    """
+    path = Path(path) if path is not None else DEMO_MARKETPLACES
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read marketplaces file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = _expand_vars(raw, path, text)
+    try:
+        parsed = MarketplacesFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, text, raw)) from None
+    chosen = [m for m in parsed.marketplace if include_disabled or m.enabled]
+    if only:
+        known = {m.name for m in parsed.marketplace}
+        unknown = sorted(set(only) - known)
+        if unknown:
+            raise ConfigError(f"{path}: unknown marketplace(s) {', '.join(unknown)}; "
+                              f"known: {', '.join(sorted(known))}")
+        chosen = [m for m in parsed.marketplace if m.name in only]
+    return chosen
+
+
+def _expand_vars(value: object, path: Path, text: str) -> object:
+    if isinstance(value, dict):
+        return {k: _expand_vars(v, path, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_vars(v, path, text) for v in value]
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                line = _line_of(text, match.group(0))
+                raise ConfigError(f"{path} line {line}: ${{{name}}} is used but the environment "
+                                  f"variable {name} is not set")
+            return os.environ[name]
+        return _VAR.sub(sub, value)
+    return value
+
+
+def _line_of(text: str, needle: str, start_line: int = 1) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number >= start_line and needle in line:
+            return number
+    return start_line
+
+
+def _table_line(text: str, index: int) -> int:
+    """Line number of the ``index``-th ``[[marketplace]]`` header."""
+    count = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith("[[marketplace]]"):
+            count += 1
+            if count == index:
+                return number
+    return 1
+
+
+def _describe(exc: ValidationError, path: Path, text: str, raw: dict) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where, line = "", 1
+        if len(loc) >= 2 and loc[0] == "marketplace" and isinstance(loc[1], int):
+            entry = raw["marketplace"][loc[1]]
+            name = entry.get("name", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
+            where = f"marketplace {name!r}: "
+            line = _table_line(text, loc[1])
+            key = next((str(k) for k in loc[2:] if isinstance(k, str)), None)
+            if key and err["type"] != "missing":
+                line = _line_of(text, key, line)
+            loc = loc[2:]
+        key_path = ".".join(str(k) for k in loc) or "(file)"
+        lines.append(f"{path} line {line}: {where}{key_path}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Scrapy settings for bijia: only what differs from Scrapy's defaults.
+
+Per-marketplace politeness (concurrency, delay, robots.txt) comes from the marketplaces file and is
+applied by each spider.
+"""
+
+from crawler.browser import launch_options
+
+BOT_NAME = "bijia"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "bijia/0.1 (+https://github.com/bijia-price/bijia; price comparison crawler)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = launch_options()
+PLAYWRIGHT_MAX_CONTEXTS = 2
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.PricePipeline": 100,
+    "crawler.pipelines.ValidatePipeline": 200,
+    "crawler.pipelines.DuckDBPipeline": 300,
+}
+
+# bijia's own settings (set by crawler.runner for a run)
+BIJIA_DB = None
+BIJIA_RUN_ID = None
+BIJIA_BATCH_SIZE = 500
+BIJIA_MAX_PRICE = 10_000_000

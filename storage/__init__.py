@@ -1,0 +1,8 @@
+"""DuckDB storage: the only package that talks to the database.
+
+Runs, offers (latest state), prices (append-only history), products and their offers, match overrides.
+"""
+
+from storage.db import StorageError, connect
+
+__all__ = ["StorageError", "connect"]

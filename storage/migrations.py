@@ -1,0 +1,111 @@
+"""Numbered, ordered schema migrations; each runs in its own transaction."""
+
+from __future__ import annotations
+
+_OFFER_COLUMNS = """
+    marketplace VARCHAR NOT NULL,
+    listing_id VARCHAR NOT NULL,
+    url VARCHAR,
+    title VARCHAR NOT NULL,
+    brand VARCHAR,
+    gtin VARCHAR,
+    mpn VARCHAR,
+    sku VARCHAR,
+    category VARCHAR,
+    attributes JSON,
+    price DECIMAL(18, 2) NOT NULL,
+    price_raw VARCHAR,
+    list_price DECIMAL(18, 2),
+    final_price DECIMAL(18, 2),
+    final_price_raw VARCHAR,
+    shipping DECIMAL(18, 2),
+    shipping_raw VARCHAR,
+    currency VARCHAR,
+    in_stock BOOLEAN,
+    stock_qty INTEGER,
+    seller VARCHAR,
+    store VARCHAR,
+    distance_km DOUBLE,
+    delivery_hours DOUBLE,
+    delivery_raw VARCHAR,
+    image VARCHAR,
+    observed_at TIMESTAMPTZ NOT NULL
+"""
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", f"""
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,              -- crawl | match | run
+    status VARCHAR NOT NULL,            -- running | finished | partial | failed
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    marketplaces VARCHAR[],
+    stats JSON,                         -- per marketplace: pages, offers, dropped, errors, seconds
+    config JSON                         -- e.g. the matcher configuration used
+);
+CREATE TABLE staging_offers (
+    run_id VARCHAR NOT NULL,
+    {_OFFER_COLUMNS},
+    PRIMARY KEY (run_id, marketplace, listing_id)
+);
+CREATE TABLE offers (
+    {_OFFER_COLUMNS},
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_run_id VARCHAR NOT NULL,
+    missed_runs INTEGER NOT NULL DEFAULT 0,
+    gone BOOLEAN NOT NULL DEFAULT false,
+    PRIMARY KEY (marketplace, listing_id)
+);
+CREATE TABLE prices (
+    run_id VARCHAR NOT NULL,
+    marketplace VARCHAR NOT NULL,
+    listing_id VARCHAR NOT NULL,
+    observed_at TIMESTAMPTZ NOT NULL,
+    price DECIMAL(18, 2) NOT NULL,
+    list_price DECIMAL(18, 2),
+    final_price DECIMAL(18, 2),
+    shipping DECIMAL(18, 2),
+    currency VARCHAR,
+    in_stock BOOLEAN,
+    stock_qty INTEGER,
+    delivery_hours DOUBLE,
+    PRIMARY KEY (run_id, marketplace, listing_id)
+);
+CREATE TABLE products (
+    product_id VARCHAR PRIMARY KEY,
+    title VARCHAR NOT NULL,
+    brand VARCHAR,
+    category VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    match_run_id VARCHAR
+);
+CREATE TABLE product_offers (
+    marketplace VARCHAR NOT NULL,
+    listing_id VARCHAR NOT NULL,
+    product_id VARCHAR NOT NULL,
+    confidence DOUBLE,
+    method VARCHAR,
+    PRIMARY KEY (marketplace, listing_id)
+);
+CREATE TABLE match_overrides (
+    key_a VARCHAR NOT NULL,
+    key_b VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL CHECK (decision IN ('confirm', 'split')),
+    decided_at TIMESTAMPTZ NOT NULL,
+    note VARCHAR,
+    PRIMARY KEY (key_a, key_b)
+);
+CREATE TABLE match_review (
+    key_a VARCHAR NOT NULL,
+    key_b VARCHAR NOT NULL,
+    score DOUBLE,
+    reasons VARCHAR,
+    match_run_id VARCHAR,
+    PRIMARY KEY (key_a, key_b)
+);
+CREATE INDEX prices_listing ON prices (marketplace, listing_id);
+CREATE INDEX product_offers_product ON product_offers (product_id);
+"""),
+]

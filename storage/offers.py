@@ -1,0 +1,118 @@
+"""Writing crawled offers: staging in batches, then one transaction that publishes a run.
+
+A crawl appends batches to ``staging_offers`` under its ``run_id``. ``commit_run`` upserts the run's
+offers into ``offers`` (latest state), appends them to ``prices`` (history, never rewritten) and marks the
+run finished — all or nothing. A killed crawl leaves only staging rows; resuming with the same run id adds
+to them, and re-staging a listing replaces its row, so nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from crawler.items import Offer
+
+STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("marketplace", "VARCHAR"), ("listing_id", "VARCHAR"), ("url", "VARCHAR"), ("title", "VARCHAR"),
+    ("brand", "VARCHAR"), ("gtin", "VARCHAR"), ("mpn", "VARCHAR"), ("sku", "VARCHAR"),
+    ("category", "VARCHAR"), ("attributes", "JSON"), ("price", "DECIMAL(18,2)"), ("price_raw", "VARCHAR"),
+    ("list_price", "DECIMAL(18,2)"), ("final_price", "DECIMAL(18,2)"), ("final_price_raw", "VARCHAR"),
+    ("shipping", "DECIMAL(18,2)"), ("shipping_raw", "VARCHAR"), ("currency", "VARCHAR"),
+    ("in_stock", "BOOLEAN"), ("stock_qty", "INTEGER"), ("seller", "VARCHAR"), ("store", "VARCHAR"),
+    ("distance_km", "DOUBLE"), ("delivery_hours", "DOUBLE"), ("delivery_raw", "VARCHAR"),
+    ("image", "VARCHAR"), ("observed_at", "TIMESTAMPTZ"),
+)
+_NAMES = [name for name, _ in STAGED_COLUMNS]
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, marketplaces: Sequence[str],
+              config: dict[str, Any] | None = None) -> bool:
+    """Record a run as running. Returns False when the run id exists already (a resume)."""
+    exists = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    if exists:
+        con.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run_id])
+        return False
+    con.execute("INSERT INTO runs (run_id, kind, status, started_at, marketplaces, config) "
+                "VALUES (?, ?, 'running', ?, ?, ?)",
+                [run_id, kind, datetime.now(UTC), list(marketplaces), json.dumps(config or {})])
+    return True
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: dict[str, Any]) -> None:
+    con.execute("UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
+                [status, datetime.now(UTC), json.dumps(stats, default=str), run_id])
+
+
+def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[Offer]) -> int:
+    """Append a batch of validated offers to staging (one statement; the last copy of a listing wins)."""
+    latest: dict[tuple[str, str], Offer] = {}
+    for offer in offers:
+        latest[(offer.marketplace, offer.listing_id)] = offer
+    if not latest:
+        return 0
+    columns: list[list[Any]] = [[] for _ in _NAMES]
+    for offer in latest.values():
+        for i, name in enumerate(_NAMES):
+            value = getattr(offer, name)
+            if name == "attributes":
+                value = json.dumps(value or {}, ensure_ascii=False)
+            columns[i].append(value)
+    selects = ", ".join(f"unnest(?::{sql_type}[])" for _, sql_type in STAGED_COLUMNS)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in _NAMES[2:])
+    con.execute(
+        f"INSERT INTO staging_offers (run_id, {', '.join(_NAMES)}) SELECT ?, {selects} "
+        f"ON CONFLICT (run_id, marketplace, listing_id) DO UPDATE SET {updates}",
+        [run_id, *columns],
+    )
+    return len(latest)
+
+
+def staged_count(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    rows = con.execute("SELECT marketplace, count(*) FROM staging_offers WHERE run_id = ? GROUP BY 1",
+                       [run_id]).fetchall()
+    return dict(rows)
+
+
+def commit_run(con: duckdb.DuckDBPyConnection, run_id: str, marketplaces: Sequence[str],
+               status: str, stats: dict[str, Any]) -> int:
+    """Publish a run's staged offers and finish the run, in one transaction. Returns offers published.
+
+    Only the listed (successfully crawled) marketplaces are published; offers of those marketplaces that
+    this run did not see get ``missed_runs`` + 1 (they are never deleted).
+    """
+    names = list(marketplaces)
+    now = datetime.now(UTC)
+    cols = ", ".join(_NAMES)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in _NAMES[2:])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"INSERT INTO offers ({cols}, first_seen, last_run_id, missed_runs, gone) "
+            f"SELECT {cols}, observed_at, run_id, 0, false FROM staging_offers "
+            "WHERE run_id = ? AND list_contains(?, marketplace) "
+            f"ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}, "
+            "last_run_id = excluded.last_run_id, missed_runs = 0, gone = false",
+            [run_id, names])
+        con.execute(
+            "UPDATE offers SET missed_runs = missed_runs + 1 "
+            "WHERE list_contains(?, marketplace) AND last_run_id <> ?", [names, run_id])
+        con.execute(
+            "INSERT INTO prices SELECT run_id, marketplace, listing_id, observed_at, price, list_price, "
+            "final_price, shipping, currency, in_stock, stock_qty, delivery_hours FROM staging_offers "
+            "WHERE run_id = ? AND list_contains(?, marketplace) ON CONFLICT DO NOTHING", [run_id, names])
+        (published,) = con.execute(
+            "SELECT count(*) FROM staging_offers WHERE run_id = ? AND list_contains(?, marketplace)",
+            [run_id, names]).fetchone()
+        con.execute("DELETE FROM staging_offers WHERE run_id = ?", [run_id])
+        con.execute("UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
+                    [status, now, json.dumps(stats, default=str), run_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(published)
