@@ -1,0 +1,173 @@
+"""Stage 2 — identifiers and variant attributes.
+
+Identifiers: GTIN-8/12/13/14 (check digit validated; a UPC-A is the same GTIN as its EAN-13 with a
+leading zero), model numbers / MPNs even when glued to text (``am53bk``, ``WH-1000XM5``,
+``iPhone15ProMax``). Variant attributes, each a canonical string so equal means equal: storage (GB),
+memory (GB), colour (one English set), size, pack count, volume (ml), weight (g).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .normalise import COLOURS, canonical_units, fold, strip_marketing
+
+VARIANT_KEYS: tuple[str, ...] = ("storage", "memory", "colour", "size", "pack", "volume", "weight")
+
+# ------------------------------------------------------------------ GTIN
+
+
+def gtin_check_ok(digits: str) -> bool:
+    """GS1 mod-10 check digit of a GTIN-8/12/13/14."""
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def canonical_gtin(value: str | None) -> str | None:
+    """Digits only, validated, zero-padded to GTIN-14 (so UPC-A 0123… equals EAN-13 00123…)."""
+    if not value:
+        return None
+    digits = re.sub(r"\D", "", str(value))
+    if not gtin_check_ok(digits):
+        return None
+    return digits.zfill(14)
+
+
+# ------------------------------------------------------------------ model numbers
+
+_CODE = re.compile(r"(?<![0-9a-z])([a-z0-9]+(?:[-/.][a-z0-9]+)*)(?![0-9a-z])")
+_NOT_CODE = re.compile(
+    r"^(?:\d+(?:\.\d+)?(?:gb|tb|mb|ml|l|g|kg|mg|mah|w|kw|mm|cm|m|in|inch|hz|khz|mhz|ghz|mp|k|p|v|pcs|"
+    r"pack|x|st|nd|rd|th|oz|lb|lbs|ft|yd|fps|bit|gen|d|s)|(?:19|20)\d\d|[a-z]+\d(?:\.\d)?|"
+    r"usb\d.*|ddr\d.*|lpddr\d.*|pcie\d.*|wifi\d.*|hdmi\d.*|h\d{3}|x\d+|\d+x|v\d+|win\d+|ipx?\d|ip\d\d)$"
+)
+
+
+def model_codes(text: str) -> frozenset[str]:
+    """Tokens that look like model numbers: letters and digits mixed (or ≥5 digits), separators dropped.
+
+    ``Bose AM53BK`` → ``am53bk``; ``WH-1000XM5`` → ``wh1000xm5``; ``iPhone15ProMax`` → ``iphone15promax``.
+    Units (``256gb``), years, and generic specs (``usb3``, ``1080p``) are not codes.
+    """
+    out: set[str] = set()
+    for m in _CODE.finditer(fold(text).lower()):
+        raw = m.group(1)
+        code = re.sub(r"[-/.]", "", raw)
+        has_digit = any(c.isdigit() for c in code)
+        has_alpha = any(c.isalpha() for c in code)
+        if not has_digit or len(code) < 4 or len(code) > 24:
+            continue
+        if not has_alpha and (len(code) < 5 or "." in raw):
+            continue
+        if _NOT_CODE.match(code) or _NOT_CODE.match(raw):
+            continue
+        out.add(code)
+    return frozenset(out)
+
+
+# ------------------------------------------------------------------ variant attributes
+
+_RAM = re.compile(r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运存)\s*(\d+)\s*gb?|(\d+)\s*gb?\s*\+\s*(\d+)\s*gb", re.I)
+_STORAGE_GB = re.compile(r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
+_PACK = re.compile(
+    r"(?:(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件)(?![a-z])"
+    r"|(?:pack\s*of|set\s*of|\bx|×|\*)\s*(\d+)(?![\d.]*\s*(?:ml|g|gb|mm|cm)))",
+    re.I,
+)
+_VOL = re.compile(r"(\d+(?:\.\d+)?)ml(?![a-z])")
+_WGT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)g(?![a-z])")
+_SHOE = re.compile(r"(?:(?:\b(?:eu|eur|us|uk|size)|尺码|码数|鞋码)\s*:?\s*(\d{1,2}(?:\.5)?)|(\d{2}(?:\.5)?)\s*码)", re.I)
+_CLOTH = re.compile(r"(?:size|尺码)\s*:?\s*(xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)\b", re.I)
+_COLOUR_RE = re.compile(
+    "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if not k.isascii())
+    + r"|\b(?:" + "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if k.isascii()) + r")\b"
+)
+
+ATTRIBUTE_KEY_ALIASES: dict[str, str] = {
+    "color": "colour", "colour": "colour", "颜色": "colour", "颜色分类": "colour", "机身颜色": "colour",
+    "storage": "storage", "capacity": "storage", "存储容量": "storage", "机身内存": "storage", "容量": "volume",
+    "memory": "memory", "ram": "memory", "运行内存": "memory", "size": "size", "尺码": "size", "尺寸": "size",
+    "鞋码": "size", "pack": "pack", "pack size": "pack", "count": "pack", "件数": "pack", "volume": "volume",
+    "净含量": "volume", "weight": "weight", "重量": "weight", "mpn": "mpn", "model": "mpn", "型号": "mpn",
+    "货号": "mpn", "款号": "mpn", "brand": "brand", "品牌": "brand", "gtin": "gtin", "barcode": "gtin",
+    "ean": "gtin", "upc": "gtin", "条形码": "gtin",
+}
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def colours_in(text: str) -> frozenset[str]:
+    return frozenset(COLOURS[m.group(0)] for m in _COLOUR_RE.finditer(text.lower()))
+
+
+def variant_attributes(title: str) -> dict[str, str]:
+    """Variant attributes stated in a title, canonical values (``{"storage": "256", "colour": "black"}``)."""
+    folded = strip_marketing(fold(title))
+    unitised = canonical_units(folded).lower()
+    out: dict[str, str] = {}
+    ram = _RAM.search(unitised)
+    if ram:
+        out["memory"] = next(g for g in (ram.group(1), ram.group(2), ram.group(3)) if g)
+        if ram.group(4):
+            out["storage"] = ram.group(4)
+    if "storage" not in out:
+        for m in _STORAGE_GB.finditer(unitised):
+            gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
+            if "memory" in out and _num(gb) == out["memory"]:
+                continue
+            out["storage"] = _num(gb)
+            break
+    for key, regex in (("volume", _VOL), ("weight", _WGT)):
+        m = regex.search(unitised)
+        if m:
+            out[key] = _num(float(m.group(1)))
+    pack = _PACK.search(folded.lower())
+    if pack:
+        count = int(pack.group(1) or pack.group(2))
+        if 1 < count <= 500:
+            out["pack"] = str(count)
+    colours = colours_in(folded)
+    if colours:
+        out["colour"] = "/".join(sorted(colours))
+    size = _SHOE.search(folded) or _CLOTH.search(folded)
+    if size:
+        out["size"] = (size.group(1) or size.group(2) or "").lower()
+    return out
+
+
+def canonical_attributes(attributes: dict[str, str] | None) -> dict[str, str]:
+    """Shop-stated attributes with canonical keys and values (``{"颜色": "黑色"}`` → ``{"colour": "black"}``)."""
+    out: dict[str, str] = {}
+    for key, value in (attributes or {}).items():
+        if value is None or str(value).strip() == "":
+            continue
+        k = ATTRIBUTE_KEY_ALIASES.get(fold(str(key)).lower().strip(), fold(str(key)).lower().strip())
+        v = fold(str(value)).lower().strip()
+        if k == "colour":
+            cs = colours_in(v)
+            v = "/".join(sorted(cs)) if cs else v
+        elif k in ("storage", "memory"):
+            m = _STORAGE_GB.search(canonical_units(fold(str(value))).lower())
+            if m:
+                v = _num(float(m.group(1)) * (1024 if m.group(2) == "tb" else 1))
+        elif k in ("volume", "weight"):
+            found = variant_attributes(str(value))
+            v = found.get(k, v)
+        elif k == "size":
+            v = re.sub(r"^(?:eu|eur|size)\s*", "", v.replace("码", ""))
+        out[k] = v
+    return out
+
+
+def attribute_conflict(key: str, a: str, b: str) -> bool:
+    """Do two canonical values of one variant attribute name different variants?"""
+    if a == b:
+        return False
+    if key == "colour":
+        return not (set(a.split("/")) & set(b.split("/")))
+    return True

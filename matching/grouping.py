@@ -1,0 +1,110 @@
+"""Stage 5 — group matched pairs into products.
+
+Union-find over accepted pairs, strongest first, with vetoes enforced at group level: two groups merge
+only if no variant attribute conflicts between them (so a group never holds 128GB and 256GB), no split
+override separates any of their members, and (optionally) no marketplace appears in both. Confirm
+overrides are merged first and always win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .attributes import attribute_conflict
+from .prepare import Prepared
+
+
+@dataclass
+class Edge:
+    i: int
+    j: int
+    score: float
+    method: str
+
+
+@dataclass
+class GroupState:
+    parent: list[int]
+    attrs: list[dict[str, set[str]] | None]
+    markets: list[set[str] | None]
+    split_partners: dict[int, set[int]] = field(default_factory=dict)
+
+
+class Grouper:
+    def __init__(self, prepared: Sequence[Prepared], vetoes: Iterable[str], one_per_marketplace: bool = False):
+        self.prepared = prepared
+        self.vetoes = tuple(vetoes)
+        self.one_per_marketplace = one_per_marketplace
+        n = len(prepared)
+        self.parent = list(range(n))
+        self._attrs: dict[int, dict[str, set[str]]] = {}
+        self._markets: dict[int, set[str]] = {}
+        self.split_partners: dict[int, set[int]] = {}
+        self.blocked: list[tuple[Edge, str]] = []
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def attrs(self, root: int) -> dict[str, set[str]]:
+        got = self._attrs.get(root)
+        if got is None:
+            got = {k: {v} for k, v in self.prepared[root].attrs.items() if k in self.vetoes}
+        return got
+
+    def markets(self, root: int) -> set[str]:
+        return self._markets.get(root) or {self.prepared[root].marketplace}
+
+    def add_split(self, i: int, j: int) -> None:
+        self.split_partners.setdefault(i, set()).add(j)
+        self.split_partners.setdefault(j, set()).add(i)
+
+    def conflict(self, ri: int, rj: int) -> str | None:
+        """Why groups ``ri`` and ``rj`` may not merge (``None`` if they may)."""
+        a, b = self.attrs(ri), self.attrs(rj)
+        for key, values in a.items():
+            other = b.get(key)
+            if other and any(attribute_conflict(key, x, y) for x in values for y in other):
+                return f"group veto {key}: {sorted(values)} vs {sorted(other)}"
+        if self.one_per_marketplace and self.markets(ri) & self.markets(rj):
+            return "marketplace already in group"
+        for member, partners in self.split_partners.items():
+            if self.find(member) == ri and any(self.find(p) == rj for p in partners):
+                return "split override"
+        return None
+
+    def union(self, ri: int, rj: int) -> None:
+        if ri == rj:
+            return
+        merged = {k: set(v) for k, v in self.attrs(ri).items()}
+        for k, v in self.attrs(rj).items():
+            merged.setdefault(k, set()).update(v)
+        markets = self.markets(ri) | self.markets(rj)
+        small, big = (ri, rj) if ri > rj else (rj, ri)
+        self.parent[small] = big
+        self._attrs.pop(small, None)
+        self._markets.pop(small, None)
+        self._attrs[big] = merged
+        self._markets[big] = markets
+
+    def try_merge(self, edge: Edge, force: bool = False) -> bool:
+        ri, rj = self.find(edge.i), self.find(edge.j)
+        if ri == rj:
+            return True
+        why = None if force else self.conflict(ri, rj)
+        if why:
+            self.blocked.append((edge, why))
+            return False
+        self.union(ri, rj)
+        return True
+
+    def components(self) -> list[list[int]]:
+        comps: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            comps.setdefault(self.find(i), []).append(i)
+        return sorted(comps.values(), key=lambda m: min(self.prepared[i].key for i in m))

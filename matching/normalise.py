@@ -1,0 +1,195 @@
+"""Stage 1 — normalise a title so two shops' spellings of one product read alike.
+
+NFKC (full-width → half-width), case folding, brand aliases across languages (苹果 → apple), colour words
+to one canonical English set (黑色 → black), marketing stop-words removed (【官方旗舰店】, 正品, 包邮,
+official, genuine, new), units made canonical (256G → 256gb, 1L → 1000ml, 1kg → 1000g), glued models
+split at letter/digit boundaries (iPhone15Pro → iphone 15 pro) and Chinese runs segmented (jieba words or
+character bigrams), so unspaced Chinese text is not one token.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+BRAND_ALIASES: dict[str, str] = {
+    "苹果": "apple", "华为": "huawei", "小米": "xiaomi", "三星": "samsung", "索尼": "sony",
+    "荣耀": "honor", "一加": "oneplus", "魅族": "meizu", "联想": "lenovo", "戴尔": "dell",
+    "惠普": "hp", "华硕": "asus", "宏碁": "acer", "微软": "microsoft", "谷歌": "google",
+    "佳能": "canon", "尼康": "nikon", "富士": "fujifilm", "松下": "panasonic", "飞利浦": "philips",
+    "海尔": "haier", "美的": "midea", "格力": "gree", "海信": "hisense", "创维": "skyworth",
+    "博世": "bosch", "西门子": "siemens", "戴森": "dyson", "罗技": "logitech", "雷蛇": "razer",
+    "任天堂": "nintendo", "大疆": "dji", "漫步者": "edifier", "铁三角": "audio-technica",
+    "森海塞尔": "sennheiser", "耐克": "nike", "阿迪达斯": "adidas", "彪马": "puma",
+    "新百伦": "new balance", "安德玛": "under armour", "茵宝": "umbro", "李宁": "li-ning",
+    "安踏": "anta", "特步": "xtep", "匡威": "converse", "万斯": "vans", "斯凯奇": "skechers",
+    "可口可乐": "coca-cola", "百事": "pepsi", "雀巢": "nestle", "农夫山泉": "nongfu spring",
+    "怡宝": "c'estbon", "伊利": "yili", "蒙牛": "mengniu", "宝洁": "procter & gamble",
+    "欧莱雅": "l'oreal", "兰蔻": "lancome", "雅诗兰黛": "estee lauder", "资生堂": "shiseido",
+    "乐高": "lego", "东芝": "toshiba", "闪迪": "sandisk", "金士顿": "kingston", "希捷": "seagate",
+    "西部数据": "western digital", "英特尔": "intel", "超威": "amd", "英伟达": "nvidia",
+    "coca cola": "coca-cola", "hewlett packard": "hp", "hewlett-packard": "hp", "wd": "western digital",
+}
+"""Alias (lower case) → canonical brand. Chinese names and common English spellings."""
+
+COLOURS: dict[str, str] = {
+    "黑色": "black", "黑": "black", "曜石黑": "black", "午夜色": "black", "深空黑": "black",
+    "白色": "white", "白": "white", "星光色": "white", "银色": "silver", "银": "silver",
+    "金色": "gold", "金": "gold", "香槟金": "gold", "蓝色": "blue", "蓝": "blue", "深蓝": "blue",
+    "红色": "red", "红": "red", "绿色": "green", "绿": "green", "粉色": "pink", "粉": "pink",
+    "粉红": "pink", "紫色": "purple", "紫": "purple", "灰色": "gray", "灰": "gray",
+    "深空灰": "gray", "深空灰色": "gray", "黄色": "yellow", "黄": "yellow", "橙色": "orange",
+    "橙": "orange", "棕色": "brown", "咖啡色": "brown", "卡其色": "khaki", "米色": "beige",
+    "原色钛金属": "titanium", "钛金属": "titanium", "钛色": "titanium",
+    "black": "black", "white": "white", "silver": "silver", "gold": "gold", "blue": "blue",
+    "navy": "blue", "red": "red", "green": "green", "pink": "pink", "rose": "pink",
+    "purple": "purple", "violet": "purple", "grey": "gray", "gray": "gray", "graphite": "gray",
+    "space gray": "gray", "space grey": "gray", "yellow": "yellow", "orange": "orange",
+    "brown": "brown", "khaki": "khaki", "beige": "beige", "titanium": "titanium",
+    "midnight": "black", "starlight": "white", "chrome": "silver",
+}
+"""Colour word (any language) → canonical colour."""
+
+STOP_WORDS: tuple[str, ...] = (
+    "官方旗舰店", "旗舰店", "官方正品", "正品保证", "正品", "官方", "包邮", "顺丰", "现货", "新款",
+    "热卖", "特价", "限时", "促销", "国行", "全新", "自营", "专卖店",
+)
+LATIN_STOP_WORDS: frozenset[str] = frozenset(
+    {"official", "genuine", "new", "brand", "authentic", "original", "store", "sale", "hot", "free",
+     "shipping", "the", "with", "and", "for", "in", "of", "w", "by"}
+)
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_CJK_SPLIT = re.compile(f"([{_CJK}]+)")
+_BRACKETED_MARKETING = re.compile(r"【[^】]*】|\[[^\]]*(?:official|store|sale)[^\]]*\]", re.I)
+# Units: storage with an upper-case G/T written without B is gigabytes/terabytes (Chinese shops write
+# 256G); lower-case g is grams.
+_STORAGE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z])", re.I)
+_VOLUME = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])", re.I)
+_WEIGHT = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
+_SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+_CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
+_NON_WORD = re.compile(rf"[^0-9a-z{_CJK}.+]+")
+_UNIT_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:gb|tb|mb|ml|g|mah|w|mm|cm|m|inch|hz|mp|k|p|v|pcs|pack|x)$")
+
+_ALIASES_BY_LEN = sorted({**BRAND_ALIASES, **{k: v for k, v in COLOURS.items() if not k.isascii()}}.items(),
+                         key=lambda kv: -len(kv[0]))
+_ALIAS_RE = re.compile("|".join(re.escape(k) for k, _ in _ALIASES_BY_LEN))
+_ALIAS_MAP = dict(_ALIASES_BY_LEN)
+_STOP_RE = re.compile("|".join(re.escape(w) for w in sorted(STOP_WORDS, key=len, reverse=True)))
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width → half-width), then whitespace collapsed. Case is kept (units need it)."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").split())
+
+
+def _num(value: str) -> str:
+    number = float(value)
+    return str(int(number)) if number == int(number) else f"{number:g}"
+
+
+def _storage(m: re.Match[str]) -> str:
+    unit = m.group(2).upper()
+    if unit == "G" and m.group(2) == "g":
+        return m.group(0)  # lower-case g: grams, left to the weight rule
+    unit = {"T": "TB", "G": "GB"}.get(unit, unit)
+    return f" {_num(m.group(1))}{unit.lower()} "
+
+
+def _volume(m: re.Match[str]) -> str:
+    unit = m.group(2).lower().replace(".", "").replace(" ", "")
+    factor = {"l": 1000, "升": 1000, "litre": 1000, "liter": 1000, "litres": 1000, "liters": 1000,
+              "floz": 29.5735}.get(unit, 1)
+    return f" {_num(str(round(float(m.group(1)) * factor, 1)))}ml "
+
+
+def _weight(m: re.Match[str]) -> str:
+    unit = m.group(2).lower()
+    factor = {"kg": 1000, "千克": 1000, "公斤": 1000, "lb": 453.592, "lbs": 453.592, "oz": 28.3495}.get(unit, 1)
+    return f" {_num(str(round(float(m.group(1)) * factor, 1)))}g "
+
+
+def canonical_units(text: str) -> str:
+    """``256G`` → ``256gb``, ``1L`` → ``1000ml``, ``1kg`` → ``1000g`` (expects folded, case-kept text)."""
+    text = _STORAGE.sub(_storage, text)
+    text = _VOLUME.sub(_volume, text)
+    return _WEIGHT.sub(_weight, text)
+
+
+def canonical_brand(brand: str | None) -> str | None:
+    """One spelling per brand across languages: ``苹果`` / ``Apple Inc`` → ``apple``."""
+    if not brand:
+        return None
+    text = fold(brand).lower()
+    text = re.sub(r"\b(inc|corp|corporation|co|ltd|gmbh|llc|electronics)\b\.?", " ", text)
+    text = " ".join(text.replace("®", " ").replace("™", " ").split())
+    if text in BRAND_ALIASES:
+        return BRAND_ALIASES[text]
+    for part in re.split(r"\s*/\s*", text):  # 'Under Armour/安德玛', '茵宝/ Umbro'
+        if part in BRAND_ALIASES:
+            return BRAND_ALIASES[part]
+    first = re.split(r"\s*/\s*", text)[0].strip()
+    return first or None
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # imported lazily: loading the dictionary takes a second
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def segment_cjk(run: str, mode: str) -> list[str]:
+    """Split an unspaced Chinese run into words (``jieba``) or character bigrams (``bigram``)."""
+    if len(run) <= 1:
+        return [run]
+    if mode == "jieba":
+        return [w for w in _jieba().lcut(run) if w.strip()]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def strip_marketing(text: str) -> str:
+    text = _BRACKETED_MARKETING.sub(" ", text)
+    return _STOP_RE.sub(" ", text)
+
+
+def normalise_title(title: str, cjk: str = "bigram") -> str:
+    """The canonical, space-separated token string every scorer compares."""
+    text = strip_marketing(fold(title))
+    text = _CAMEL.sub(" ", text)  # iPhoneProMax → iPhone Pro Max ('iPhone' itself kept)
+    text = canonical_units(text)
+    text = text.lower()
+    text = _ALIAS_RE.sub(lambda m: f" {_ALIAS_MAP[m.group(0)]} ", text)
+    return " ".join(tokens_of(text, cjk))
+
+
+def tokens_of(text: str, cjk: str = "bigram") -> list[str]:
+    """Tokens of lower-cased, unit-canonical text: glued letters/digits split, Chinese segmented."""
+    out: list[str] = []
+    for raw in _NON_WORD.sub(" ", text.replace("'", "")).split():
+        raw = raw.strip(".+")
+        if not raw:
+            continue
+        for piece in _CJK_SPLIT.split(raw):
+            if not piece:
+                continue
+            if _CJK_RUN.fullmatch(piece):
+                out.extend(segment_cjk(piece, cjk))
+            else:
+                out.extend(_latin_tokens(piece))
+    return [t for t in out if t not in LATIN_STOP_WORDS]
+
+
+def _latin_tokens(piece: str) -> list[str]:
+    piece = piece.strip(".+")
+    if not piece:
+        return []
+    if _UNIT_TOKEN.match(piece):
+        return [piece]
+    return [p.strip(".") for p in _SPLIT_ALNUM.split(piece) if p.strip(".")]

@@ -1,0 +1,161 @@
+"""Stage 4 — score candidate pairs.
+
+Each pair gets a feature vector (rapidfuzz similarities of normalised titles, IDF-weighted token overlap,
+identifier agreement, brand, variant attributes, price) and a match probability from a logistic model
+whose weights live in ``MatchConfig`` (tuned on train/valid splits, see ``matching.learn``). String
+similarities are computed in batches with rapidfuzz's ``cpdist`` (C++, ``workers``) when numpy is there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz
+
+from .attributes import attribute_conflict
+from .config import MatchConfig
+from .prepare import Prepared, Vocabulary
+
+FEATURES: tuple[str, ...] = (
+    "tset", "tsort", "ratio", "partial", "idf_jacc", "gtin_eq", "gtin_ne", "code_eq", "code_conflict",
+    "desc_code", "brand_eq", "brand_ne", "attr_agree", "attr_conflict", "num_jacc", "variant_word_diff",
+    "kv_eq", "kv_ne", "price_dev", "cat_ne",
+)
+_FUZZ = (("tset", fuzz.token_set_ratio), ("tsort", fuzz.token_sort_ratio), ("ratio", fuzz.ratio),
+         ("partial", fuzz.partial_ratio))
+
+
+def _found(code: str, other: Prepared) -> bool:
+    if code in other.codes:
+        return True
+    start = other.condensed.find(code)
+    while start >= 0:
+        if start in other.bounds and start + len(code) in other.bounds:
+            return True
+        start = other.condensed.find(code, start + 1)
+    return False
+
+
+def identifier_features(a: Prepared, b: Prepared) -> tuple[float, float, float, float, float]:
+    """gtin_eq, gtin_ne, code_eq, code_conflict, desc_code."""
+    gtin_eq = gtin_ne = 0.0
+    if a.gtin and b.gtin:
+        gtin_eq, gtin_ne = (1.0, 0.0) if a.gtin == b.gtin else (0.0, 1.0)
+    code_eq = code_conflict = desc = 0.0
+    if a.codes or b.codes:
+        if any(_found(c, b) for c in a.codes) or any(_found(c, a) for c in b.codes):
+            code_eq = 1.0
+        elif a.codes and b.codes:
+            code_conflict = 1.0
+        if not code_eq and ((a.codes & b.desc_codes) or (b.codes & a.desc_codes)):
+            desc = 1.0
+    return gtin_eq, gtin_ne, code_eq, code_conflict, desc
+
+
+def attribute_features(a: Prepared, b: Prepared, vetoes: Sequence[str]) -> tuple[float, float, list[str]]:
+    """attr_agree (count), attr_conflict (count), and the vetoes fired."""
+    agree = conflict = 0.0
+    fired: list[str] = []
+    for key, va in a.attrs.items():
+        vb = b.attrs.get(key)
+        if vb is None:
+            continue
+        if attribute_conflict(key, va, vb):
+            conflict += 1
+            if key in vetoes:
+                fired.append(f"{key}: {va} ≠ {vb}")
+        else:
+            agree += 1
+    return agree, conflict, fired
+
+
+def other_features(a: Prepared, b: Prepared, vocab: Vocabulary) -> list[float]:
+    """idf_jacc, brand_eq, brand_ne, num_jacc, variant_word_diff, kv_eq, kv_ne, price_dev, cat_ne."""
+    shared = a.tokens & b.tokens
+    union_w = sum(vocab.idf(t) for t in a.tokens | b.tokens)
+    idf_jacc = sum(vocab.idf(t) for t in shared) / union_w if union_w > 0 else 0.0
+    brand_eq = brand_ne = 0.0
+    if a.brand and b.brand:
+        brand_eq, brand_ne = (1.0, 0.0) if a.brand == b.brand else (0.0, 1.0)
+    nums = a.numbers | b.numbers
+    num_jacc = len(a.numbers & b.numbers) / len(nums) if nums else 0.5
+    vw = 1.0 if a.variant_words != b.variant_words else 0.0
+    kv_eq = kv_ne = 0.0
+    common = a.kv.keys() & b.kv.keys()
+    if common:
+        eq = sum(1 for k in common if a.kv[k] == b.kv[k])
+        kv_eq, kv_ne = eq / len(common), (len(common) - eq) / len(common)
+    price_dev = 0.0
+    if a.price and b.price and a.price > 0 and b.price > 0:
+        price_dev = min(abs(math.log(a.price / b.price)), 2.0)
+    cat_ne = 1.0 if a.category and b.category and a.category != b.category else 0.0
+    return [idf_jacc, brand_eq, brand_ne, num_jacc, vw, kv_eq, kv_ne, price_dev, cat_ne]
+
+
+def _string_scores(left: list[str], right: list[str], workers: int) -> list[list[float]]:
+    """Per scorer, the pairwise similarities (0..1) of left[i] vs right[i]."""
+    try:
+        from rapidfuzz.process import cpdist
+    except ImportError:  # pragma: no cover - rapidfuzz < 3.6
+        cpdist = None
+    out: list[list[float]] = []
+    for _, scorer in _FUZZ:
+        if cpdist is not None:
+            try:
+                values = cpdist(left, right, scorer=scorer, workers=workers)
+                out.append((values / 100.0).tolist())
+                continue
+            except ImportError:  # numpy missing: fall back to a loop of C calls
+                pass
+        out.append([scorer(x, y) / 100.0 for x, y in zip(left, right, strict=True)])
+    return out
+
+
+def feature_rows(
+    prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary, config: MatchConfig
+) -> tuple[list[list[float]], list[list[str]]]:
+    """Feature vectors (in ``FEATURES`` order) and fired vetoes for each pair of indices."""
+    if not pairs:
+        return [], []
+    strings = _string_scores([prepared[i].norm for i, _ in pairs], [prepared[j].norm for _, j in pairs],
+                             config.workers)
+    rows: list[list[float]] = []
+    vetoes: list[list[str]] = []
+    for n, (i, j) in enumerate(pairs):
+        a, b = prepared[i], prepared[j]
+        ids = identifier_features(a, b)
+        agree, conflict, fired = attribute_features(a, b, config.vetoes)
+        o = other_features(a, b, vocab)
+        rows.append([strings[0][n], strings[1][n], strings[2][n], strings[3][n], o[0], *ids,
+                     o[1], o[2], agree, conflict, o[3], o[4], o[5], o[6], o[7], o[8]])
+        if config.gtin_decides and ids[1]:
+            fired.append("gtin differs")
+        vetoes.append(fired)
+    return rows, vetoes
+
+
+def probability(row: Sequence[float], config: MatchConfig) -> float:
+    z = config.bias + sum(config.weights.get(name, 0.0) * value for name, value in zip(FEATURES, row, strict=True))
+    if config.gtin_decides and row[5]:  # equal valid GTINs
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def score_pairs(
+    prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary, config: MatchConfig
+) -> tuple[list[float], list[list[str]]]:
+    """Match probability (0 when a veto fires) and the vetoes fired, per pair."""
+    rows, vetoes = feature_rows(prepared, pairs, vocab, config)
+    probs = [0.0 if v else probability(r, config) for r, v in zip(rows, vetoes, strict=True)]
+    return probs, vetoes
+
+
+def method_of(a: Prepared, b: Prepared) -> str:
+    """Which signal made the match: ``gtin``, ``model`` or ``title``."""
+    ids = identifier_features(a, b)
+    if ids[0]:
+        return "gtin"
+    if ids[2]:
+        return "model"
+    return "title"
