@@ -1,4 +1,245 @@
-"""bijia command line (placeholder until the CLI lands)."""
+"""bijia (比价) — crawl marketplaces, match the same product across them, compare prices.
+
+Exit codes: 0 all well · 1 user error (bad database, bad value) · 2 bad command line ·
+3 partial failure (some marketplaces failed, the rest were published) · 4 total failure (nothing published)
+· 75 another run holds the lock · 78 invalid marketplaces file.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
 import typer
 
-app = typer.Typer()
+from service.errors import ExitCode, UserError
+from service.output import Format
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None, add_completion=False,
+                  pretty_exceptions_enable=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_DB = Path("bijia.duckdb")
+
+DbOption = Annotated[Path, typer.Option("--db", envvar="BIJIA_DB", help="DuckDB file to read and write.")]
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", envvar="BIJIA_MARKETPLACES",
+    help="Marketplaces TOML file (default: the bundled demo marketplaces).")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Scrapy's log (INFO).")]
+
+
+def user_errors(func: F) -> F:
+    """Turn library errors into one line on stderr and a distinct exit code (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from crawler.browser import BrowserNotFound
+        from crawler.config import ConfigError
+        from storage.db import StorageError
+
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            _fail(str(exc), exc.code)
+        except ConfigError as exc:
+            _fail(str(exc), ExitCode.CONFIG)
+        except (StorageError, BrowserNotFound) as exc:
+            _fail(str(exc), ExitCode.ERROR)
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.FAILED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"bijia: error: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+def _progress():
+    """A rich progress display on a terminal; ``None`` (quiet) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} offers"),
+                    TimeElapsedColumn(), transient=True)
+
+
+def _progress_callback(progress) -> Callable[[str, int], None] | None:
+    if progress is None:
+        return None
+    tasks: dict[str, Any] = {}
+
+    def update(marketplace: str, offers: int) -> None:
+        if marketplace not in tasks:
+            tasks[marketplace] = progress.add_task(marketplace, total=None)
+        progress.update(tasks[marketplace], completed=offers)
+
+    return update
+
+
+def _print_crawl(report) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    for m in report.marketplaces:
+        note = f" — {m.reason}" if m.reason else ""
+        console.print(f"{m.name:12} {m.status:8} {m.pages:6} pages {m.offers:6} offers "
+                      f"{m.dropped:4} dropped {m.seconds:7.1f}s{note}", highlight=False)
+    console.print(f"run {report.run_id}: {report.status}, {report.published} offers published", highlight=False)
+
+
+def _crawl_exit(report) -> None:
+    if report.status == "failed":
+        raise typer.Exit(int(ExitCode.FAILED))
+    if report.status == "partial":
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+@app.command()
+@user_errors
+def crawl(
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    marketplace: Annotated[list[str] | None, typer.Option(
+        "--marketplace", "-m", help="Crawl only this marketplace (repeatable).")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: a new one from the clock).")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl the marketplaces into the database (exit 3 if some failed, 4 if all failed)."""
+    from crawler.config import load_marketplaces
+    from crawler.runner import run_crawl
+
+    markets = load_marketplaces(config, only=marketplace)
+    progress = _progress()
+    with progress if progress is not None else nullcontext():
+        report = run_crawl(markets, db_path=db, run_id=run_id, log_level="INFO" if verbose else "ERROR",
+                           progress=_progress_callback(progress))
+    if sys.stderr.isatty() or report.status != "finished":
+        _print_crawl(report)
+    _crawl_exit(report)
+
+
+@app.command()
+@user_errors
+def match(
+    db: DbOption = DEFAULT_DB,
+    config: Annotated[Path | None, typer.Option(help="Matcher configuration JSON (default: built-in).")] = None,
+) -> None:
+    """Group the stored offers into products (same SKU across marketplaces) with stable ids."""
+    from service.match import run_match
+
+    report = run_match(db, config_path=config)
+    if sys.stdout.isatty():
+        typer.echo(f"{report.offers} offers → {report.products} products "
+                   f"({report.multi_marketplace} on several marketplaces), {report.review} pairs to review, "
+                   f"{report.seconds}s")
+
+
+@app.command()
+@user_errors
+def compare(
+    query: Annotated[str | None, typer.Argument(help="Words that must occur in a title (e.g. 'iphone 256').")] = None,
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = Format.table,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many products.")] = 50,
+    min_marketplaces: Annotated[int, typer.Option(min=1, help="Only products on at least N marketplaces.")] = 2,
+) -> None:
+    """Compare prices: each marketplace's best landed price, the lowest, where, and the saving."""
+    show_comparison(db, query, fmt, limit, min_marketplaces)
+
+
+def show_comparison(db: Path, query: str | None, fmt: Format, limit: int | None, min_marketplaces: int) -> int:
+    from service.output import comparison_table, render
+    from storage import connect
+    from storage.compare import compare as compare_rows
+
+    con = connect(db, read_only=True)
+    try:
+        rows = compare_rows(con, query, min_marketplaces=min_marketplaces, limit=limit)
+        marketplaces = sorted({b.marketplace for r in rows for b in r.best})
+    finally:
+        con.close()
+    if not rows and fmt is Format.table:
+        typer.echo("no products match" + (f" {query!r}" if query else ""), err=True)
+        return 0
+    flat, columns = comparison_table(rows, marketplaces)
+    render(flat, columns, fmt, title="Lowest landed price (final price + shipping), CNY",
+           json_rows=[r.to_dict() for r in rows])
+    return len(rows)
+
+
+@app.command()
+@user_errors
+def demo(
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file for the demo.")] = Path("data/demo.duckdb"),
+    size: Annotated[int, typer.Option(min=10, max=100_000, help="SKUs in the generated catalogue.")] = 150,
+    seed: Annotated[int, typer.Option(help="Catalogue seed.")] = 7,
+    limit: Annotated[int, typer.Option(min=1, help="Rows of the comparison to print.")] = 30,
+    fmt: FormatOption = Format.table,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
+) -> None:
+    """Start the bundled demo marketplaces, crawl all five, match, and print the comparison."""
+    from service.demo import run_demo
+
+    if fresh:
+        for suffix in ("", ".wal"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    progress = _progress()
+    with progress if progress is not None else nullcontext():
+        report = run_demo(db, size=size, seed=seed, progress=_progress_callback(progress))
+    _print_crawl(report.crawl)
+    m = report.match
+    typer.echo(f"matched {m.offers} offers into {m.products} products "
+               f"({m.multi_marketplace} on several marketplaces) in {m.seconds}s; demo took {report.seconds}s",
+               err=True)
+    show_comparison(db, None, fmt, limit, 2)
+    _crawl_exit(report.crawl)
+
+
+@app.command("demo-server")
+@user_errors
+def demo_server(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port).")] = 8765,
+    size: Annotated[int, typer.Option(min=10, help="SKUs in the generated catalogue.")] = 150,
+    seed: Annotated[int, typer.Option(help="Catalogue seed.")] = 7,
+) -> None:
+    """Serve the demo marketplaces on 127.0.0.1 until interrupted (set BIJIA_DEMO_URL to its URL)."""
+    import time
+
+    from service.demo import demo_server as serve
+
+    with serve(size, seed, port) as url:
+        typer.echo(f"demo marketplaces at {url}  (export BIJIA_DEMO_URL={url}); Ctrl-C stops", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+@user_errors
+def runs(db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table,
+         limit: Annotated[int, typer.Option(min=1, help="Most recent N runs.")] = 20) -> None:
+    """List recent runs with their status and per-marketplace counts."""
+    from service.output import render
+    from storage import connect
+    from storage.runs import recent_runs
+
+    con = connect(db, read_only=True)
+    try:
+        rows = recent_runs(con, limit)
+    finally:
+        con.close()
+    render(rows, ["run_id", "kind", "status", "started_at", "seconds", "summary"], fmt, title="Runs")
+
+
+if __name__ == "__main__":
+    app()

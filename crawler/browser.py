@@ -59,3 +59,18 @@ def launch_options() -> dict:
     if executable:
         options["executable_path"] = executable
     return options
+
+
+def main() -> int:
+    """``python -m crawler.browser``: print the Chromium bijia will use; exit 1 when there is none."""
+    try:
+        executable = chromium_executable()
+    except BrowserNotFound as exc:
+        print(f"no browser: {exc}")
+        return 1
+    print(executable or playwright_chromium() or "playwright default")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""``bijia demo``: start the demo marketplaces, crawl them all, match, and compare."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.runner import CrawlReport, ProgressCallback
+from service.match import MatchReport
+
+
+@dataclass
+class DemoReport:
+    crawl: CrawlReport
+    match: MatchReport
+    base_url: str
+    seconds: float
+
+
+@contextmanager
+def demo_server(size: int, seed: int, port: int = 0) -> Iterator[str]:
+    """Run the demo marketplaces in a background thread; yields the base URL, also set as BIJIA_DEMO_URL."""
+    from demo.catalogue import generate_catalogue
+    from demo.server import DemoServer
+
+    previous = os.environ.get("BIJIA_DEMO_URL")
+    with DemoServer(generate_catalogue(size, seed), port=port) as server:
+        os.environ["BIJIA_DEMO_URL"] = server.base_url.rstrip("/")
+        try:
+            yield server.base_url.rstrip("/")
+        finally:
+            if previous is None:
+                os.environ.pop("BIJIA_DEMO_URL", None)
+            else:
+                os.environ["BIJIA_DEMO_URL"] = previous
+
+
+def run_demo(db_path: Path, *, size: int = 150, seed: int = 7, progress: ProgressCallback | None = None,
+             log_level: str = "ERROR") -> DemoReport:
+    import time
+
+    from crawler.config import load_marketplaces
+    from crawler.runner import run_crawl
+    from service.match import run_match
+
+    started = time.monotonic()
+    with demo_server(size, seed) as base_url:
+        marketplaces = load_marketplaces()
+        crawl = run_crawl(marketplaces, db_path=db_path, progress=progress, log_level=log_level)
+    match = run_match(db_path)
+    return DemoReport(crawl, match, base_url, round(time.monotonic() - started, 2))

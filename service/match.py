@@ -1,0 +1,81 @@
+"""``bijia match``: group the stored offers into products with stable ids."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage import connect
+
+
+@dataclass
+class MatchReport:
+    run_id: str
+    offers: int
+    products: int
+    multi_marketplace: int
+    review: int
+    seconds: float
+
+
+def representative(titles: list[str]) -> str:
+    """A readable product title: the shortest member title once shop marketing in brackets is dropped."""
+    import re
+
+    cleaned = [re.sub(r"【[^】]*】|\[[^\]]*\]", "", t).strip() or t for t in titles]
+    return min(cleaned, key=lambda t: (len(t), t))
+
+
+def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
+    import time
+
+    from crawler.runner import new_run_id
+    from matching import match_offers
+    from matching.config import MatchConfig
+    from matching.ids import assign_product_ids
+    from matching.overrides import Overrides
+    from matching.records import OfferRecord
+    from storage.offers import finish_run, start_run
+    from storage.products import (
+        SavedGroup,
+        offers_for_matching,
+        overrides,
+        previous_product_ids,
+        save_products,
+        save_review,
+    )
+
+    started = time.monotonic()
+    config = MatchConfig.from_file(config_path) if config_path else MatchConfig()
+    con = connect(db_path)
+    try:
+        rows = offers_for_matching(con)
+        records = [OfferRecord(key=r.key, marketplace=r.marketplace, title=r.title, brand=r.brand, gtin=r.gtin,
+                               mpn=r.mpn, attributes=r.attributes, price=r.price, category=r.category)
+                   for r in rows]
+        by_key = {r.key: r for r in rows}
+        run_id = new_run_id()
+        start_run(con, run_id, "match", sorted({r.marketplace for r in rows}), config.to_dict())
+        result = match_offers(records, config, Overrides.from_rows(overrides(con)))
+        member_lists = [list(g.members) for g in result.groups]
+        ids = assign_product_ids(member_lists, previous_product_ids(con))
+        groups = [SavedGroup(pid, g.members, g.confidence, dict(g.method)) for pid, g in zip(ids, result.groups,
+                                                                                              strict=True)]
+        titles = {}
+        for g in groups:
+            members = [by_key[k] for k in g.members]
+            brands = Counter(m.brand for m in members if m.brand)
+            categories = Counter(m.category for m in members if m.category)
+            titles[g.product_id] = (representative([m.title for m in members]),
+                                    brands.most_common(1)[0][0] if brands else None,
+                                    categories.most_common(1)[0][0] if categories else None)
+        save_products(con, run_id, groups, titles)
+        save_review(con, run_id, [(p.a, p.b, p.score, "; ".join(p.reasons)) for p in result.review])
+        multi = sum(1 for g in groups if len({k.split("/", 1)[0] for k in g.members}) > 1)
+        seconds = round(time.monotonic() - started, 2)
+        report = MatchReport(run_id, len(records), len(groups), multi, len(result.review), seconds)
+        finish_run(con, run_id, "finished", report.__dict__)
+        return report
+    finally:
+        con.close()
