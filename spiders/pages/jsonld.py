@@ -1,0 +1,288 @@
+"""schema.org product pages: Product/ProductGroup from JSON-LD, microdata and RDFa (via extruct), with
+OpenGraph ``product:price:amount`` as a fallback; plus link discovery on category pages.
+
+``listing_id`` is the offer's (else the Product's) ``sku``, else the page URL path.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urljoin
+
+import extruct
+from parsel import Selector
+
+from crawler.config import Marketplace
+from crawler.items import Offer
+from spiders.pages._common import availability, clean, gtin, money, to_text, url_path
+
+SCHEMA = ("http://schema.org/", "https://schema.org/")
+PRODUCT_TYPES = {"Product", "ProductGroup", "ProductModel", "IndividualProduct", "Vehicle"}
+CONTAINERS = ("mainEntity", "mainEntityOfPage", "itemListElement", "item", "about")
+_GTIN_KEYS = ("gtin14", "gtin13", "gtin12", "gtin8", "gtin", "isbn")
+_UNIT_HOURS = {"DAY": 24.0, "D": 24.0, "HUR": 1.0, "H": 1.0, "MIN": 1 / 60, "WEE": 168.0, "WK": 168.0}
+_ATTRIBUTES = {"color": "colour", "size": "size", "material": "material", "pattern": "pattern"}
+
+
+def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> list[Offer]:
+    """Every offer of every Product on the page (one per Offer / AggregateOffer / variant)."""
+    data = extruct.extract(to_text(body), base_url=url, syntaxes=["json-ld", "microdata", "rdfa", "opengraph"],
+                           uniform=True, errors="ignore")
+    nodes = [*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(data.get("rdfa", []))]
+    offers: dict[str, Offer] = {}
+    products = _products(nodes)
+    # Products without offers are usually related/referenced items; keep them only if nothing else.
+    products = ([p for p in products if p.get("offers") or p.get("hasVariant")]
+                or [p for p in products if _name(p.get("name"))])
+    for product in products:
+        for offer in _product_offers(product, url, marketplace):
+            key, n = offer.listing_id, 1
+            while offer.listing_id in offers:  # the same SKU sold by several sellers on one page
+                n += 1
+                offer.listing_id = f"{key}#{n}"
+            if not _duplicate(offer, offers.values()):
+                offers[offer.listing_id] = offer
+    if not offers:
+        og = _opengraph_offer(data.get("opengraph", []), url, marketplace)
+        return [og] if og else []
+    return list(offers.values())
+
+
+def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
+    """Absolute product-page links on a category page, in page order, without repeats."""
+    sel = Selector(text=to_text(body))
+    hrefs = sel.css(f"{selector}::attr(href)").getall() or sel.css(
+        "[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
+    return list(dict.fromkeys(urljoin(url, h.strip()) for h in hrefs if h.strip()))
+
+
+def next_page(body: str | bytes, url: str) -> str | None:
+    """The ``rel=next`` link (``<a rel="next">`` or ``<link rel="next">``) as an absolute URL."""
+    sel = Selector(text=to_text(body))
+    href = sel.xpath("//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]"
+                     "/@href").get()
+    return urljoin(url, href.strip()) if href and href.strip() else None
+
+
+# --- finding products -------------------------------------------------------------------------------
+
+def _type(node: Any) -> set[str]:
+    if not isinstance(node, dict):
+        return set()
+    types = node.get("@type") or []
+    types = types if isinstance(types, list) else [types]
+    return {str(t).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] for t in types}
+
+
+def _products(nodes: list[Any]) -> list[dict]:
+    """Products at the top level, in ``@graph`` or in page containers (not related/referenced ones)."""
+    found: list[dict] = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, list):
+            stack[:0] = node
+            continue
+        if not isinstance(node, dict):
+            continue
+        if _type(node) & PRODUCT_TYPES:
+            found.append(node)
+            continue
+        stack.extend(node.get(k) for k in ("@graph", *CONTAINERS) if node.get(k))
+    return found
+
+
+def _first(value: Any) -> Any:
+    while isinstance(value, list):
+        value = value[0] if value else None
+    return value
+
+
+def _name(value: Any) -> str | None:
+    value = _first(value)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("legalName")
+    return clean(_first(value))
+
+
+def _image(value: Any) -> str | None:
+    value = _first(value)
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("contentUrl")
+    return clean(_first(value))
+
+
+# --- products and offers ----------------------------------------------------------------------------
+
+def _product_offers(product: dict, page_url: str, m: Marketplace, group: dict | None = None) -> list[Offer]:
+    if "ProductGroup" in _type(product) and product.get("hasVariant"):
+        variants = product["hasVariant"] if isinstance(product["hasVariant"], list) else [product["hasVariant"]]
+        return [o for v in variants if isinstance(v, dict) for o in _product_offers(v, page_url, m, product)]
+    offer_nodes = _offer_nodes(product.get("offers"))
+    return [_offer(product, node, page_url, m, group or {}) for node in offer_nodes or [{}]]
+
+
+def _offer_nodes(value: Any) -> list[dict]:
+    """Offers, with an AggregateOffer replaced by its own ``offers`` when it lists them."""
+    out: list[dict] = []
+    for node in value if isinstance(value, list) else [value]:
+        if not isinstance(node, dict):
+            continue
+        if "AggregateOffer" in _type(node) and node.get("offers"):
+            out.extend(_offer_nodes(node["offers"]))
+        else:
+            out.append(node)
+    return out
+
+
+def _offer(product: dict, node: dict, page_url: str, m: Marketplace, group: dict) -> Offer:
+    def pick(key: str) -> Any:
+        return _first(node.get(key)) or _first(product.get(key)) or _first(group.get(key))
+
+    price_raw, price, list_price, currency = _prices(node)
+    shipping, delivery_hours, delivery_raw = _shipping(node.get("shippingDetails") or product.get("shippingDetails"))
+    sku = clean(pick("sku"))
+    link = clean(_first(node.get("url"))) or clean(_first(product.get("url"))) or page_url
+    return Offer(
+        marketplace=m.name,
+        listing_id=sku or url_path(page_url),
+        url=urljoin(page_url, link),
+        title=_name(product.get("name")) or _name(group.get("name")) or "",
+        brand=_name(pick("brand")) or _name(pick("manufacturer")),
+        gtin=next((g for k in _GTIN_KEYS if (g := gtin(pick(k)))), None),
+        mpn=clean(pick("mpn")),
+        sku=sku,
+        category=_name(pick("category")),
+        attributes=_attributes(product, group),
+        price=price, price_raw=price_raw, list_price=list_price,
+        list_price_raw=None if list_price is None else str(list_price),
+        currency=currency or m.currency,
+        shipping=shipping if shipping is not None else m.default_shipping,
+        in_stock=availability(node.get("availability")),
+        seller=_name(node.get("seller")),
+        delivery_hours=delivery_hours, delivery_raw=delivery_raw,
+        image=_image(product.get("image")) or _image(group.get("image")),
+    )
+
+
+def _prices(node: dict) -> tuple[str | None, Decimal | None, Decimal | None, str | None]:
+    """(price as written, price, list price, currency) from an Offer or AggregateOffer."""
+    raw = _first(node.get("price"))
+    if raw is None:
+        raw = _first(node.get("lowPrice"))
+    currency = clean(_first(node.get("priceCurrency")))
+    list_price = None
+    specs = node.get("priceSpecification") or []
+    for spec in specs if isinstance(specs, list) else [specs]:
+        if not isinstance(spec, dict):
+            continue
+        kind = str(_first(spec.get("priceType")) or "").rsplit("/", 1)[-1]
+        if kind in ("ListPrice", "StrikethroughPrice", "MSRP", "SRP"):
+            list_price = money(_first(spec.get("price")))
+        elif raw is None:
+            raw = _first(spec.get("price"))
+        currency = currency or clean(_first(spec.get("priceCurrency")))
+    price = money(raw)
+    if list_price is not None and price is not None and list_price <= price:
+        list_price = None
+    return (None if raw is None else str(raw).strip()), price, list_price, currency
+
+
+def _shipping(details: Any) -> tuple[Decimal | None, float | None, str | None]:
+    """(fee, delivery hours, delivery text) from ``shippingDetails`` (OfferShippingDetails)."""
+    detail = _first(details)
+    if not isinstance(detail, dict):
+        return None, None, None
+    rate = _first(detail.get("shippingRate"))
+    fee = money(_first(rate.get("value") if isinstance(rate, dict) else rate))
+    if isinstance(rate, dict) and fee is None:
+        fee = money(_first(rate.get("minValue")))
+    time = _first(detail.get("deliveryTime"))
+    if isinstance(time, str):
+        return fee, None, clean(time)
+    if not isinstance(time, dict):
+        return fee, None, None
+    hours = [_hours(_first(time.get(k))) for k in ("handlingTime", "transitTime")]
+    known = [h for h in hours if h is not None]
+    return fee, (sum(known) if known else None), None
+
+
+def _hours(value: Any) -> float | None:
+    if not isinstance(value, dict):
+        return None
+    amounts = [money(_first(value.get(k))) for k in ("minValue", "value", "maxValue")]
+    amount = next((a for a in amounts if a is not None), None)
+    if amount is None:
+        return None
+    unit = str(_first(value.get("unitCode")) or _first(value.get("unitText")) or "DAY").upper()
+    return float(amount) * _UNIT_HOURS.get(unit.rstrip("S"), 24.0)
+
+
+def _attributes(product: dict, group: dict) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, name in _ATTRIBUTES.items():
+        value = _name(product.get(key)) or _name(group.get(key))
+        if value:
+            out[name] = value
+    props = product.get("additionalProperty") or []
+    for prop in props if isinstance(props, list) else [props]:
+        if isinstance(prop, dict) and clean(prop.get("name")) and clean(_first(prop.get("value"))):
+            key = clean(prop["name"]).lower()
+            out.setdefault(_ATTRIBUTES.get(key, key), clean(_first(prop["value"])))
+    return out
+
+
+def _duplicate(offer: Offer, seen: Any) -> bool:
+    """The same offer found again in another syntax (JSON-LD and microdata on one page)."""
+    return any(o.title == offer.title and o.price == offer.price and o.sku == offer.sku
+               and o.seller == offer.seller and o.attributes == offer.attributes for o in seen)
+
+
+# --- RDFa and OpenGraph -----------------------------------------------------------------------------
+
+def _rdfa_nodes(items: list[dict]) -> list[dict]:
+    """extruct's RDFa (expanded JSON-LD) → compact schema.org dicts, references resolved."""
+    by_id = {i.get("@id"): i for i in items if isinstance(i, dict)}
+
+    def compact(node: dict, depth: int) -> dict:
+        out: dict[str, Any] = {"@type": node.get("@type", [])}
+        for key, values in node.items():
+            if not key.startswith(SCHEMA):
+                continue
+            vals = [_rdfa_value(v, by_id, depth, compact) for v in (values if isinstance(values, list) else [values])]
+            out[key.split("/")[-1]] = vals[0] if len(vals) == 1 else vals
+        return out
+
+    return [compact(i, 0) for i in items if isinstance(i, dict) and _type(i) & PRODUCT_TYPES
+            and any(str(t).startswith(SCHEMA) for t in i.get("@type", []))]
+
+
+def _rdfa_value(value: Any, by_id: dict, depth: int, compact: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if "@value" in value:
+        return value["@value"]
+    ref = by_id.get(value.get("@id"))
+    if ref is not None and depth < 4:
+        return compact(ref, depth + 1)
+    return value.get("@id")
+
+
+def _opengraph_offer(items: list[dict], url: str, m: Marketplace) -> Offer | None:
+    for og in items:
+        raw = og.get("product:price:amount") or og.get("og:price:amount")
+        if raw is None:
+            continue
+        sku = clean(og.get("product:retailer_item_id"))
+        return Offer(
+            marketplace=m.name, listing_id=sku or url_path(url), url=og.get("og:url") or url,
+            title=clean(og.get("og:title")) or "", brand=clean(og.get("product:brand")),
+            gtin=gtin(og.get("product:gtin") or og.get("product:ean") or og.get("product:upc")),
+            sku=sku, price=money(raw), price_raw=str(raw),
+            currency=clean(og.get("product:price:currency") or og.get("og:price:currency")) or m.currency,
+            shipping=m.default_shipping,
+            in_stock=availability(og.get("product:availability") or og.get("og:availability")),
+            image=clean(og.get("og:image")),
+        )
+    return None
