@@ -27,12 +27,26 @@ def representative(titles: list[str]) -> str:
     return min(cleaned, key=lambda t: (len(t), t))
 
 
+def load_config(path: Path | None):
+    """The matcher configuration: a JSON file of ``MatchConfig`` fields, else the tuned default."""
+    import json
+
+    from matching.config import MatchConfig
+    from service.errors import UserError
+
+    if path is None:
+        return MatchConfig.load()
+    try:
+        return MatchConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"{path}: not a usable matcher configuration: {exc}") from None
+
+
 def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
     import time
 
     from crawler.runner import new_run_id
     from matching import match_offers
-    from matching.config import MatchConfig
     from matching.ids import assign_product_ids
     from matching.overrides import Overrides
     from matching.records import OfferRecord
@@ -47,7 +61,7 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
     )
 
     started = time.monotonic()
-    config = MatchConfig.from_file(config_path) if config_path else MatchConfig()
+    config = load_config(config_path)
     con = connect(db_path)
     try:
         rows = offers_for_matching(con)
@@ -71,7 +85,7 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
                                     brands.most_common(1)[0][0] if brands else None,
                                     categories.most_common(1)[0][0] if categories else None)
         save_products(con, run_id, groups, titles)
-        save_review(con, run_id, [(p.a, p.b, p.score, "; ".join(p.reasons)) for p in result.review])
+        save_review(con, run_id, [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in result.review])
         multi = sum(1 for g in groups if len({k.split("/", 1)[0] for k in g.members}) > 1)
         seconds = round(time.monotonic() - started, 2)
         report = MatchReport(run_id, len(records), len(groups), multi, len(result.review), seconds)
