@@ -1,0 +1,80 @@
+"""Downloader middleware: honour ``Retry-After`` on 429/503 before Scrapy's RetryMiddleware retries.
+
+Scrapy 2.19's ``RetryMiddleware`` retries 429/503 at once (it never reads ``Retry-After``; see
+``scrapy/downloadermiddlewares/retry.py``). This middleware sits just outside it (priority 560 > 550,
+so it sees the response first), waits the requested time — capped by ``RETRY_AFTER_MAX_DELAY``
+seconds — and passes the response on for RetryMiddleware to retry. The wait holds the request's
+concurrency slot, which is the point: the shop asked us to slow down.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Self
+
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.task import deferLater
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from scrapy.statscollectors import StatsCollector
+
+STATUSES = (429, 503)
+
+
+def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: ``"120"`` → 120, an HTTP date → seconds from ``now``; ``None`` if unreadable."""
+    if value is None:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class RetryAfterMiddleware:
+    def __init__(self, stats: StatsCollector | None = None, *, max_delay: float = 60.0,
+                 max_retry_times: int = 2) -> None:
+        self.stats = stats
+        self.max_delay = max_delay
+        self.max_retry_times = max_retry_times
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED", True):
+            raise NotConfigured
+        return cls(crawler.stats, max_delay=settings.getfloat("RETRY_AFTER_MAX_DELAY", 60.0),
+                   max_retry_times=settings.getint("RETRY_TIMES"))
+
+    def delay_for(self, request: Request, response: Response) -> float | None:
+        """Seconds to wait before this response is retried, or ``None`` for no wait."""
+        if response.status not in STATUSES or request.meta.get("dont_retry"):
+            return None
+        if request.meta.get("retry_times", 0) >= request.meta.get("max_retry_times", self.max_retry_times):
+            return None  # RetryMiddleware will give up: do not wait for nothing
+        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        return None if seconds is None else min(seconds, self.max_delay)
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        delay = self.delay_for(request, response)
+        if delay is None:
+            return response
+        if self.stats is not None:
+            self.stats.inc_value("retry_after/count")
+            self.stats.inc_value("retry_after/seconds", delay)
+        if delay > 0:
+            # import here: importing the reactor at module level would install the default one
+            from twisted.internet import reactor
+
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return response

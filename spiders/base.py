@@ -1,0 +1,67 @@
+"""The base of every bijia spider: configured by one ``Marketplace`` passed as a spider kwarg.
+
+``crawler.crawl(SpiderCls, marketplace=m)`` (a ``Marketplace``, a dict, or a marketplace name from the
+bundled file). The marketplace's politeness (``concurrency``, ``delay``, ``obey_robots``) becomes this
+crawler's settings in ``from_crawler``, before Scrapy freezes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
+
+from crawler.config import Marketplace, load_marketplaces
+from crawler.middlewares import RetryAfterMiddleware
+
+
+def as_marketplace(value: Marketplace | dict | str | None) -> Marketplace:
+    if isinstance(value, Marketplace):
+        return value
+    if isinstance(value, dict):
+        return Marketplace.model_validate(value)
+    if isinstance(value, str):
+        return load_marketplaces(only=[value])[0]
+    raise ValueError("a bijia spider needs marketplace=<Marketplace | dict | name>")
+
+
+class MarketplaceSpider(scrapy.Spider):
+    shape: ClassVar[str]
+    marketplace: Marketplace
+
+    def __init__(self, marketplace: Marketplace | dict | str | None = None, **kwargs: Any) -> None:
+        m = as_marketplace(marketplace)
+        if m.shape != self.shape:
+            raise ValueError(f"marketplace {m.name!r} has shape {m.shape!r}, not {self.shape!r}")
+        super().__init__(name=m.name, **kwargs)
+        self.marketplace = m
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, 560)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        apply_politeness(crawler.settings, spider.marketplace)
+        return spider
+
+    def page_allowed(self, page: int) -> bool:
+        """``max_pages`` bounds each walk (category pages, API pages, sitemaps)."""
+        limit = self.marketplace.max_pages
+        return limit is None or page <= limit
+
+    def count(self, key: str, n: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"bijia/{key}", n)
+
+
+def apply_politeness(settings: BaseSettings, m: Marketplace) -> None:
+    if settings.frozen:
+        return
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", m.concurrency, priority="spider")
+    settings.set("DOWNLOAD_DELAY", m.delay, priority="spider")
+    settings.set("ROBOTSTXT_OBEY", m.obey_robots, priority="spider")

@@ -1,0 +1,34 @@
+"""``shopify`` shape: ``products.json?limit=250&page=N`` until an empty page (or ``max_pages``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from spiders.base import MarketplaceSpider
+from spiders.pages import shopify
+
+PAGE_SIZE = 250
+
+
+class ShopifySpider(MarketplaceSpider):
+    name = "shopify"
+    shape = "shopify"
+
+    def page_url(self, page: int) -> str:
+        return self.marketplace.url(f"products.json?limit={PAGE_SIZE}&page={page}")
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield scrapy.Request(self.page_url(1), callback=self.parse_page, cb_kwargs={"page": 1})
+
+    def parse_page(self, response: Response, page: int) -> Iterator[Any]:
+        products = shopify.products(response.body)
+        if not products:
+            return
+        self.count("api_pages")
+        yield from shopify.extract_offers({"products": products}, response.url, self.marketplace)
+        if self.page_allowed(page + 1):
+            yield scrapy.Request(self.page_url(page + 1), callback=self.parse_page, cb_kwargs={"page": page + 1})

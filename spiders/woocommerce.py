@@ -1,0 +1,54 @@
+"""``woocommerce`` shape: the Store API, ``wp-json/wc/store/v1/products?per_page=100&page=N``.
+
+Page 1 tells ``X-WP-TotalPages``; pages 2…total (bounded by ``max_pages``) are then requested
+together. Without the header the walk goes on page by page until an empty page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from spiders.base import MarketplaceSpider
+from spiders.pages import woocommerce
+
+PER_PAGE = 100
+
+
+class WooCommerceSpider(MarketplaceSpider):
+    name = "woocommerce"
+    shape = "woocommerce"
+
+    def page_url(self, page: int) -> str:
+        return self.marketplace.url(f"wp-json/wc/store/v1/products?per_page={PER_PAGE}&page={page}")
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield scrapy.Request(self.page_url(1), callback=self.parse_page, cb_kwargs={"page": 1})
+
+    def parse_page(self, response: Response, page: int) -> Iterator[Any]:
+        products = woocommerce.products(response.body)
+        if not products:
+            return
+        self.count("api_pages")
+        yield from woocommerce.extract_offers(products, response.url, self.marketplace)
+        total = total_pages(response)
+        if total is None:
+            following = [page + 1]
+        elif page == 1:
+            following = list(range(2, total + 1))
+        else:
+            following = []
+        for n in following:
+            if self.page_allowed(n):
+                yield scrapy.Request(self.page_url(n), callback=self.parse_page, cb_kwargs={"page": n})
+
+
+def total_pages(response: Response) -> int | None:
+    value = response.headers.get("X-WP-TotalPages")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
