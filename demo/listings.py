@@ -1,0 +1,185 @@
+"""One shop's listing of one SKU: id, title, price, coupon, shipping, stock — each a pure function of the seed.
+
+Shipping policies (``demo/marketplaces.toml`` must agree for the shops whose feed states no shipping):
+
+- techmall: free from ¥99, else ¥10 — stated in each product's JSON-LD ``shippingDetails``
+- shopline: free (``default_shipping = 0``); woomart: flat ¥8 (``default_shipping = 8``)
+- jingxuan: 包邮 from ¥99 or when sold by 精选自营, else ``运费 ¥6.00`` — shown on each item
+- shandian: the store's ``delivery_fee``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from demo import titles
+from demo.rand import Draw, permute
+
+if TYPE_CHECKING:
+    from demo.catalogue import Sku
+
+SHOPS = ("techmall", "shopline", "woomart", "jingxuan", "shandian")
+FLAT_SHIPPING = {"shopline": Decimal("0.00"), "woomart": Decimal("8.00")}
+ABSURD_EVERY = 40
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    id: int
+    name: str
+    distance_km: float
+    delivery_minutes: int
+    delivery_fee: Decimal
+    price_delta: float
+
+
+STORES = (
+    Store(101, "闪电到家·国贸店", 1.2, 30, Decimal("3.00"), 0.0),
+    Store(102, "闪电到家·望京店", 3.5, 45, Decimal("5.00"), 0.02),
+    Store(103, "闪电到家·中关村店", 6.8, 60, Decimal("6.00"), -0.01),
+    Store(104, "闪电到家·三里屯店", 2.4, 30, Decimal("0.00"), 0.03),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    marketplace: str
+    listing_id: str
+    sku: Sku
+    title: str
+    price: Decimal
+    """Shown selling price before coupons (Woo: ``prices.price``; shandian: ``price``)."""
+    list_price: Decimal | None
+    """Struck-through price (Shopify ``compare_at_price``, Woo ``regular_price`` when on sale)."""
+    final_price: Decimal | None
+    """After coupon/promotion (jingxuan 券后价, shandian ``promo_price``); ``None`` when there is none."""
+    shipping: Decimal
+    in_stock: bool
+    stock: int
+    gtin: str | None
+    """Published GTIN (some listings only)."""
+    mpn: str | None
+    shop_sku: str
+    seller: str
+    delivery: str
+    position: int
+    """Index in the shop's catalogue order."""
+    store: Store | None = None
+    absurd: Decimal | None = None
+    """The broken price served instead of ``price`` when the shop's ``absurd_prices`` fault is on."""
+
+    @property
+    def landed_price(self) -> Decimal:
+        return (self.final_price if self.final_price is not None else self.price) + self.shipping
+
+
+def money(cents: float) -> Decimal:
+    """A shop price: whole yuan from ¥100, else 10-fen steps; never below ¥0.10."""
+    if cents >= 10_000:
+        return Decimal(round(cents / 100)).quantize(CENT)
+    return (Decimal(max(1, round(cents / 10))) / 10).quantize(CENT)
+
+
+def _absurd(position: int, price: Decimal) -> Decimal | None:
+    if position % ABSURD_EVERY != 7:
+        return None
+    return (ZERO, -price, Decimal("1000000000000.00"))[(position // ABSURD_EVERY) % 3]
+
+
+def listing_id(shop: str, sku: Sku, store: Store | None = None) -> str:
+    i = sku.index
+    if shop == "techmall":
+        return f"TM{permute(i, 0):07d}"
+    if shop == "shopline":
+        return str(45_000_000_000 + permute(i, 1))
+    if shop == "woomart":
+        return str(100 + permute(i, 2))
+    if shop == "jingxuan":
+        return f"JX{permute(i, 3):07d}"
+    assert store is not None, "shandian listings are per store"
+    return f"{shandian_product_id(sku)}@{store.id}"
+
+
+def shandian_product_id(sku: Sku) -> int:
+    return 600_000 + permute(sku.index, 4)
+
+
+def shopify_product_id(product_index: int) -> int:
+    return 8_000_000_000 + permute(product_index, 5)
+
+
+def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | None = None) -> Listing:
+    shop_no = SHOPS.index(shop)
+    d = Draw(seed, shop_no, sku.index)
+    delta = d.uniform(-0.12, 0.12)
+    if store is not None:
+        delta = max(-0.15, min(0.15, delta + store.price_delta))
+    price = money(sku.cents * (1 + delta))
+    list_price = final_price = None
+    seller, delivery = {"techmall": "TechMall", "shopline": "ShopLine", "woomart": "WooMart"}.get(shop, ""), ""
+    if shop in ("shopline", "woomart") and d.chance(0.3):
+        list_price = money(float(price) * 100 * d.uniform(1.05, 1.2))
+    if shop == "jingxuan":
+        seller = _jx_seller(sku, d)
+        delivery = d.choice(("次日达", "次日达", "当日达", "30分钟达", "预计3天送达"))
+        if d.chance(0.4):
+            final_price = _coupon(price, d)
+    if shop == "shandian":
+        assert store is not None
+        seller, delivery = store.name, f"{store.delivery_minutes}分钟达"
+        if d.chance(0.25):
+            final_price = money(float(price) * 100 * d.uniform(0.85, 0.95))
+    shipping = _shipping(shop, price, seller, store)
+    title = _title(seed, shop, sku, d)
+    stock_draw = Draw(seed, shop_no, sku.index, store.id if store else 0, 7)
+    stock = 0 if stock_draw.chance(0.15 if store else 0.07) else stock_draw.randint(1, 60)
+    ids = Draw(seed, shop_no, sku.index, 11)
+    gtin = sku.gtin if ids.chance({"techmall": 0.55, "shopline": 0.6, "shandian": 0.7}.get(shop, 0)) else None
+    mpn = sku.mpn if shop == "techmall" and ids.chance(0.45) else None
+    return Listing(shop, listing_id(shop, sku, store), sku, title, price, list_price, final_price, shipping,
+                   stock > 0, stock, gtin, mpn, f"{shop[:2].upper()}-{permute(sku.index, 9):07d}", seller,
+                   delivery, position, store, _absurd(position, price))
+
+
+def _title(seed: int, shop: str, sku: Sku, d: Draw) -> str:
+    if shop != "shopline":
+        return getattr(titles, shop)(sku, d)
+    product_title = shopify_product_title(seed, sku)
+    if not sku.variant:
+        return product_title
+    return product_title + " - " + " / ".join(titles.shopline_option(a, v) for a, v in sku.variant)
+
+
+def shopify_product_title(seed: int, sku: Sku) -> str:
+    """shopline's title of the SKU's base product (the same for all its variants)."""
+    return titles.shopline_product(sku, Draw(seed, 1, sku.product.index, 99))
+
+
+def _jx_seller(sku: Sku, d: Draw) -> str:
+    roll = d.random()
+    if roll < 0.4:
+        return f"{sku.product.brand.zh}官方旗舰店"
+    if roll < 0.7:
+        return "精选自营"
+    return f"{sku.product.family.noun_zh}优品专营店"
+
+
+def _coupon(price: Decimal, d: Draw) -> Decimal | None:
+    off = float(price) * d.uniform(0.03, 0.08)
+    off = int(off // 10 * 10) if off >= 20 else int(off)
+    return (price - off).quantize(CENT) if off >= 1 else None
+
+
+def _shipping(shop: str, price: Decimal, seller: str, store: Store | None) -> Decimal:
+    if shop in FLAT_SHIPPING:
+        return FLAT_SHIPPING[shop]
+    if shop == "techmall":
+        return ZERO if price >= 99 else Decimal("10.00")
+    if shop == "jingxuan":
+        return ZERO if price >= 99 or seller == "精选自营" else Decimal("6.00")
+    assert store is not None
+    return store.delivery_fee
