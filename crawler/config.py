@@ -71,9 +71,45 @@ class Marketplace(BaseModel):
         return self.title or self.name
 
 
+class AlertsOptions(BaseModel):
+    """``[alerts]``: where price/stock alerts of ``bijia run`` go and what counts as a change."""
+
+    model_config = ConfigDict(extra="forbid")
+    file: str | None = None
+    """JSON lines file the alerts are appended to (default: ``<database stem>.alerts.jsonl``)."""
+    webhook_url: str | None = None
+    """POSTed a JSON body ``{"run_id", "alerts": [...]}`` after each run with alerts."""
+    webhook_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    drop_percent: Annotated[float, Field(gt=0, le=100)] = 5.0
+    rise_percent: Annotated[float, Field(gt=0)] = 5.0
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
+
+
+class RunOptions(BaseModel):
+    """``[run]``: how ``bijia run`` keeps state between runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    gone_after_runs: Annotated[int, Field(ge=1, le=1000)] = 3
+    """An offer not seen by this many successful crawls of its marketplace in a row is marked gone."""
+    http_cache: bool = True
+    """Keep responses and revalidate them with conditional requests (ETag / Last-Modified)."""
+    snapshots_dir: str | None = None
+    """Where published snapshots go (default: ``snapshots`` next to the database)."""
+
+
 class MarketplacesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     marketplace: list[Marketplace]
+    alerts: AlertsOptions = AlertsOptions()
+    run: RunOptions = RunOptions()
 
     @field_validator("marketplace")
     @classmethod
@@ -95,6 +131,11 @@ def load_marketplaces(path: Path | str | None = None, *, only: list[str] | None 
     ``${NAME}`` in a string value is replaced by the environment variable ``NAME``.
     ``only`` keeps the named marketplaces (unknown names are an error).
     """
+    return select_marketplaces(load_config(path), path, only, include_disabled)
+
+
+def load_config(path: Path | str | None = None) -> MarketplacesFile:
+    """The whole marketplaces file: marketplaces plus the optional ``[alerts]`` and ``[run]`` tables."""
     path = Path(path) if path is not None else DEMO_MARKETPLACES
     try:
         text = path.read_text(encoding="utf-8")
@@ -108,9 +149,15 @@ def load_marketplaces(path: Path | str | None = None, *, only: list[str] | None 
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     raw = _expand_vars(raw, path, text)
     try:
-        parsed = MarketplacesFile.model_validate(raw)
+        return MarketplacesFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, text, raw)) from None
+
+
+def select_marketplaces(parsed: MarketplacesFile, path: Path | str | None = None, only: list[str] | None = None,
+                        include_disabled: bool = False) -> list[Marketplace]:
+    """The enabled marketplaces of a loaded file, or only the named ones (unknown names are an error)."""
+    path = Path(path) if path is not None else DEMO_MARKETPLACES
     chosen = [m for m in parsed.marketplace if include_disabled or m.enabled]
     if only:
         known = {m.name for m in parsed.marketplace}
@@ -171,6 +218,10 @@ def _describe(exc: ValidationError, path: Path, text: str, raw: dict) -> str:
             if key and err["type"] != "missing":
                 line = _line_of(text, key, line)
             loc = loc[2:]
+        elif len(loc) >= 2 and loc[0] in ("alerts", "run"):
+            line = _line_of(text, f"[{loc[0]}]")
+            if err["type"] != "missing":
+                line = _line_of(text, str(loc[1]), line)
         key_path = ".".join(str(k) for k in loc) or "(file)"
         lines.append(f"{path} line {line}: {where}{key_path}: {err['msg']}")
     return "\n".join(lines)

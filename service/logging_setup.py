@@ -1,0 +1,85 @@
+"""Logging for unattended runs: plain text or one JSON object per line, for bijia's and Scrapy's loggers.
+
+``configure(fmt="json")`` installs one root handler (stderr) with :class:`JsonFormatter`. Scrapy must then
+be started without its own root handler (``run_crawl(..., install_root_handler=False)``) so its records
+reach this handler too. Structured fields go in ``extra={"event": ..., "run_id": ..., ...}``; every
+non-standard attribute of a record becomes a JSON key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TextIO
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+HANDLER_NAME = "bijia"
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts", "level", "logger", "message", ...extra fields, "exc"?}`` on one line, UTF-8 kept."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                payload[key] = getattr(value, "name", value) if key in ("spider", "crawler") else value
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+
+
+def configure(fmt: LogFormat | str = LogFormat.text, level: int | str = logging.WARNING,
+              stream: TextIO | None = None, scrapy_level: int | str | None = None) -> logging.Handler:
+    """Install (or replace) bijia's root handler. Returns it."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == HANDLER_NAME:
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(JsonFormatter() if LogFormat(fmt) is LogFormat.json else TextFormatter())
+    handler.setLevel(_level(level))
+    other = _level(scrapy_level) if scrapy_level is not None else max(_level(level), logging.WARNING)
+    handler.addFilter(_LibraryFilter(other))
+    root.addHandler(handler)
+    if root.level > handler.level or root.level == logging.NOTSET:
+        root.setLevel(handler.level)
+    logging.getLogger("bijia").setLevel(handler.level)
+    return handler
+
+
+class _LibraryFilter(logging.Filter):
+    """bijia's own loggers at the handler's level; every other library (Scrapy, Twisted, Playwright) only
+    from ``level`` up (Scrapy resets its loggers' levels when a crawl starts, so a filter, not a level)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name == "bijia" or record.name.startswith(("bijia.", "service.", "storage.", "crawler.",
+                                                                 "spiders.", "matching.", "__main__"))
+        return own or record.levelno >= self.level
+
+
+def _level(level: int | str) -> int:
+    return level if isinstance(level, int) else logging.getLevelName(str(level).upper())
