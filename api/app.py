@@ -1,0 +1,223 @@
+"""The storefront API: FastAPI over the current published snapshot (read-only), plus a small HTML page."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.http import (
+    ERROR_RESPONSES,
+    ApiError,
+    csv_response,
+    decode_cursor,
+    dumps,
+    encode_cursor,
+    install_error_handlers,
+    json_response,
+    not_modified,
+    wants_csv,
+)
+from api.snapshots import SnapshotManager
+from storage import queries
+
+MAX_QUERY = 100
+MAX_PAGE = 100
+MAX_COMPARE = 50
+Format = Annotated[Literal["json", "csv"] | None, Query(
+    description="`json` (default) or `csv`; `Accept: text/csv` also selects CSV.")]
+ProductId = Annotated[str, Query(min_length=1, max_length=200)]
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+
+def _manager(request: Request) -> SnapshotManager:
+    return request.app.state.snapshots
+
+
+@router.get("/products", summary="Search products", tags=["products"])
+def search(request: Request,
+           q: Annotated[str | None, Query(max_length=MAX_QUERY, description=(
+               "Words to find in the product's or any of its offers' titles, Chinese or English "
+               "(every word must match; Latin words match as prefixes)."))] = None,
+           brand: Annotated[str | None, Query(max_length=100, description="Exact brand, any case.")] = None,
+           category: Annotated[str | None, Query(max_length=100, description="Exact category, any case.")] = None,
+           sort: Annotated[Literal["id", "price"], Query(description="`id` (stable) or `price` (lowest landed "
+                                                                       "price first).")] = "id",
+           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+           cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous "
+                                                                             "page.")] = None,
+           format: Format = None) -> Response:
+    """Products matching a text query and filters, in pages (cursor pagination, stable product ids)."""
+    after = decode_cursor(cursor, sort) if cursor else None
+    csv_format = wants_csv(request, format)
+    with _manager(request).acquire() as (snap, cur):
+        if (hit := not_modified(request, snap, csv_format)) is not None:
+            return hit
+        page = queries.search_products(cur, q, brand=brand, category=category, sort=sort, after=after,
+                                       limit=limit)
+    if csv_format:
+        return csv_response(page.table, snap, "products")
+    nxt = encode_cursor(sort, page.next_key) if page.next_key else None
+    body = (f'{{"snapshot":{dumps(snap.id)},"count":{len(page.summaries)},"next_cursor":{dumps(nxt)},'
+            f'"items":[{",".join(page.summaries)}]}}')
+    return json_response(body, snap)
+
+
+@router.get("/products/{product_id}", summary="One product with every offer", tags=["products"])
+def product(request: Request, product_id: str, format: Format = None) -> Response:
+    """The product and each of its live offers, ranked: available first, fresh first, then by landed price
+    (final price after coupon + shipping). CSV: the offers table."""
+    csv_format = wants_csv(request, format)
+    with _manager(request).acquire() as (snap, cur):
+        if (hit := not_modified(request, snap, csv_format)) is not None:
+            return hit
+        if csv_format:
+            table = queries.product_offers(cur, product_id)
+            if table is not None:
+                return csv_response(table, snap, product_id)
+        else:
+            page = queries.product_page(cur, product_id)
+            if page is not None:
+                return json_response(page, snap)
+    raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
+
+
+@router.get("/compare", summary="Compare products side by side", tags=["products"])
+def compare(request: Request,
+            ids: Annotated[list[str], Query(description=f"Product ids (repeat `ids=` or separate with commas; "
+                                                         f"at most {MAX_COMPARE}).")],
+            format: Format = None) -> Response:
+    """For each product, its best offer on each marketplace (cheapest first). Unknown ids are listed under
+    `missing`; 404 when none is known."""
+    wanted = [p.strip() for item in ids for p in item.split(",") if p.strip()]
+    if not wanted:
+        raise ApiError(422, "ids: give at least one product id", "invalid_parameter")
+    if len(wanted) > MAX_COMPARE:
+        raise ApiError(422, f"ids: at most {MAX_COMPARE} products at once (got {len(wanted)})",
+                       "invalid_parameter")
+    csv_format = wants_csv(request, format)
+    with _manager(request).acquire() as (snap, cur):
+        if (hit := not_modified(request, snap, csv_format)) is not None:
+            return hit
+        table, summaries, missing = queries.compare_products(cur, wanted)
+    if not summaries:
+        raise ApiError(404, f"none of the products {', '.join(wanted[:5])} is in snapshot {snap.id}")
+    if csv_format:
+        return csv_response(table, snap, "compare")
+    by_product: dict[str, list[dict]] = {}
+    for row in table.dicts():
+        pid = row.pop("product_id")
+        row.pop("product_title")
+        by_product.setdefault(pid, []).append(row)
+    products = ",".join(s[:-1] + f',"best_per_marketplace":{dumps(by_product.get(pid, []))}}}'
+                        for pid, s in zip([p for p in dict.fromkeys(wanted) if p not in missing], summaries,
+                                          strict=True))
+    return json_response(f'{{"snapshot":{dumps(snap.id)},"products":[{products}],"missing":{dumps(missing)}}}',
+                         snap)
+
+
+Days = Annotated[int, Query(ge=1, le=3650, description="How many days back (the snapshot's day included).")]
+
+
+@router.get("/products/{product_id}/history", summary="Price history of a product", tags=["history"])
+def product_history(request: Request, product_id: str, days: Days = 90, format: Format = None) -> Response:
+    """Daily lows of the product's landed price over all its offers, with the 30-day and all-time low."""
+    csv_format = wants_csv(request, format)
+    with _manager(request).acquire() as (snap, cur):
+        if (hit := not_modified(request, snap, csv_format)) is not None:
+            return hit
+        history = queries.product_history(cur, product_id, days)
+    if history is None:
+        raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
+    if csv_format:
+        return csv_response(history.table, snap, f"{product_id}-history")
+    return json_response(dumps({"snapshot": snap.id, "product_id": product_id, "low_30d": history.low_30d,
+                                "low_all_time": history.low_all_time, "days": history.table.dicts()}), snap)
+
+
+@router.get("/offers/history", summary="Price history of one offer", tags=["history"])
+def offer_history(request: Request, marketplace: Annotated[str, Query(min_length=1, max_length=100)],
+                  listing_id: Annotated[str, Query(min_length=1, max_length=500)], days: Days = 90,
+                  format: Format = None) -> Response:
+    """Daily low/high landed price of one listing, with its 30-day and all-time low."""
+    csv_format = wants_csv(request, format)
+    with _manager(request).acquire() as (snap, cur):
+        if (hit := not_modified(request, snap, csv_format)) is not None:
+            return hit
+        history = queries.offer_history(cur, marketplace, listing_id, days)
+        product_id = queries.offer_product_id(cur, marketplace, listing_id) if history else None
+    if history is None:
+        raise ApiError(404, f"no offer {marketplace}/{listing_id} in snapshot {snap.id}")
+    if csv_format:
+        return csv_response(history.table, snap, f"{marketplace}-{listing_id}-history")
+    return json_response(dumps({"snapshot": snap.id, "marketplace": marketplace, "listing_id": listing_id,
+                                "product_id": product_id, "low_30d": history.low_30d,
+                                "low_all_time": history.low_all_time, "days": history.table.dicts()}), snap)
+
+
+@router.get("/marketplaces", summary="Marketplaces and their last successful crawl", tags=["marketplaces"])
+def marketplaces(request: Request, format: Format = None) -> Response:
+    csv_format = wants_csv(request, format)
+    with _manager(request).acquire() as (snap, cur):
+        if (hit := not_modified(request, snap, csv_format)) is not None:
+            return hit
+        table = queries.marketplaces(cur)
+    if csv_format:
+        return csv_response(table, snap, "marketplaces")
+    return json_response(dumps({"snapshot": snap.id, "marketplaces": table.dicts()}), snap)
+
+
+@router.get("/health", summary="Health and the snapshot being served", tags=["health"])
+def health(request: Request) -> Response:
+    """200 with the snapshot served; 503 (error shape) when no snapshot has been published."""
+    with _manager(request).acquire() as (snap, cur):
+        info = queries.snapshot_info(cur)
+    age = (datetime.now(UTC) - snap.published_at).total_seconds()
+    info.pop("snapshot_id")
+    body = {"status": "ok", "snapshot": {"id": snap.id, "published_at": snap.published_at.isoformat(),
+                                         "age_seconds": round(age, 1), **info}}
+    return Response(dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def create_app(snapshots_dir: Path, *, check_interval: float = 0.5, duckdb_threads: int | None = None,
+               memory_limit: str | None = None) -> FastAPI:
+    """The API reading the snapshots published in ``snapshots_dir`` (picks up new ones without a restart)."""
+    manager = SnapshotManager(snapshots_dir, check_interval=check_interval, threads=duckdb_threads,
+                              memory_limit=memory_limit)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        manager.close()
+
+    app = FastAPI(title="bijia storefront API", version="1", lifespan=lifespan,
+                  description="Price comparison across marketplaces, read from the latest published snapshot. "
+                              "Every error is `{\"error\": {\"code\", \"message\"}}`. Responses carry an ETag "
+                              "and Last-Modified from the snapshot; a matching If-None-Match gives 304.",
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.state.snapshots = manager
+    install_error_handlers(app)
+    app.include_router(router)
+    page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (and for ``workers > 1``): settings from ``BIJIA_*`` variables."""
+    threads = os.environ.get("BIJIA_API_DUCKDB_THREADS")
+    return create_app(Path(os.environ["BIJIA_SNAPSHOTS_DIR"]),
+                      duckdb_threads=int(threads) if threads else None,
+                      memory_limit=os.environ.get("BIJIA_API_MEMORY_LIMIT"))

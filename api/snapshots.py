@@ -1,0 +1,129 @@
+"""Which snapshot the API reads: follows ``CURRENT`` without a restart and without failing requests in flight.
+
+Each request ``acquire()``s the current snapshot and a DuckDB cursor of its own (``con.cursor()``, pooled).
+At most every ``check_interval`` seconds one request re-reads the pointer file; when it names a new snapshot
+the manager opens it read-only, swaps it in, and closes the old connection once its last request is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from storage.snapshots import FORMAT, Snapshot, read_pointer, snapshot_from_name
+
+log = logging.getLogger("bijia.api")
+
+
+class NoSnapshot(Exception):
+    """Nothing has been published yet (or the published snapshot cannot be opened)."""
+
+
+class _Open:
+    def __init__(self, snapshot: Snapshot, config: dict) -> None:
+        self.snapshot = snapshot
+        self.con = duckdb.connect(str(snapshot.path), read_only=True, config=config)
+        try:
+            (fmt,) = self.con.execute("SELECT format FROM api_meta").fetchone()
+        except duckdb.Error as exc:
+            self.con.close()
+            raise NoSnapshot(f"{snapshot.path}: not a published snapshot ({exc})") from None
+        if fmt != FORMAT:
+            self.con.close()
+            raise NoSnapshot(f"{snapshot.path}: snapshot format {fmt}, this bijia reads {FORMAT}")
+        self.users = 0
+        self.retired = False
+        self.pool: list[duckdb.DuckDBPyConnection] = []
+
+    def close(self) -> None:
+        for cur in self.pool:
+            cur.close()
+        self.pool.clear()
+        self.con.close()
+
+
+class SnapshotManager:
+    def __init__(self, snapshots_dir: Path, *, check_interval: float = 0.5, threads: int | None = None,
+                 memory_limit: str | None = None) -> None:
+        self.snapshots_dir = Path(snapshots_dir)
+        self.check_interval = check_interval
+        self._config: dict = {}
+        if threads:
+            self._config["threads"] = threads
+        if memory_limit:
+            self._config["memory_limit"] = memory_limit
+        self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
+        self._current: _Open | None = None
+        self._pointer: str | None = None
+        self._checked = float("-inf")
+        self.last_error: str | None = None
+
+    @contextmanager
+    def acquire(self) -> Iterator[tuple[Snapshot, duckdb.DuckDBPyConnection]]:
+        """The current snapshot and a cursor on it, held until the block ends."""
+        self.refresh()
+        with self._lock:
+            handle = self._current
+            if handle is None:
+                raise NoSnapshot(self.last_error or f"no snapshot published in {self.snapshots_dir} yet")
+            handle.users += 1
+            cur = handle.pool.pop() if handle.pool else None
+        if cur is None:
+            cur = handle.con.cursor()
+        try:
+            yield handle.snapshot, cur
+        finally:
+            with self._lock:
+                handle.users -= 1
+                handle.pool.append(cur)
+                close = handle.retired and handle.users == 0
+            if close:
+                handle.close()
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Re-read the pointer (at most every ``check_interval`` s) and swap in a newly published snapshot."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_interval and self._current is not None:
+            return
+        if not self._check_lock.acquire(blocking=self._current is None or force):
+            return  # another request is checking right now; serve the current snapshot meanwhile
+        try:
+            self._checked = now
+            name = read_pointer(self.snapshots_dir)
+            if name is None or name == self._pointer:
+                return
+            try:
+                handle = _Open(snapshot_from_name(self.snapshots_dir, name), self._config)
+            except Exception as exc:  # a vanished or broken file: keep serving the old one, retry later
+                self.last_error = f"cannot open snapshot {name}: {str(exc).splitlines()[0]}"
+                log.warning(self.last_error)
+                return
+            self._swap(handle, name)
+        finally:
+            self._check_lock.release()
+
+    def _swap(self, handle: _Open, name: str) -> None:
+        with self._lock:
+            old, self._current, self._pointer = self._current, handle, name
+            self.last_error = None
+            close = old is not None and old.users == 0
+            if old is not None:
+                old.retired = True
+        if close:
+            old.close()
+        log.info("serving snapshot %s", handle.snapshot.id)
+
+    def close(self) -> None:
+        with self._lock:
+            handle, self._current, self._pointer = self._current, None, None
+        if handle is not None:
+            handle.retired = True
+            if handle.users == 0:
+                handle.close()

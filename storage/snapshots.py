@@ -1,0 +1,333 @@
+"""Published, read-only snapshots of the database for the storefront API.
+
+DuckDB allows one writing process *or* many read-only ones on a file, never both. So a crawl writes the
+working database, and when a run has committed (and the working database is closed) ``publish`` copies it
+into ``snapshots_dir/<snapshot id>.duckdb``, adds read-optimised ``api_*`` tables to the copy (never to the
+working database), and swaps it in by replacing the ``CURRENT`` pointer file atomically (temp file, fsync,
+``os.replace``). Readers open the file ``CURRENT`` names, read-only. A publish that fails half-way leaves only
+a temp file, which the next publish removes: ``CURRENT`` never names an unfinished snapshot.
+
+Old snapshots beyond ``keep`` are deleted. A reader that still has a deleted file open keeps reading it
+(POSIX keeps the inode until the last descriptor closes), and the previous ``keep - 1`` snapshots stay on
+disk for readers that read ``CURRENT`` just before a swap.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from storage.db import SCHEMA_VERSION, StorageError
+
+POINTER = "CURRENT"
+SUFFIX = ".duckdb"
+FORMAT = 1
+"""Version of the ``api_*`` tables; the API refuses a snapshot of another format."""
+COPIED_TABLES = ("schema_migrations", "runs", "offers", "prices", "products", "product_offers",
+                 "match_overrides", "match_review")
+_LANDED = "coalesce(final_price, price) + coalesce(shipping, 0)"
+_AVAILABLE = "coalesce(in_stock, true)"
+_CJK = r"\x{3400}-\x{9fff}\x{f900}-\x{faff}"
+TOKEN_PATTERN = rf"[a-z]+|[0-9]+|[{_CJK}]+"
+"""Search tokens: runs of Latin letters, of digits, of CJK characters (``storage.queries`` tokenises alike)."""
+FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+_SORT = {"offers": "marketplace, listing_id", "prices": "marketplace, listing_id, observed_at",
+         "products": "product_id", "product_offers": "product_id, marketplace, listing_id"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    path: Path
+    published_at: datetime
+
+
+def publish(working_db: Path, snapshots_dir: Path, *, keep: int = 3) -> str:
+    """Publish the (closed) working database as the current snapshot. Returns the new snapshot id."""
+    working_db, snapshots_dir = Path(working_db), Path(snapshots_dir)
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    if not working_db.is_file():
+        raise StorageError(f"{working_db}: no such database to publish")
+    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    with _publish_lock(snapshots_dir):
+        _remove_temp_files(snapshots_dir)
+        published_at = datetime.now(UTC)
+        snapshot_id = published_at.strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+        final = snapshots_dir / f"{snapshot_id}{SUFFIX}"
+        tmp = snapshots_dir / f".{snapshot_id}{SUFFIX}.tmp"
+        try:
+            _build(working_db, tmp, snapshot_id, published_at)
+            _fsync_file(tmp)
+            os.rename(tmp, final)
+            _write_pointer(snapshots_dir, final.name)
+        except BaseException:
+            for leftover in (tmp, Path(f"{tmp}.wal"), final):
+                leftover.unlink(missing_ok=True)
+            raise
+        cleanup(snapshots_dir, keep=keep)
+    return snapshot_id
+
+
+def current_snapshot(snapshots_dir: Path) -> Snapshot | None:
+    """The snapshot ``CURRENT`` names, or ``None`` when nothing was published yet."""
+    name = read_pointer(snapshots_dir)
+    if name is None:
+        return None
+    return snapshot_from_name(Path(snapshots_dir), name)
+
+
+def read_pointer(snapshots_dir: Path) -> str | None:
+    try:
+        name = (Path(snapshots_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def snapshot_from_name(snapshots_dir: Path, name: str) -> Snapshot:
+    if "/" in name or not name.endswith(SUFFIX):
+        raise StorageError(f"{snapshots_dir / POINTER}: names {name!r}, not a snapshot file")
+    snapshot_id = name[: -len(SUFFIX)]
+    try:
+        published_at = datetime.strptime(snapshot_id.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise StorageError(f"{snapshots_dir / POINTER}: {name!r} is not a snapshot id") from None
+    return Snapshot(snapshot_id, Path(snapshots_dir) / name, published_at)
+
+
+def list_snapshots(snapshots_dir: Path) -> list[Snapshot]:
+    """Published snapshot files, oldest first."""
+    found = []
+    for path in sorted(Path(snapshots_dir).glob(f"*{SUFFIX}")):
+        try:
+            found.append(snapshot_from_name(Path(snapshots_dir), path.name))
+        except StorageError:
+            continue
+    return found
+
+
+def cleanup(snapshots_dir: Path, *, keep: int = 3) -> list[str]:
+    """Delete all but the newest ``keep`` snapshots (never the current one). Returns the deleted ids."""
+    current = read_pointer(snapshots_dir)
+    snapshots = [s for s in list_snapshots(snapshots_dir) if s.path.name != current]
+    doomed = snapshots[: max(0, len(snapshots) - (keep - 1))] if current else snapshots[:-keep]
+    for snap in doomed:
+        snap.path.unlink(missing_ok=True)
+        Path(f"{snap.path}.wal").unlink(missing_ok=True)
+    return [s.id for s in doomed]
+
+
+def _build(working_db: Path, out: Path, snapshot_id: str, published_at: datetime) -> None:
+    con = duckdb.connect(str(out))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        try:
+            con.execute("ATTACH ? AS w (READ_ONLY)", [str(working_db)])
+        except duckdb.Error as exc:
+            raise StorageError(f"{working_db}: cannot open for publishing (is a crawl still writing it?): "
+                               f"{str(exc).splitlines()[0]}") from None
+        (version,) = con.execute("SELECT coalesce(max(version), 0) FROM w.schema_migrations").fetchone()
+        if version != SCHEMA_VERSION:
+            raise StorageError(f"{working_db}: schema version {version}, this bijia publishes {SCHEMA_VERSION}")
+        for table in COPIED_TABLES:
+            order = f" ORDER BY {_SORT[table]}" if table in _SORT else ""
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM w.{table}{order}")
+        con.execute("CREATE TABLE staging_offers AS SELECT * FROM w.staging_offers LIMIT 0")
+        con.execute("DETACH w")
+        build_api_tables(con, snapshot_id, published_at, FORMAT)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _write_pointer(snapshots_dir: Path, name: str) -> None:
+    tmp = snapshots_dir / f".{POINTER}.{secrets.token_hex(4)}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, snapshots_dir / POINTER)
+    _fsync_dir(snapshots_dir)
+
+
+def _remove_temp_files(snapshots_dir: Path) -> None:
+    """Leftovers of a publish that crashed (we hold the publish lock, so none is in progress)."""
+    for path in snapshots_dir.glob(".*.tmp*"):
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _publish_lock(snapshots_dir: Path) -> Iterator[None]:
+    with open(snapshots_dir / ".publish.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---- read-optimised tables, built in the snapshot copy only -----------------------------------------
+
+def _iso(column: str) -> str:
+    return f"strftime(CAST({column} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ')"
+
+
+def _money(column: str) -> str:
+    return f"CAST({column} AS VARCHAR)"
+
+
+_OFFER_JSON = f"""{{
+    'rank': rank, 'marketplace': marketplace, 'listing_id': listing_id, 'title': title, 'brand': brand,
+    'url': url, 'seller': seller, 'store': store, 'currency': currency,
+    'landed_price': {_money('landed')}, 'price': {_money('price')}, 'list_price': {_money('list_price')},
+    'final_price': {_money('final_price')}, 'shipping': {_money('shipping')}, 'in_stock': in_stock,
+    'stock_qty': stock_qty, 'delivery_hours': delivery_hours, 'delivery_text': delivery_raw,
+    'distance_km': distance_km, 'image': image, 'observed_at': observed_iso, 'stale': missed_runs > 0,
+    'missed_runs': missed_runs, 'match_confidence': confidence, 'match_method': method}}"""
+
+_SUMMARY_JSON = f"""{{
+    'product_id': product_id, 'title': title, 'brand': brand, 'category': category, 'offers': offers,
+    'marketplaces': marketplaces, 'lowest_price': {_money('lowest')}, 'lowest_marketplace': lowest_marketplace,
+    'highest_price': {_money('highest')}, 'saving': {_money('highest - lowest')},
+    'low_30d': {_money('low_30d')}, 'low_all_time': {_money('low_all')}, 'last_observed': last_observed}}"""
+
+
+def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published_at: datetime,
+                     fmt: int = FORMAT) -> None:
+    """Add the ``api_*`` tables the storefront API reads to a snapshot being built (never the working DB)."""
+    con.execute("CREATE TABLE api_meta AS SELECT ?::VARCHAR AS snapshot_id, ?::TIMESTAMPTZ AS published_at, "
+                "?::INTEGER AS format, CAST(?::TIMESTAMPTZ AS DATE) AS published_day", [snapshot_id, published_at, fmt, published_at])
+    con.execute("CREATE TEMP TABLE pk AS SELECT product_id, "
+                "CAST(row_number() OVER (ORDER BY product_id) AS INTEGER) AS pkey FROM products")
+    con.execute(f"""CREATE TEMP TABLE live AS
+        SELECT pk.pkey, po.product_id, po.confidence, po.method, o.*, {_LANDED} AS landed,
+               {_iso('o.observed_at')} AS observed_iso
+        FROM product_offers po JOIN offers o USING (marketplace, listing_id) JOIN pk USING (product_id)
+        WHERE NOT o.gone""")
+    con.execute(f"""CREATE TABLE api_offer_daily AS
+        SELECT marketplace, listing_id, CAST(observed_at AS DATE) AS day, min({_LANDED}) AS low,
+               max({_LANDED}) AS high, count(*) AS observations
+        FROM prices WHERE {_AVAILABLE} GROUP BY ALL ORDER BY marketplace, listing_id, day""")
+    con.execute("""CREATE TABLE api_product_daily AS
+        SELECT pk.pkey, d.day, min(d.low) AS low, arg_min(d.marketplace, d.low) AS marketplace
+        FROM api_offer_daily d JOIN product_offers po USING (marketplace, listing_id) JOIN pk USING (product_id)
+        GROUP BY ALL ORDER BY pk.pkey, d.day""")
+    con.execute(f"""CREATE TABLE api_offers AS
+        SELECT *, {_OFFER_JSON} AS item FROM (
+            SELECT CAST(row_number() OVER (PARTITION BY pkey ORDER BY {_AVAILABLE} DESC, missed_runs,
+                   landed, observed_at DESC, marketplace, listing_id) AS INTEGER) AS rank, *
+            FROM live)
+        ORDER BY pkey, rank""")
+    _build_products(con, published_at)
+    _build_search(con)
+    _build_marketplaces(con)
+
+
+def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> None:
+    con.execute(f"""CREATE TABLE api_products AS
+        WITH agg AS (
+            SELECT pkey, count(*) AS offers, count(DISTINCT marketplace) AS marketplaces,
+                   min(landed) FILTER ({_AVAILABLE}) AS lowest, max(landed) FILTER ({_AVAILABLE}) AS highest,
+                   arg_min(marketplace, landed) FILTER ({_AVAILABLE}) AS lowest_marketplace,
+                   max(observed_at) AS last_seen, mode(brand) AS offer_brand, mode(category) AS offer_category,
+                   to_json(list(item ORDER BY rank)) AS offers_json
+            FROM api_offers GROUP BY pkey
+        ), lows AS (
+            SELECT pkey, min(low) AS low_all, min(low) FILTER (day > CAST(? AS DATE) - 30) AS low_30d
+            FROM api_product_daily GROUP BY pkey
+        ), base AS (
+            SELECT pk.pkey, p.product_id, p.title, coalesce(p.brand, a.offer_brand) AS brand,
+                   coalesce(p.category, a.offer_category) AS category, coalesce(a.offers, 0) AS offers,
+                   coalesce(a.marketplaces, 0) AS marketplaces, a.lowest, a.highest, a.lowest_marketplace,
+                   l.low_30d, l.low_all, {_iso('a.last_seen')} AS last_observed, a.offers_json
+            FROM products p JOIN pk USING (product_id) LEFT JOIN agg a USING (pkey) LEFT JOIN lows l USING (pkey)
+        )
+        SELECT pkey, product_id, title, brand, category, lower(brand) AS brand_key,
+               lower(category) AS category_key, offers, marketplaces, lowest, highest, lowest_marketplace,
+               low_30d, low_all, last_observed, coalesce(lowest, 1e15) AS sort_price,
+               CAST(to_json({_SUMMARY_JSON}) AS VARCHAR) AS summary,
+               '{{"snapshot":' || to_json(?::VARCHAR) || ',"product":' || CAST(to_json({_SUMMARY_JSON}) AS VARCHAR)
+                   || ',"offers":' || coalesce(CAST(offers_json AS VARCHAR), '[]') || '}}' AS page
+        FROM base ORDER BY pkey""", [published_at, _snapshot_id(con)])
+
+
+def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT snapshot_id FROM api_meta").fetchone()[0]
+
+
+def _build_search(con: duckdb.DuckDBPyConnection) -> None:
+    """``api_search(token, pkey)``: every product's tokens over its own and all member offers' titles/brands.
+
+    Latin and digit runs are tokens as they are; a CJK run gives its bigrams and its last character, so a
+    query's CJK bigrams match exactly and a lone CJK character matches as a prefix.
+    """
+    con.execute(f"""CREATE TABLE api_search AS
+        WITH docs AS (
+            SELECT pkey, title AS text FROM api_products UNION ALL SELECT pkey, brand FROM api_products
+            UNION ALL SELECT pkey, category FROM api_products
+            UNION ALL SELECT pkey, title FROM api_offers UNION ALL SELECT pkey, brand FROM api_offers
+        ), toks AS (
+            SELECT DISTINCT pkey, unnest(regexp_extract_all(lower(translate(text, ?, ?)), ?)) AS tok
+            FROM docs WHERE text IS NOT NULL
+        ), expanded AS (
+            SELECT tok AS token, pkey FROM toks WHERE NOT regexp_matches(tok, '^[{_CJK}]')
+            UNION ALL
+            SELECT substr(tok, length(tok), 1), pkey FROM toks WHERE regexp_matches(tok, '^[{_CJK}]')
+            UNION ALL
+            SELECT substr(tok, i, 2), pkey FROM (
+                SELECT tok, pkey, unnest(range(1, length(tok))) AS i FROM toks
+                WHERE regexp_matches(tok, '^[{_CJK}]') AND length(tok) > 1)
+        )
+        SELECT DISTINCT token, pkey FROM expanded ORDER BY token, pkey""", [FULL_WIDTH, HALF_WIDTH, TOKEN_PATTERN])
+
+
+def _build_marketplaces(con: duckdb.DuckDBPyConnection) -> None:
+    """Per marketplace: offers, the last successful crawl (a run that published its offers), the last try."""
+    con.execute(f"""CREATE TABLE api_marketplaces AS
+        WITH published AS (SELECT DISTINCT run_id, marketplace FROM prices),
+        ok AS (
+            SELECT pr.marketplace, max(r.finished_at) AS last_success, arg_max(r.run_id, r.finished_at) AS run_id
+            FROM published pr JOIN runs r USING (run_id)
+            WHERE r.status IN ('finished', 'partial') GROUP BY 1
+        ), tried AS (
+            SELECT unnest(marketplaces) AS marketplace, started_at, status FROM runs WHERE kind <> 'match'
+        ), last_try AS (
+            SELECT marketplace, max(started_at) AS last_attempt, arg_max(status, started_at) AS last_status
+            FROM tried GROUP BY 1
+        ), counts AS (
+            SELECT marketplace, count(*) FILTER (NOT gone) AS offers, count(*) FILTER (gone) AS gone_offers,
+                   max(observed_at) AS last_observed
+            FROM offers GROUP BY 1
+        )
+        SELECT marketplace, coalesce(c.offers, 0) AS offers, coalesce(c.gone_offers, 0) AS gone_offers,
+               {_iso('ok.last_success')} AS last_success, ok.run_id AS last_success_run,
+               {_iso('t.last_attempt')} AS last_attempt, t.last_status AS last_attempt_status,
+               {_iso('c.last_observed')} AS last_observed
+        FROM counts c FULL JOIN ok USING (marketplace) FULL JOIN last_try t USING (marketplace)
+        ORDER BY marketplace""")
