@@ -109,3 +109,26 @@ CREATE INDEX prices_listing ON prices (marketplace, listing_id);
 CREATE INDEX product_offers_product ON product_offers (product_id);
 """),
 ]
+
+MIGRATIONS.append((2, "alerts and the lowest marketplace per product", """
+CREATE TABLE alerts (
+    alert_id VARCHAR PRIMARY KEY,       -- <run_id>:<kind>:<marketplace/listing_id | product_id>
+    run_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,              -- price_drop | price_rise | out_of_stock | back_in_stock | new_lowest
+    product_id VARCHAR,
+    marketplace VARCHAR,
+    listing_id VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    payload JSON NOT NULL,              -- the alert as written to the JSON lines file and the webhook
+    delivered_at TIMESTAMPTZ            -- when the webhook accepted it (NULL: not sent or no webhook)
+);
+CREATE INDEX alerts_run ON alerts (run_id);
+CREATE TABLE product_lowest (
+    product_id VARCHAR PRIMARY KEY,     -- where each product was cheapest after the last run's alerts
+    marketplace VARCHAR NOT NULL,
+    listing_id VARCHAR NOT NULL,
+    landed_price DECIMAL(18, 2) NOT NULL,
+    run_id VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+"""))
