@@ -199,6 +199,7 @@ def demo(
     typer.echo(f"matched {m.offers} offers into {m.products} products "
                f"({m.multi_marketplace} on several marketplaces) in {m.seconds}s; demo took {report.seconds}s",
                err=True)
+    typer.echo(report.truth.summary(), err=True)
     show_comparison(db, None, fmt, limit, 2)
     _crawl_exit(report.crawl)
 
@@ -213,9 +214,10 @@ def demo_server(
     """Serve the demo marketplaces on 127.0.0.1 until interrupted (set BIJIA_DEMO_URL to its URL)."""
     import time
 
+    from demo.catalogue import generate_catalogue
     from service.demo import demo_server as serve
 
-    with serve(size, seed, port) as url:
+    with serve(generate_catalogue(size, seed), port) as url:
         typer.echo(f"demo marketplaces at {url}  (export BIJIA_DEMO_URL={url}); Ctrl-C stops", err=True)
         try:
             while True:

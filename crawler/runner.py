@@ -82,6 +82,7 @@ def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR", jobd
     settings.set("BIJIA_DB", str(db_path), priority="cmdline")
     settings.set("BIJIA_RUN_ID", run_id, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    settings.set("LOG_INSTALL_ROOT_HANDLER", log_level != "NONE", priority="cmdline")
     if jobdir is not None:
         settings.set("BIJIA_JOBDIR", str(jobdir), priority="cmdline")
     for key, value in (extra or {}).items():
@@ -112,7 +113,7 @@ def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str
         con.close()
 
     settings = crawl_settings(db_path, run_id, log_level=log_level, jobdir=jobdir, extra=extra_settings)
-    process = AsyncCrawlerProcess(settings, install_root_handler=log_level != "NONE")
+    process = AsyncCrawlerProcess(settings)
     crawlers, started = {}, {}
     for market in marketplaces:
         spider_settings = settings.copy()

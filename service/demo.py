@@ -10,24 +10,25 @@ from pathlib import Path
 
 from crawler.runner import CrawlReport, ProgressCallback
 from service.match import MatchReport
+from service.truth import TruthReport
 
 
 @dataclass
 class DemoReport:
     crawl: CrawlReport
     match: MatchReport
+    truth: TruthReport
     base_url: str
     seconds: float
 
 
 @contextmanager
-def demo_server(size: int, seed: int, port: int = 0) -> Iterator[str]:
+def demo_server(catalogue, port: int = 0) -> Iterator[str]:
     """Run the demo marketplaces in a background thread; yields the base URL, also set as BIJIA_DEMO_URL."""
-    from demo.catalogue import generate_catalogue
     from demo.server import DemoServer
 
     previous = os.environ.get("BIJIA_DEMO_URL")
-    with DemoServer(generate_catalogue(size, seed), port=port) as server:
+    with DemoServer(catalogue, port=port) as server:
         os.environ["BIJIA_DEMO_URL"] = server.base_url.rstrip("/")
         try:
             yield server.base_url.rstrip("/")
@@ -44,11 +45,15 @@ def run_demo(db_path: Path, *, size: int = 150, seed: int = 7, progress: Progres
 
     from crawler.config import load_marketplaces
     from crawler.runner import run_crawl
+    from demo.catalogue import generate_catalogue
     from service.match import run_match
+    from service.truth import score_against_truth
 
     started = time.monotonic()
-    with demo_server(size, seed) as base_url:
+    catalogue = generate_catalogue(size, seed)
+    with demo_server(catalogue) as base_url:
         marketplaces = load_marketplaces()
         crawl = run_crawl(marketplaces, db_path=db_path, progress=progress, log_level=log_level)
     match = run_match(db_path)
-    return DemoReport(crawl, match, base_url, round(time.monotonic() - started, 2))
+    truth = score_against_truth(db_path, catalogue)
+    return DemoReport(crawl, match, truth, base_url, round(time.monotonic() - started, 2))
