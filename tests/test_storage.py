@@ -7,6 +7,7 @@ import pytest
 
 from storage import StorageError, connect
 from storage.compare import compare
+from storage.migrations import MIGRATIONS
 from storage.offers import commit_run, stage_offers, staged_count, start_run
 from storage.products import SavedGroup, save_products
 
@@ -20,7 +21,7 @@ def publish(con, run_id, offers, marketplaces=None):
 def test_migrations_are_recorded_once(db_path):
     connect(db_path).close()
     con = connect(db_path)
-    assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
     con.close()
     ro = connect(db_path, read_only=True)
     assert ro.execute("SELECT count(*) FROM offers").fetchone()[0] == 0
