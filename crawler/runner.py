@@ -32,6 +32,7 @@ class MarketplaceReport:
     seconds: float
     reason: str = ""
     dropped_reasons: dict[str, int] = field(default_factory=dict)
+    finish_reason: str = ""  # Scrapy's: finished | shutdown (interrupted) | closespider_* | …
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -92,9 +93,11 @@ def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR", jobd
 
 def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str | None = None,
               log_level: str = "ERROR", jobdir: Path | None = None, progress: ProgressCallback | None = None,
-              extra_settings: dict[str, Any] | None = None) -> CrawlReport:
+              extra_settings: dict[str, Any] | None = None, publish: bool = True) -> CrawlReport:
     """Crawl ``marketplaces`` (one Scrapy crawler each, concurrently) and publish the run.
 
+    ``publish=False`` leaves the staged offers and the run unpublished (``published`` is 0): the caller
+    commits, e.g. ``bijia run``, which keeps an interrupted run's staging for ``--resume``.
     Can run once per process (Scrapy's event loop cannot restart).
     """
     from scrapy import signals
@@ -143,9 +146,11 @@ def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str
         reports.append(MarketplaceReport(
             market.name, status, int(stats.get("response_received_count", 0)),
             int(stats.get("item_scraped_count", 0)), sum(dropped.values()), errors, round(seconds, 2), reason,
-            dropped))
+            dropped, str(stats.get("finish_reason", ""))))
     ok = [r.name for r in reports if r.status != "failed"]
     overall = "finished" if len(ok) == len(reports) else ("partial" if ok else "failed")
+    if not publish:
+        return CrawlReport(run_id, overall, 0, reports)
     con = connect(db_path)
     try:
         published = commit_run(con, run_id, ok, overall,

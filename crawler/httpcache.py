@@ -1,0 +1,25 @@
+"""HTTP cache policy for scheduled runs: keep responses, but always revalidate them.
+
+Scrapy's ``RFC2616Policy`` may serve a cached page without asking the shop when heuristics call it fresh
+(e.g. 10 % of its ``Last-Modified`` age): fine for a browser, wrong for prices. This policy sends every
+cached request again with ``If-None-Match`` / ``If-Modified-Since``; a ``304 Not Modified`` then costs
+the shop no body and the spider gets the cached page. Shops that send no validators are simply not
+cached. JavaScript-rendered pages (``meta["playwright"]``) are never cached: their content comes from
+scripts, not from the document the validators describe.
+"""
+
+from __future__ import annotations
+
+from scrapy.extensions.httpcache import RFC2616Policy
+from scrapy.http import Request, Response
+
+
+class RevalidatePolicy(RFC2616Policy):
+    def should_cache_request(self, request: Request) -> bool:
+        if request.meta.get("playwright"):
+            return False
+        return super().should_cache_request(request)
+
+    def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
+        self._set_conditional_validators(request, cachedresponse)
+        return False
