@@ -23,12 +23,15 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, rich_markup_mode=None, add
                   pretty_exceptions_enable=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_DB = Path("bijia.duckdb")
+DEFAULT_DB = Path("data/bijia.duckdb")
+DEFAULT_SNAPSHOTS = Path("data/snapshots")
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="BIJIA_DB", help="DuckDB file to read and write.")]
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", envvar="BIJIA_MARKETPLACES",
     help="Marketplaces TOML file (default: the bundled demo marketplaces).")]
+SnapshotsOption = Annotated[Path, typer.Option(
+    "--snapshots", envvar="BIJIA_SNAPSHOTS", help="Folder of published snapshots that the API serves.")]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Scrapy's log (INFO).")]
 
@@ -184,6 +187,8 @@ def demo(
     limit: Annotated[int, typer.Option(min=1, help="Rows of the comparison to print.")] = 30,
     fmt: FormatOption = Format.table,
     fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
+    publish: Annotated[bool, typer.Option(help="Publish the result as a snapshot for `bijia serve`.")] = True,
+    snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
 ) -> None:
     """Start the bundled demo marketplaces, crawl all five, match, and print the comparison."""
     from service.demo import run_demo
@@ -201,7 +206,40 @@ def demo(
                err=True)
     typer.echo(report.truth.summary(), err=True)
     show_comparison(db, None, fmt, limit, 2)
+    if publish:
+        from storage.snapshots import publish as publish_snapshot
+
+        snapshot = publish_snapshot(db, snapshots)
+        typer.echo(f"published snapshot {snapshot} to {snapshots}/ (serve it: bijia serve)", err=True)
     _crawl_exit(report.crawl)
+
+
+@app.command()
+@user_errors
+def publish(db: DbOption = DEFAULT_DB, snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
+            keep: Annotated[int, typer.Option(min=1, help="Snapshots to keep.")] = 3) -> None:
+    """Publish the database as a new read-only snapshot and swap it in atomically for `bijia serve`."""
+    from storage.snapshots import publish as publish_snapshot
+
+    typer.echo(publish_snapshot(db, snapshots, keep=keep))
+
+
+@app.command()
+@user_errors
+def serve(
+    snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve comparison data over HTTP (read-only JSON/CSV API, OpenAPI docs at /docs, a page at /)."""
+    from api import serve as run_server
+    from storage.snapshots import current_snapshot
+
+    if current_snapshot(snapshots) is None:
+        raise UserError(f"{snapshots}: no published snapshot yet (run `bijia demo`, `bijia run` or "
+                        "`bijia publish` first)")
+    run_server(snapshots, host=host, port=port, workers=workers, log_level="warning")
 
 
 @app.command("demo-server")
