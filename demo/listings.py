@@ -135,9 +135,9 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
             final_price = money(float(price) * 100 * d.uniform(0.85, 0.95))
     shipping = _shipping(shop, price, seller, store)
     title = _title(seed, shop, sku, d)
-    stock_draw = Draw(seed, shop_no, sku.index, store.id if store else 0, 7)
+    stock_draw = d.fork(1000 + (store.id if store else 0))
     stock = 0 if stock_draw.chance(0.15 if store else 0.07) else stock_draw.randint(1, 60)
-    ids = Draw(seed, shop_no, sku.index, 11)
+    ids = d.fork(11)
     gtin = sku.gtin if ids.chance({"techmall": 0.55, "shopline": 0.6, "shandian": 0.7}.get(shop, 0)) else None
     mpn = sku.mpn if shop == "techmall" and ids.chance(0.45) else None
     return Listing(shop, listing_id(shop, sku, store), sku, title, price, list_price, final_price, shipping,
