@@ -151,11 +151,12 @@ def decode_cursor(cursor: str, sort: str) -> tuple:
         value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)") from None
-    size = 3 if sort == "price" else 2
-    if not isinstance(value, list) or len(value) != size or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)")
     if value[0] != sort:
         raise ApiError(400, f"cursor: it continues a search sorted by {value[0]!r}, not {sort!r}")
+    if len(value) != (3 if sort == "price" else 2):
+        raise ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)")
     if sort == "price":
         try:
             Decimal(value[1])

@@ -131,7 +131,7 @@ def compare_products(con: duckdb.DuckDBPyConnection, product_ids: list[str]) -> 
         "o.in_stock, o.delivery_hours, o.observed_iso, o.url "
         "FROM api_products p JOIN api_offers o USING (pkey) WHERE list_contains(?, p.product_id) "
         "QUALIFY row_number() OVER (PARTITION BY o.pkey, o.marketplace ORDER BY o.rank) = 1 "
-        "ORDER BY p.product_id, o.landed, o.marketplace", [product_ids]).fetchall()
+        "ORDER BY p.product_id, o.rank", [product_ids]).fetchall()
     order = {pid: i for i, pid in enumerate(product_ids)}
     rows.sort(key=lambda r: order[r[0]])
     table = Table(("product_id", "product_title", "marketplace", "landed_price", "is_lowest", "listing_id",

@@ -36,12 +36,12 @@ COPIED_TABLES = ("schema_migrations", "runs", "offers", "prices", "products", "p
 _LANDED = "coalesce(final_price, price) + coalesce(shipping, 0)"
 _AVAILABLE = "coalesce(in_stock, true)"
 _CJK = r"\x{3400}-\x{9fff}\x{f900}-\x{faff}"
+_CJK_FIRST = 0x3400
 TOKEN_PATTERN = rf"[a-z]+|[0-9]+|[{_CJK}]+"
 """Search tokens: runs of Latin letters, of digits, of CJK characters (``storage.queries`` tokenises alike)."""
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
-_SORT = {"offers": "marketplace, listing_id", "prices": "marketplace, listing_id, observed_at",
-         "products": "product_id", "product_offers": "product_id, marketplace, listing_id"}
+_SORT = {"offers": "marketplace, listing_id", "products": "product_id"}
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published
         FROM api_offer_daily d JOIN product_offers po USING (marketplace, listing_id) JOIN pk USING (product_id)
         GROUP BY ALL ORDER BY pk.pkey, d.day""")
     con.execute(f"""CREATE TABLE api_offers AS
-        SELECT *, {_OFFER_JSON} AS item FROM (
+        SELECT *, CAST(to_json({_OFFER_JSON}) AS VARCHAR) AS item FROM (
             SELECT CAST(row_number() OVER (PARTITION BY pkey ORDER BY {_AVAILABLE} DESC, missed_runs,
                    landed, observed_at DESC, marketplace, listing_id) AS INTEGER) AS rank, *
             FROM live)
@@ -255,8 +255,8 @@ def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> N
             SELECT pkey, count(*) AS offers, count(DISTINCT marketplace) AS marketplaces,
                    min(landed) FILTER ({_AVAILABLE}) AS lowest, max(landed) FILTER ({_AVAILABLE}) AS highest,
                    arg_min(marketplace, landed) FILTER ({_AVAILABLE}) AS lowest_marketplace,
-                   max(observed_at) AS last_seen, mode(brand) AS offer_brand, mode(category) AS offer_category,
-                   to_json(list(item ORDER BY rank)) AS offers_json
+                   max(observed_at) AS last_seen, any_value(brand) AS offer_brand, any_value(category) AS offer_category,
+                   '[' || string_agg(item, ',' ORDER BY rank) || ']' AS offers_json
             FROM api_offers GROUP BY pkey
         ), lows AS (
             SELECT pkey, min(low) AS low_all, min(low) FILTER (day > CAST(? AS DATE) - 30) AS low_30d
@@ -270,11 +270,10 @@ def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> N
         )
         SELECT pkey, product_id, title, brand, category, lower(brand) AS brand_key,
                lower(category) AS category_key, offers, marketplaces, lowest, highest, lowest_marketplace,
-               low_30d, low_all, last_observed, coalesce(lowest, 1e15) AS sort_price,
-               CAST(to_json({_SUMMARY_JSON}) AS VARCHAR) AS summary,
-               '{{"snapshot":' || to_json(?::VARCHAR) || ',"product":' || CAST(to_json({_SUMMARY_JSON}) AS VARCHAR)
-                   || ',"offers":' || coalesce(CAST(offers_json AS VARCHAR), '[]') || '}}' AS page
-        FROM base ORDER BY pkey""", [published_at, _snapshot_id(con)])
+               low_30d, low_all, last_observed, coalesce(lowest, 1e15) AS sort_price, summary,
+               '{{"snapshot":' || to_json(?::VARCHAR) || ',"product":' || summary || ',"offers":'
+                   || coalesce(offers_json, '[]') || '}}' AS page
+        FROM (SELECT *, CAST(to_json({_SUMMARY_JSON}) AS VARCHAR) AS summary FROM base) ORDER BY pkey""", [published_at, _snapshot_id(con)])
 
 
 def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
@@ -291,18 +290,19 @@ def _build_search(con: duckdb.DuckDBPyConnection) -> None:
         WITH docs AS (
             SELECT pkey, title AS text FROM api_products UNION ALL SELECT pkey, brand FROM api_products
             UNION ALL SELECT pkey, category FROM api_products
-            UNION ALL SELECT pkey, title FROM api_offers UNION ALL SELECT pkey, brand FROM api_offers
+            UNION ALL SELECT pkey, title FROM api_offers
+            UNION ALL SELECT DISTINCT pkey, brand FROM api_offers
         ), toks AS (
             SELECT DISTINCT pkey, unnest(regexp_extract_all(lower(translate(text, ?, ?)), ?)) AS tok
             FROM docs WHERE text IS NOT NULL
         ), expanded AS (
-            SELECT tok AS token, pkey FROM toks WHERE NOT regexp_matches(tok, '^[{_CJK}]')
+            SELECT tok AS token, pkey FROM toks WHERE unicode(tok) < {_CJK_FIRST}
             UNION ALL
-            SELECT substr(tok, length(tok), 1), pkey FROM toks WHERE regexp_matches(tok, '^[{_CJK}]')
+            SELECT substr(tok, length(tok), 1), pkey FROM toks WHERE unicode(tok) >= {_CJK_FIRST}
             UNION ALL
             SELECT substr(tok, i, 2), pkey FROM (
                 SELECT tok, pkey, unnest(range(1, length(tok))) AS i FROM toks
-                WHERE regexp_matches(tok, '^[{_CJK}]') AND length(tok) > 1)
+                WHERE unicode(tok) >= {_CJK_FIRST} AND length(tok) > 1)
         )
         SELECT DISTINCT token, pkey FROM expanded ORDER BY token, pkey""", [FULL_WIDTH, HALF_WIDTH, TOKEN_PATTERN])
 

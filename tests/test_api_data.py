@@ -65,3 +65,28 @@ def build_working_db(path: Path, *, days: int = 3, price_bump: int = 0) -> Path:
     finally:
         con.close()
     return path
+
+
+def run_server(app, *, port: int = 0):  # noqa: ANN001, ANN201 - test helper
+    """Start ``app`` under a real uvicorn on 127.0.0.1 in a thread; returns (server, thread, base url)."""
+    import threading
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def stop_server(server, thread) -> None:  # noqa: ANN001
+    server.should_exit = True
+    thread.join(timeout=10)

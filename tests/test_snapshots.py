@@ -1,0 +1,91 @@
+"""Publishing snapshots: atomic swap of CURRENT, nothing half-built ever named, old files cleaned up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import storage
+from storage import snapshots
+from storage.compare import compare
+from storage.offers import stage_offers, start_run
+from storage.snapshots import current_snapshot, list_snapshots, publish
+from tests.test_api_data import NOW, _offer, build_working_db
+
+
+@pytest.fixture(scope="module")
+def working(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_working_db(tmp_path_factory.mktemp("w") / "working.duckdb")
+
+
+def test_publish_names_a_complete_readable_snapshot(working: Path, tmp_path: Path) -> None:
+    sid = publish(working, tmp_path / "snaps")
+    snap = current_snapshot(tmp_path / "snaps")
+    assert snap is not None and snap.id == sid and snap.path.is_file()
+    assert (tmp_path / "snaps" / "CURRENT").read_text().strip() == f"{sid}.duckdb"
+    con = storage.connect(snap.path, read_only=True)  # still a bijia database: the CLI can read it too
+    try:
+        rows = compare(con, "iphone")
+        assert rows[0].lowest.marketplace == "jingxuan"
+        assert con.execute("SELECT snapshot_id FROM api_meta").fetchone() == (sid,)
+        assert con.execute("SELECT count(*) FROM staging_offers").fetchone() == (0,)
+    finally:
+        con.close()
+    assert not list((tmp_path / "snaps").glob(".*.tmp*"))
+
+
+def test_a_crashed_publish_publishes_nothing(working: Path, tmp_path: Path, monkeypatch) -> None:
+    first = publish(working, tmp_path / "snaps")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(snapshots, "build_api_tables", boom)
+    with pytest.raises(RuntimeError):
+        publish(working, tmp_path / "snaps")
+    assert current_snapshot(tmp_path / "snaps").id == first
+    assert [s.id for s in list_snapshots(tmp_path / "snaps")] == [first]
+    assert not list((tmp_path / "snaps").glob(".*.tmp*"))
+
+
+def test_a_crashed_run_is_not_in_the_snapshot(tmp_path: Path) -> None:
+    working = build_working_db(tmp_path / "w.duckdb", days=1)
+    con = storage.connect(working)
+    start_run(con, "crashed", "crawl", ["techmall"])  # staged, never committed: a killed crawl
+    stage_offers(con, "crashed", [_offer("techmall", "NEW-1", "Brand new phone", "1.00", None, "0", True,
+                                         "X", "phones", NOW, 0)])
+    con.close()
+    publish(working, tmp_path / "snaps")
+    snap = current_snapshot(tmp_path / "snaps")
+    ro = duckdb.connect(str(snap.path), read_only=True)
+    try:
+        assert ro.execute("SELECT count(*) FROM offers WHERE listing_id = 'NEW-1'").fetchone() == (0,)
+        assert ro.execute("SELECT count(*) FROM api_offers WHERE listing_id = 'NEW-1'").fetchone() == (0,)
+    finally:
+        ro.close()
+
+
+def test_old_snapshots_are_cleaned_up(working: Path, tmp_path: Path) -> None:
+    ids = [publish(working, tmp_path / "snaps", keep=2) for _ in range(4)]
+    assert [s.id for s in list_snapshots(tmp_path / "snaps")] == ids[-2:]
+    assert current_snapshot(tmp_path / "snaps").id == ids[-1]
+
+
+def test_a_reader_of_a_deleted_snapshot_keeps_reading(working: Path, tmp_path: Path) -> None:
+    publish(working, tmp_path / "snaps", keep=1)
+    old = current_snapshot(tmp_path / "snaps")
+    con = duckdb.connect(str(old.path), read_only=True)
+    try:
+        publish(working, tmp_path / "snaps", keep=1)
+        assert not old.path.exists()
+        assert con.execute("SELECT count(*) FROM api_products").fetchone()[0] == 33
+    finally:
+        con.close()
+
+
+def test_publish_refuses_a_missing_database(tmp_path: Path) -> None:
+    with pytest.raises(storage.StorageError, match="no such database"):
+        publish(tmp_path / "nope.duckdb", tmp_path / "snaps")
+    assert current_snapshot(tmp_path / "snaps") is None
