@@ -281,5 +281,134 @@ def runs(db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table,
     render(rows, ["run_id", "kind", "status", "started_at", "seconds", "summary"], fmt, title="Runs")
 
 
+# --- unattended runs (cron): run, alerts, history — service/run.py, service/alerts.py, storage/history.py ---
+
+RUN_EPILOG = """\b
+Exit codes (for cron):
+  0   all well: every marketplace crawled and published
+  1   user error (bad database file, bad value)
+  2   bad command line
+  3   partial failure: some marketplaces failed, the others were published
+  4   total failure: nothing published (all marketplaces failed, interrupted, or match/publish failed)
+  75  another run holds the lock (EX_TEMPFAIL: try again later)
+  78  invalid marketplaces file (EX_CONFIG)
+
+Quiet on success when stderr is not a terminal; warnings and errors go to stderr
+(one JSON object per line with --log-format json). See docs/cron.md."""
+
+
+@app.command("run", epilog=RUN_EPILOG)
+@user_errors
+def run_command(
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    marketplace: Annotated[list[str] | None, typer.Option(
+        "--marketplace", "-m", help="Run only this marketplace (repeatable).")] = None,
+    run_id: Annotated[str | None, typer.Option(
+        help="Run id: a finished run is not run again (idempotent rerun); an unfinished one is continued.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the last run if it was killed or interrupted, else start a new one.")] = False,
+    snapshots: Annotated[Path | None, typer.Option(
+        "--snapshots", envvar="BIJIA_SNAPSHOTS",
+        help="Folder of published snapshots (default: [run] snapshots_dir, else 'snapshots' beside the db).")] = None,
+    log_format: Annotated[str, typer.Option(
+        "--log-format", help="Log lines on stderr: text or json (one JSON object per line).")] = "text",
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron)."""
+    from service.logging_setup import LogFormat, configure
+    from service.run import run
+
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
+    json_logs = log_format == "json"
+    configure(LogFormat(log_format), "INFO" if verbose or json_logs else "WARNING",
+              library_level="INFO" if verbose else ("WARNING" if json_logs else "ERROR"))
+    tty = sys.stderr.isatty() and not json_logs
+    progress = _progress() if tty else None
+    with progress if progress is not None else nullcontext():
+        report = run(db, config_path=config, only=marketplace, run_id=run_id, resume=resume,
+                     snapshots_dir=snapshots, log_level="INFO" if verbose else "WARNING",
+                     progress=_progress_callback(progress))
+    if tty:
+        _print_run(report)
+    if report.exit_code:
+        raise typer.Exit(int(report.exit_code))
+
+
+def _print_run(report) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    for m in report.marketplaces:
+        note = f" — {m.reason}" if m.reason else ""
+        console.print(f"{m.name:12} {m.status:8} {m.pages:6} pages {m.offers:6} offers {m.errors:4} errors "
+                      f"{m.seconds:7.1f}s{note}", highlight=False)
+    alerts = report.alerts.new if report.alerts else 0
+    console.print(f"run {report.run_id}: {report.status} (exit {int(report.exit_code)}), {report.published} "
+                  f"offers published, {report.gone} gone, {report.products} products, snapshot {report.snapshot}, "
+                  f"{alerts} alert(s), {report.seconds}s", highlight=False)
+    for note in report.notes:
+        console.print(f"  note: {note}", highlight=False)
+
+
+@app.command()
+@user_errors
+def alerts(db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table,
+           run_id: Annotated[str | None, typer.Option(help="Only the alerts of this run.")] = None,
+           limit: Annotated[int, typer.Option(min=1, help="Most recent N alerts.")] = 50) -> None:
+    """List recent alerts: price drops/rises, out of stock, back in stock, new lowest marketplace."""
+    from service.output import render
+    from storage import connect
+    from storage.alerts import recent_alerts
+
+    con = connect(db, read_only=True)
+    try:
+        rows = recent_alerts(con, run_id=run_id, limit=limit)
+    finally:
+        con.close()
+    for row in rows:
+        row["change"] = row.get("change_percent") or row.get("previous_marketplace") or ""
+        row["price"] = row.get("price") or row.get("landed_price")
+    render(rows, ["run_id", "kind", "marketplace", "listing_id", "product_id", "title", "previous_price", "price",
+                  "change", "delivered_at"], fmt, title="Alerts")
+
+
+@app.command()
+@user_errors
+def history(
+    product_id: Annotated[str, typer.Argument(help="Product id (see `bijia compare`).")],
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = Format.table,
+    days: Annotated[int | None, typer.Option(min=1, help="Only the last N days of observations.")] = None,
+) -> None:
+    """A product's price history and its "real discount" facts (lowest price in the 30 days before)."""
+    import json
+
+    from service.output import render
+    from storage import connect
+    from storage.history import discount_facts, price_history
+
+    con = connect(db, read_only=True)
+    try:
+        facts = discount_facts(con, [product_id]).get(product_id)
+        rows = price_history(con, product_id, days=days)
+    finally:
+        con.close()
+    if facts is None:
+        raise UserError(f"no product {product_id!r} (see `bijia compare`)")
+    if fmt is Format.json:
+        typer.echo(json.dumps({"facts": facts.to_dict(), "history": rows}, ensure_ascii=False, indent=2,
+                              default=str))
+        return
+    if fmt is Format.table:
+        f = facts.to_dict()
+        typer.echo(f"{product_id}: now {f['price_now']} at {f['marketplace']} since {f['since']}; "
+                   f"30-day low before {f['low_30d']}; all-time low {f['low_all_time']}; "
+                   f"real discount: {'yes' if facts.is_real_discount else 'no'}", err=True)
+    render(rows, ["observed_at", "marketplace", "listing_id", "price", "final_price", "shipping", "landed_price",
+                  "in_stock"], fmt, title=f"Price history of {product_id}")
+
+
 if __name__ == "__main__":
     app()

@@ -103,6 +103,9 @@ class RunOptions(BaseModel):
     """Keep responses and revalidate them with conditional requests (ETag / Last-Modified)."""
     snapshots_dir: str | None = None
     """Where published snapshots go (default: ``snapshots`` next to the database)."""
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    """Offers per staging write (default: the crawler's ``BIJIA_BATCH_SIZE``); a killed run keeps what it
+    staged, so smaller batches lose less crawling."""
 
 
 class MarketplacesFile(BaseModel):
