@@ -15,12 +15,15 @@ from parsel import Selector
 
 from crawler.config import Marketplace
 from crawler.items import Offer
-from spiders.pages._common import availability, clean, gtin, money, to_text, url_path
+from crawler.prices import currency_code, parse_price
+from spiders.pages._common import availability, clean, gtin, money, structured_price, to_text, url_path
 
 SCHEMA = ("http://schema.org/", "https://schema.org/")
 PRODUCT_TYPES = {"Product", "ProductGroup", "ProductModel", "IndividualProduct", "Vehicle"}
 CONTAINERS = ("mainEntity", "mainEntityOfPage", "itemListElement", "item", "about")
-_GTIN_KEYS = ("gtin14", "gtin13", "gtin12", "gtin8", "gtin", "isbn")
+_GTIN_KEYS = {"gtin14": 14, "gtin13": 13, "gtin12": 12, "gtin8": 8, "gtin": None, "isbn": None}
+_LIST_PRICE_TYPES = {"ListPrice", "StrikethroughPrice", "MSRP", "SRP", "InvoicePrice"}
+_AGGREGATE_INHERITS = ("priceCurrency", "availability", "seller", "offeredBy", "shippingDetails", "url")
 _UNIT_HOURS = {"DAY": 24.0, "D": 24.0, "HUR": 1.0, "H": 1.0, "MIN": 1 / 60, "WEE": 168.0, "WK": 168.0}
 _ATTRIBUTES = {"color": "colour", "size": "size", "material": "material", "pattern": "pattern"}
 
@@ -29,7 +32,7 @@ def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> lis
     """Every offer of every Product on the page (one per Offer / AggregateOffer / variant)."""
     data = extruct.extract(to_text(body), base_url=url, syntaxes=["json-ld", "microdata", "rdfa", "opengraph"],
                            uniform=True, errors="ignore")
-    nodes = [*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(data.get("rdfa", []))]
+    nodes = _link([*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(data.get("rdfa", []))])
     offers: dict[str, Offer] = {}
     products = _products(nodes)
     # Products without offers are usually related/referenced items; keep them only if nothing else.
@@ -45,8 +48,20 @@ def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> lis
                 offers[offer.listing_id] = offer
     if not offers:
         og = _opengraph_offer(data.get("opengraph", []), url, marketplace)
-        return [og] if og else []
+        offers = {og.listing_id: og} if og else {}
+    for offer in offers.values():
+        if not offer.title:  # markup without a name: the heading a person reads
+            offer.title = _page_title(data.get("opengraph", []), body)
     return list(offers.values())
+
+
+def _page_title(opengraph: list[dict], body: str | bytes) -> str:
+    """``og:title``, else the first ``<h1>``, else ``<title>``."""
+    for og in opengraph:
+        if clean(og.get("og:title")):
+            return clean(og.get("og:title")) or ""
+    sel = Selector(text=to_text(body))
+    return clean(" ".join(sel.css("h1 ::text").getall())) or clean(sel.css("title::text").get()) or ""
 
 
 def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
@@ -75,8 +90,46 @@ def _type(node: Any) -> set[str]:
     return {str(t).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] for t in types}
 
 
+def _link(nodes: list[Any]) -> list[Any]:
+    """Replace ``{"@id": …}`` references by the node with that ``@id`` (in place; cycles are fine)."""
+    by_id: dict[str, dict] = {}
+    stack: list[Any] = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("@id"), str) and len(node) > 1:
+                by_id.setdefault(node["@id"], node)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) <= {"@id", "@type"} and value.get("@id") in by_id:
+            return by_id[value["@id"]]
+        return value
+
+    seen: set[int] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, list):
+            node[:] = [resolve(v) for v in node]
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                node[key] = resolve(value)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+    return nodes
+
+
 def _products(nodes: list[Any]) -> list[dict]:
-    """Products at the top level, in ``@graph`` or in page containers (not related/referenced ones)."""
+    """Products at the top level, in ``@graph`` or in page containers (not related/referenced ones).
+
+    A variant listed both on its own and in its ProductGroup's ``hasVariant`` counts once (as a variant).
+    """
     found: list[dict] = []
     stack = list(nodes)
     while stack:
@@ -90,7 +143,12 @@ def _products(nodes: list[Any]) -> list[dict]:
             found.append(node)
             continue
         stack.extend(node.get(k) for k in ("@graph", *CONTAINERS) if node.get(k))
-    return found
+    variants = {id(v) for p in found if "ProductGroup" in _type(p) for v in _as_list(p.get("hasVariant"))}
+    return [p for p in found if id(p) not in variants]
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _first(value: Any) -> Any:
@@ -116,9 +174,12 @@ def _image(value: Any) -> str | None:
 # --- products and offers ----------------------------------------------------------------------------
 
 def _product_offers(product: dict, page_url: str, m: Marketplace, group: dict | None = None) -> list[Offer]:
-    if "ProductGroup" in _type(product) and product.get("hasVariant"):
-        variants = product["hasVariant"] if isinstance(product["hasVariant"], list) else [product["hasVariant"]]
-        return [o for v in variants if isinstance(v, dict) for o in _product_offers(v, page_url, m, product)]
+    variants = [v for v in _as_list(product.get("hasVariant")) if isinstance(v, dict) and _type(v)]
+    if "ProductGroup" in _type(product) and variants:
+        return [o for v in variants for o in _product_offers(v, page_url, m, product)]
+    parent = _first(product.get("isVariantOf"))
+    if group is None and isinstance(parent, dict) and _type(parent) & PRODUCT_TYPES:
+        group = parent
     offer_nodes = _offer_nodes(product.get("offers"))
     return [_offer(product, node, page_url, m, group or {}) for node in offer_nodes or [{}]]
 
@@ -130,7 +191,8 @@ def _offer_nodes(value: Any) -> list[dict]:
         if not isinstance(node, dict):
             continue
         if "AggregateOffer" in _type(node) and node.get("offers"):
-            out.extend(_offer_nodes(node["offers"]))
+            inherited = {k: node[k] for k in _AGGREGATE_INHERITS if node.get(k) is not None}
+            out.extend({**inherited, **child} for child in _offer_nodes(node["offers"]))
         else:
             out.append(node)
     return out
@@ -140,7 +202,7 @@ def _offer(product: dict, node: dict, page_url: str, m: Marketplace, group: dict
     def pick(key: str) -> Any:
         return _first(node.get(key)) or _first(product.get(key)) or _first(group.get(key))
 
-    price_raw, price, list_price, currency = _prices(node)
+    price_raw, price, list_raw, list_price, currency = _prices(node)
     shipping, delivery_hours, delivery_raw = _shipping(node.get("shippingDetails") or product.get("shippingDetails"))
     sku = clean(pick("sku"))
     link = clean(_first(node.get("url"))) or clean(_first(product.get("url"))) or page_url
@@ -150,48 +212,85 @@ def _offer(product: dict, node: dict, page_url: str, m: Marketplace, group: dict
         url=urljoin(page_url, link),
         title=_name(product.get("name")) or _name(group.get("name")) or "",
         brand=_name(pick("brand")) or _name(pick("manufacturer")),
-        gtin=next((g for k in _GTIN_KEYS if (g := gtin(pick(k)))), None),
+        gtin=next((g for k, n in _GTIN_KEYS.items() if (g := gtin(pick(k), n))), None),
         mpn=clean(pick("mpn")),
         sku=sku,
         category=_name(pick("category")),
         attributes=_attributes(product, group),
         price=price, price_raw=price_raw, list_price=list_price,
-        list_price_raw=None if list_price is None else str(list_price),
+        list_price_raw=None if list_price is None else list_raw,
         currency=currency or m.currency,
         shipping=shipping if shipping is not None else m.default_shipping,
-        in_stock=availability(node.get("availability")),
-        seller=_name(node.get("seller")),
+        in_stock=_in_stock(node),
+        seller=_name(node.get("seller")) or _name(node.get("offeredBy")),
         delivery_hours=delivery_hours, delivery_raw=delivery_raw,
         image=_image(product.get("image")) or _image(group.get("image")),
     )
 
 
-def _prices(node: dict) -> tuple[str | None, Decimal | None, Decimal | None, str | None]:
-    """(price as written, price, list price, currency) from an Offer or AggregateOffer."""
+def _prices(node: dict) -> tuple[str | None, Decimal | None, str | None, Decimal | None, str | None]:
+    """(price as written, price, list price as written, list price, currency) from an Offer/AggregateOffer.
+
+    ``price``, else an AggregateOffer's ``lowPrice`` (a "from" price), else the selling price of a
+    ``priceSpecification``; a ListPrice/StrikethroughPrice specification is the list price. Unit prices
+    (a ``referenceQuantity`` other than one unit, e.g. per 100 g) are never the price.
+    """
     raw = _first(node.get("price"))
     if raw is None:
         raw = _first(node.get("lowPrice"))
-    currency = clean(_first(node.get("priceCurrency")))
-    list_price = None
-    specs = node.get("priceSpecification") or []
-    for spec in specs if isinstance(specs, list) else [specs]:
-        if not isinstance(spec, dict):
+    currency = _currency(node.get("priceCurrency"))
+    list_raw = None
+    for spec in _as_list(node.get("priceSpecification")):
+        if not isinstance(spec, dict) or _unit_price(spec):
             continue
         kind = str(_first(spec.get("priceType")) or "").rsplit("/", 1)[-1]
-        if kind in ("ListPrice", "StrikethroughPrice", "MSRP", "SRP"):
-            list_price = money(_first(spec.get("price")))
+        value = _first(spec.get("price"))
+        value = _first(spec.get("minPrice")) if value is None else value
+        if kind in _LIST_PRICE_TYPES:
+            list_raw = value
         elif raw is None:
-            raw = _first(spec.get("price"))
-        currency = currency or clean(_first(spec.get("priceCurrency")))
-    price = money(raw)
+            raw = value
+        currency = currency or _currency(spec.get("priceCurrency"))
+    if currency is None and isinstance(raw, str) and not raw.strip().replace(".", "", 1).isdigit():
+        currency = parse_price(raw).currency  # "¥1,299.00" written in the price itself
+    price = structured_price(raw, currency)
+    list_price = structured_price(list_raw, currency)
     if list_price is not None and price is not None and list_price <= price:
         list_price = None
-    return (None if raw is None else str(raw).strip()), price, list_price, currency
+    return _raw(raw), price, _raw(list_raw), list_price, currency
+
+
+def _raw(value: Any) -> str | None:
+    return None if value is None else str(value).strip()
+
+
+def _currency(value: Any) -> str | None:
+    """``CNY`` as given; ``RMB``/``¥``/``元`` written where the ISO code belongs → ``CNY``."""
+    text = clean(_first(value))
+    if text is None or (len(text) == 3 and text.isalpha() and text.isupper()):
+        return text if text != "RMB" else "CNY"
+    return currency_code(text) or text
+
+
+def _unit_price(spec: dict) -> bool:
+    quantity = _first(spec.get("referenceQuantity"))
+    if not isinstance(quantity, dict):
+        return False
+    return money(_first(quantity.get("value"))) not in (None, Decimal(1))
+
+
+def _in_stock(node: dict) -> bool | None:
+    known = availability(node.get("availability"))
+    if known is None and "AggregateOffer" in _type(node) and str(_first(node.get("offerCount"))) == "0":
+        return False  # an AggregateOffer of no offers
+    return known
 
 
 def _shipping(details: Any) -> tuple[Decimal | None, float | None, str | None]:
-    """(fee, delivery hours, delivery text) from ``shippingDetails`` (OfferShippingDetails)."""
-    detail = _first(details)
+    """(fee, delivery hours, delivery text) from the first ``shippingDetails`` (OfferShippingDetails)
+    that ships (``doesNotShip`` ones are skipped); free shipping is a rate of 0."""
+    detail = next((d for d in _as_list(details) if isinstance(d, dict)
+                   and str(_first(d.get("doesNotShip"))).lower() not in ("true", "1")), None)
     if not isinstance(detail, dict):
         return None, None, None
     rate = _first(detail.get("shippingRate"))
