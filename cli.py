@@ -248,14 +248,24 @@ def demo_server(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free port).")] = 8765,
     size: Annotated[int, typer.Option(min=10, help="SKUs in the generated catalogue.")] = 150,
     seed: Annotated[int, typer.Option(help="Catalogue seed.")] = 7,
+    fault: Annotated[list[str] | None, typer.Option(
+        metavar="SHOP:NAME[=VALUE]",
+        help="Switch a fault on, e.g. techmall:status_429_every=5 or all:slow_ms=20 (repeatable).")] = None,
 ) -> None:
     """Serve the demo marketplaces on 127.0.0.1 until interrupted (set BIJIA_DEMO_URL to its URL)."""
     import time
 
     from demo.catalogue import generate_catalogue
+    from demo.faults import parse_fault
     from service.demo import demo_server as serve
 
-    with serve(generate_catalogue(size, seed), port) as url:
+    plan: dict = {}
+    for spec in fault or []:
+        try:
+            plan = parse_fault(spec, plan)
+        except ValueError as exc:
+            raise UserError(f"--fault {spec!r}: {exc}", ExitCode.USAGE) from None
+    with serve(generate_catalogue(size, seed), port, faults=plan) as url:
         typer.echo(f"demo marketplaces at {url}  (export BIJIA_DEMO_URL={url}); Ctrl-C stops", err=True)
         try:
             while True:

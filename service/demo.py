@@ -23,12 +23,12 @@ class DemoReport:
 
 
 @contextmanager
-def demo_server(catalogue, port: int = 0) -> Iterator[str]:
+def demo_server(catalogue, port: int = 0, faults=None) -> Iterator[str]:
     """Run the demo marketplaces in a background thread; yields the base URL, also set as BIJIA_DEMO_URL."""
     from demo.server import DemoServer
 
     previous = os.environ.get("BIJIA_DEMO_URL")
-    with DemoServer(catalogue, port=port) as server:
+    with DemoServer(catalogue, port=port, faults=faults) as server:
         os.environ["BIJIA_DEMO_URL"] = server.base_url.rstrip("/")
         try:
             yield server.base_url.rstrip("/")
