@@ -145,6 +145,90 @@ def match(
                    f"{report.seconds}s")
 
 
+@app.command("eval-matching")
+@user_errors
+def eval_matching(
+    dataset: Annotated[str, typer.Argument(
+        help="abt-buy, wdc-products, ali-ember-zh[/category] or demo (read from ../shared/data or BIJIA_SHARED).")],
+    split: Annotated[str, typer.Option(help="Split to evaluate (test, valid, train).")] = "test",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Measure the matcher on a labelled benchmark: precision, recall, F1 and pairs/second."""
+    from matching.evaluate import DatasetMissing, evaluate
+    from service.output import render
+
+    try:
+        report = evaluate(dataset, split)
+    except DatasetMissing as exc:
+        raise UserError(str(exc)) from None
+    except (ValueError, KeyError) as exc:
+        raise UserError(str(exc).strip("'\"")) from None
+    row = {k: v for k, v in report.to_dict().items() if k != "config"}
+    render([row], ["dataset", "split", "profile", "precision", "recall", "f1", "pairs", "pairs_per_second"], fmt,
+           title="Matching on a labelled benchmark", json_rows=[report.to_dict()])
+
+
+review_app = typer.Typer(help="Low-confidence pairs from the last match, and your decisions on them.",
+                         no_args_is_help=False, invoke_without_command=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.callback()
+@user_errors
+def review(ctx: typer.Context, db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table,
+           limit: Annotated[int, typer.Option(min=1, help="Pairs to show.")] = 30) -> None:
+    """List pairs the matcher was unsure about (confirm or split them with the subcommands)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from service.output import render
+    from service.review import review_queue
+
+    rows = review_queue(db, limit)
+    render(rows, ["key_a", "key_b", "score", "grouped", "title_a", "title_b"], fmt, title="Pairs to review")
+
+
+@review_app.command("confirm")
+@user_errors
+def review_confirm(key_a: str, key_b: str, db: DbOption = DEFAULT_DB,
+                   note: Annotated[str | None, typer.Option(help="Why (kept with the decision).")] = None) -> None:
+    """Decide that two offers ARE the same product (every later match keeps them together)."""
+    from service.review import decide
+
+    decide(db, key_a, key_b, "confirm", note)
+    typer.echo(f"confirmed {key_a} = {key_b}; run `bijia match` to apply", err=True)
+
+
+@review_app.command("split")
+@user_errors
+def review_split(key_a: str, key_b: str, db: DbOption = DEFAULT_DB,
+                 note: Annotated[str | None, typer.Option(help="Why (kept with the decision).")] = None) -> None:
+    """Decide that two offers are NOT the same product (every later match keeps them apart)."""
+    from service.review import decide
+
+    decide(db, key_a, key_b, "split", note)
+    typer.echo(f"split {key_a} ≠ {key_b}; run `bijia match` to apply", err=True)
+
+
+@app.command()
+@user_errors
+def explain(key_a: Annotated[str, typer.Argument(help="An offer key: marketplace/listing_id.")],
+            key_b: Annotated[str, typer.Argument(help="Another offer key.")],
+            db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table) -> None:
+    """Explain why two offers were grouped (or not): identifiers, attributes, vetoes, each score."""
+    import json
+
+    from service.review import explain_pair
+
+    explanation, product_a, product_b = explain_pair(db, key_a, key_b)
+    if fmt is Format.table:
+        typer.echo(str(explanation))
+        same = product_a is not None and product_a == product_b
+        typer.echo(f"  stored grouping: {product_a} / {product_b} → {'same product' if same else 'different'}")
+    else:
+        typer.echo(json.dumps({**explanation.to_dict(), "product_a": product_a, "product_b": product_b},
+                              ensure_ascii=False, indent=2, default=str))
+
+
 @app.command()
 @user_errors
 def compare(

@@ -27,6 +27,14 @@ def representative(titles: list[str]) -> str:
     return min(cleaned, key=lambda t: (len(t), t))
 
 
+def record_of(row):
+    """The matcher's view (``OfferRecord``) of a stored offer (``storage.products.OfferRow``)."""
+    from matching.records import OfferRecord
+
+    return OfferRecord(key=row.key, marketplace=row.marketplace, title=row.title, brand=row.brand, gtin=row.gtin,
+                       mpn=row.mpn, attributes=row.attributes, price=row.price, category=row.category)
+
+
 def load_config(path: Path | None):
     """The matcher configuration: a JSON file of ``MatchConfig`` fields, else the tuned default."""
     import json
@@ -49,7 +57,6 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
     from matching import match_offers
     from matching.ids import assign_product_ids
     from matching.overrides import Overrides
-    from matching.records import OfferRecord
     from storage.offers import finish_run, start_run
     from storage.products import (
         SavedGroup,
@@ -65,9 +72,7 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
     con = connect(db_path)
     try:
         rows = offers_for_matching(con)
-        records = [OfferRecord(key=r.key, marketplace=r.marketplace, title=r.title, brand=r.brand, gtin=r.gtin,
-                               mpn=r.mpn, attributes=r.attributes, price=r.price, category=r.category)
-                   for r in rows]
+        records = [record_of(r) for r in rows]
         by_key = {r.key: r for r in rows}
         run_id = new_run_id()
         start_run(con, run_id, "match", sorted({r.marketplace for r in rows}), config.to_dict())

@@ -1,0 +1,94 @@
+"""`bijia match`, `review`, `explain`, `eval-matching` through the CLI, checked on output and database."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from storage import connect
+from storage.offers import commit_run, stage_offers, start_run
+from tests.conftest import SHARED
+
+runner = CliRunner()
+
+OFFERS = [
+    ("techmall", "1", "Apple iPhone 15 Pro 256GB Black Titanium", "8999"),
+    ("jingxuan", "JX1", "【官方旗舰店】苹果 iPhone 15 Pro 256G 黑色钛金属 正品", "8799"),
+    ("woomart", "11", "APPLE iPhone15Pro 256 GB Black Titanium - Official", "9099"),
+    ("techmall", "2", "Apple iPhone 15 Pro 128GB Black Titanium", "7999"),
+    ("jingxuan", "JX2", "苹果 iPhone 15 Pro 128G 黑色钛金属", "7899"),
+    ("techmall", "3", "Sony WH-1000XM5 Wireless Headphones Black", "2499"),
+    ("woomart", "12", "SONY WH1000XM5 Noise Cancelling Black", "2399"),
+]
+
+
+@pytest.fixture
+def crawled_db(db_path, offer_factory):
+    con = connect(db_path)
+    start_run(con, "r1", "crawl", ["techmall", "jingxuan", "woomart"])
+    stage_offers(con, "r1", [offer_factory(m, lid, t, p, shipping=Decimal(0)) for m, lid, t, p in OFFERS])
+    commit_run(con, "r1", ["techmall", "jingxuan", "woomart"], "finished", {})
+    con.close()
+    return db_path
+
+
+def products(db_path) -> dict[str, str]:
+    con = connect(db_path, read_only=True)
+    try:
+        return dict(con.execute("SELECT marketplace || '/' || listing_id, product_id FROM product_offers").fetchall())
+    finally:
+        con.close()
+
+
+def test_match_groups_same_sku_and_keeps_variants_apart(crawled_db):
+    result = runner.invoke(app, ["match", "--db", str(crawled_db)])
+    assert result.exit_code == 0, result.output
+    p = products(crawled_db)
+    assert p["techmall/1"] == p["jingxuan/JX1"] == p["woomart/11"]
+    assert p["techmall/2"] == p["jingxuan/JX2"] != p["techmall/1"]
+    assert p["techmall/3"] == p["woomart/12"]
+    # ids are stable across runs
+    runner.invoke(app, ["match", "--db", str(crawled_db)])
+    assert products(crawled_db) == p
+
+
+def test_split_and_confirm_decisions_are_obeyed(crawled_db):
+    runner.invoke(app, ["match", "--db", str(crawled_db)])
+    result = runner.invoke(app, ["review", "split", "techmall/3", "woomart/12", "--db", str(crawled_db)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["review", "confirm", "techmall/1", "techmall/2", "--db", str(crawled_db)])
+    assert result.exit_code == 0
+    runner.invoke(app, ["match", "--db", str(crawled_db)])
+    p = products(crawled_db)
+    assert p["techmall/3"] != p["woomart/12"]
+    assert p["techmall/1"] == p["techmall/2"]
+    result = runner.invoke(app, ["review", "split", "techmall/3", "nowhere/9", "--db", str(crawled_db)])
+    assert result.exit_code == 1 and "no such offer: nowhere/9" in result.stderr
+
+
+def test_review_lists_json_and_explain(crawled_db):
+    runner.invoke(app, ["match", "--db", str(crawled_db)])
+    result = runner.invoke(app, ["review", "--db", str(crawled_db), "--format", "json"])
+    assert result.exit_code == 0
+    for row in json.loads(result.stdout):
+        assert {"key_a", "key_b", "score", "title_a", "title_b"} <= set(row)
+    result = runner.invoke(app, ["explain", "techmall/1", "techmall/2", "--db", str(crawled_db), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    explanation = json.loads(result.stdout)
+    assert explanation["product_a"] != explanation["product_b"]
+    assert "storage" in json.dumps(explanation, ensure_ascii=False)  # the capacity veto is named
+    result = runner.invoke(app, ["explain", "techmall/1", "jingxuan/JX1", "--db", str(crawled_db)])
+    assert result.exit_code == 0 and "same product" in result.stdout
+
+
+def test_eval_matching_errors_and_output():
+    result = runner.invoke(app, ["eval-matching", "no-such-set"])
+    assert result.exit_code == 1 and "unknown dataset" in result.stderr
+    if not (SHARED / "data" / "abt-buy").is_dir():
+        pytest.skip(f"benchmarks not available at {SHARED / 'data'} (set BIJIA_SHARED)")
+    result = runner.invoke(app, ["eval-matching", "abt-buy", "--split", "valid", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["pairs"] > 1000 and 0.5 < report["f1"] <= 1
