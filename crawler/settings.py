@@ -4,6 +4,8 @@ Per-marketplace politeness (concurrency, delay, robots.txt) comes from the marke
 applied by each spider.
 """
 
+import os
+
 from crawler.browser import launch_options
 
 BOT_NAME = "bijia"
@@ -14,7 +16,7 @@ USER_AGENT = "bijia/0.1 (+https://github.com/bijia-price/bijia; price comparison
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = float(os.environ.get("BIJIA_DOWNLOAD_TIMEOUT", "30"))  # seconds; lower it for tests
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 AUTOTHROTTLE_ENABLED = True
