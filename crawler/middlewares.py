@@ -1,4 +1,6 @@
-"""Downloader middleware: honour ``Retry-After`` on 429/503 before Scrapy's RetryMiddleware retries.
+"""Downloader middlewares: honour ``Retry-After`` on 429/503; read undeclared Chinese pages right.
+
+``RetryAfterMiddleware`` — honour ``Retry-After`` on 429/503 before Scrapy's RetryMiddleware retries.
 
 Scrapy 2.19's ``RetryMiddleware`` retries 429/503 at once (it never reads ``Retry-After``; see
 ``scrapy/downloadermiddlewares/retry.py``). This middleware sits just outside it (priority 560 > 550,
@@ -9,11 +11,13 @@ concurrency slot, which is the point: the shop asked us to slow down.
 
 from __future__ import annotations
 
+import codecs
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
@@ -78,3 +82,43 @@ class RetryAfterMiddleware:
 
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
         return response
+
+
+class EncodingMiddleware:
+    """Re-read an HTML response whose encoding Scrapy had to guess, or whose declared UTF-8 it is not.
+
+    Scrapy trusts a BOM, the ``Content-Type`` charset and ``<meta charset>``/``http-equiv``; with none
+    of them it guesses (charset-normalizer), which reads short GBK pages as Korean and Big5 ones as
+    cp1252. ``spiders.pages._common.choose_encoding`` tells GB18030/GBK from Big5 by their common
+    characters. Sits inside HttpCompressionMiddleware (590), so it sees the decompressed body.
+    Counted as ``bijia/encoding/<encoding>``.
+    """
+
+    def __init__(self, stats: StatsCollector | None = None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("BIJIA_DETECT_ENCODING", True):
+            raise NotConfigured
+        return cls(crawler.stats)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not isinstance(response, HtmlResponse) or not response.body:
+            return response
+        from spiders.pages._common import choose_encoding
+
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        chosen = choose_encoding(response.body, content_type)
+        if _same_codec(chosen, response.encoding):
+            return response
+        if self.stats is not None:
+            self.stats.inc_value(f"bijia/encoding/{chosen}")
+        return response.replace(encoding=chosen)
+
+
+def _same_codec(a: str, b: str) -> bool:
+    try:
+        return codecs.lookup(a).name == codecs.lookup(b).name
+    except LookupError:
+        return a == b

@@ -7,14 +7,17 @@ crawler's settings in ``from_crawler``, before Scrapy freezes them.
 
 from __future__ import annotations
 
+import codecs
 from typing import Any, ClassVar, Self
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 
 from crawler.config import Marketplace, load_marketplaces
-from crawler.middlewares import RetryAfterMiddleware
+from crawler.middlewares import EncodingMiddleware, RetryAfterMiddleware
+from spiders.pages._common import choose_encoding, to_text
 
 
 def as_marketplace(value: Marketplace | dict | str | None) -> Marketplace:
@@ -42,6 +45,7 @@ class MarketplaceSpider(scrapy.Spider):
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, 560)
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", EncodingMiddleware, 580)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -53,6 +57,17 @@ class MarketplaceSpider(scrapy.Spider):
         """``max_pages`` bounds each walk (category pages, API pages, sitemaps)."""
         limit = self.marketplace.max_pages
         return limit is None or page <= limit
+
+    @staticmethod
+    def page_text(response: Response) -> str:
+        """The page as text: Scrapy's decoding, unless it had to guess (see ``EncodingMiddleware``)."""
+        if not isinstance(response, TextResponse):
+            return response.body.decode("utf-8", "replace")
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        chosen = choose_encoding(response.body, content_type)
+        if codecs.lookup(chosen).name == codecs.lookup(response.encoding).name:
+            return response.text
+        return to_text(response.body, f"text/html; charset={chosen}")
 
     def count(self, key: str, n: int = 1) -> None:
         if self.crawler.stats is not None:

@@ -35,14 +35,15 @@ class JsonLdSpider(MarketplaceSpider):
 
     def parse_category(self, response: Response, page: int) -> Iterator[scrapy.Request]:
         self.count("category_pages")
-        for link in jsonld.product_links(response.text, response.url):
+        text = self.page_text(response)
+        for link in jsonld.product_links(text, response.url):
             yield scrapy.Request(link, callback=self.parse_product)
-        following = jsonld.next_page(response.text, response.url)
+        following = jsonld.next_page(text, response.url)
         if following and self.page_allowed(page + 1):
             yield scrapy.Request(following, callback=self.parse_category, cb_kwargs={"page": page + 1})
 
     def parse_product(self, response: Response) -> Iterator[Offer]:
-        offers = jsonld.extract_offers(response.text, response.url, self.marketplace)
+        offers = jsonld.extract_offers(self.page_text(response), response.url, self.marketplace)
         if not offers:
             self.count("pages_without_product")
         yield from offers
