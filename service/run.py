@@ -240,7 +240,8 @@ def _finish(db_path: Path, crawl: CrawlReport, config: MarketplacesFile, snapsho
         level = logging.WARNING if m.status == "failed" else logging.INFO
         log.log(level, "%s: %s, %d pages, %d offers, %d errors, %.1fs%s", m.name, m.status, m.pages, m.offers,
                 m.errors, m.seconds, f" ({m.reason})" if m.reason else "",
-                extra={"event": "marketplace", "run_id": crawl.run_id, **m.to_dict()})
+                extra={"event": "marketplace", "run_id": crawl.run_id, "marketplace": m.name,
+                       **{k: v for k, v in m.to_dict().items() if k != "name"}})
     if not ok:
         return
     if not _stage(report, "match", lambda: _match(db_path, report)):
@@ -268,7 +269,8 @@ def _match(db_path: Path, report: RunReport) -> None:
     match = run_match(db_path)
     report.products = match.products
     log.info("matched %d offers into %d products", match.offers, match.products,
-             extra={"event": "matched", "run_id": report.run_id, **match.__dict__})
+             extra={"event": "matched", "run_id": report.run_id, "match_run_id": match.run_id,
+                    **{k: v for k, v in match.__dict__.items() if k != "run_id"}})
 
 
 def snapshots_for(db_path: Path, config: MarketplacesFile, snapshots_dir: Path | None) -> Path:
@@ -314,9 +316,15 @@ def _record(db_path: Path, report: RunReport) -> None:
     finally:
         con.close()
     level = logging.INFO if report.exit_code == ExitCode.OK else logging.ERROR
-    log.log(level, "run %s %s (exit %d): %d offers published, %s products, snapshot %s, %s alert(s)%s",
-            report.run_id, report.status, report.exit_code, report.published, report.products, report.snapshot,
-            report.alerts.new if report.alerts else 0, "; " + "; ".join(report.notes) if report.notes else "",
+    done = [f"{report.published} offers published"]
+    if report.products is not None:
+        done.append(f"{report.products} products")
+    if report.snapshot:
+        done.append(f"snapshot {report.snapshot}")
+    if report.alerts:
+        done.append(f"{report.alerts.new} alert(s)")
+    log.log(level, "run %s %s (exit %d): %s", report.run_id, report.status, report.exit_code,
+            "; ".join([", ".join(done), *report.notes]),
             extra={"event": "run_finished", "run_id": report.run_id, "status": report.status,
                    "exit_code": int(report.exit_code), "published": report.published, "gone": report.gone,
                    "products": report.products, "snapshot": report.snapshot,

@@ -17,6 +17,8 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict]:
         per_market = stats.get("marketplaces", {})
         if per_market:
             summary = ", ".join(f"{name}: {m.get('status')} {m.get('offers')} offers"
+                                + (f" {m['pages']} pages {m.get('errors', 0)} errors {m.get('seconds', 0)}s"
+                                   if "pages" in m else "")
                                 for name, m in per_market.items())
         else:
             summary = ", ".join(f"{k}={v}" for k, v in stats.items() if k != "run_id")
