@@ -139,7 +139,7 @@ def product_history(request: Request, product_id: str, days: Days = 90, format: 
         raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
     if csv_format:
         return csv_response(history.table, snap, f"{product_id}-history")
-    return json_response(dumps({"snapshot": snap.id, "product_id": product_id, "low_30d": history.low_30d,
+    return json_response(dumps({"snapshot": snap.id, "product_id": history.product_id, "low_30d": history.low_30d,
                                 "low_all_time": history.low_all_time, "days": history.table.dicts()}), snap)
 
 
@@ -153,13 +153,12 @@ def offer_history(request: Request, marketplace: Annotated[str, Query(min_length
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         history = queries.offer_history(cur, marketplace, listing_id, days)
-        product_id = queries.offer_product_id(cur, marketplace, listing_id) if history else None
     if history is None:
         raise ApiError(404, f"no offer {marketplace}/{listing_id} in snapshot {snap.id}")
     if csv_format:
         return csv_response(history.table, snap, f"{marketplace}-{listing_id}-history")
     return json_response(dumps({"snapshot": snap.id, "marketplace": marketplace, "listing_id": listing_id,
-                                "product_id": product_id, "low_30d": history.low_30d,
+                                "product_id": history.product_id, "low_30d": history.low_30d,
                                 "low_all_time": history.low_all_time, "days": history.table.dicts()}), snap)
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.snapshots import NoSnapshot
-from storage.queries import Table
+from storage.queries import SearchKey, Table
 from storage.snapshots import Snapshot
 
 JSON = "application/json"
@@ -141,25 +141,28 @@ def _cell(value: Any) -> Any:
     return _default(value) if isinstance(value, Decimal | date) else value
 
 
-def encode_cursor(sort: str, key: tuple) -> str:
-    raw = json.dumps([sort, *key], ensure_ascii=False, separators=(",", ":")).encode()
+def encode_cursor(sort: str, key: SearchKey) -> str:
+    raw = json.dumps([sort, key.snapshot_id, key.pkey, key.product_id, key.price], ensure_ascii=False,
+                     separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple:
+def decode_cursor(cursor: str, sort: str) -> SearchKey:
+    bad = ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)")
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)") from None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)")
-    if value[0] != sort:
-        raise ApiError(400, f"cursor: it continues a search sorted by {value[0]!r}, not {sort!r}")
-    if len(value) != (3 if sort == "price" else 2):
-        raise ApiError(400, "cursor: not a cursor this API returned (use next_cursor as it is)")
+        raise bad from None
+    if not isinstance(value, list) or len(value) != 5:
+        raise bad
+    was_sort, snapshot_id, pkey, product_id, price = value
+    if was_sort != sort:
+        raise ApiError(400, f"cursor: it continues a search sorted by {was_sort!r}, not {sort!r}")
+    if not (isinstance(snapshot_id, str) and isinstance(pkey, int) and isinstance(product_id, str)):
+        raise bad
     if sort == "price":
         try:
-            Decimal(value[1])
-        except ArithmeticError:
-            raise ApiError(400, "cursor: not a cursor this API returned") from None
-    return tuple(value[1:])
+            Decimal(price)
+        except (ArithmeticError, TypeError):
+            raise bad from None
+    return SearchKey(snapshot_id, pkey, product_id, price)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import duckdb
@@ -37,13 +37,24 @@ class Table:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+@dataclass(frozen=True)
+class SearchKey:
+    """Where a page of search results ended: continue after it. ``pkey`` is only valid in ``snapshot_id``;
+    in another snapshot ``product_id`` (and ``price``) locate the same place."""
+
+    snapshot_id: str
+    pkey: int
+    product_id: str
+    price: str | None = None
+
+
 @dataclass
 class SearchPage:
     table: Table
     summaries: list[str]
     """Each item's product summary as a JSON object (the same shape as ``product`` of a product page)."""
-    next_key: tuple | None
-    """Keyset to continue after (``(product_id,)`` or ``(sort_price, product_id)``), ``None`` at the end."""
+    next_key: SearchKey | None
+    """``None`` at the end."""
 
 
 def query_terms(text: str) -> list[tuple[str, str | None]]:
@@ -68,43 +79,72 @@ def query_terms(text: str) -> list[tuple[str, str | None]]:
 
 
 def search_products(con: duckdb.DuckDBPyConnection, text: str | None = None, *, brand: str | None = None,
-                    category: str | None = None, sort: str = "id", after: tuple | None = None,
+                    category: str | None = None, sort: str = "id", after: SearchKey | None = None,
                     limit: int = 20) -> SearchPage:
-    """Products whose own or member offers' titles contain every term, filtered, in keyset pages."""
+    """Products whose own or member offers' titles contain every term, filtered, in keyset pages.
+
+    Two steps: the page's keys from narrow columns (the token index, brand/category keys), then the rows of
+    those keys through the ``pkey`` index — never a scan of the wide columns.
+    """
+    (snapshot_id,) = con.execute("SELECT snapshot_id FROM api_meta").fetchone()
+    hits, params = _hits(query_terms(text or ""))
     where: list[str] = []
-    params: list[Any] = []
-    terms = query_terms(text or "")
-    if terms:
-        branches = []
-        for low, high in terms:
-            branches.append("SELECT pkey FROM api_search WHERE " +
-                            ("token = ?" if high is None else "token >= ? AND token < ?"))
-            params += [low] if high is None else [low, high]
-        where.append(f"pkey IN ({' INTERSECT '.join(branches)})")
     for column, value in (("brand_key", brand), ("category_key", category)):
         if value:
             where.append(f"{column} = ?")
             params.append(value.strip().lower())
     if sort == "price":
-        order = "sort_price, product_id"
-        if after:
+        order = "sort_price, pkey"
+        if after and after.snapshot_id == snapshot_id:
+            where.append("(sort_price > ? OR (sort_price = ? AND pkey > ?))")
+            params += [after.price, after.price, after.pkey]
+        elif after:
             where.append("(sort_price > ? OR (sort_price = ? AND product_id > ?))")
-            params += [after[0], after[0], after[1]]
+            params += [after.price, after.price, after.product_id]
     else:
-        order = "product_id"
+        order = "pkey"
         if after:
-            where.append("product_id > ?")
-            params.append(after[0])
-    sql = (f"SELECT {_SEARCH_SELECT} FROM api_products {'WHERE ' + ' AND '.join(where) if where else ''} "
-           f"ORDER BY {order} LIMIT ?")
-    rows = con.execute(sql, [*params, limit + 1]).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
+            where.append("pkey > ?")
+            params.append(after.pkey if after.snapshot_id == snapshot_id else _rank_of(con, after.product_id))
+    if hits and where in ([], ["pkey > ?"]):  # text only: the token index alone gives the page
+        sql = f"SELECT pkey, NULL FROM ({hits}) {'WHERE pkey > ?' if where else ''} ORDER BY pkey LIMIT ?"
+    else:
+        if hits:
+            where.insert(0, f"pkey IN ({hits})")
+        sql = (f"SELECT pkey, sort_price FROM api_products {'WHERE ' + ' AND '.join(where) if where else ''} "
+               f"ORDER BY {order} LIMIT ?")
+    keys = con.execute(sql, [*params, limit + 1]).fetchall()
+    more, keys = len(keys) > limit, keys[:limit]
+    rows = _rows_by_pkey(con, [k[0] for k in keys])
     next_key = None
     if more:
         last = rows[-1]
-        next_key = (str(last[13]), last[0]) if sort == "price" else (last[0],)
+        next_key = SearchKey(snapshot_id, keys[-1][0], last[0], str(last[13]) if sort == "price" else None)
     return SearchPage(Table(SEARCH_COLUMNS, [r[:12] for r in rows]), [r[12] for r in rows], next_key)
+
+
+def _hits(terms: list[tuple[str, str | None]]) -> tuple[str, list[Any]]:
+    """SQL for the pkeys having every term, and its parameters ("" when there is no term)."""
+    branches, params = [], []
+    for low, high in terms:
+        branches.append("SELECT pkey FROM api_search WHERE " +
+                        ("token = ?" if high is None else "token >= ? AND token < ?"))
+        params += [low] if high is None else [low, high]
+    return " INTERSECT ".join(branches), params
+
+
+def _rows_by_pkey(con: duckdb.DuckDBPyConnection, pkeys: list[int]) -> list[tuple]:
+    if not pkeys:
+        return []
+    rows = con.execute(f"SELECT {_SEARCH_SELECT}, pkey FROM api_products WHERE pkey IN "
+                       f"({', '.join('?' * len(pkeys))})", pkeys).fetchall()
+    by_key = {r[-1]: r[:-1] for r in rows}
+    return [by_key[k] for k in pkeys]
+
+
+def _rank_of(con: duckdb.DuckDBPyConnection, product_id: str) -> int:
+    """The pkey a product id has, or would have, in this snapshot (pkeys number products in id order)."""
+    return con.execute("SELECT count(*) FROM api_products WHERE product_id <= ?", [product_id]).fetchone()[0]
 
 
 def product_page(con: duckdb.DuckDBPyConnection, product_id: str) -> str | None:
@@ -145,6 +185,7 @@ class History:
     low_30d: Any
     low_all_time: Any
     table: Table
+    product_id: str | None = None
 
 
 def product_history(con: duckdb.DuckDBPyConnection, product_id: str, days: int) -> History | None:
@@ -153,29 +194,27 @@ def product_history(con: duckdb.DuckDBPyConnection, product_id: str, days: int) 
                       [product_id]).fetchone()
     if row is None:
         return None
-    rows = con.execute("SELECT day, low, marketplace FROM api_product_daily WHERE pkey = ? AND day >= ? "
-                       "ORDER BY day", [row[0], _since(con, days)]).fetchall()
-    return History(row[1], row[2], Table(("date", "low", "marketplace"), rows))
+    rows = con.execute("SELECT day, low, marketplace FROM api_product_daily WHERE pkey = ? AND day > "
+                       "(SELECT published_day FROM api_meta) - ?::INTEGER ORDER BY day", [row[0], days]).fetchall()
+    return History(row[1], row[2], Table(("date", "low", "marketplace"), rows), product_id)
 
 
 def offer_history(con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str, days: int) -> History | None:
     """Daily low and high landed price of one offer, with its 30-day and all-time low."""
-    exists = con.execute("SELECT 1 FROM offers WHERE marketplace = ? AND listing_id = ?",
-                         [marketplace, listing_id]).fetchone()
-    if exists is None:
+    found = con.execute(
+        "SELECT (SELECT published_day FROM api_meta), (SELECT product_id FROM product_offers "
+        "WHERE marketplace = ? AND listing_id = ?) FROM offers WHERE marketplace = ? AND listing_id = ?",
+        [marketplace, listing_id, marketplace, listing_id]).fetchone()
+    if found is None:
         return None
+    today, product_id = found
     rows = con.execute("SELECT day, low, high, observations FROM api_offer_daily "
                        "WHERE marketplace = ? AND listing_id = ? ORDER BY day", [marketplace, listing_id]).fetchall()
-    today, since = _today(con), _since(con, days)
     low_all = min((r[1] for r in rows), default=None)
     low_30d = min((r[1] for r in rows if r[0] > today - timedelta(days=30)), default=None)
-    return History(low_30d, low_all, Table(("date", "low", "high", "observations"), [r for r in rows if r[0] >= since]))
-
-
-def offer_product_id(con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str) -> str | None:
-    row = con.execute("SELECT product_id FROM product_offers WHERE marketplace = ? AND listing_id = ?",
-                      [marketplace, listing_id]).fetchone()
-    return row[0] if row else None
+    since = today - timedelta(days=days - 1)
+    return History(low_30d, low_all, Table(("date", "low", "high", "observations"),
+                                           [r for r in rows if r[0] >= since]), product_id)
 
 
 def marketplaces(con: duckdb.DuckDBPyConnection) -> Table:
@@ -195,12 +234,3 @@ def snapshot_info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def _pkey(con: duckdb.DuckDBPyConnection, product_id: str) -> int | None:
     row = con.execute("SELECT pkey FROM api_products WHERE product_id = ?", [product_id]).fetchone()
     return row[0] if row else None
-
-
-def _today(con: duckdb.DuckDBPyConnection) -> date:
-    (day,) = con.execute("SELECT published_day FROM api_meta").fetchone()
-    return day
-
-
-def _since(con: duckdb.DuckDBPyConnection, days: int) -> date:
-    return _today(con) - timedelta(days=days - 1)

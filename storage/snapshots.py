@@ -247,6 +247,16 @@ def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published
     _build_products(con, published_at)
     _build_search(con)
     _build_marketplaces(con)
+    for name, table, columns in _INDEXES:
+        con.execute(f"CREATE INDEX {name} ON {table} ({columns})")
+
+
+_INDEXES = (  # point lookups by the API: an ART index scan instead of a row-group scan
+    ("api_products_id", "api_products", "product_id"), ("api_products_pkey", "api_products", "pkey"),
+    ("api_offers_pkey", "api_offers", "pkey"), ("api_product_daily_pkey", "api_product_daily", "pkey"),
+    ("api_offer_daily_key", "api_offer_daily", "marketplace, listing_id"),
+    ("offers_key", "offers", "marketplace, listing_id"), ("product_offers_key", "product_offers", "marketplace, listing_id"),
+)
 
 
 def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> None:

@@ -1,0 +1,183 @@
+"""Matcher benchmark: benchmark P/R/F1, scored pairs/s/core, and scale runs with blocking recall.
+
+    .venv/bin/python benchmarks/bench_matching.py                      # benchmarks + throughput + 100k
+    .venv/bin/python benchmarks/bench_matching.py --sizes 100000,1000000
+    .venv/bin/python benchmarks/bench_matching.py --skip-datasets --sizes 20000
+
+Scale runs use ``demo.catalogue.generate_catalogue(size, seed)`` (its truth says which listings are one
+SKU) when it exists, else a small built-in generator of the same kinds of title variation. Each size runs
+in a fresh subprocess so its peak memory (``ru_maxrss``) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from matching import MatchConfig, OfferRecord, match_offers  # noqa: E402
+from matching.blocking import candidate_chunks  # noqa: E402
+from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load  # noqa: E402
+from matching.prepare import Vocabulary, prepare_all  # noqa: E402
+from matching.scoring import score_pairs  # noqa: E402
+
+SPLITS = [("abt-buy", "test"), ("wdc-products", "test"), ("wdc-products", "test-50un"),
+          ("wdc-products", "test-100un"), ("ali-ember-zh", "test"), ("ali-ember-zh/shoes", "test"),
+          ("ali-ember-zh/clothing", "test"), ("ali-ember-zh/accessories", "test")]
+
+
+# ------------------------------------------------------------------ catalogue for scale runs
+
+
+def demo_records(size: int, seed: int) -> tuple[list[OfferRecord], dict[str, str], str]:
+    """(records, truth key → sku, source). Prefers the project's demo generator."""
+    try:
+        from demo.catalogue import generate_catalogue
+    except ImportError:
+        records, truth = synthetic_catalogue(size, seed)
+        return records, truth, "built-in synthetic generator (demo.catalogue missing)"
+    records, truth = demo_listing_records(generate_catalogue, size, seed)
+    return records, truth, "demo.catalogue.generate_catalogue"
+
+
+_BRANDS = [("Apple", "苹果"), ("Huawei", "华为"), ("Xiaomi", "小米"), ("Samsung", "三星"), ("Sony", "索尼"),
+           ("Nike", "耐克"), ("Adidas", "阿迪达斯"), ("Coca-Cola", "可口可乐"), ("Lenovo", "联想"), ("Philips", "飞利浦")]
+_COLOURS = [("Black", "黑色"), ("White", "白色"), ("Blue", "蓝色"), ("Silver", "银色"), ("Green", "绿色")]
+_WORDS = ["Pro", "Max", "Air", "Ultra", "Lite", "Plus", "Mini", "Neo", "Nova", "Edge", "Zoom", "Flex"]
+_SHOPS = ["techmall", "shopline", "woomart", "jingxuan", "shandian"]
+
+
+def synthetic_catalogue(size: int, seed: int) -> tuple[list[OfferRecord], dict[str, str]]:
+    rng = random.Random(seed)
+    records: list[OfferRecord] = []
+    truth: dict[str, str] = {}
+    sku = 0
+    while len(records) < size:
+        brand_en, brand_zh = rng.choice(_BRANDS)
+        line = f"{rng.choice(_WORDS)}{rng.choice(['', 'X', 'S', 'Z'])}"
+        number = rng.randint(1, 999)
+        for storage in rng.sample([64, 128, 256, 512, 1024], rng.randint(1, 3)):
+            for colour_en, colour_zh in rng.sample(_COLOURS, rng.randint(1, 3)):
+                sku += 1
+                price = rng.uniform(50, 9000)
+                for shop in rng.sample(_SHOPS, rng.randint(1, 5)):
+                    st = f"{storage // 1024}T" if storage >= 1024 else f"{storage}G"
+                    if shop == "jingxuan":
+                        title = f"【官方旗舰店】{brand_zh} {line}{number} {st} {colour_zh} 正品"
+                    elif shop == "shandian":
+                        title = f"{brand_zh}{line} {number} {st}B {colour_zh}"
+                    elif shop == "shopline":
+                        title = f"{brand_en} {line} {number} - {st}B / {colour_en}"
+                    else:
+                        title = f"{rng.choice(['', 'Official '])}{brand_en} {line}{number} {colour_en} {st}B"
+                    key = f"{shop}/{sku}"
+                    records.append(OfferRecord(key=key, marketplace=shop, title=title,
+                                               price=round(price * rng.uniform(0.9, 1.1), 2)))
+                    truth[key] = str(sku)
+    return records[:size], {r.key: truth[r.key] for r in records[:size]}
+
+
+# ------------------------------------------------------------------ measurements
+
+
+def scale_run(size: int, seed: int) -> dict:
+    """Blocking recall on the truth, full grouping time, pairwise P/R of the groups, peak memory."""
+    t0 = time.perf_counter()
+    records, truth, source = demo_records(size, seed)
+    gen_s = time.perf_counter() - t0
+    config = MatchConfig.load("default")
+    t1 = time.perf_counter()
+    prepared = prepare_all(sorted(records, key=lambda r: r.key), config.cjk_tokens)
+    vocab = Vocabulary(p.tokens for p in prepared)
+    sku = [truth[p.key] for p in prepared]
+    found = candidates = 0
+    for chunk in candidate_chunks(prepared, vocab, config):
+        candidates += len(chunk)
+        found += sum(1 for i, j in chunk if sku[i] == sku[j])
+    block_s = time.perf_counter() - t1
+    sizes: dict[str, int] = {}
+    for s in sku:
+        sizes[s] = sizes.get(s, 0) + 1
+    true_pairs = sum(n * (n - 1) // 2 for n in sizes.values())
+    del prepared, vocab
+    t2 = time.perf_counter()
+    result = match_offers(records, config)
+    match_s = time.perf_counter() - t2
+    tp = pred = 0
+    for g in result.groups:
+        pred += len(g.members) * (len(g.members) - 1) // 2
+        counts: dict[str, int] = {}
+        for k in g.members:
+            counts[truth[k]] = counts.get(truth[k], 0) + 1
+        tp += sum(n * (n - 1) // 2 for n in counts.values())
+    return {"offers": len(records), "source": source, "generate_s": round(gen_s, 1),
+            "blocking_s": round(block_s, 1), "candidate_pairs": candidates, "true_pairs": true_pairs,
+            "blocking_recall": round(found / true_pairs, 4) if true_pairs else None,
+            "match_s": round(match_s, 1), "groups": len(result.groups),
+            "precision": round(tp / pred, 4) if pred else None, "recall": round(tp / true_pairs, 4) if true_pairs else None,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
+
+
+def throughput(dataset: str = "abt-buy", split: str = "test", repeat: int = 5) -> dict:
+    """Scored pairs per second on one core (features + probability + vetoes; records prepared beforehand)."""
+    config = MatchConfig.load(dataset)
+    config.workers = 1
+    ps = load(dataset, split)
+    prepared = prepare_all(ps.records, config.cjk_tokens)
+    vocab = Vocabulary(p.tokens for p in prepared)
+    pairs = ps.pairs * repeat
+    t = time.perf_counter()
+    score_pairs(prepared, pairs, vocab, config)
+    seconds = time.perf_counter() - t
+    return {"dataset": dataset, "pairs": len(pairs), "seconds": round(seconds, 3),
+            "pairs_per_second_per_core": round(len(pairs) / seconds)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100000", help="comma-separated offer counts for scale runs ('' = none)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--skip-datasets", action="store_true")
+    ap.add_argument("--split", default=None, help="evaluate this split instead of each dataset's test split")
+    ap.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--json", action="store_true", help="print JSON lines instead of tables")
+    args = ap.parse_args()
+    if args.one_size:
+        print(json.dumps(scale_run(args.one_size, args.seed)))
+        return
+    if not args.skip_datasets:
+        print(f"{'dataset':<28}{'split':<12}{'P':>7}{'R':>7}{'F1':>7}{'pairs':>8}{'pairs/s':>10}")
+        for dataset, split in SPLITS:
+            try:
+                r = evaluate(dataset, args.split or split)
+            except DatasetMissing as exc:
+                print(f"{dataset:<28}skipped: {exc}")
+                continue
+            print(f"{dataset:<28}{r.split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
+                  f"{r.pairs_per_second:10,.0f}")
+        try:
+            t = throughput()
+            print(f"\nscored pairs/s/core (abt-buy test x5, features+probability): "
+                  f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['seconds']} s)")
+        except DatasetMissing:
+            pass
+    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+        out = subprocess.run([sys.executable, __file__, "--one-size", str(size), "--seed", str(args.seed)],
+                             capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        print(json.dumps(row) if args.json else
+              f"\n{row['offers']:,} offers ({row['source']}): blocking recall {row['blocking_recall']} "
+              f"({row['candidate_pairs']:,} candidate pairs for {row['true_pairs']:,} true pairs, "
+              f"{row['blocking_s']} s); match_offers {row['match_s']} s, {row['groups']:,} groups, "
+              f"pairwise P {row['precision']} R {row['recall']}; peak RSS {row['peak_rss_mb']:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
