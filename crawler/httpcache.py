@@ -10,6 +10,7 @@ scripts, not from the document the validators describe.
 
 from __future__ import annotations
 
+from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
 
@@ -23,3 +24,23 @@ class RevalidatePolicy(RFC2616Policy):
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
         self._set_conditional_validators(request, cachedresponse)
         return False
+
+
+class RevalidatingCacheMiddleware(HttpCacheMiddleware):
+    """Scrapy's cache middleware without "error recovery": when the shop cannot be reached, Scrapy would
+    answer with the cached page, and a failed crawl would publish stale prices as fresh observations.
+    Here a download error stays an error (the marketplace's crawl reports it)."""
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        request.meta.pop("cached_response", None)
+        return None
+
+
+CACHE_SETTINGS = {
+    "HTTPCACHE_ENABLED": True,
+    "HTTPCACHE_POLICY": "crawler.httpcache.RevalidatePolicy",
+    "HTTPCACHE_EXPIRATION_SECS": 7 * 86400,
+    "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+                               "crawler.httpcache.RevalidatingCacheMiddleware": 900},
+}
+"""Settings that switch the revalidating cache on (add ``HTTPCACHE_DIR``)."""

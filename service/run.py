@@ -164,9 +164,9 @@ def crawl_extra_settings(db_path: Path, config: MarketplacesFile, scrapy_root_ha
     if config.run.batch_size:
         extra["BIJIA_BATCH_SIZE"] = config.run.batch_size
     if config.run.http_cache:
-        extra.update(HTTPCACHE_ENABLED=True, HTTPCACHE_DIR=str((state_dir(db_path) / "httpcache").resolve()),
-                     HTTPCACHE_POLICY="crawler.httpcache.RevalidatePolicy",
-                     HTTPCACHE_EXPIRATION_SECS=7 * 86400)
+        from crawler.httpcache import CACHE_SETTINGS
+
+        extra.update(CACHE_SETTINGS, HTTPCACHE_DIR=str((state_dir(db_path) / "httpcache").resolve()))
     return extra
 
 
