@@ -48,8 +48,9 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(fmt: LogFormat | str = LogFormat.text, level: int | str = logging.WARNING,
-              stream: TextIO | None = None, scrapy_level: int | str | None = None) -> logging.Handler:
-    """Install (or replace) bijia's root handler. Returns it."""
+              stream: TextIO | None = None, library_level: int | str | None = None) -> logging.Handler:
+    """Install (or replace) bijia's root handler: ``bijia.*`` records from ``level``, other libraries' from
+    ``library_level`` (default: ``level``, at least WARNING). Returns the handler."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == HANDLER_NAME:
@@ -57,28 +58,28 @@ def configure(fmt: LogFormat | str = LogFormat.text, level: int | str = logging.
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if LogFormat(fmt) is LogFormat.json else TextFormatter())
-    handler.setLevel(_level(level))
-    other = _level(scrapy_level) if scrapy_level is not None else max(_level(level), logging.WARNING)
-    handler.addFilter(_LibraryFilter(other))
+    own = _level(level)
+    other = _level(library_level) if library_level is not None else max(own, logging.WARNING)
+    handler.setLevel(min(own, other))
+    handler.addFilter(_LibraryFilter(own, other))
     root.addHandler(handler)
-    if root.level > handler.level or root.level == logging.NOTSET:
-        root.setLevel(handler.level)
-    logging.getLogger("bijia").setLevel(handler.level)
+    root.setLevel(min(own, other))
+    logging.getLogger("bijia").setLevel(own)
     return handler
 
 
 class _LibraryFilter(logging.Filter):
-    """bijia's own loggers at the handler's level; every other library (Scrapy, Twisted, Playwright) only
-    from ``level`` up (Scrapy resets its loggers' levels when a crawl starts, so a filter, not a level)."""
+    """The ``bijia.*`` loggers (run events) at the handler's level; everything else (Scrapy, Twisted,
+    Playwright, the per-item warnings of pipelines and spiders) only from ``level`` up. A filter, not
+    logger levels, because Scrapy resets its loggers' levels when a crawl starts."""
 
-    def __init__(self, level: int) -> None:
+    def __init__(self, own: int, other: int) -> None:
         super().__init__()
-        self.level = level
+        self.own, self.other = own, other
 
     def filter(self, record: logging.LogRecord) -> bool:
-        own = record.name == "bijia" or record.name.startswith(("bijia.", "service.", "storage.", "crawler.",
-                                                                 "spiders.", "matching.", "__main__"))
-        return own or record.levelno >= self.level
+        mine = record.name == "bijia" or record.name.startswith("bijia.")
+        return record.levelno >= (self.own if mine else self.other)
 
 
 def _level(level: int | str) -> int:
