@@ -1,4 +1,8 @@
-"""``shopify`` shape: ``products.json?limit=250&page=N`` until an empty page (or ``max_pages``)."""
+"""``shopify`` shape: ``products.json?limit=250&page=N`` until an empty page (or ``max_pages``).
+
+A page whose products were all seen already ends the walk too (a shop that serves page 1 again past the
+end would otherwise loop forever); it is counted as ``bijia/pagination_loop``.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ class ShopifySpider(MarketplaceSpider):
     name = "shopify"
     shape = "shopify"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen_products: set[str] = set()
+
     def page_url(self, page: int) -> str:
         return self.marketplace.url(f"products.json?limit={PAGE_SIZE}&page={page}")
 
@@ -28,6 +36,11 @@ class ShopifySpider(MarketplaceSpider):
         products = shopify.products(response.body)
         if not products:
             return
+        ids = {str(p.get("id")) for p in products}
+        if ids <= self.seen_products:
+            self.count("pagination_loop")
+            return
+        self.seen_products |= ids
         self.count("api_pages")
         yield from shopify.extract_offers({"products": products}, response.url, self.marketplace)
         if self.page_allowed(page + 1):
