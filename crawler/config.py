@@ -51,6 +51,12 @@ class Marketplace(BaseModel):
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     delay: Annotated[float, Field(ge=0, le=60)] = 0.0
     max_pages: Annotated[int, Field(ge=1)] | None = None
+    autothrottle: bool = True
+    """Scrapy's AutoThrottle: slow down when the shop's responses slow down (target: ``concurrency``)."""
+    user_agent: Annotated[str, Field(min_length=1)] | None = None
+    """Send this User-Agent instead of bijia's own (which names the project and its URL)."""
+    http_cache: bool = False
+    """Development: keep responses in ``.cache/`` and revalidate them (ETag / Last-Modified, RFC 2616)."""
     browser: BrowserOptions = BrowserOptions()
 
     @field_validator("base_url", "start_urls", "sitemap_urls")

@@ -22,6 +22,12 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
+# HTTP cache, off unless a marketplace says ``http_cache = true`` (development) or a run enables it
+# (service/run.py, with its own directory). RevalidatePolicy is RFC2616Policy that always revalidates
+# (If-None-Match / If-Modified-Since → 304) and never caches browser pages. A relative HTTPCACHE_DIR is
+# taken from the working directory (spiders.base.apply_politeness), not from .scrapy/.
+HTTPCACHE_POLICY = "crawler.httpcache.RevalidatePolicy"
+HTTPCACHE_DIR = ".cache"
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 
@@ -35,6 +41,13 @@ PLAYWRIGHT_LAUNCH_OPTIONS = launch_options()
 PLAYWRIGHT_MAX_CONTEXTS = 2
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+
+# Also registered by spiders.base.MarketplaceSpider.update_settings (for crawlers built without this
+# module); here so that CrawlerProcess.create_crawler's merge of the process settings keeps them.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+    "crawler.middlewares.EncodingMiddleware": 580,
+}
 
 ITEM_PIPELINES = {
     "crawler.pipelines.PricePipeline": 100,

@@ -8,6 +8,7 @@ crawler's settings in ``from_crawler``, before Scrapy freezes them.
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import scrapy
@@ -75,8 +76,20 @@ class MarketplaceSpider(scrapy.Spider):
 
 
 def apply_politeness(settings: BaseSettings, m: Marketplace) -> None:
+    """The marketplace's politeness keys as this crawler's settings (a run's command-line settings win)."""
     if settings.frozen:
         return
     settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", m.concurrency, priority="spider")
     settings.set("DOWNLOAD_DELAY", m.delay, priority="spider")
     settings.set("ROBOTSTXT_OBEY", m.obey_robots, priority="spider")
+    settings.set("AUTOTHROTTLE_ENABLED", m.autothrottle, priority="spider")
+    settings.set("AUTOTHROTTLE_TARGET_CONCURRENCY", float(m.concurrency), priority="spider")
+    if m.user_agent:
+        settings.set("USER_AGENT", m.user_agent, priority="spider")
+    if m.http_cache:
+        settings.set("HTTPCACHE_ENABLED", True, priority="spider")
+    if settings.getbool("HTTPCACHE_ENABLED") and settings.get("HTTPCACHE_DIR"):
+        directory = Path(settings["HTTPCACHE_DIR"])
+        if not directory.is_absolute():  # Scrapy would put it under .scrapy/
+            settings.set("HTTPCACHE_DIR", str(directory.resolve()),
+                         priority=max(settings.getpriority("HTTPCACHE_DIR") or 0, 30))

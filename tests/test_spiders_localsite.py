@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,13 +21,17 @@ BIJIA = [sys.executable, "-c", "from cli import app; app()"]
 class Hit:
     path: str
     headers: dict[str, str]
+    at: float
 
 
 @dataclass
 class LocalSite:
-    """``routes``: path (with query) → (status, headers, body). Unknown paths are 404. Records every hit."""
+    """``routes``: path (with query) → (status, headers, body); ``queued`` responses for a path are served
+    first, once each. Unknown paths are 404. A route with an ``ETag`` answers a matching
+    ``If-None-Match`` with 304. Records every hit."""
 
     routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    queued: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -34,8 +39,13 @@ class LocalSite:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                site.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}))
-                status, headers, body = site.routes.get(self.path, (404, {}, b"not found"))
+                hit = Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, time.monotonic())
+                site.hits.append(hit)
+                queued = site.queued.get(self.path)
+                status, headers, body = (queued.pop(0) if queued else
+                                         site.routes.get(self.path, (404, {}, b"not found")))
+                if headers.get("ETag") and hit.headers.get("if-none-match") == headers["ETag"]:
+                    status, body = 304, b""
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -58,6 +68,10 @@ class LocalSite:
         data = body.encode() if isinstance(body, str) else body
         self.routes[path] = (status, {"Content-Type": content_type, **headers} if content_type else headers, data)
 
+    def queue(self, path: str, status: int, body: bytes = b"", **headers: str) -> None:
+        """Serve this response for ``path`` once before its route (e.g. a 429 with ``Retry-After``)."""
+        self.queued.setdefault(path, []).append((status, headers, body))
+
     def paths(self) -> list[str]:
         return [h.path for h in self.hits]
 
@@ -71,7 +85,7 @@ class LocalSite:
 
 
 def crawl(config: Path, db: Path, *args: str, cwd: Path | None = None) -> tuple[subprocess.CompletedProcess, list]:
-    """``bijia crawl --config CONFIG --db DB`` → (process, stored offers as dicts)."""
+    """``bijia crawl --config CONFIG --db DB`` → (process, the stored offers as dicts)."""
     result = subprocess.run([*BIJIA, "crawl", "--config", str(config), "--db", str(db), *args],
                             capture_output=True, text=True, timeout=120, cwd=cwd or ROOT)
     if not db.exists():
