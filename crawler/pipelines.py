@@ -92,12 +92,17 @@ class ValidatePipeline:
 
 
 class DuckDBPipeline:
-    """Batch offers into the run's DuckDB staging table (published by ``commit_run`` at the end)."""
+    """Batch offers into the run's DuckDB staging table (published by ``commit_run`` at the end).
+
+    A listing seen again in the same crawl (a shop repeating items across pages) is dropped as
+    ``duplicate``, so the offers counted for a marketplace are the offers stored.
+    """
 
     def __init__(self, db_path: str, run_id: str, batch_size: int = 500, crawler: Crawler | None = None):
         self.db_path, self.run_id, self.batch_size = db_path, run_id, batch_size
         self.crawler = crawler
         self.buffer: list[Offer] = []
+        self.seen: set[tuple[str, str]] = set()
         self.con = None
         self.written = 0
 
@@ -114,6 +119,12 @@ class DuckDBPipeline:
         self.con = connect(self.db_path)
 
     def process_item(self, item: Offer) -> Offer:
+        key = (item.marketplace, item.listing_id)
+        if key in self.seen:
+            if self.crawler is not None and self.crawler.stats is not None:
+                self.crawler.stats.inc_value("bijia/dropped/duplicate")
+            raise DropItem("duplicate")
+        self.seen.add(key)
         self.buffer.append(item)
         if len(self.buffer) >= self.batch_size:
             self.flush()
