@@ -10,6 +10,8 @@ scripts, not from the document the validators describe.
 
 from __future__ import annotations
 
+from typing import Any
+
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
@@ -36,11 +38,14 @@ class RevalidatingCacheMiddleware(HttpCacheMiddleware):
         return None
 
 
-CACHE_SETTINGS = {
-    "HTTPCACHE_ENABLED": True,
-    "HTTPCACHE_POLICY": "crawler.httpcache.RevalidatePolicy",
-    "HTTPCACHE_EXPIRATION_SECS": 7 * 86400,
-    "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
-                               "crawler.httpcache.RevalidatingCacheMiddleware": 900},
-}
-"""Settings that switch the revalidating cache on (add ``HTTPCACHE_DIR``)."""
+def cache_settings(directory: str) -> dict[str, Any]:
+    """Settings that switch the revalidating cache on, keeping the project's downloader middlewares (a
+    ``DOWNLOADER_MIDDLEWARES`` set at a higher priority replaces the project's dict, it does not merge)."""
+    from crawler import settings as project
+
+    middlewares = {**getattr(project, "DOWNLOADER_MIDDLEWARES", {}),
+                   "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+                   "crawler.httpcache.RevalidatingCacheMiddleware": 900}
+    return {"HTTPCACHE_ENABLED": True, "HTTPCACHE_DIR": directory,
+            "HTTPCACHE_POLICY": "crawler.httpcache.RevalidatePolicy", "HTTPCACHE_EXPIRATION_SECS": 7 * 86400,
+            "DOWNLOADER_MIDDLEWARES": middlewares}

@@ -164,9 +164,9 @@ def crawl_extra_settings(db_path: Path, config: MarketplacesFile, scrapy_root_ha
     if config.run.batch_size:
         extra["BIJIA_BATCH_SIZE"] = config.run.batch_size
     if config.run.http_cache:
-        from crawler.httpcache import CACHE_SETTINGS
+        from crawler.httpcache import cache_settings
 
-        extra.update(CACHE_SETTINGS, HTTPCACHE_DIR=str((state_dir(db_path) / "httpcache").resolve()))
+        extra.update(cache_settings(str((state_dir(db_path) / "httpcache").resolve())))
     return extra
 
 

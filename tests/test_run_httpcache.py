@@ -9,14 +9,14 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 from twisted.internet.error import ConnectionRefusedError
 
-from crawler.httpcache import CACHE_SETTINGS, RevalidatingCacheMiddleware
+from crawler.httpcache import RevalidatingCacheMiddleware, cache_settings
 
 URL = "http://127.0.0.1:9/shop/products.json?page=1"
 
 
 @pytest.fixture
 def mw(tmp_path):
-    crawler = get_crawler(Spider, {**CACHE_SETTINGS, "HTTPCACHE_DIR": str(tmp_path)})
+    crawler = get_crawler(Spider, cache_settings(str(tmp_path)))
     crawler.spider = crawler._create_spider("shop")
     middleware = RevalidatingCacheMiddleware.from_crawler(crawler)
     middleware.spider_opened(crawler.spider)
@@ -62,3 +62,11 @@ def test_browser_pages_are_never_cached(mw):
     second = Request(URL, meta={"playwright": True})
     mw.process_request(second)
     assert b"If-None-Match" not in second.headers
+
+
+def test_the_project_middlewares_stay_enabled():
+    from crawler import settings as project
+
+    middlewares = cache_settings("x")["DOWNLOADER_MIDDLEWARES"]
+    assert set(getattr(project, "DOWNLOADER_MIDDLEWARES", {})) <= set(middlewares)
+    assert middlewares["scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware"] is None
