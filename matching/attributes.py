@@ -70,7 +70,8 @@ def model_codes(text: str) -> frozenset[str]:
 
 # ------------------------------------------------------------------ variant attributes
 
-_RAM = re.compile(r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运存)\s*(\d+)\s*gb?|(\d+)\s*gb?\s*\+\s*(\d+)\s*gb", re.I)
+_RAM = re.compile(r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运存)\s*(\d+)\s*gb?"
+                  r"|(\d+)\s*gb?\s*[+/]\s*(\d+(?:\.\d+)?)\s*(gb|tb)", re.I)
 _STORAGE_GB = re.compile(r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
 _PACK = re.compile(
     r"(?:(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件)(?![a-z])"
@@ -114,7 +115,7 @@ def variant_attributes(title: str) -> dict[str, str]:
     if ram:
         out["memory"] = next(g for g in (ram.group(1), ram.group(2), ram.group(3)) if g)
         if ram.group(4):
-            out["storage"] = ram.group(4)
+            out["storage"] = _num(float(ram.group(4)) * (1024 if ram.group(5).lower() == "tb" else 1))
     if "storage" not in out:
         for m in _STORAGE_GB.finditer(unitised):
             gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
@@ -124,7 +125,7 @@ def variant_attributes(title: str) -> dict[str, str]:
             break
     for key, regex in (("volume", _VOL), ("weight", _WGT)):
         m = regex.search(unitised)
-        if m:
+        if m and (key == "volume" or float(m.group(1)) >= 10):  # '5g' is a network, not 5 grams
             out[key] = _num(float(m.group(1)))
     pack = _PACK.search(folded.lower())
     if pack:

@@ -17,6 +17,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "gtin_eq": 8.0, "gtin_ne": -6.0, "code_eq": 4.0, "code_conflict": -3.0, "desc_code": 1.0,
     "brand_eq": 0.5, "brand_ne": -3.0, "attr_agree": 0.5, "attr_conflict": -4.0, "num_jacc": 1.5,
     "variant_word_diff": -2.0, "kv_eq": 0.0, "kv_ne": 0.0, "price_dev": -0.5, "cat_ne": 0.0,
+    "bare_num_conflict": -3.0,
 }
 
 

@@ -29,25 +29,25 @@ BRAND_ALIASES: dict[str, str] = {
     "欧莱雅": "l'oreal", "兰蔻": "lancome", "雅诗兰黛": "estee lauder", "资生堂": "shiseido",
     "乐高": "lego", "东芝": "toshiba", "闪迪": "sandisk", "金士顿": "kingston", "希捷": "seagate",
     "西部数据": "western digital", "英特尔": "intel", "超威": "amd", "英伟达": "nvidia",
-    "coca cola": "coca-cola", "hewlett packard": "hp", "hewlett-packard": "hp", "wd": "western digital",
+    "安克": "anker", "coca cola": "coca-cola", "pepsi-cola": "pepsi", "nestlé": "nestle", "mi": "xiaomi",
+    "li ning": "li-ning", "lining": "li-ning", "adidas originals": "adidas", "nongfu": "nongfu spring",
+    "hewlett packard": "hp", "hewlett-packard": "hp", "wd": "western digital",
 }
 """Alias (lower case) → canonical brand. Chinese names and common English spellings."""
 
 COLOURS: dict[str, str] = {
-    "黑色": "black", "黑": "black", "曜石黑": "black", "午夜色": "black", "深空黑": "black",
-    "白色": "white", "白": "white", "星光色": "white", "银色": "silver", "银": "silver",
-    "金色": "gold", "金": "gold", "香槟金": "gold", "蓝色": "blue", "蓝": "blue", "深蓝": "blue",
-    "红色": "red", "红": "red", "绿色": "green", "绿": "green", "粉色": "pink", "粉": "pink",
-    "粉红": "pink", "紫色": "purple", "紫": "purple", "灰色": "gray", "灰": "gray",
-    "深空灰": "gray", "深空灰色": "gray", "黄色": "yellow", "黄": "yellow", "橙色": "orange",
-    "橙": "orange", "棕色": "brown", "咖啡色": "brown", "卡其色": "khaki", "米色": "beige",
-    "原色钛金属": "titanium", "钛金属": "titanium", "钛色": "titanium",
+    "黑色": "black", "曜石黑": "black", "亮黑色": "black", "白色": "white", "银色": "silver",
+    "金色": "gold", "香槟金": "gold", "蓝色": "blue", "深蓝色": "blue", "红色": "red", "绿色": "green",
+    "粉色": "pink", "粉红色": "pink", "紫色": "purple", "灰色": "gray", "黄色": "yellow", "橙色": "orange",
+    "棕色": "brown", "咖啡色": "brown", "卡其色": "khaki", "米色": "beige", "藏青色": "navy", "藏青": "navy",
+    "午夜色": "midnight", "星光色": "starlight", "深空灰色": "space gray", "深空灰": "space gray",
+    "原色钛金属": "natural titanium", "钛金属": "titanium",
     "black": "black", "white": "white", "silver": "silver", "gold": "gold", "blue": "blue",
-    "navy": "blue", "red": "red", "green": "green", "pink": "pink", "rose": "pink",
-    "purple": "purple", "violet": "purple", "grey": "gray", "gray": "gray", "graphite": "gray",
-    "space gray": "gray", "space grey": "gray", "yellow": "yellow", "orange": "orange",
+    "navy": "navy", "red": "red", "green": "green", "pink": "pink", "rose": "pink",
+    "purple": "purple", "violet": "purple", "grey": "gray", "gray": "gray", "graphite": "graphite",
+    "space gray": "space gray", "space grey": "space gray", "yellow": "yellow", "orange": "orange",
     "brown": "brown", "khaki": "khaki", "beige": "beige", "titanium": "titanium",
-    "midnight": "black", "starlight": "white", "chrome": "silver",
+    "natural titanium": "natural titanium", "midnight": "midnight", "starlight": "starlight",
 }
 """Colour word (any language) → canonical colour."""
 
@@ -69,21 +69,28 @@ _BRACKETED_MARKETING = re.compile(r"【[^】]*】|\[[^\]]*(?:official|store|sale
 _STORAGE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z])", re.I)
 _VOLUME = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])", re.I)
 _WEIGHT = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
+_PLUS = re.compile(r"(?<=[0-9A-Za-z])\+(?![0-9A-Za-z])")
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
 _NON_WORD = re.compile(rf"[^0-9a-z{_CJK}.+]+")
 _UNIT_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:gb|tb|mb|ml|g|mah|w|mm|cm|m|inch|hz|mp|k|p|v|pcs|pack|x)$")
 
-_ALIASES_BY_LEN = sorted({**BRAND_ALIASES, **{k: v for k, v in COLOURS.items() if not k.isascii()}}.items(),
-                         key=lambda kv: -len(kv[0]))
-_ALIAS_RE = re.compile("|".join(re.escape(k) for k, _ in _ALIASES_BY_LEN))
+_TITLE_ALIASES = {k: v for k, v in {**BRAND_ALIASES, **COLOURS}.items()
+                  if not k.isascii() or (" " in k or "-" in k or "é" in k)}
+_ALIASES_BY_LEN = sorted(_TITLE_ALIASES.items(), key=lambda kv: -len(kv[0]))
+_ALIAS_RE = re.compile("|".join(re.escape(k) if not k.isascii() else rf"\b{re.escape(k)}\b"
+                                for k, _ in _ALIASES_BY_LEN))
 _ALIAS_MAP = dict(_ALIASES_BY_LEN)
 _STOP_RE = re.compile("|".join(re.escape(w) for w in sorted(STOP_WORDS, key=len, reverse=True)))
 
 
 def fold(text: str) -> str:
-    """NFKC (full-width → half-width), then whitespace collapsed. Case is kept (units need it)."""
-    return " ".join(unicodedata.normalize("NFKC", text or "").split())
+    """NFKC (full-width → half-width), Latin accents dropped, whitespace collapsed. Case is kept (units)."""
+    text = unicodedata.normalize("NFKC", text or "")
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())
 
 
 def _num(value: str) -> str:
@@ -93,8 +100,8 @@ def _num(value: str) -> str:
 
 def _storage(m: re.Match[str]) -> str:
     unit = m.group(2).upper()
-    if unit == "G" and m.group(2) == "g":
-        return m.group(0)  # lower-case g: grams, left to the weight rule
+    if unit == "G" and (m.group(2) == "g" or m.group(1) in ("2", "3", "4", "5")):
+        return m.group(0)  # lower-case g: grams (weight rule); 4G/5G: a network, not storage
     unit = {"T": "TB", "G": "GB"}.get(unit, unit)
     return f" {_num(m.group(1))}{unit.lower()} "
 
@@ -163,6 +170,7 @@ def normalise_title(title: str, cjk: str = "bigram") -> str:
     """The canonical, space-separated token string every scorer compares."""
     text = strip_marketing(fold(title))
     text = _CAMEL.sub(" ", text)  # iPhoneProMax → iPhone Pro Max ('iPhone' itself kept)
+    text = _PLUS.sub(" plus", text)  # Galaxy S24+ → galaxy s24 plus
     text = canonical_units(text)
     text = text.lower()
     text = _ALIAS_RE.sub(lambda m: f" {_ALIAS_MAP[m.group(0)]} ", text)

@@ -36,6 +36,8 @@ class Prepared:
     kv: dict[str, str]
     """All shop-stated attributes (canonical keys) — compared where both have a key."""
     numbers: frozenset[str]
+    bare_numbers: frozenset[str]
+    """Title tokens that are plain numbers (model generations: Mate 50 vs Mate 60), not units."""
     variant_words: frozenset[str]
     price: float | None
     category: str | None
@@ -69,6 +71,7 @@ def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
         gtin=canonical_gtin(record.gtin or stated.get("gtin")), brand=brand, attrs=attrs,
         kv={k: v for k, v in stated.items() if k not in ("brand", "gtin")},
         numbers=frozenset(t for t in tokens if any(c.isdigit() for c in t)),
+        bare_numbers=frozenset(t for t in tokens if t.isdigit()),
         variant_words=tokens & VARIANT_WORDS, price=record.price, category=record.category,
     )
 

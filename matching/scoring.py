@@ -20,7 +20,7 @@ from .prepare import Prepared, Vocabulary
 FEATURES: tuple[str, ...] = (
     "tset", "tsort", "ratio", "partial", "idf_jacc", "gtin_eq", "gtin_ne", "code_eq", "code_conflict",
     "desc_code", "brand_eq", "brand_ne", "attr_agree", "attr_conflict", "num_jacc", "variant_word_diff",
-    "kv_eq", "kv_ne", "price_dev", "cat_ne",
+    "kv_eq", "kv_ne", "price_dev", "cat_ne", "bare_num_conflict",
 )
 _FUZZ = (("tset", fuzz.token_set_ratio), ("tsort", fuzz.token_sort_ratio), ("ratio", fuzz.ratio),
          ("partial", fuzz.partial_ratio))
@@ -71,7 +71,8 @@ def attribute_features(a: Prepared, b: Prepared, vetoes: Sequence[str]) -> tuple
 
 
 def other_features(a: Prepared, b: Prepared, vocab: Vocabulary) -> list[float]:
-    """idf_jacc, brand_eq, brand_ne, num_jacc, variant_word_diff, kv_eq, kv_ne, price_dev, cat_ne."""
+    """idf_jacc, brand_eq, brand_ne, num_jacc, variant_word_diff, kv_eq, kv_ne, price_dev, cat_ne,
+    bare_num_conflict."""
     shared = a.tokens & b.tokens
     union_w = sum(vocab.idf(t) for t in a.tokens | b.tokens)
     idf_jacc = sum(vocab.idf(t) for t in shared) / union_w if union_w > 0 else 0.0
@@ -90,7 +91,8 @@ def other_features(a: Prepared, b: Prepared, vocab: Vocabulary) -> list[float]:
     if a.price and b.price and a.price > 0 and b.price > 0:
         price_dev = min(abs(math.log(a.price / b.price)), 2.0)
     cat_ne = 1.0 if a.category and b.category and a.category != b.category else 0.0
-    return [idf_jacc, brand_eq, brand_ne, num_jacc, vw, kv_eq, kv_ne, price_dev, cat_ne]
+    bare = 1.0 if a.bare_numbers and b.bare_numbers and a.bare_numbers != b.bare_numbers else 0.0
+    return [idf_jacc, brand_eq, brand_ne, num_jacc, vw, kv_eq, kv_ne, price_dev, cat_ne, bare]
 
 
 def _string_scores(left: list[str], right: list[str], workers: int) -> list[list[float]]:
@@ -128,7 +130,7 @@ def feature_rows(
         agree, conflict, fired = attribute_features(a, b, config.vetoes)
         o = other_features(a, b, vocab)
         rows.append([strings[0][n], strings[1][n], strings[2][n], strings[3][n], o[0], *ids,
-                     o[1], o[2], agree, conflict, o[3], o[4], o[5], o[6], o[7], o[8]])
+                     o[1], o[2], agree, conflict, o[3], o[4], o[5], o[6], o[7], o[8], o[9]])
         if config.gtin_decides and ids[1]:
             fired.append("gtin differs")
         vetoes.append(fired)

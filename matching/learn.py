@@ -1,0 +1,108 @@
+"""Tuning: fit the scorer's weights on a train split, pick the threshold on the valid split.
+
+Logistic regression (L2, full-batch gradient descent in numpy) over ``scoring.FEATURES``. The test split
+is never read here. ``tune()`` writes the result under a profile name in ``tuned.json`` together with what
+was tuned and on which split.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from .config import TUNED_PATH, MatchConfig
+from .evaluate import featurise, load, predict, prf
+from .scoring import FEATURES
+
+
+def fit_logistic(rows: Sequence[Sequence[float]], labels: Sequence[int], l2: float = 1e-3,
+                 steps: int = 3000, lr: float = 0.5) -> tuple[list[float], float]:
+    """Weights and bias of an L2-regularised logistic regression (features standardised while fitting)."""
+    import numpy as np
+
+    x = np.asarray(rows, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    mu, sd = x.mean(axis=0), x.std(axis=0)
+    sd[sd == 0] = 1.0
+    z = (x - mu) / sd
+    w, b = np.zeros(z.shape[1]), 0.0
+    pos = y.mean()
+    sw = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))  # balanced classes
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(z @ w + b)))
+        g = (p - y) * sw / len(y)
+        w -= lr * (z.T @ g + l2 * w)
+        b -= lr * g.sum()
+    weights = w / sd
+    return weights.tolist(), float(b - (weights * mu).sum())
+
+
+def best_threshold(ps, prepared, rows, vetoes, config: MatchConfig) -> tuple[float, float]:
+    """(best F1, threshold) on a split: a fine sweep for pairwise decisions, a coarser one with 1:1 grouping."""
+    import numpy as np
+
+    from .scoring import probability
+
+    probs = np.array([0.0 if v else probability(r, config) for r, v in zip(rows, vetoes, strict=True)])
+    labels = np.asarray(ps.labels)
+    best = (0.0, 0.5)
+    grid = [i / 100 for i in range(5, 100)] if not config.one_per_marketplace else [i / 20 for i in range(1, 20)]
+    for t in grid:
+        if config.one_per_marketplace:
+            config.threshold = t
+            pred = np.asarray(predict(ps, prepared, rows, vetoes, config))
+        else:
+            pred = probs >= t
+        tp = int((pred & (labels == 1)).sum())
+        fp, fn = int(pred.sum()) - tp, int((labels == 1).sum()) - tp
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best[0]:
+            best = (f1, t)
+    return best
+
+
+def tune(dataset: str, profile: str | None = None, train: str = "train", valid: str = "valid",
+         base: MatchConfig | None = None, write: bool = True) -> tuple[MatchConfig, dict]:
+    """Fit weights on ``train``; choose l2, vetoes, 1:1 linkage and threshold on ``valid``; save the profile."""
+    base = base or MatchConfig()
+    profile = profile or dataset.partition("/")[0]
+    tr, va = load(dataset, train), load(dataset, valid)
+    trials = []
+    for cjk in ({"bigram", "jieba"} if dataset.startswith("ali") else {base.cjk_tokens}):
+        cfg0 = MatchConfig.from_dict({**base.to_dict(), "cjk_tokens": cjk, "profile": profile})
+        _, tr_rows, _ = featurise(tr, cfg0)
+        va_prep, va_rows, va_vetoes = featurise(va, cfg0)
+        for l2 in (1e-4, 1e-2):
+            weights, bias = fit_logistic(tr_rows, tr.labels, l2=l2)
+            for veto in (True,):  # variant vetoes always on: a wrong variant is a wrong price
+                for one in (False, True):
+                    cfg = MatchConfig.from_dict({**cfg0.to_dict(), "weights": dict(zip(FEATURES, weights, strict=True)),
+                                                 "bias": bias, "one_per_marketplace": one})
+                    if not veto:
+                        cfg.vetoes = []
+                    rows_v = va_vetoes if veto else [[x for x in v if x == "gtin differs"] for v in va_vetoes]
+                    f1, t = best_threshold(va, va_prep, va_rows, rows_v, cfg)
+                    cfg.threshold = t
+                    trials.append((f1, cjk, l2, veto, one, cfg))
+    trials.sort(key=lambda x: -x[0])
+    f1, cjk, l2, veto, one, cfg = trials[0]
+    record = {
+        "tuned_on": {"fit": f"{dataset}:{train}", "threshold_and_options": f"{dataset}:{valid}"},
+        "tuned": ["weights", "bias (logistic regression on train)", "threshold", "l2", "vetoes on/off",
+                  "one_per_marketplace", "cjk_tokens"],
+        "valid_f1": round(f1, 4), "choice": {"cjk_tokens": cjk, "l2": l2, "vetoes": veto, "one_per_marketplace": one},
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    cfg.notes = f"tuned: fit on {dataset}:{train}, threshold/options on {dataset}:{valid}"
+    cfg.weights = {k: round(v, 5) for k, v in cfg.weights.items()}
+    cfg.bias = round(cfg.bias, 5)
+    if write:
+        save_profile(profile, cfg, record)
+    return cfg, record
+
+
+def save_profile(profile: str, config: MatchConfig, record: dict) -> None:
+    data = json.loads(TUNED_PATH.read_text(encoding="utf-8")) if TUNED_PATH.exists() else {"profiles": {}}
+    data["profiles"][profile] = {"config": config.to_dict(), **record}
+    TUNED_PATH.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
