@@ -50,8 +50,8 @@ def test_real_discount_is_judged_against_the_30_days_before_the_price_took_effec
     assert (p.price_now, p.marketplace, p.since) == (Decimal("80.00"), "a", day(2))
     # 30 days before day -2: 100 (a, d20), 85 (b, d15), 95 (a, d10); the 60 of d40 was out of stock and old
     assert p.low_30d == Decimal("85.00") and p.is_real_discount
-    assert p.low_all_time == Decimal("80.00")
-    # the second run at the same price (d1) does not move "since": still a real discount
+    assert p.low_all_time == Decimal("80.00")  # the second run at 80 (d1) did not move "since" either
+    # Q merely returned to a recent low: not a real discount
     assert (q.price_now, q.since, q.low_30d, q.is_real_discount) == (Decimal("75.00"), day(1),
                                                                        Decimal("70.00"), False)
     assert q.low_all_time == Decimal("70.00")
