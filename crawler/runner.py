@@ -57,8 +57,9 @@ def new_run_id() -> str:
 def marketplace_status(stats: dict[str, Any]) -> tuple[str, str, int]:
     """(status, reason, error count) for one marketplace from its Scrapy stats."""
     offers = int(stats.get("item_scraped_count", 0))
-    errors = (int(stats.get("log_count/ERROR", 0)) + int(stats.get("retry/max_reached", 0))
-              + sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")))
+    # Only per-crawler counters: Scrapy's log_count/ERROR counts every crawler's errors in the process.
+    errors = (int(stats.get("retry/max_reached", 0)) + int(stats.get("httperror/response_ignored_count", 0))
+              + sum(int(v) for k, v in stats.items() if k.startswith(("spider_exceptions/", "bijia/errors/"))))
     finish = stats.get("finish_reason", "unknown")
     if finish != "finished":
         return "failed", f"crawl ended: {finish}", errors
