@@ -93,6 +93,8 @@ _MASKED = re.compile(r"[¥$€£]\s*[*?xX]{2,}|\*{2,}|询价|面议|电议|议�
                      r"|call for price|price on request|contact us for price", re.IGNORECASE)
 _NUM = r"\d[\d,.\s]*\d|\d"
 _RANGE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|–|—|至|到|to)\s*(?P<cur>[¥$€£]|[A-Z]{{3}})?\s*(?P<hi>{_NUM})")
+_NEGATIVE = re.compile(r"^\s*(?:[¥$€£]|[A-Z]{3})?\s*[-−]\s*(?:[¥$€£]|[A-Z]{3})?\s*\d")
+"""A leading minus sign, before or after the currency (``-¥270``, ``¥-270.00``, ``CNY -5``)."""
 _FROM = re.compile(r"\d\s*(?:元)?\s*起|\bfrom\b|\bstarting at\b|\bab\b|\bà partir de\b|低至|最低", re.IGNORECASE)
 _CURRENCY_BEFORE = re.compile(r"[¥$€£]\s*$|[A-Z]{3}\s*$")
 
@@ -170,6 +172,8 @@ def parse_price(text: str | None, currency_hint: str | None = None, *,
         return ParsedPrice(None, currency, "masked", currency_symbol=symbol)
     if amount is None:
         return ParsedPrice(None, currency, "unparsed", currency_symbol=symbol)
+    if _NEGATIVE.match(raw):  # price-parser drops the sign; a negative price must not read as positive
+        amount = -amount
     low = _range_low(raw)
     if low is not None:
         return ParsedPrice(low, currency, "range", is_range=True, currency_symbol=symbol)
