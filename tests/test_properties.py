@@ -57,6 +57,12 @@ def test_a_formatted_yuan_price_parses_back(amount, template):
 
 
 @SETTINGS
+@given(amounts, st.sampled_from(["-{:.2f}", "¥-{:.2f}", "-¥{:,.2f}", "−{:.2f}", "CNY -{:.2f}"]))
+def test_a_negative_price_never_reads_as_positive(amount, template):
+    assert parse_price(template.format(amount)).amount == -amount
+
+
+@SETTINGS
 @given(amounts)
 def test_full_width_digits_parse_like_half_width(amount):
     text = f"¥{amount:.2f}"
