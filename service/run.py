@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from service.alerts import AlertsReport
 from service.errors import ExitCode, UserError
 
 log = logging.getLogger("bijia.run")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+"""A run id names a folder (``<db>.state/jobs/<run_id>``): no separators, no ``..``."""
 UNFINISHED = ("running", "interrupted")
 DONE = {"finished": ExitCode.OK, "partial": ExitCode.PARTIAL, "failed": ExitCode.FAILED}
 CLEAN = "CLEAN"
@@ -70,6 +73,9 @@ def run(db_path: Path, *, config_path: Path | None = None, only: list[str] | Non
     from service.lock import run_lock, update_holder
 
     started = time.monotonic()
+    if run_id is not None and not RUN_ID.match(run_id):
+        raise UserError(f"run id {run_id!r}: use 1-100 letters, digits, '.', '_' or '-' "
+                        "(it names a folder), starting with a letter or digit", ExitCode.USAGE)
     db_path = Path(db_path)
     config = load_config(config_path)
     markets = select_marketplaces(config, config_path, only)
