@@ -23,6 +23,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise StorageError(f"{path}: no such database (run `bijia crawl` or `bijia demo` first)")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    _check_magic(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -38,6 +39,19 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         con.close()
         raise
     return con
+
+
+def _check_magic(path: Path) -> None:
+    """Refuse a file that is not DuckDB before DuckDB sees it: given an SQLite file, DuckDB would try to
+    download its sqlite extension from the internet and fail with a confusing message."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return  # missing, a directory, unreadable: DuckDB's own message says so
+    if len(head) >= 12 and head[8:12] != b"DUCK":
+        kind = " (it is an SQLite database)" if head.startswith(b"SQLite format 3") else ""
+        raise StorageError(f"{path}: not a DuckDB database file{kind}")
 
 
 def migrate(con: duckdb.DuckDBPyConnection, path: Path | str = "database") -> int:
