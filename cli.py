@@ -474,7 +474,7 @@ def history(
     product_id: Annotated[str, typer.Argument(help="Product id (see `bijia compare`).")],
     db: DbOption = DEFAULT_DB,
     fmt: FormatOption = Format.table,
-    days: Annotated[int | None, typer.Option(min=1, help="Only the last N days of observations.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, max=3650, help="Only the last N days of observations.")] = None,
 ) -> None:
     """A product's price history and its "real discount" facts (lowest price in the 30 days before)."""
     import json
