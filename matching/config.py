@@ -36,7 +36,9 @@ class MatchConfig:
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     bias: float = -7.0
     vetoes: list[str] = field(default_factory=lambda: list(VARIANT_KEYS))
-    """Variant attributes whose conflict forbids a merge (pair and group level)."""
+    """Variant attributes whose conflict forbids a merge (pair and group level). May also hold ``numbers``:
+    the plain numbers of two titles (Mate 50 vs Mate 60) must then agree where both have some (off by
+    default: on the demo truth it raised group precision 0.83 → 0.90 but cut recall 0.92 → 0.81)."""
     gtin_decides: bool = True
     """Equal valid GTINs match (unless vetoed); different valid GTINs never match."""
     one_per_marketplace: bool = False

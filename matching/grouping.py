@@ -54,7 +54,10 @@ class Grouper:
     def attrs(self, root: int) -> dict[str, set[str]]:
         got = self._attrs.get(root)
         if got is None:
-            got = {k: {v} for k, v in self.prepared[root].attrs.items() if k in self.vetoes}
+            p = self.prepared[root]
+            got = {k: {v} for k, v in p.attrs.items() if k in self.vetoes}
+            if "numbers" in self.vetoes and p.bare_numbers:
+                got["numbers"] = {" ".join(sorted(p.bare_numbers))}
         return got
 
     def markets(self, root: int) -> set[str]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from .config import TUNED_PATH, MatchConfig
-from .evaluate import featurise, load, predict, prf
+from .evaluate import featurise, load, predict
 from .scoring import FEATURES
 
 

@@ -133,6 +133,8 @@ def feature_rows(
                      o[1], o[2], agree, conflict, o[3], o[4], o[5], o[6], o[7], o[8], o[9]])
         if config.gtin_decides and ids[1]:
             fired.append("gtin differs")
+        if "numbers" in config.vetoes and o[9]:
+            fired.append(f"model numbers: {' '.join(sorted(a.bare_numbers))} ≠ {' '.join(sorted(b.bare_numbers))}")
         vetoes.append(fired)
     return rows, vetoes
 
