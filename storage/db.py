@@ -84,6 +84,9 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if "schema_migrations" not in _tables(con):
         raise StorageError(f"{path}: not a bijia database (no schema_migrations table)")
     (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StorageError(f"{path}: schema version {version} is newer than this bijia ({SCHEMA_VERSION}); "
+                           "upgrade bijia")
     if version != SCHEMA_VERSION:
         raise StorageError(f"{path}: schema version {version}, this bijia needs {SCHEMA_VERSION}; "
                            "open it once writable (e.g. `bijia match`) to migrate")
