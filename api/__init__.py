@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 
 def serve(snapshots_dir: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
           log_level: str = "info", access_log: bool = False) -> None:
-    """Run the API under uvicorn (blocks). ``workers > 1`` starts that many processes, each reading the
-    snapshots read-only."""
-    import uvicorn
+    """Run the API under uvicorn (blocks until stopped); see ``api.server.serve``."""
+    from api.server import serve as _serve
 
-    os.environ["BIJIA_SNAPSHOTS_DIR"] = str(Path(snapshots_dir).resolve())
-    uvicorn.run("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=access_log)
+    _serve(snapshots_dir, host, port, workers, log_level=log_level, access_log=access_log)
 
 
-def create_app(snapshots_dir: Path, **options):  # noqa: ANN201 - re-exported lazily
+def create_app(snapshots_dir: Path, **options: Any) -> Any:
+    """The FastAPI app; see ``api.app.create_app``."""
     from api.app import create_app as _create_app
 
     return _create_app(snapshots_dir, **options)

@@ -58,11 +58,14 @@ def search(request: Request,
     """Products matching a text query and filters, in pages (cursor pagination, stable product ids)."""
     after = decode_cursor(cursor, sort) if cursor else None
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, cache):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
+        index = cache.get("search")
+        if index is None:
+            index = cache["search"] = queries.SearchIndex(cur)
         page = queries.search_products(cur, q, brand=brand, category=category, sort=sort, after=after,
-                                       limit=limit)
+                                       limit=limit, index=index)
     if csv_format:
         return csv_response(page.table, snap, "products")
     nxt = encode_cursor(sort, page.next_key) if page.next_key else None
@@ -72,11 +75,11 @@ def search(request: Request,
 
 
 @router.get("/products/{product_id}", summary="One product with every offer", tags=["products"])
-def product(request: Request, product_id: str, format: Format = None) -> Response:
+async def product(request: Request, product_id: str, format: Format = None) -> Response:
     """The product and each of its live offers, ranked: available first, fresh first, then by landed price
     (final price after coupon + shipping). CSV: the offers table."""
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         if csv_format:
@@ -104,7 +107,7 @@ def compare(request: Request,
         raise ApiError(422, f"ids: at most {MAX_COMPARE} products at once (got {len(wanted)})",
                        "invalid_parameter")
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         table, summaries, missing = queries.compare_products(cur, wanted)
@@ -131,7 +134,7 @@ Days = Annotated[int, Query(ge=1, le=3650, description="How many days back (the 
 def product_history(request: Request, product_id: str, days: Days = 90, format: Format = None) -> Response:
     """Daily lows of the product's landed price over all its offers, with the 30-day and all-time low."""
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         history = queries.product_history(cur, product_id, days)
@@ -149,7 +152,7 @@ def offer_history(request: Request, marketplace: Annotated[str, Query(min_length
                   format: Format = None) -> Response:
     """Daily low/high landed price of one listing, with its 30-day and all-time low."""
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         history = queries.offer_history(cur, marketplace, listing_id, days)
@@ -165,7 +168,7 @@ def offer_history(request: Request, marketplace: Annotated[str, Query(min_length
 @router.get("/marketplaces", summary="Marketplaces and their last successful crawl", tags=["marketplaces"])
 def marketplaces(request: Request, format: Format = None) -> Response:
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         table = queries.marketplaces(cur)
@@ -177,7 +180,7 @@ def marketplaces(request: Request, format: Format = None) -> Response:
 @router.get("/health", summary="Health and the snapshot being served", tags=["health"])
 def health(request: Request) -> Response:
     """200 with the snapshot served; 503 (error shape) when no snapshot has been published."""
-    with _manager(request).acquire() as (snap, cur):
+    with _manager(request).acquire() as (snap, cur, _):
         info = queries.snapshot_info(cur)
     age = (datetime.now(UTC) - snap.published_at).total_seconds()
     info.pop("snapshot_id")

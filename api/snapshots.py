@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -23,6 +24,13 @@ log = logging.getLogger("bijia.api")
 
 class NoSnapshot(Exception):
     """Nothing has been published yet (or the published snapshot cannot be opened)."""
+
+
+class Reading(NamedTuple):
+    snapshot: Snapshot
+    cur: duckdb.DuckDBPyConnection
+    cache: dict
+    """Per-snapshot objects (e.g. the search arrays), shared by all requests on that snapshot."""
 
 
 class _Open:
@@ -40,6 +48,7 @@ class _Open:
         self.users = 0
         self.retired = False
         self.pool: list[duckdb.DuckDBPyConnection] = []
+        self.cache: dict = {}
 
     def close(self) -> None:
         for cur in self.pool:
@@ -66,7 +75,7 @@ class SnapshotManager:
         self.last_error: str | None = None
 
     @contextmanager
-    def acquire(self) -> Iterator[tuple[Snapshot, duckdb.DuckDBPyConnection]]:
+    def acquire(self) -> Iterator[Reading]:
         """The current snapshot and a cursor on it, held until the block ends."""
         self.refresh()
         with self._lock:
@@ -78,7 +87,7 @@ class SnapshotManager:
         if cur is None:
             cur = handle.con.cursor()
         try:
-            yield handle.snapshot, cur
+            yield Reading(handle.snapshot, cur, handle.cache)
         finally:
             with self._lock:
                 handle.users -= 1

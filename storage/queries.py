@@ -10,12 +10,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import duckdb
+import numpy as np
+
+from storage.snapshots import FILTER_PREFIX
 
 MAX_TERMS = 12
-_TOKEN_RE = re.compile(r"[a-z]+|[0-9]+|[\u3400-\u9fff\uf900-\ufaff]+")
+_TOKEN_RE = re.compile(r"[0-9]+[a-z]+|[a-z]+|[0-9]+|[\u3400-\u9fff\uf900-\ufaff]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOP = "\U0010ffff"
 SEARCH_COLUMNS = ("product_id", "title", "brand", "category", "offers", "marketplaces", "lowest_price",
@@ -60,8 +64,9 @@ class SearchPage:
 def query_terms(text: str) -> list[tuple[str, str | None]]:
     """The search terms of a query: ``(token, None)`` to match exactly, ``(low, high)`` for a prefix range.
 
-    Normalised like the index (NFKC, lower case); Latin words match as prefixes, numbers exactly (the last
-    term as a prefix too, for search-as-you-type), CJK runs by their bigrams (a lone character as a prefix).
+    Normalised like the index (NFKC, lower case). Latin words of 2+ letters and numbers with a unit
+    (``256g`` finds ``256gb``) match as prefixes, numbers exactly (the last term as a prefix too, for
+    search-as-you-type), CJK runs by their bigrams (a lone character as a prefix), a single letter exactly.
     """
     tokens = _TOKEN_RE.findall(unicodedata.normalize("NFKC", text).lower())
     terms: list[tuple[str, str | None]] = []
@@ -71,66 +76,112 @@ def query_terms(text: str) -> list[tuple[str, str | None]]:
             if len(tok) == 1:
                 terms.append((tok, tok + _TOP))
             terms.extend((tok[i:i + 2], None) for i in range(len(tok) - 1))
-        elif tok.isdigit() and not last:
+        elif len(tok) == 1 or (tok.isdigit() and not last):
             terms.append((tok, None))
         else:
             terms.append((tok, tok + _TOP))
     return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
+class SearchIndex:
+    """Per-snapshot arrays for search: each product's price sort key (cents) by pkey, and the price order.
+
+    Load once per snapshot (``SearchIndex(cursor)``) and reuse it for every search on that snapshot.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        (self.snapshot_id,) = con.execute("SELECT snapshot_id FROM api_meta").fetchone()
+        cents = con.execute("SELECT sort_cents FROM api_products ORDER BY pkey").fetchnumpy()["sort_cents"]
+        self.count = len(cents)
+        self.cents = np.concatenate([np.zeros(1, dtype=np.int64), np.asarray(cents, dtype=np.int64)])
+        self._by_price: np.ndarray | None = None
+
+    def by_price(self) -> np.ndarray:
+        """All pkeys in (price, pkey) order."""
+        if self._by_price is None:
+            keys = np.arange(1, self.count + 1, dtype=np.int64)
+            self._by_price = keys[np.lexsort((keys, self.cents[1:]))]
+        return self._by_price
+
+
 def search_products(con: duckdb.DuckDBPyConnection, text: str | None = None, *, brand: str | None = None,
                     category: str | None = None, sort: str = "id", after: SearchKey | None = None,
-                    limit: int = 20) -> SearchPage:
+                    limit: int = 20, index: SearchIndex | None = None) -> SearchPage:
     """Products whose own or member offers' titles contain every term, filtered, in keyset pages.
 
-    Two steps: the page's keys from narrow columns (the token index, brand/category keys), then the rows of
-    those keys through the ``pkey`` index — never a scan of the wide columns.
+    Each term and filter is a sorted posting list of pkeys (``api_search``); they are intersected in numpy,
+    paged by (price,) pkey, and only the page's rows are read, through the ``pkey`` index.
     """
-    (snapshot_id,) = con.execute("SELECT snapshot_id FROM api_meta").fetchone()
-    hits, params = _hits(query_terms(text or ""))
-    where: list[str] = []
-    for column, value in (("brand_key", brand), ("category_key", category)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value.strip().lower())
+    index = index or SearchIndex(con)
+    terms = query_terms(text or "")
+    for kind, value in (("b", brand), ("c", category)):
+        if value and value.strip():
+            terms.append((f"{FILTER_PREFIX}{kind}:{value.strip().lower()}", None))
+    hits = _intersect(_postings(con, terms)) if terms else None
+    boundary = None
+    if after:
+        boundary = after.pkey if after.snapshot_id == index.snapshot_id else _rank_of(con, after.product_id)
     if sort == "price":
-        order = "sort_price, pkey"
-        if after and after.snapshot_id == snapshot_id:
-            where.append("(sort_price > ? OR (sort_price = ? AND pkey > ?))")
-            params += [after.price, after.price, after.pkey]
-        elif after:
-            where.append("(sort_price > ? OR (sort_price = ? AND product_id > ?))")
-            params += [after.price, after.price, after.product_id]
+        keys = _page_by_price(index, hits, after, boundary, limit + 1)
     else:
-        order = "pkey"
-        if after:
-            where.append("pkey > ?")
-            params.append(after.pkey if after.snapshot_id == snapshot_id else _rank_of(con, after.product_id))
-    if hits and where in ([], ["pkey > ?"]):  # text only: the token index alone gives the page
-        sql = f"SELECT pkey, NULL FROM ({hits}) {'WHERE pkey > ?' if where else ''} ORDER BY pkey LIMIT ?"
-    else:
-        if hits:
-            where.insert(0, f"pkey IN ({hits})")
-        sql = (f"SELECT pkey, sort_price FROM api_products {'WHERE ' + ' AND '.join(where) if where else ''} "
-               f"ORDER BY {order} LIMIT ?")
-    keys = con.execute(sql, [*params, limit + 1]).fetchall()
-    more, keys = len(keys) > limit, keys[:limit]
-    rows = _rows_by_pkey(con, [k[0] for k in keys])
+        keys = _page_by_id(index, hits, boundary, limit + 1)
+    more, keys = len(keys) > limit, [int(k) for k in keys[:limit]]
+    rows = _rows_by_pkey(con, keys)
     next_key = None
     if more:
         last = rows[-1]
-        next_key = SearchKey(snapshot_id, keys[-1][0], last[0], str(last[13]) if sort == "price" else None)
+        next_key = SearchKey(index.snapshot_id, keys[-1], last[0], str(last[13]) if sort == "price" else None)
     return SearchPage(Table(SEARCH_COLUMNS, [r[:12] for r in rows]), [r[12] for r in rows], next_key)
 
 
-def _hits(terms: list[tuple[str, str | None]]) -> tuple[str, list[Any]]:
-    """SQL for the pkeys having every term, and its parameters ("" when there is no term)."""
+def _postings(con: duckdb.DuckDBPyConnection, terms: list[tuple[str, str | None]]) -> list[np.ndarray]:
+    """Each term's sorted, unique pkeys (a prefix term unites the lists of all its tokens)."""
     branches, params = [], []
-    for low, high in terms:
-        branches.append("SELECT pkey FROM api_search WHERE " +
+    for i, (low, high) in enumerate(terms):
+        branches.append(f"SELECT {i} AS t, pkey FROM api_search WHERE " +
                         ("token = ?" if high is None else "token >= ? AND token < ?"))
         params += [low] if high is None else [low, high]
-    return " INTERSECT ".join(branches), params
+    found = con.execute(" UNION ALL ".join(branches), params).fetchnumpy()
+    t, pkeys = np.asarray(found["t"]), np.asarray(found["pkey"], dtype=np.int64)
+    lists = []
+    for i in range(len(terms)):
+        mine = pkeys[t == i]
+        if len(mine) > 1 and not bool(np.all(mine[1:] > mine[:-1])):
+            mine = np.unique(mine)
+        lists.append(mine)
+    return lists
+
+
+def _intersect(lists: list[np.ndarray]) -> np.ndarray:
+    lists = sorted(lists, key=len)
+    result = lists[0]
+    for other in lists[1:]:
+        if not len(result) or not len(other):
+            return result[:0]
+        pos = np.minimum(np.searchsorted(other, result), len(other) - 1)
+        result = result[other[pos] == result]
+    return result
+
+
+def _page_by_id(index: SearchIndex, hits: np.ndarray | None, boundary: int | None, n: int) -> np.ndarray:
+    start = boundary or 0
+    if hits is None:  # no term, no filter: every product, and pkeys are 1..count
+        return np.arange(start + 1, min(start + n, index.count) + 1)
+    return hits[np.searchsorted(hits, start, side="right"):][:n]
+
+
+def _page_by_price(index: SearchIndex, hits: np.ndarray | None, after: SearchKey | None, boundary: int | None,
+                   n: int) -> np.ndarray:
+    if hits is None:
+        ordered = index.by_price()
+    else:
+        ordered = hits[np.lexsort((hits, index.cents[hits]))] if len(hits) > 1 else hits
+    if after is None:
+        return ordered[:n]
+    cents = int(Decimal(after.price) * 100)
+    prices = index.cents[ordered]
+    keep = (prices > cents) | ((prices == cents) & (ordered > boundary))
+    return ordered[keep][:n]
 
 
 def _rows_by_pkey(con: duckdb.DuckDBPyConnection, pkeys: list[int]) -> list[tuple]:

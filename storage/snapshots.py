@@ -29,7 +29,7 @@ from storage.db import SCHEMA_VERSION, StorageError
 
 POINTER = "CURRENT"
 SUFFIX = ".duckdb"
-FORMAT = 1
+FORMAT = 2
 """Version of the ``api_*`` tables; the API refuses a snapshot of another format."""
 COPIED_TABLES = ("schema_migrations", "runs", "offers", "prices", "products", "product_offers",
                  "match_overrides", "match_review")
@@ -38,6 +38,10 @@ _AVAILABLE = "coalesce(in_stock, true)"
 _CJK = r"\x{3400}-\x{9fff}\x{f900}-\x{faff}"
 _CJK_FIRST = 0x3400
 TOKEN_PATTERN = rf"[a-z]+|[0-9]+|[{_CJK}]+"
+UNIT_PATTERN = r"[0-9]+[a-z]+"
+"""Also indexed whole: a number with its unit or model suffix (``256gb``, ``1000xm``)."""
+FILTER_PREFIX = "#"
+"""``#b:<brand>`` and ``#c:<category>`` tokens (lower case) make the filters posting lists too."""
 """Search tokens: runs of Latin letters, of digits, of CJK characters (``storage.queries`` tokenises alike)."""
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
@@ -130,6 +134,7 @@ def cleanup(snapshots_dir: Path, *, keep: int = 3) -> list[str]:
 def _build(working_db: Path, out: Path, snapshot_id: str, published_at: datetime) -> None:
     con = duckdb.connect(str(out))
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
         try:
             con.execute("ATTACH ? AS w (READ_ONLY)", [str(working_db)])
@@ -280,7 +285,8 @@ def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> N
         )
         SELECT pkey, product_id, title, brand, category, lower(brand) AS brand_key,
                lower(category) AS category_key, offers, marketplaces, lowest, highest, lowest_marketplace,
-               low_30d, low_all, last_observed, coalesce(lowest, 1e15) AS sort_price, summary,
+               low_30d, low_all, last_observed, coalesce(lowest, 1e13) AS sort_price,
+               CAST(round(coalesce(lowest, 1e13) * 100) AS BIGINT) AS sort_cents, summary,
                '{{"snapshot":' || to_json(?::VARCHAR) || ',"product":' || summary || ',"offers":'
                    || coalesce(offers_json, '[]') || '}}' AS page
         FROM (SELECT *, CAST(to_json({_SUMMARY_JSON}) AS VARCHAR) AS summary FROM base) ORDER BY pkey""", [published_at, _snapshot_id(con)])
@@ -291,10 +297,12 @@ def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _build_search(con: duckdb.DuckDBPyConnection) -> None:
-    """``api_search(token, pkey)``: every product's tokens over its own and all member offers' titles/brands.
+    """``api_search(token, pkey)``: every product's tokens over its own and all member offers' titles/brands,
+    sorted by token then pkey, so each token's posting list is one sorted run.
 
-    Latin and digit runs are tokens as they are; a CJK run gives its bigrams and its last character, so a
-    query's CJK bigrams match exactly and a lone CJK character matches as a prefix.
+    Latin and digit runs are tokens as they are, and so is a number with its unit (``256gb``); a CJK run
+    gives its bigrams and its last character, so a query's CJK bigrams match exactly and a lone CJK
+    character matches as a prefix. ``#b:<brand>`` / ``#c:<category>`` tokens serve the filters.
     """
     con.execute(f"""CREATE TABLE api_search AS
         WITH docs AS (
@@ -302,9 +310,12 @@ def _build_search(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL SELECT pkey, category FROM api_products
             UNION ALL SELECT pkey, title FROM api_offers
             UNION ALL SELECT DISTINCT pkey, brand FROM api_offers
+        ), norm AS (
+            SELECT pkey, lower(translate(text, ?, ?)) AS text FROM docs WHERE text IS NOT NULL
         ), toks AS (
-            SELECT DISTINCT pkey, unnest(regexp_extract_all(lower(translate(text, ?, ?)), ?)) AS tok
-            FROM docs WHERE text IS NOT NULL
+            SELECT DISTINCT pkey, tok FROM (
+                SELECT pkey, unnest(regexp_extract_all(text, ?)) AS tok FROM norm
+                UNION ALL SELECT pkey, unnest(regexp_extract_all(text, ?)) FROM norm)
         ), expanded AS (
             SELECT tok AS token, pkey FROM toks WHERE unicode(tok) < {_CJK_FIRST}
             UNION ALL
@@ -313,8 +324,13 @@ def _build_search(con: duckdb.DuckDBPyConnection) -> None:
             SELECT substr(tok, i, 2), pkey FROM (
                 SELECT tok, pkey, unnest(range(1, length(tok))) AS i FROM toks
                 WHERE unicode(tok) >= {_CJK_FIRST} AND length(tok) > 1)
+            UNION ALL
+            SELECT '{FILTER_PREFIX}b:' || brand_key, pkey FROM api_products WHERE brand_key IS NOT NULL
+            UNION ALL
+            SELECT '{FILTER_PREFIX}c:' || category_key, pkey FROM api_products WHERE category_key IS NOT NULL
         )
-        SELECT DISTINCT token, pkey FROM expanded ORDER BY token, pkey""", [FULL_WIDTH, HALF_WIDTH, TOKEN_PATTERN])
+        SELECT DISTINCT token, CAST(pkey AS INTEGER) AS pkey FROM expanded ORDER BY token, pkey""",
+                [FULL_WIDTH, HALF_WIDTH, TOKEN_PATTERN, UNIT_PATTERN])
 
 
 def _build_marketplaces(con: duckdb.DuckDBPyConnection) -> None:
