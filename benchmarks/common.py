@@ -143,6 +143,23 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size (shared pages split between their users), 0 when unreadable or gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_pss(pid: int) -> int:
+    """Sum of PSS over a process tree: the tree's real share of memory (no double counting)."""
+    return sum(pss_bytes(p) for p in tree_pids(pid))
+
+
 def tree_rss(pid: int) -> int:
     """Sum of RSS over a process and all its descendants (Chromium's renderers included).
 
@@ -153,10 +170,12 @@ def tree_rss(pid: int) -> int:
 
 
 class RssSampler:
-    """Samples ``tree_rss(pid)`` every ``interval`` seconds in a thread; ``samples`` are (seconds, bytes)."""
+    """Samples ``measure(pid)`` (default ``tree_rss``) every ``interval`` seconds in a thread; ``samples`` are
+    (seconds, bytes)."""
 
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
+    def __init__(self, pid: int, interval: float = 0.5, measure=None) -> None:
         self.pid, self.interval = pid, interval
+        self.measure = measure or tree_rss
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -164,7 +183,7 @@ class RssSampler:
     def _run(self) -> None:
         start = time.monotonic()
         while not self._stop.is_set():
-            self.samples.append((time.monotonic() - start, tree_rss(self.pid)))
+            self.samples.append((time.monotonic() - start, self.measure(self.pid)))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> RssSampler:
