@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,8 +25,9 @@ from api.http import (
     not_modified,
     wants_csv,
 )
-from api.snapshots import SnapshotManager
+from api.snapshots import Reading, SnapshotManager
 from storage import queries
+from storage.snapshots import Snapshot
 
 MAX_QUERY = 100
 MAX_PAGE = 100
@@ -36,6 +37,10 @@ Format = Annotated[Literal["json", "csv"] | None, Query(
 ProductId = Annotated[str, Query(min_length=1, max_length=200)]
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+
+def _day(snapshot: Snapshot) -> date:
+    return snapshot.published_at.astimezone(UTC).date()
 
 
 def _manager(request: Request) -> SnapshotManager:
@@ -137,7 +142,7 @@ def product_history(request: Request, product_id: str, days: Days = 90, format: 
     with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
-        history = queries.product_history(cur, product_id, days)
+        history = queries.product_history(cur, product_id, days, today=_day(snap))
     if history is None:
         raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
     if csv_format:
@@ -155,7 +160,7 @@ def offer_history(request: Request, marketplace: Annotated[str, Query(min_length
     with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
-        history = queries.offer_history(cur, marketplace, listing_id, days)
+        history = queries.offer_history(cur, marketplace, listing_id, days, today=_day(snap))
     if history is None:
         raise ApiError(404, f"no offer {marketplace}/{listing_id} in snapshot {snap.id}")
     if csv_format:
@@ -189,11 +194,18 @@ def health(request: Request) -> Response:
     return Response(dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
+def _warm(reading: Reading) -> None:
+    """Before a snapshot serves: the search arrays, and a first read of the indexes the lookups use."""
+    reading.cache["search"] = queries.SearchIndex(reading.cur)
+    queries.product_page(reading.cur, "")
+    queries.search_products(reading.cur, "a", index=reading.cache["search"])
+
+
 def create_app(snapshots_dir: Path, *, check_interval: float = 0.5, duckdb_threads: int | None = None,
                memory_limit: str | None = None) -> FastAPI:
     """The API reading the snapshots published in ``snapshots_dir`` (picks up new ones without a restart)."""
     manager = SnapshotManager(snapshots_dir, check_interval=check_interval, threads=duckdb_threads,
-                              memory_limit=memory_limit)
+                              memory_limit=memory_limit, warm=_warm, background=check_interval > 0)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

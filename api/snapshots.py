@@ -2,7 +2,8 @@
 
 Each request ``acquire()``s the current snapshot and a DuckDB cursor of its own (``con.cursor()``, pooled).
 At most every ``check_interval`` seconds one request re-reads the pointer file; when it names a new snapshot
-the manager opens it read-only, swaps it in, and closes the old connection once its last request is done.
+a background thread opens it read-only, warms it (``warm``), swaps it in, and the old connection is closed
+once its last request is done. Requests meanwhile go on with the old snapshot.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -59,9 +60,13 @@ class _Open:
 
 class SnapshotManager:
     def __init__(self, snapshots_dir: Path, *, check_interval: float = 0.5, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+                 memory_limit: str | None = None, warm: Callable[[Reading], None] | None = None,
+                 background: bool = True) -> None:
         self.snapshots_dir = Path(snapshots_dir)
         self.check_interval = check_interval
+        self.warm = warm
+        """Called with a new snapshot before it serves (build caches, touch indexes)."""
+        self.background = background
         self._config: dict = {}
         if threads:
             self._config["threads"] = threads
@@ -97,23 +102,39 @@ class SnapshotManager:
                 handle.close()
 
     def refresh(self, *, force: bool = False) -> None:
-        """Re-read the pointer (at most every ``check_interval`` s) and swap in a newly published snapshot."""
+        """Re-read the pointer (at most every ``check_interval`` s); open a newly published snapshot, warm it
+        and swap it in — in a background thread while an older snapshot is serving, so no request waits."""
         now = time.monotonic()
         if not force and now - self._checked < self.check_interval and self._current is not None:
             return
         if not self._check_lock.acquire(blocking=self._current is None or force):
-            return  # another request is checking right now; serve the current snapshot meanwhile
+            return  # another request is checking (or loading) right now; serve the current snapshot
         try:
             self._checked = now
             name = read_pointer(self.snapshots_dir)
             if name is None or name == self._pointer:
+                self._check_lock.release()
                 return
-            try:
-                handle = _Open(snapshot_from_name(self.snapshots_dir, name), self._config)
-            except Exception as exc:  # a vanished or broken file: keep serving the old one, retry later
-                self.last_error = f"cannot open snapshot {name}: {str(exc).splitlines()[0]}"
-                log.warning(self.last_error)
-                return
+        except BaseException:
+            self._check_lock.release()
+            raise
+        if self._current is None or not self.background:
+            self._load(name)
+        else:
+            threading.Thread(target=self._load, args=(name,), name="bijia-snapshot-loader", daemon=True).start()
+
+    def _load(self, name: str) -> None:
+        """Open, warm and swap in snapshot ``name``; releases the check lock."""
+        try:
+            handle = _Open(snapshot_from_name(self.snapshots_dir, name), self._config)
+            if self.warm is not None:
+                cur = handle.con.cursor()
+                handle.pool.append(cur)
+                self.warm(Reading(handle.snapshot, cur, handle.cache))
+        except Exception as exc:  # a vanished or broken file: keep serving the old one, retry later
+            self.last_error = f"cannot open snapshot {name}: {str(exc).splitlines()[0]}"
+            log.warning(self.last_error)
+        else:
             self._swap(handle, name)
         finally:
             self._check_lock.release()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -214,21 +214,23 @@ def product_offers(con: duckdb.DuckDBPyConnection, product_id: str) -> Table | N
 
 def compare_products(con: duckdb.DuckDBPyConnection, product_ids: list[str]) -> tuple[Table, list[str], list[str]]:
     """Each product's best offer per marketplace: (table, product summaries as JSON, missing ids)."""
-    found = con.execute("SELECT product_id, summary FROM api_products WHERE list_contains(?, product_id)",
-                        [product_ids]).fetchall()
-    summaries = dict(found)
-    rows = con.execute(
-        "SELECT p.product_id, p.title, o.marketplace, o.landed, o.landed = p.lowest, o.listing_id, o.title, "
-        "o.in_stock, o.delivery_hours, o.observed_iso, o.url "
-        "FROM api_products p JOIN api_offers o USING (pkey) WHERE list_contains(?, p.product_id) "
-        "QUALIFY row_number() OVER (PARTITION BY o.pkey, o.marketplace ORDER BY o.rank) = 1 "
-        "ORDER BY p.product_id, o.rank", [product_ids]).fetchall()
-    order = {pid: i for i, pid in enumerate(product_ids)}
-    rows.sort(key=lambda r: order[r[0]])
+    wanted = list(dict.fromkeys(product_ids))
+    found = con.execute(f"SELECT product_id, pkey, title, lowest, summary FROM api_products "
+                        f"WHERE product_id IN ({', '.join('?' * len(wanted))})", wanted).fetchall()
+    products = {r[0]: r for r in found}
+    pkeys = {r[1]: r for r in found}
+    offers = con.execute(
+        "SELECT pkey, rank, marketplace, landed, listing_id, title, in_stock, delivery_hours, observed_iso, url "
+        f"FROM api_offers WHERE pkey IN ({', '.join('?' * len(pkeys))})", list(pkeys)).fetchall() if pkeys else []
+    best: dict[tuple[int, str], tuple] = {}
+    for offer in sorted(offers, key=lambda o: (o[0], o[1])):
+        best.setdefault((offer[0], offer[2]), offer)
+    order = {pid: i for i, pid in enumerate(wanted)}
+    rows = [(pkeys[o[0]][0], pkeys[o[0]][2], o[2], o[3], o[3] == pkeys[o[0]][3], *o[4:])
+            for o in sorted(best.values(), key=lambda o: (order[pkeys[o[0]][0]], o[1]))]
     table = Table(("product_id", "product_title", "marketplace", "landed_price", "is_lowest", "listing_id",
                    "title", "in_stock", "delivery_hours", "observed_at", "url"), rows)
-    present = [summaries[p] for p in dict.fromkeys(product_ids) if p in summaries]
-    return table, present, [p for p in dict.fromkeys(product_ids) if p not in summaries]
+    return table, [products[p][4] for p in wanted if p in products], [p for p in wanted if p not in products]
 
 
 @dataclass
@@ -239,33 +241,36 @@ class History:
     product_id: str | None = None
 
 
-def product_history(con: duckdb.DuckDBPyConnection, product_id: str, days: int) -> History | None:
-    """Daily lows of a product's landed price (over its member offers), with the 30-day and all-time low."""
+def product_history(con: duckdb.DuckDBPyConnection, product_id: str, days: int, *, today: date) -> History | None:
+    """Daily lows of a product's landed price (over its member offers), with the 30-day and all-time low.
+    ``today``: the snapshot's day (UTC); ``days`` counts back from it."""
     row = con.execute("SELECT pkey, low_30d, low_all FROM api_products WHERE product_id = ?",
                       [product_id]).fetchone()
     if row is None:
         return None
-    rows = con.execute("SELECT day, low, marketplace FROM api_product_daily WHERE pkey = ? AND day > "
-                       "(SELECT published_day FROM api_meta) - ?::INTEGER ORDER BY day", [row[0], days]).fetchall()
-    return History(row[1], row[2], Table(("date", "low", "marketplace"), rows), product_id)
+    rows = con.execute("SELECT day, low, marketplace FROM api_product_daily WHERE pkey = ? ORDER BY day",
+                       [row[0]]).fetchall()
+    since = today - timedelta(days=days - 1)
+    return History(row[1], row[2], Table(("date", "low", "marketplace"), [r for r in rows if r[0] >= since]),
+                   product_id)
 
 
-def offer_history(con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str, days: int) -> History | None:
+def offer_history(con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str, days: int, *,
+                  today: date) -> History | None:
     """Daily low and high landed price of one offer, with its 30-day and all-time low."""
-    found = con.execute(
-        "SELECT (SELECT published_day FROM api_meta), (SELECT product_id FROM product_offers "
-        "WHERE marketplace = ? AND listing_id = ?) FROM offers WHERE marketplace = ? AND listing_id = ?",
-        [marketplace, listing_id, marketplace, listing_id]).fetchone()
-    if found is None:
+    key = [marketplace, listing_id]
+    found = con.execute("SELECT product_id FROM product_offers WHERE marketplace = ? AND listing_id = ?",
+                        key).fetchone()
+    if found is None and con.execute("SELECT 1 FROM offers WHERE marketplace = ? AND listing_id = ?",
+                                     key).fetchone() is None:
         return None
-    today, product_id = found
     rows = con.execute("SELECT day, low, high, observations FROM api_offer_daily "
-                       "WHERE marketplace = ? AND listing_id = ? ORDER BY day", [marketplace, listing_id]).fetchall()
+                       "WHERE marketplace = ? AND listing_id = ? ORDER BY day", key).fetchall()
     low_all = min((r[1] for r in rows), default=None)
     low_30d = min((r[1] for r in rows if r[0] > today - timedelta(days=30)), default=None)
     since = today - timedelta(days=days - 1)
     return History(low_30d, low_all, Table(("date", "low", "high", "observations"),
-                                           [r for r in rows if r[0] >= since]), product_id)
+                                           [r for r in rows if r[0] >= since]), found[0] if found else None)
 
 
 def marketplaces(con: duckdb.DuckDBPyConnection) -> Table:
