@@ -1,0 +1,127 @@
+"""Bad API parameters (SQL-looking text, huge and odd numbers, long strings, wildcards, odd bytes) and bad
+snapshot files: always a 4xx/5xx in the one error shape ``{"error": {"code", "message"}}``, never a 500
+for a parameter, never a changed snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from storage.snapshots import current_snapshot, publish
+from tests.test_api_data import build_working_db
+
+SQL = ["' OR '1'='1", "'; DROP TABLE api_products; --", "x\" OR \"\"=\"", "1; SELECT * FROM offers",
+       "') UNION SELECT password FROM users --", "%", "_", "\\", "*"]
+HUGE = ["99999999999999999999999999999", "-99999999999999999999", "1e400", "NaN", "inf", "0x10", "1.5", ""]
+
+
+@pytest.fixture(scope="module")
+def snaps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("api-bad")
+    publish(build_working_db(root / "working.duckdb"), root / "snaps")
+    return root / "snaps"
+
+
+@pytest.fixture(scope="module")
+def client(snaps: Path):
+    with TestClient(create_app(snaps, check_interval=0), raise_server_exceptions=False) as c:
+        yield c
+
+
+def error_of(response, *statuses: int) -> dict:
+    assert response.status_code in statuses, (response.status_code, response.text[:500])
+    body = response.json()
+    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
+    assert body["error"]["code"] != "internal_error", body
+    return body["error"]
+
+
+def _products(client: TestClient) -> int:
+    return len(client.get("/api/v1/products", params={"limit": 100}).json()["items"])
+
+
+@pytest.mark.parametrize("text", SQL)
+@pytest.mark.parametrize("param", ["q", "brand", "category"])
+def test_sql_looking_search_text_finds_nothing_and_changes_nothing(client: TestClient, param: str, text: str):
+    before = _products(client)
+    response = client.get("/api/v1/products", params={param: text})
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    if param == "q" and not any(c.isalnum() for c in text):
+        # no word in it: the same as no query at all (not a wildcard that the database expanded)
+        assert len(items) == len(client.get("/api/v1/products").json()["items"])
+    else:
+        assert items == [], (param, text)  # no wildcard, no injection
+    assert _products(client) == before
+
+
+@pytest.mark.parametrize("text", SQL)
+def test_sql_looking_ids_are_404_in_the_error_shape(client: TestClient, text: str):
+    error_of(client.get(f"/api/v1/products/{text}"), 404)
+    error_of(client.get(f"/api/v1/products/{text}/history"), 404)
+    error_of(client.get("/api/v1/offers/history", params={"marketplace": text, "listing_id": text}), 404)
+    error_of(client.get("/api/v1/compare", params={"ids": text}), 404, 422)
+
+
+@pytest.mark.parametrize("value", HUGE)
+@pytest.mark.parametrize("url", ["/api/v1/products?limit={}", "/api/v1/products/p_xm5/history?days={}",
+                                 "/api/v1/offers/history?marketplace=techmall&listing_id=1&days={}"])
+def test_huge_or_odd_numbers_are_422(client: TestClient, url: str, value: str):
+    error = error_of(client.get(url.format(value)), 422)
+    assert error["code"] == "invalid_parameter"
+
+
+@pytest.mark.parametrize(("url", "params"), [
+    ("/api/v1/products", {"q": "x" * 10_000}),
+    ("/api/v1/products", {"brand": "b" * 10_000}),
+    ("/api/v1/products", {"cursor": "c" * 10_000}),
+    ("/api/v1/offers/history", {"marketplace": "m" * 10_000, "listing_id": "1"}),
+    ("/api/v1/compare", {"ids": ",".join(["p"] * 10_000)}),
+    ("/api/v1/compare", {"ids": ",,,  ,"}),
+])
+def test_long_strings_are_4xx(client: TestClient, url: str, params: dict):
+    error_of(client.get(url, params=params), 400, 404, 414, 422)
+
+
+def test_a_very_long_product_id_is_4xx(client: TestClient):
+    error_of(client.get("/api/v1/products/" + "p" * 20_000), 404, 414, 422)
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "W10", "eyJhIjoxfQ", "WyJpZCJd", "WyJpZCIsMSwyLDMsNCw1XQ",
+                                    "WyJwcmljZSIsIngiLCJ5Il0", "%00", "\u2603"])
+def test_forged_cursors_are_400(client: TestClient, cursor: str):
+    for sort in ("id", "price"):
+        error_of(client.get("/api/v1/products", params={"cursor": cursor, "sort": sort}), 400, 422)
+
+
+@pytest.mark.parametrize("text", ["\x00", "a\x00b", "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+                                  "😀" * 50, "\u202e\u0645", "ｉｐｈｏｎｅ%20", "<script>alert(1)</script>"])
+def test_odd_characters_in_search_are_handled(client: TestClient, text: str):
+    response = client.get("/api/v1/products", params={"q": text})
+    if response.status_code != 200:
+        error_of(response, 400, 422)
+
+
+def test_a_corrupted_snapshot_is_503_not_a_crash(tmp_path: Path, snaps: Path):
+    import shutil
+
+    bad = tmp_path / "snaps"
+    shutil.copytree(snaps, bad)
+    current = current_snapshot(bad)
+    assert current is not None
+    current.path.write_bytes(b"\0" * 4096 + b"not a database")
+    with TestClient(create_app(bad, check_interval=0), raise_server_exceptions=False) as c:
+        response = c.get("/api/v1/products")
+        assert response.status_code in (500, 503)
+        body = response.json()
+        assert set(body) == {"error"} and {"code", "message"} <= set(body["error"])
+
+
+def test_nothing_above_changed_the_snapshot(client: TestClient, snaps: Path):
+    snap = current_snapshot(snaps)
+    assert snap is not None
+    assert client.get("/api/v1/health").json()["snapshot"]["id"] == snap.id
+    assert _products(client) > 0
