@@ -357,3 +357,9 @@ def _build_marketplaces(con: duckdb.DuckDBPyConnection) -> None:
                {_iso('c.last_observed')} AS last_observed
         FROM counts c FULL JOIN ok USING (marketplace) FULL JOIN last_try t USING (marketplace)
         ORDER BY marketplace""")
+
+
+def snapshots_dir_for(db: Path) -> Path:
+    """The default snapshots folder beside a working database: ``bijia.duckdb`` → ``bijia.snapshots/``."""
+    db = Path(db)
+    return db.parent / f"{db.stem}.snapshots"

@@ -86,3 +86,16 @@ def test_snapshot_swaps_under_concurrent_requests_fail_nothing(served) -> None:
     with httpx.Client(base_url=base) as client:
         body = client.get("/api/v1/products/p_iphone15pro").json()
     assert body["snapshot"] == published[-1]
+
+
+def test_the_multi_worker_socket_is_tcp_without_delay() -> None:
+    import socket
+
+    from api.server import TcpConfig
+
+    sock = TcpConfig("api.app:app_from_env", factory=True, host="127.0.0.1", port=0, workers=2).bind_socket()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP  # so asyncio sets TCP_NODELAY on each connection
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
