@@ -75,7 +75,7 @@ _RAM = re.compile(r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运�
 _STORAGE_GB = re.compile(r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
 _PACK = re.compile(
     r"(?:(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件)(?![a-z])"
-    r"|(?:pack\s*of|set\s*of|\bx|×|\*)\s*(\d+)(?![\d.]*\s*(?:ml|g|gb|mm|cm)))",
+    r"|(?:pack\s*of|set\s*of|\bx|×|\*)\s*(\d+)(?![\d.]*\s*(?:ml|g|gb|mm|cm|kg|l(?![a-z])|sticks?|条)))",
     re.I,
 )
 _VOL = re.compile(r"(\d+(?:\.\d+)?)ml(?![a-z])")
@@ -161,6 +161,9 @@ def canonical_attributes(attributes: dict[str, str] | None) -> dict[str, str]:
             v = found.get(k, v)
         elif k == "size":
             v = re.sub(r"^(?:eu|eur|size)\s*", "", v.replace("码", ""))
+        elif k == "pack":  # '6 Pack' / 'Single' (shop option values) → '6' / '1'
+            count = re.search(r"\d+", v)
+            v = count.group(0) if count else "1" if v in ("single", "单个", "单瓶", "单罐") else v
         out[k] = v
     return out
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .attributes import attribute_conflict
+from .identity import Identity
+from .identity import conflict as identity_conflict
 from .prepare import Prepared
 
 
@@ -32,8 +34,11 @@ class GroupState:
 
 
 class Grouper:
-    def __init__(self, prepared: Sequence[Prepared], vetoes: Iterable[str], one_per_marketplace: bool = False):
+    def __init__(self, prepared: Sequence[Prepared], vetoes: Iterable[str], one_per_marketplace: bool = False,
+                 identities: Sequence[Identity] | None = None):
         self.prepared = prepared
+        self.identities = identities
+        self._ids: dict[int, set[Identity]] = {}
         self.vetoes = tuple(vetoes)
         self.one_per_marketplace = one_per_marketplace
         n = len(prepared)
@@ -60,6 +65,19 @@ class Grouper:
                 got["numbers"] = {" ".join(sorted(p.bare_numbers))}
         return got
 
+    def ids(self, root: int) -> set[Identity]:
+        got = self._ids.get(root)
+        return got if got is not None else {self.identities[root]} if self.identities else set()
+
+    def identity_conflict(self, ri: int, rj: int) -> str | None:
+        """The first member-against-member identity veto between two groups (distinct identities only)."""
+        for x in self.ids(ri):
+            for y in self.ids(rj):
+                why = identity_conflict(x, y)
+                if why:
+                    return f"group veto {why}"
+        return None
+
     def markets(self, root: int) -> set[str]:
         return self._markets.get(root) or {self.prepared[root].marketplace}
 
@@ -74,6 +92,9 @@ class Grouper:
             other = b.get(key)
             if other and any(attribute_conflict(key, x, y) for x in values for y in other):
                 return f"group veto {key}: {sorted(values)} vs {sorted(other)}"
+        why = self.identity_conflict(ri, rj) if self.identities else None
+        if why:
+            return why
         if self.one_per_marketplace and self.markets(ri) & self.markets(rj):
             return "marketplace already in group"
         for member, partners in self.split_partners.items():
@@ -88,10 +109,14 @@ class Grouper:
         for k, v in self.attrs(rj).items():
             merged.setdefault(k, set()).update(v)
         markets = self.markets(ri) | self.markets(rj)
+        ids = self.ids(ri) | self.ids(rj)
         small, big = (ri, rj) if ri > rj else (rj, ri)
         self.parent[small] = big
         self._attrs.pop(small, None)
         self._markets.pop(small, None)
+        self._ids.pop(small, None)
+        if self.identities:
+            self._ids[big] = ids
         self._attrs[big] = merged
         self._markets[big] = markets
 

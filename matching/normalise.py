@@ -66,7 +66,7 @@ _CJK_SPLIT = re.compile(f"([{_CJK}]+)")
 _BRACKETED_MARKETING = re.compile(r"【[^】]*】|\[[^\]]*(?:official|store|sale)[^\]]*\]", re.I)
 # Units: storage with an upper-case G/T written without B is gigabytes/terabytes (Chinese shops write
 # 256G); lower-case g is grams.
-_STORAGE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z])", re.I)
+_STORAGE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z0-9])", re.I)
 _VOLUME = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])", re.I)
 _WEIGHT = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
 _PLUS = re.compile(r"(?<=[0-9A-Za-z])\+(?![0-9A-Za-z])")

@@ -9,6 +9,8 @@ from typing import Any
 from .blocking import candidate_chunks
 from .config import MatchConfig
 from .grouping import Edge, Grouper
+from .identity import Identity, identities
+from .identity import conflict as identity_conflict
 from .overrides import Overrides
 from .prepare import Prepared, Vocabulary, prepare_all
 from .records import OfferRecord
@@ -45,18 +47,28 @@ class MatchResult:
 
 
 def _edges(prepared: list[Prepared], vocab: Vocabulary, config: MatchConfig, stats: dict[str, float],
-           review: list[PairDecision], overrides: Overrides) -> list[Edge]:
+           review: list[PairDecision], overrides: Overrides, ids: list[Identity]) -> list[Edge]:
     edges: list[Edge] = []
     low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
-    for chunk in candidate_chunks(prepared, vocab, config):
+    for chunk in candidate_chunks(prepared, vocab, config, ids=ids):
         probs, vetoes = score_pairs(prepared, chunk, vocab, config)
         stats["candidate_pairs"] += len(chunk)
         for (i, j), p, fired in zip(chunk, probs, vetoes, strict=True):
+            why = identity_conflict(ids[i], ids[j]) if p >= low else None
+            if why:
+                stats["identity_vetoes"] += 1
+                if overrides.decision(prepared[i].key, prepared[j].key) is None:
+                    review.append(PairDecision(prepared[i].key, prepared[j].key, round(p, 4),
+                                               [f"score {p:.3f} but not merged: {why}"]))
+                continue
             if p >= config.threshold:
                 edges.append(Edge(i, j, p, method_of(prepared[i], prepared[j])))
             if low <= p < high and overrides.decision(prepared[i].key, prepared[j].key) is None:
                 review.append(PairDecision(prepared[i].key, prepared[j].key, round(p, 4),
                                            [f"score {p:.3f} near threshold {config.threshold}", *fired]))
+        if len(review) > 10 * config.review_limit:  # bounded: keep the most uncertain
+            review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
+            del review[config.review_limit :]
     return edges
 
 
@@ -70,10 +82,11 @@ def match_offers(
     prepared = prepare_all(records, config.cjk_tokens)
     index = {p.key: i for i, p in enumerate(prepared)}
     vocab = Vocabulary(p.tokens for p in prepared)
-    stats: dict[str, float] = {"offers": len(records), "candidate_pairs": 0}
+    ids = identities(records, prepared)
+    stats: dict[str, float] = {"offers": len(records), "candidate_pairs": 0, "identity_vetoes": 0}
     review: list[PairDecision] = []
-    edges = _edges(prepared, vocab, config, stats, review, overrides)
-    grouper = Grouper(prepared, config.vetoes, config.one_per_marketplace)
+    edges = _edges(prepared, vocab, config, stats, review, overrides, ids)
+    grouper = Grouper(prepared, config.vetoes, config.one_per_marketplace, ids)
     for a, b in sorted(overrides.split):
         if a in index and b in index:
             grouper.add_split(index[a], index[b])

@@ -1,0 +1,206 @@
+"""What names *one* product in a title, beyond string similarity: brand, model numbers, model words,
+variant words (pro/max/plus…) and variant attributes — and the vetoes they give.
+
+Two offers are different products when (both sides stating it) their brands differ, their GTINs differ,
+a variant attribute differs (an unstated pack count next to a stated volume/weight counts as 1), their
+model numbers differ (Mate 50 vs Mate 60, M3 vs M4, Air Max 90 vs 97 — after removing the spans already
+read as attributes, so ``6 x 500ml`` or ``EU 42`` are not model numbers), their variant words differ
+(Pro vs Pro Max: counted, so ``M4`` vs ``M4 Pro`` in ``MacBook Pro`` differ), or each names a model
+word the other lacks (``Pepsi Cola`` vs ``Pepsi No Sugar``; Latin words and Chinese runs compared apart).
+The same checks run between *groups* in :mod:`matching.grouping`, so no bridging offer joins them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .attributes import VARIANT_KEYS, attribute_conflict, canonical_attributes, variant_attributes
+from .normalise import (  # noqa: PLC2701 - same package
+    _ALIAS_MAP,
+    _ALIAS_RE,
+    _CAMEL,
+    _PLUS,
+    BRAND_ALIASES,
+    COLOURS,
+    canonical_units,
+    fold,
+    strip_marketing,
+)
+from .prepare import VARIANT_WORDS as PREPARED_VARIANT_WORDS
+from .prepare import Prepared
+from .records import OfferRecord
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_PACK_UNIT = "瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|盒|片|只|件套|件"
+_LONE_G = re.compile(r"(?<![\d.])(\d+)\s*G(?![a-zA-Z])")
+_STRIP = re.compile(
+    "|".join([
+        r"\b20\d\d\s+new\b",  # '2024 New' (marketing; '2024款' stays a model year)
+        r"(?<![a-z0-9])[345]g(?![a-z0-9])",  # networks
+        r"\d+(?:\.\d+)?\s*(?:gb|tb|mb)(?:\s*(?:ram|ssd|rom))?",
+        r"\d+(?:\.\d+)?\s*(?:ml|g|mah)(?![a-z])",
+        r"(?:pack|set)\s*of\s*\d+",
+        r"\d+\s*-?\s*(?:pack|pk|pcs|pieces|count|ct)(?![a-z])",
+        r"(?<![a-z0-9])x\s+\d+(?![\d.]*\s*(?:ml|g))", rf"[×*]\s*\d+(?:{_PACK_UNIT})?",
+        r"\d+\s*x(?=\s+\d)", rf"\d+\s*(?:{_PACK_UNIT})",
+        r"\b(?:eu|eur|us|uk|size)\s*:?\s*\d{1,2}(?:\.5)?\b", r"\d{2}(?:\.5)?\s*码",
+        r"\bsingle\b",
+    ])
+)
+_SIX_X = re.compile(r"(?<![\d.])(\d+)\s*x\s+\d[\d.]*\s*(?:ml|l|g|kg|sticks?)(?![a-z])", re.I)
+VARIANT_WORDS = PREPARED_VARIANT_WORDS - {"air"}
+"""Qualifiers that make another model (Pro, Max, Plus…), counted. Not ``air``: a product line (MacBook Air,
+Air Max, Air Fryer) more often than a variant — it stays a model word."""
+_TOKEN = re.compile(rf"[{_CJK}]+|[a-z]+|\d+(?:w(?![a-z]))?")
+_COLOUR_PHRASE = re.compile(r"\b(?:" + "|".join(sorted({re.escape(c) for c in [*COLOURS, *COLOURS.values()] if c.isascii()},
+                                                              key=len, reverse=True))
+                            + r")\b")
+_STOP = frozenset({
+    "official", "genuine", "new", "brand", "authentic", "store", "sale", "hot", "shipping", "the", "with",
+    "and", "for", "in", "of", "w", "by", "pack", "ram", "ssd", "行货", "标配", "款", "装",
+})
+_BRAND_WORDS: dict[str, frozenset[str]] = {}
+for _alias, _brand in BRAND_ALIASES.items():
+    _BRAND_WORDS.setdefault(_brand, frozenset())
+    if _alias.isascii():
+        _BRAND_WORDS[_brand] |= frozenset(re.findall(r"[a-z]+", _alias))
+for _brand in set(BRAND_ALIASES.values()):
+    _BRAND_WORDS[_brand] = _BRAND_WORDS.get(_brand, frozenset()) | frozenset(re.findall(r"[a-z]+", _brand))
+_BRAND_NAMES = {a: b for a, b in BRAND_ALIASES.items() if a.isascii()} | {b: b for b in BRAND_ALIASES.values()}
+_BRAND_RE = re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in sorted(_BRAND_NAMES, key=len, reverse=True))
+                       + r")(?![a-z0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    brand: str | None
+    gtin: str | None
+    numbers: tuple[str, ...]
+    """Model numbers in title order (``MacBook Pro 14 M3`` → 14, 3)."""
+    variant: tuple[tuple[str, int], ...]
+    latin: frozenset[str]
+    cjk: frozenset[str]
+    codes: frozenset[str]
+    """Model codes/MPNs (``wh1000xm5``): a shared one outweighs differing descriptive words."""
+    condensed: str
+    """The Latin words glued (``PepsiNoSugar`` and ``Pepsi No Sugar`` both read ``pepsinosugar``)."""
+    attrs: tuple[tuple[str, str], ...]
+
+    @property
+    def attr_map(self) -> dict[str, str]:
+        return dict(self.attrs)
+
+
+def _fix_grams(text: str) -> str:
+    """``100G`` next to food is grams: a storage size is a power of two (or whole terabytes)."""
+    def sub(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return m.group(0) if n & (n - 1) == 0 or n in (3, 4, 5) else f"{n}g"
+    return _LONE_G.sub(sub, text)
+
+
+def _attributes(title: str, stated: dict[str, str], raw: str) -> dict[str, str]:
+    attrs = variant_attributes(title)
+    if "pack" not in attrs:
+        m = _SIX_X.search(raw)
+        if m and 1 < int(m.group(1)) <= 500:
+            attrs["pack"] = m.group(1)
+    attrs.update({k: v for k, v in stated.items() if k in VARIANT_KEYS})
+    if "pack" not in attrs and ("volume" in attrs or "weight" in attrs):
+        attrs["pack"] = "1"
+    return attrs
+
+
+def identity_of(record: OfferRecord, prepared: Prepared) -> Identity:
+    """The identity of one offer; brand, GTIN and codes as :mod:`matching.prepare` read them."""
+    brand, gtin = prepared.brand, prepared.gtin
+    raw = _fix_grams(fold(record.title))
+    stated = canonical_attributes(record.attributes)
+    attrs = _attributes(raw, stated, raw)
+    text = _PLUS.sub(" plus", _CAMEL.sub(" ", strip_marketing(raw)))
+    text = canonical_units(text).lower()
+    text = _ALIAS_RE.sub(lambda m: f" {_ALIAS_MAP[m.group(0)]} ", text)
+    text = _STRIP.sub(" ", text)
+    text = _COLOUR_PHRASE.sub(" ", text)
+    tokens = _TOKEN.findall(text)
+    if brand is None:
+        found = _BRAND_RE.search(text)
+        brand = _BRAND_NAMES[found.group(0)] if found else None
+    brand_words = _BRAND_WORDS.get(brand or "", frozenset()) | {brand or ""}
+    numbers = tuple(t for t in tokens if t[0].isdigit())
+    variant = Counter(t for t in tokens if t in VARIANT_WORDS)
+    words = [t for t in tokens if not t[0].isdigit() and t not in VARIANT_WORDS and t not in _STOP
+             and t not in brand_words]
+    return Identity(
+        brand=brand, gtin=gtin, numbers=numbers, variant=tuple(sorted(variant.items())),
+        latin=frozenset(t for t in words if t.isascii()), cjk=frozenset(t for t in words if not t.isascii()),
+        codes=prepared.codes, condensed="".join(t for t in tokens if t.isascii() and t.isalpha() and t not in brand_words),
+        attrs=tuple(sorted(attrs.items())),
+    )
+
+
+def _incomparable(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a - b) and bool(b - a)
+
+
+def _latin_conflict(a: Identity, b: Identity) -> bool:
+    """Each side has a word the other lacks — a word of 2+ letters found inside the other's glued words
+    (``nosugar``, ``wayof``) does not count."""
+    only_a = [w for w in a.latin - b.latin if len(w) < 2 or w not in b.condensed]
+    only_b = [w for w in b.latin - a.latin if len(w) < 2 or w not in a.condensed]
+    return bool(only_a) and bool(only_b)
+
+
+def _glued(seq: tuple[str, ...], other: set[str]) -> set[str]:
+    """``seq``'s numbers, with a run of them that the other title writes glued (14 2024 → 142024) joined."""
+    out = set(seq)
+    for n in (2, 3):
+        for k in range(len(seq) - n + 1):
+            joined = "".join(seq[k : k + n])
+            if joined in other:
+                out.difference_update(seq[k : k + n])
+                out.add(joined)
+    return out
+
+
+def _numbers_conflict(a: Identity, b: Identity) -> bool:
+    na, nb = _glued(a.numbers, set(b.numbers)), _glued(b.numbers, set(a.numbers))
+    sa, sb = a.attr_map.get("size"), b.attr_map.get("size")
+    if sa and not sb:  # a bare '42' in b's title is its size
+        nb.discard(sa)
+    if sb and not sa:
+        na.discard(sb)
+    only_a, only_b = na - nb, nb - na
+    if only_a and only_b:
+        return True
+    if sa and not sb and only_b:  # b's extra number may be a size that is not a's
+        return True
+    return bool(sb and not sa and only_a)
+
+
+def conflict(a: Identity, b: Identity) -> str | None:
+    """Why two offers cannot be one product (``None`` if nothing says so)."""
+    am, bm = a.attr_map, b.attr_map
+    for key in VARIANT_KEYS:
+        if key in am and key in bm and attribute_conflict(key, am[key], bm[key]):
+            return f"{key}: {am[key]} ≠ {bm[key]}"
+    if a.gtin and b.gtin:  # equal GTINs decide (only a variant attribute vetoes them), different never match
+        return None if a.gtin == b.gtin else "gtin differs"
+    if a.brand and b.brand and a.brand != b.brand:
+        return f"brand {a.brand} ≠ {b.brand}"
+    if _numbers_conflict(a, b):
+        return f"model numbers {' '.join(sorted(a.numbers))} ≠ {' '.join(sorted(b.numbers))}"
+    if a.variant != b.variant:
+        return f"variant words {dict(a.variant)} ≠ {dict(b.variant)}"
+    if a.codes & b.codes:
+        return None
+    if _latin_conflict(a, b) or _incomparable(a.cjk, b.cjk):
+        return f"model words {' '.join(sorted(a.latin | a.cjk))} ≠ {' '.join(sorted(b.latin | b.cjk))}"
+    return None
+
+
+def identities(records: Sequence[OfferRecord], prepared: Sequence[Prepared]) -> list[Identity]:
+    return [identity_of(r, p) for r, p in zip(records, prepared, strict=True)]
