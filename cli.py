@@ -187,26 +187,28 @@ def review(ctx: typer.Context, db: DbOption = DEFAULT_DB, fmt: FormatOption = Fo
     render(rows, ["key_a", "key_b", "score", "grouped", "title_a", "title_b"], fmt, title="Pairs to review")
 
 
-@review_app.command("confirm")
-@user_errors
-def review_confirm(key_a: str, key_b: str, db: DbOption = DEFAULT_DB,
-                   note: Annotated[str | None, typer.Option(help="Why (kept with the decision).")] = None) -> None:
-    """Decide that two offers ARE the same product (every later match keeps them together)."""
+NoteOption = Annotated[str | None, typer.Option(help="Why (kept with the decision).")]
+
+
+def _decide(db: Path, key_a: str, key_b: str, decision: str, note: str | None, shown: str) -> None:
     from service.review import decide
 
-    decide(db, key_a, key_b, "confirm", note)
-    typer.echo(f"confirmed {key_a} = {key_b}; run `bijia match` to apply", err=True)
+    decide(db, key_a, key_b, decision, note)
+    typer.echo(f"{decision}: {key_a} {shown} {key_b}; run `bijia match` to apply", err=True)
+
+
+@review_app.command("confirm")
+@user_errors
+def review_confirm(key_a: str, key_b: str, db: DbOption = DEFAULT_DB, note: NoteOption = None) -> None:
+    """Decide that two offers ARE the same product (every later match keeps them together)."""
+    _decide(db, key_a, key_b, "confirm", note, "=")
 
 
 @review_app.command("split")
 @user_errors
-def review_split(key_a: str, key_b: str, db: DbOption = DEFAULT_DB,
-                 note: Annotated[str | None, typer.Option(help="Why (kept with the decision).")] = None) -> None:
+def review_split(key_a: str, key_b: str, db: DbOption = DEFAULT_DB, note: NoteOption = None) -> None:
     """Decide that two offers are NOT the same product (every later match keeps them apart)."""
-    from service.review import decide
-
-    decide(db, key_a, key_b, "split", note)
-    typer.echo(f"split {key_a} ≠ {key_b}; run `bijia match` to apply", err=True)
+    _decide(db, key_a, key_b, "split", note, "≠")
 
 
 @app.command()
