@@ -46,9 +46,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(snapshots: Path, workers: int, threads: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(snapshots: Path, workers: int, threads: int | None,
+                 extra_path: str | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (extra_path, str(ROOT)) if p)}
     if threads:
         env["BIJIA_API_DUCKDB_THREADS"] = str(threads)
     code = f"import api; api.serve({str(snapshots)!r}, '127.0.0.1', {port}, {workers}, log_level='warning')"
@@ -143,6 +144,12 @@ def run_threads(base: str, paths: list[str], seconds: float, connections: int) -
             "requests": len(latencies), "errors": errors[0]}
 
 
+def _http_impl(extra_path: str | None) -> str:
+    code = "import importlib.util as u; print('httptools+uvloop' if u.find_spec('httptools') else 'h11')"
+    env = {**os.environ, "PYTHONPATH": extra_path or ""}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip()
+
+
 def median_of(results: list[dict]) -> dict:
     return {k: statistics.median(r[k] for r in results) for k in ("rps", "p50", "p99")} | {
         "errors": sum(r["errors"] for r in results), "requests": sum(r["requests"] for r in results)}
@@ -159,13 +166,18 @@ def main() -> None:
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument("--endpoints", default="product,search,search+brand,compare,history,offer-history")
     parser.add_argument("--no-swap", action="store_true")
+    parser.add_argument("--swap", choices=["prebuilt", "publish"], default="prebuilt")
+    parser.add_argument("--swaps", type=int, default=4, help="swaps during the load (prebuilt mode)")
+    parser.add_argument("--keep", type=int, default=2, help="snapshots kept by the publishes of the swap phase")
+    parser.add_argument("--pythonpath", help="prepended to the server's PYTHONPATH, e.g. a folder where "
+                                             "`pip install --target` put httptools and uvloop")
     args = parser.parse_args()
     snapshots = args.dir / "snapshots"
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
     drive = run_wrk if use_wrk else run_threads
     paths = sample_paths(snapshots, 20_000)
-    proc, base = start_server(snapshots, args.workers, args.duckdb_threads)
-    print(f"server {base} workers={args.workers} client={'wrk' if use_wrk else 'httpx threads'} "
+    proc, base = start_server(snapshots, args.workers, args.duckdb_threads, args.pythonpath)
+    print(f"server {base} workers={args.workers} http={_http_impl(args.pythonpath)} client={'wrk' if use_wrk else 'httpx threads'} "
           f"connections={args.connections} {args.seconds:.0f}s x {args.runs} runs", flush=True)
     try:
         for name in args.endpoints.split(","):
@@ -181,31 +193,50 @@ def main() -> None:
 
 
 def swap(base: str, snapshots: Path, args: argparse.Namespace, paths: list[str], drive) -> None:  # noqa: ANN001
-    before = httpx.get(base + "/api/v1/health").json()["snapshot"]["id"]
-    result: dict = {}
-    box: dict = {}
+    """Swap snapshots while ``paths`` are under load; count failed requests.
 
-    def publisher() -> None:
-        time.sleep(2)
+    ``--swap prebuilt`` (default): publish the working DB once more first, then under load swap ``CURRENT``
+    between that and the previous snapshot ``--swaps`` times (publish's last step, atomic replace).
+    ``--swap publish``: run the whole ``publish()`` under load (the build competes for the 2 cores)."""
+    before = httpx.get(base + "/api/v1/health").json()["snapshot"]["id"]
+    box: dict = {"ids": []}
+    names: list[str] = []
+    if args.swap == "prebuilt":  # two published snapshots of the same data; swap between them under load
+        current = current_snapshot(snapshots)
+        other = publish(args.dir / "working.duckdb", snapshots, keep=args.keep)
+        names = [f"{other}.duckdb", current.path.name] * args.swaps
+        names = names[:args.swaps]
+        print(f"published {other} to swap with {current.id}", flush=True)
+
+    def swapper() -> None:
         started = time.perf_counter()
-        box["id"] = publish(args.dir / "working.duckdb", snapshots)
+        if names:
+            time.sleep(2)
+            for name in names:  # the last step of publish(): replace CURRENT atomically
+                tmp = snapshots / ".CURRENT.bench.tmp"
+                tmp.write_text(name + "\n")
+                os.replace(tmp, snapshots / "CURRENT")
+                box["ids"].append(name.removesuffix(".duckdb"))
+                time.sleep(max(1.0, args.seconds / (args.swaps + 1)))
+        else:
+            time.sleep(2)
+            box["ids"].append(publish(args.dir / "working.duckdb", snapshots, keep=args.keep))
         box["seconds"] = time.perf_counter() - started
 
-    t = threading.Thread(target=publisher)
+    t = threading.Thread(target=swapper)
     t.start()
-    # load for as long as the publish takes (+ a margin for the API to pick the new snapshot up)
-    while t.is_alive() or not result:
-        result.setdefault("runs", []).append(drive(base, paths, args.seconds, args.connections))
-        if not t.is_alive():
-            result["after"] = drive(base, paths, 3, args.connections)
+    runs = []
+    while t.is_alive() or not runs:
+        runs.append(drive(base, paths, args.seconds, args.connections))
     t.join()
+    after_run = drive(base, paths, 3, args.connections)
     after = httpx.get(base + "/api/v1/health").json()["snapshot"]["id"]
-    runs = result["runs"] + [result["after"]]
-    errors = sum(r["errors"] for r in runs)
-    print(f"swap: published {box['id']} in {box['seconds']:.1f} s under load; {sum(r['requests'] for r in runs)} "
-          f"requests, {errors} errors; p99 during publish {max(r['p99'] for r in result['runs']):.2f} ms, "
-          f"after {result['after']['p99']:.2f} ms; served {before} -> {after}", flush=True)
-    if errors or after != box["id"]:
+    errors = sum(r["errors"] for r in runs) + after_run["errors"]
+    print(f"swap ({args.swap}): {len(box['ids'])} swaps in {box['seconds']:.1f} s under load; "
+          f"{sum(r['requests'] for r in runs) + after_run['requests']} requests, {errors} errors; "
+          f"p99 during {max(r['p99'] for r in runs):.2f} ms, after {after_run['p99']:.2f} ms, "
+          f"{min(r['rps'] for r in runs):.0f} req/s; served {before} -> {after}", flush=True)
+    if errors or after != box["ids"][-1]:
         raise SystemExit("swap under load failed")
 
 
