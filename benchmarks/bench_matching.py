@@ -22,9 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching import MatchConfig, OfferRecord, match_offers  # noqa: E402
-from matching.blocking import candidate_chunks  # noqa: E402
+import numpy as np  # noqa: E402
+
+from matching import MatchConfig, OfferRecord  # noqa: E402
+from matching.blocking import candidate_codes  # noqa: E402
 from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load  # noqa: E402
+from matching.identity import identities  # noqa: E402
+from matching.pipeline import match_prepared  # noqa: E402
 from matching.prepare import Vocabulary, prepare_all  # noqa: E402
 from matching.scoring import score_pairs  # noqa: E402
 
@@ -94,22 +98,26 @@ def scale_run(size: int, seed: int) -> dict:
     gen_s = time.perf_counter() - t0
     config = MatchConfig.load("default")
     t1 = time.perf_counter()
-    prepared = prepare_all(sorted(records, key=lambda r: r.key), config.cjk_tokens)
+    records = sorted(records, key=lambda r: r.key)
+    prepared = prepare_all(records, config.cjk_tokens)
     vocab = Vocabulary(p.tokens for p in prepared)
-    sku = [truth[p.key] for p in prepared]
-    found = candidates = 0
-    for chunk in candidate_chunks(prepared, vocab, config):
-        candidates += len(chunk)
-        found += sum(1 for i, j in chunk if sku[i] == sku[j])
+    ids = identities(records, prepared)
+    prep_s = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    codes = candidate_codes(prepared, vocab, config, ids)
     block_s = time.perf_counter() - t1
-    sizes: dict[str, int] = {}
-    for s in sku:
-        sizes[s] = sizes.get(s, 0) + 1
-    true_pairs = sum(n * (n - 1) // 2 for n in sizes.values())
-    del prepared, vocab
+    n = len(prepared)
+    sku_index: dict[str, int] = {}
+    sku = np.array([sku_index.setdefault(truth[p.key], len(sku_index)) for p in prepared], dtype=np.int64)
+    candidates = len(codes)
+    found = int(np.count_nonzero(sku[codes // n] == sku[codes % n]))
+    true_pairs = int(sum(c * (c - 1) // 2 for c in np.bincount(sku).tolist()))
+    del codes
     t2 = time.perf_counter()
-    result = match_offers(records, config)
-    match_s = time.perf_counter() - t2
+    result = match_prepared(prepared, vocab, ids, config)
+    match_s = time.perf_counter() - t2 + prep_s
+    stats = result.stats
+    del result.review, prepared, vocab, ids
     tp = pred = 0
     for g in result.groups:
         pred += len(g.members) * (len(g.members) - 1) // 2
@@ -118,9 +126,9 @@ def scale_run(size: int, seed: int) -> dict:
             counts[truth[k]] = counts.get(truth[k], 0) + 1
         tp += sum(n * (n - 1) // 2 for n in counts.values())
     return {"offers": len(records), "source": source, "generate_s": round(gen_s, 1),
-            "blocking_s": round(block_s, 1), "candidate_pairs": candidates, "true_pairs": true_pairs,
+            "prepare_s": round(prep_s, 1), "blocking_s": round(block_s, 1), "candidate_pairs": candidates, "true_pairs": true_pairs,
             "blocking_recall": round(found / true_pairs, 4) if true_pairs else None,
-            "match_s": round(match_s, 1), "groups": len(result.groups),
+            "match_s": round(match_s, 1), "scored_pairs": stats["candidate_pairs"], "groups": len(result.groups),
             "precision": round(tp / pred, 4) if pred else None, "recall": round(tp / true_pairs, 4) if true_pairs else None,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
 

@@ -65,8 +65,8 @@ _STOP = frozenset({
 _BRAND_WORDS: dict[str, frozenset[str]] = {}
 for _alias, _brand in BRAND_ALIASES.items():
     _BRAND_WORDS.setdefault(_brand, frozenset())
-    if _alias.isascii():
-        _BRAND_WORDS[_brand] |= frozenset(re.findall(r"[a-z]+", _alias))
+    if _alias.isascii() and re.fullmatch(r"[a-z]+", _alias):  # 'mi', 'lining' (not 'pepsi-cola': Pepsi Cola)
+        _BRAND_WORDS[_brand] |= {_alias}
 for _brand in set(BRAND_ALIASES.values()):
     _BRAND_WORDS[_brand] = _BRAND_WORDS.get(_brand, frozenset()) | frozenset(re.findall(r"[a-z]+", _brand))
 _BRAND_NAMES = {a: b for a, b in BRAND_ALIASES.items() if a.isascii()} | {b: b for b in BRAND_ALIASES.values()}
