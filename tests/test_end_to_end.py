@@ -33,5 +33,5 @@ def test_demo_end_to_end_against_truth(tmp_path: Path):
     assert report.listings_stored == report.listings_expected
     assert report.landed_right == report.listings_expected
     # the comparison (crawl + matching) shows the true lowest price for nearly every SKU
-    assert report.lowest_agree >= 0.75 * report.skus, report.summary()
-    assert report.pair_precision >= 0.7 and report.pair_recall >= 0.8, report.summary()
+    assert report.lowest_agree >= 0.93 * report.skus, report.summary()
+    assert report.pair_precision >= 0.97 and report.pair_recall >= 0.95, report.summary()

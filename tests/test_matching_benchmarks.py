@@ -33,6 +33,5 @@ def test_demo_truth_pairwise_precision_recall() -> None:
         tp += sum(n * (n - 1) // 2 for n in Counter(truth[k] for k in group.members).values())
     actual = sum(n * (n - 1) // 2 for n in Counter(truth.values()).values())
     precision, recall = tp / predicted, tp / actual
-    # Target is 0.95/0.95 (issue #3); measured 0.83/0.92 — the floor guards against regressions until the
-    # matcher reaches the target (see docs/matching.md, "targets missed").
-    assert precision >= 0.80 and recall >= 0.90, (precision, recall)
+    # Target is 0.95/0.95 (issue #3); measured 0.998/0.980 with the identity vetoes (docs/matching.md).
+    assert precision >= 0.97 and recall >= 0.95, (precision, recall)
