@@ -70,7 +70,7 @@ def search(request: Request,
         if index is None:
             index = cache["search"] = queries.SearchIndex(cur)
         page = queries.search_products(cur, q, brand=brand, category=category, sort=sort, after=after,
-                                       limit=limit, index=index)
+                                       limit=limit, index=index, table=csv_format)
     if csv_format:
         return csv_response(page.table, snap, "products")
     nxt = encode_cursor(sort, page.next_key) if page.next_key else None

@@ -25,7 +25,7 @@ _TOP = "\U0010ffff"
 SEARCH_COLUMNS = ("product_id", "title", "brand", "category", "offers", "marketplaces", "lowest_price",
                   "lowest_marketplace", "highest_price", "low_30d", "low_all_time", "last_observed")
 _SEARCH_SELECT = ("product_id, title, brand, category, offers, marketplaces, lowest, lowest_marketplace, "
-                  "highest, low_30d, low_all, last_observed, summary, sort_price")
+                  "highest, low_30d, low_all, last_observed, summary")
 OFFER_COLUMNS = ("rank", "marketplace", "listing_id", "title", "landed_price", "price", "final_price", "shipping",
                  "currency", "in_stock", "delivery_hours", "observed_at", "stale", "url", "seller", "store")
 _OFFER_SELECT = ("rank, marketplace, listing_id, title, landed, price, final_price, shipping, currency, "
@@ -106,11 +106,12 @@ class SearchIndex:
 
 def search_products(con: duckdb.DuckDBPyConnection, text: str | None = None, *, brand: str | None = None,
                     category: str | None = None, sort: str = "id", after: SearchKey | None = None,
-                    limit: int = 20, index: SearchIndex | None = None) -> SearchPage:
+                    limit: int = 20, index: SearchIndex | None = None, table: bool = True) -> SearchPage:
     """Products whose own or member offers' titles contain every term, filtered, in keyset pages.
 
     Each term and filter is a sorted posting list of pkeys (``api_search``); they are intersected in numpy,
-    paged by (price,) pkey, and only the page's rows are read, through the ``pkey`` index.
+    paged by (price,) pkey, and only the page's rows are read, through the ``pkey`` index (with
+    ``table=False`` only their JSON summaries: the page's ``table`` is then empty).
     """
     index = index or SearchIndex(con)
     terms = query_terms(text or "")
@@ -126,12 +127,14 @@ def search_products(con: duckdb.DuckDBPyConnection, text: str | None = None, *, 
     else:
         keys = _page_by_id(index, hits, boundary, limit + 1)
     more, keys = len(keys) > limit, [int(k) for k in keys[:limit]]
-    rows = _rows_by_pkey(con, keys)
+    columns = _SEARCH_SELECT if table else "product_id, summary"
+    rows = _rows_by_pkey(con, keys, columns)
     next_key = None
     if more:
-        last = rows[-1]
-        next_key = SearchKey(index.snapshot_id, keys[-1], last[0], str(last[13]) if sort == "price" else None)
-    return SearchPage(Table(SEARCH_COLUMNS, [r[:12] for r in rows]), [r[12] for r in rows], next_key)
+        price = str(Decimal(int(index.cents[keys[-1]])) / 100) if sort == "price" else None
+        next_key = SearchKey(index.snapshot_id, keys[-1], rows[-1][0], price)
+    summaries = [r[12] if table else r[1] for r in rows]
+    return SearchPage(Table(SEARCH_COLUMNS, [r[:12] for r in rows] if table else []), summaries, next_key)
 
 
 def _postings(con: duckdb.DuckDBPyConnection, terms: list[tuple[str, str | None]]) -> list[np.ndarray]:
@@ -184,10 +187,10 @@ def _page_by_price(index: SearchIndex, hits: np.ndarray | None, after: SearchKey
     return ordered[keep][:n]
 
 
-def _rows_by_pkey(con: duckdb.DuckDBPyConnection, pkeys: list[int]) -> list[tuple]:
+def _rows_by_pkey(con: duckdb.DuckDBPyConnection, pkeys: list[int], columns: str) -> list[tuple]:
     if not pkeys:
         return []
-    rows = con.execute(f"SELECT {_SEARCH_SELECT}, pkey FROM api_products WHERE pkey IN "
+    rows = con.execute(f"SELECT {columns}, pkey FROM api_products WHERE pkey IN "
                        f"({', '.join('?' * len(pkeys))})", pkeys).fetchall()
     by_key = {r[-1]: r[:-1] for r in rows}
     return [by_key[k] for k in pkeys]
