@@ -50,6 +50,9 @@ class MatchConfig:
     """How many of a record's rarest title tokens become blocking keys (also pairwise)."""
     workers: int = 1
     """rapidfuzz worker threads for batch scoring (-1 = all cores)."""
+    model: str = ""
+    """A tree model under ``matching/models/`` (``abt-buy.json``) that replaces ``weights``/``bias`` and also
+    reads ``features.EXTRA_FEATURES``; empty: the logistic weights."""
     notes: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from typing import Any
 
 from .blocking import blocking_keys
 from .config import MatchConfig
+from .features import EXTRA_FEATURES
 from .prepare import Vocabulary, prepare
 from .records import OfferRecord
-from .scoring import FEATURES, feature_rows, method_of, probability
+from .scoring import FEATURES, feature_rows, method_of, probabilities
 
 
 @dataclass
@@ -56,14 +57,15 @@ def explain(a: OfferRecord, b: OfferRecord, config: MatchConfig | None = None,
     vocab = Vocabulary(others)
     rows, vetoes = feature_rows([pa, pb], [(0, 1)], vocab, config)
     row, fired = rows[0], vetoes[0]
-    p = 0.0 if fired else probability(row, config)
+    p = probabilities([row], [fired], config)[0]
+    names = (*FEATURES, *EXTRA_FEATURES) if config.model else FEATURES
     shared = sorted(set(blocking_keys(pa, vocab, config)) & set(blocking_keys(pb, vocab, config)))
     decision = "vetoed" if fired else ("match" if p >= config.threshold else "no match")
     return Explanation(
         key_a=a.key, key_b=b.key, normalised=(pa.norm, pb.norm),
         identifiers=tuple({"gtin": x.gtin, "codes": sorted(x.codes), "brand": x.brand} for x in (pa, pb)),
         attributes=(pa.attrs, pb.attrs), shared_blocking_keys=shared, vetoes=fired,
-        features={n: round(v, 4) for n, v in zip(FEATURES, row, strict=True)},
-        contributions={n: round(v * config.weights.get(n, 0.0), 4) for n, v in zip(FEATURES, row, strict=True)},
+        features={n: round(v, 4) for n, v in zip(names, row, strict=True)},
+        contributions={n: round(v * config.weights.get(n, 0.0), 4) for n, v in zip(names, row, strict=True)},
         probability=round(p, 4), threshold=config.threshold, decision=decision, method=method_of(pa, pb),
     )

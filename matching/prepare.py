@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .attributes import canonical_attributes, canonical_gtin, model_codes, variant_attributes
-from .normalise import BRAND_ALIASES, canonical_brand, normalise_title
+from .normalise import BRAND_ALIASES, canonical_brand, fold, normalise_title
 from .records import OfferRecord
 
 VARIANT_WORDS: frozenset[str] = frozenset(
@@ -41,6 +41,9 @@ class Prepared:
     variant_words: frozenset[str]
     price: float | None
     category: str | None
+    desc: str = ""
+    """The description folded, lower-cased, letters and digits only (first 4,000 characters): where a model
+    code missing from the title is looked for."""
 
 
 def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
@@ -73,7 +76,12 @@ def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
         numbers=frozenset(t for t in tokens if any(c.isdigit() for c in t)),
         bare_numbers=frozenset(t for t in tokens if t.isdigit()),
         variant_words=tokens & VARIANT_WORDS, price=record.price, category=record.category,
+        desc=_condense(record.description),
     )
+
+
+def _condense(text: str | None) -> str:
+    return "".join(ch for ch in fold(text[:4000]).lower() if ch.isalnum()) if text else ""
 
 
 def prepare_all(records: Sequence[OfferRecord], cjk: str = "bigram") -> list[Prepared]:

@@ -117,7 +117,8 @@ def _string_scores(left: list[str], right: list[str], workers: int) -> list[list
 def feature_rows(
     prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary, config: MatchConfig
 ) -> tuple[list[list[float]], list[list[str]]]:
-    """Feature vectors (in ``FEATURES`` order) and fired vetoes for each pair of indices."""
+    """Feature vectors (in ``FEATURES`` order, then ``features.EXTRA_FEATURES`` when ``config.model`` names a
+    tree model) and fired vetoes for each pair of indices."""
     if not pairs:
         return [], []
     strings = _string_scores([prepared[i].norm for i, _ in pairs], [prepared[j].norm for _, j in pairs],
@@ -136,6 +137,10 @@ def feature_rows(
         if "numbers" in config.vetoes and o[9]:
             fired.append(f"model numbers: {' '.join(sorted(a.bare_numbers))} ≠ {' '.join(sorted(b.bare_numbers))}")
         vetoes.append(fired)
+    if config.model:
+        from .features import extra_rows
+
+        rows = [r + e for r, e in zip(rows, extra_rows(prepared, pairs, vocab), strict=True)]
     return rows, vetoes
 
 
@@ -146,13 +151,29 @@ def probability(row: Sequence[float], config: MatchConfig) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
+def probabilities(rows: Sequence[Sequence[float]], vetoes: Sequence[Sequence[str]], config: MatchConfig) -> list[float]:
+    """Match probability per feature row: the tree model when ``config.model`` names one, else the logistic
+    weights; 0 when a veto fired, 1 for equal GTINs (``gtin_decides``)."""
+    if not config.model:
+        return [0.0 if v else probability(r, config) for r, v in zip(rows, vetoes, strict=True)]
+    from .features import EXTRA_FEATURES
+    from .model import load_model
+
+    model = load_model(config.model)
+    if model.features != [*FEATURES, *EXTRA_FEATURES]:
+        raise ValueError(f"model {config.model} was fitted on other features; refit it (matching.learn.tune_trees)")
+    probs = model.predict(rows)
+    gtin = FEATURES.index("gtin_eq")
+    return [0.0 if v else (1.0 if config.gtin_decides and r[gtin] else p)
+            for p, r, v in zip(probs, rows, vetoes, strict=True)]
+
+
 def score_pairs(
     prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary, config: MatchConfig
 ) -> tuple[list[float], list[list[str]]]:
     """Match probability (0 when a veto fires) and the vetoes fired, per pair."""
     rows, vetoes = feature_rows(prepared, pairs, vocab, config)
-    probs = [0.0 if v else probability(r, config) for r, v in zip(rows, vetoes, strict=True)]
-    return probs, vetoes
+    return probabilities(rows, vetoes, config), vetoes
 
 
 def method_of(a: Prepared, b: Prepared) -> str:
