@@ -25,7 +25,7 @@ from .config import MatchConfig
 from .grouping import Edge, Grouper
 from .prepare import Prepared, Vocabulary, prepare_all
 from .records import OfferRecord
-from .scoring import feature_rows, probability
+from .scoring import feature_rows, probabilities
 
 DATASETS = ("abt-buy", "wdc-products", "ali-ember-zh")
 PROFILE = {"abt-buy": "abt-buy", "wdc-products": "wdc-products", "ali-ember-zh": "ali-ember-zh", "demo": "default"}
@@ -239,7 +239,11 @@ def featurise(ps: PairSet, config: MatchConfig) -> tuple[list[Prepared], list[li
 def predict(ps: PairSet, prepared: Sequence[Prepared], rows: Sequence[Sequence[float]],
             vetoes: Sequence[Sequence[str]], config: MatchConfig) -> list[int]:
     """Pair decisions; with ``one_per_marketplace`` the pairs are grouped (1:1 linkage) first."""
-    probs = [0.0 if v else probability(r, config) for r, v in zip(rows, vetoes, strict=True)]
+    return decide(ps, prepared, probabilities(rows, vetoes, config), config)
+
+
+def decide(ps: PairSet, prepared: Sequence[Prepared], probs: Sequence[float], config: MatchConfig) -> list[int]:
+    """Pair decisions from match probabilities (vetoed pairs already 0): the threshold, or 1:1 linkage."""
     if not config.one_per_marketplace:
         return [int(p >= config.threshold) for p in probs]
     grouper = Grouper(prepared, config.vetoes, one_per_marketplace=True)
@@ -274,3 +278,23 @@ def evaluate(dataset: str, split: str = "test", config: MatchConfig | None = Non
     return EvalReport(dataset, split, config.profile, round(p, 4), round(r, 4), round(f1, 4), len(ps.pairs),
                       sum(ps.labels), tp, fp, fn, round(seconds, 3), round(len(ps.pairs) / seconds, 1),
                       config.to_dict())
+
+
+def scoring_throughput(dataset: str = "abt-buy", split: str = "test", profile: str | None = None,
+                       repeat: int = 5, root: Path | None = None) -> dict[str, Any]:
+    """Scored pairs per second on one core: features + probability + vetoes over a split's pairs ×
+    ``repeat`` (records prepared beforehand). ``profile`` defaults to the dataset's own."""
+    from .scoring import score_pairs
+
+    config = MatchConfig.load(profile or PROFILE.get(dataset.partition("/")[0], "default"))
+    config.workers = 1
+    ps = load(dataset, split, root)
+    prepared = prepare_all(ps.records, config.cjk_tokens)
+    vocab = Vocabulary(p.tokens for p in prepared)
+    pairs = ps.pairs * repeat
+    score_pairs(prepared, pairs[:100], vocab, config)  # warm-up: model and jieba loaded
+    start = time.perf_counter()
+    score_pairs(prepared, pairs, vocab, config)
+    seconds = time.perf_counter() - start
+    return {"dataset": dataset, "split": split, "profile": config.profile, "model": config.model or "logistic",
+            "pairs": len(pairs), "seconds": round(seconds, 3), "pairs_per_second_per_core": round(len(pairs) / seconds)}

@@ -1,6 +1,7 @@
 """Tuning: fit the scorer's weights on a train split, pick the threshold on the valid split.
 
-Logistic regression (L2, full-batch gradient descent in numpy) over ``scoring.FEATURES``. The test split
+Logistic regression (L2, full-batch gradient descent in numpy) over ``scoring.FEATURES`` (``tune``), or
+gradient-boosted trees over those plus ``features.EXTRA_FEATURES`` (``tune_trees``, needs scikit-learn). The test split
 is never read here. ``tune()`` writes the result under a profile name in ``tuned.json`` together with what
 was tuned and on which split.
 """
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from .config import TUNED_PATH, MatchConfig
-from .evaluate import featurise, load, predict
+from .evaluate import decide, featurise, load
 from .scoring import FEATURES
 
 
@@ -40,20 +41,23 @@ def fit_logistic(rows: Sequence[Sequence[float]], labels: Sequence[int], l2: flo
 
 def best_threshold(ps, prepared, rows, vetoes, config: MatchConfig) -> tuple[float, float]:
     """(best F1, threshold) on a split: a fine sweep for pairwise decisions, a coarser one with 1:1 grouping."""
+    from .scoring import probabilities
+
+    return best_threshold_of(ps, prepared, probabilities(rows, vetoes, config), config)
+
+
+def best_threshold_of(ps, prepared, probs: Sequence[float], config: MatchConfig,
+                      step: float = 0.05) -> tuple[float, float]:
+    """(best F1, threshold) for given probabilities; sets ``config.threshold`` while sweeping."""
     import numpy as np
 
-    from .scoring import probability
-
-    probs = np.array([0.0 if v else probability(r, config) for r, v in zip(rows, vetoes, strict=True)])
-    labels = np.asarray(ps.labels)
+    probs_a, labels = np.asarray(probs), np.asarray(ps.labels)
     best = (0.0, 0.5)
-    grid = [i / 100 for i in range(5, 100)] if not config.one_per_marketplace else [i / 20 for i in range(1, 20)]
+    grid = [i / 100 for i in range(5, 100)] if not config.one_per_marketplace else \
+        [round(i * step, 3) for i in range(1, round(1 / step))]
     for t in grid:
-        if config.one_per_marketplace:
-            config.threshold = t
-            pred = np.asarray(predict(ps, prepared, rows, vetoes, config))
-        else:
-            pred = probs >= t
+        config.threshold = t
+        pred = np.asarray(decide(ps, prepared, probs, config)) if config.one_per_marketplace else probs_a >= t
         tp = int((pred & (labels == 1)).sum())
         fp, fn = int(pred.sum()) - tp, int((labels == 1).sum()) - tp
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
@@ -106,3 +110,54 @@ def save_profile(profile: str, config: MatchConfig, record: dict) -> None:
     data = json.loads(TUNED_PATH.read_text(encoding="utf-8")) if TUNED_PATH.exists() else {"profiles": {}}
     data["profiles"][profile] = {"config": config.to_dict(), **record}
     TUNED_PATH.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+TREE_GRID: tuple[dict[str, float], ...] = (
+    {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15},
+    {"learning_rate": 0.05, "max_iter": 200, "max_leaf_nodes": 31},
+)
+"""Gradient-boosting settings tried by ``tune_trees`` (each fitted on train, compared on valid)."""
+
+
+def tune_trees(dataset: str, profile: str | None = None, train: str = "train", valid: str = "valid",
+               grid: Sequence[dict[str, float]] = TREE_GRID, write: bool = True) -> tuple[MatchConfig, dict]:
+    """Fit gradient-boosted trees on ``train``; choose their settings, variant vetoes on/off, 1:1 linkage and
+    the threshold on ``valid``; save ``models/<profile>.json`` and the profile. The test split is not read."""
+    from .features import EXTRA_FEATURES
+    from .model import TreeModel, export_hgb, fit_hgb, save_model
+
+    profile = profile or dataset.partition("/")[0]
+    base = MatchConfig.load(profile)
+    cfg0 = MatchConfig.from_dict({**base.to_dict(), "model": f"{profile}.json", "profile": profile,
+                                  "vetoes": list(MatchConfig().vetoes)})
+    tr, va = load(dataset, train), load(dataset, valid)
+    _, tr_rows, _ = featurise(tr, cfg0)
+    va_prep, va_rows, va_vetoes = featurise(va, cfg0)
+    names = [*FEATURES, *EXTRA_FEATURES]
+    trials = []
+    for params in grid:
+        data = export_hgb(fit_hgb(tr_rows, tr.labels, **params), names)
+        raw = TreeModel(data).predict(va_rows)
+        for veto in (True, False):
+            probs = [0.0 if (v if veto else "gtin differs" in v) else p for p, v in zip(raw, va_vetoes, strict=True)]
+            for one in (False, True):
+                cfg = MatchConfig.from_dict({**cfg0.to_dict(), "one_per_marketplace": one,
+                                             "vetoes": cfg0.vetoes if veto else []})
+                f1, t = best_threshold_of(va, va_prep, probs, cfg, step=0.02)
+                cfg.threshold = t
+                trials.append((f1, dict(params), veto, one, cfg, data))
+    trials.sort(key=lambda x: -x[0])
+    f1, params, veto, one, cfg, data = trials[0]
+    record = {
+        "tuned_on": {"fit": f"{dataset}:{train}", "threshold_and_options": f"{dataset}:{valid}"},
+        "tuned": ["gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, fit on train)",
+                  "tree settings", "variant vetoes on/off", "one_per_marketplace", "threshold"],
+        "valid_f1": round(f1, 4), "choice": {"trees": params, "vetoes": veto, "one_per_marketplace": one},
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    cfg.notes = f"tuned: trees fit on {dataset}:{train}, settings/threshold/options on {dataset}:{valid}"
+    data["meta"] = {"profile": profile, **record}
+    if write:
+        save_model(cfg.model, data)
+        save_profile(profile, cfg, record)
+    return cfg, record

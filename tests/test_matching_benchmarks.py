@@ -10,8 +10,9 @@ import pytest
 from matching import MatchConfig, match_offers
 from matching.evaluate import DatasetMissing, data_root, demo_listing_records, evaluate
 
-# Floors a little under the figures measured when the profiles were tuned (docs/matching.md).
-FLOORS = {"abt-buy": 0.87, "wdc-products": 0.62, "ali-ember-zh": 0.61}
+# Floors a little under the valid F1 the tree profiles reach (abt-buy 0.917, wdc-products 0.724,
+# ali-ember-zh 0.887; docs/matching.md).
+FLOORS = {"abt-buy": 0.90, "wdc-products": 0.70, "ali-ember-zh": 0.86}
 
 
 @pytest.mark.parametrize("dataset", sorted(FLOORS))
