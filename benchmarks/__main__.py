@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr, flush=True)
     started = time.monotonic()
     for name in args.only:
-        t0 = time.monotonic()
+        t0, before = time.monotonic(), len(table.figures)
         print(f"… {name}", file=sys.stderr, flush=True)
         try:
             globals()[name](table, args)
@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one broken section must not hide the others' figures
             traceback.print_exc(file=sys.stderr)
             skipped.append(f"{name}: failed: {type(exc).__name__}: {exc}")
+        for f in table.figures[before:]:  # as they come: a long run can be read before it ends
+            print(f"  {f.name}: {f.value} {f.unit}  ({f.note})", file=sys.stderr, flush=True)
         print(f"  {name} took {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nbijia benchmarks: {cores()} cores, load {load:.1f} → {load_end:.1f}, "
