@@ -141,6 +141,10 @@ def _build(working_db: Path, out: Path, snapshot_id: str, published_at: datetime
         except duckdb.Error as exc:
             raise StorageError(f"{working_db}: cannot open for publishing (is a crawl still writing it?): "
                                f"{str(exc).splitlines()[0]}") from None
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                             "WHERE table_catalog = 'w'").fetchall()}
+        if "schema_migrations" not in tables:
+            raise StorageError(f"{working_db}: not a bijia database (no schema_migrations table)")
         (version,) = con.execute("SELECT coalesce(max(version), 0) FROM w.schema_migrations").fetchone()
         if version != SCHEMA_VERSION:
             raise StorageError(f"{working_db}: schema version {version}, this bijia publishes {SCHEMA_VERSION}")
