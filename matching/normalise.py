@@ -72,6 +72,7 @@ _WEIGHT = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|l
 _PLUS = re.compile(r"(?<=[0-9A-Za-z])\+(?![0-9A-Za-z])")
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
+_LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=\d)")
 _NON_WORD = re.compile(rf"[^0-9a-z{_CJK}.+]+")
 _UNIT_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:gb|tb|mb|ml|g|mah|w|mm|cm|m|inch|hz|mp|k|p|v|pcs|pack|x)$")
 
@@ -170,11 +171,16 @@ def normalise_title(title: str, cjk: str = "bigram") -> str:
     """The canonical, space-separated token string every scorer compares."""
     text = strip_marketing(fold(title))
     text = _CAMEL.sub(" ", text)  # iPhoneProMax → iPhone Pro Max ('iPhone' itself kept)
+    text = _LETTER_DIGIT.sub(" ", text)  # iPhone15Pro256G → iPhone 15Pro 256G, so the unit is read
     text = _PLUS.sub(" plus", text)  # Galaxy S24+ → galaxy s24 plus
     text = canonical_units(text)
     text = text.lower()
     text = _ALIAS_RE.sub(lambda m: f" {_ALIAS_MAP[m.group(0)]} ", text)
-    return " ".join(tokens_of(text, cjk))
+    tokens = tokens_of(text, cjk)
+    again = canonical_units(" ".join(tokens)).split()
+    if again != tokens:  # tokenising dropped punctuation between a number and its unit ('0:L' → '0 l')
+        tokens = tokens_of(" ".join(again), cjk)
+    return " ".join(tokens)
 
 
 def tokens_of(text: str, cjk: str = "bigram") -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -120,7 +119,6 @@ def test_normalise_title_never_raises_and_is_canonical_text(title):
 # Known (reported to matching): a unit glued to a word is split from its number but not made canonical,
 # so a second pass changes it ('iPhone15Pro256G' → 'iphone 15 pro 256 g' → '… 256g'; 'A0G' → 'a 0 g' →
 # 'a 0g'). strict: when normalise is fixed this XPASSes and the marker must go.
-@pytest.mark.xfail(strict=True, reason="glued units are split but not canonicalised (normalise not idempotent)")
 @SETTINGS
 @given(titles)
 @example("iPhone15Pro256G")
@@ -130,7 +128,6 @@ def test_normalise_title_is_idempotent(title):
     assert normalise_title(once) == once
 
 
-@pytest.mark.xfail(strict=True, reason="a storage unit glued to the model is not read as storage")
 def test_glued_storage_normalises_like_spaced_storage():
     assert normalise_title("iPhone15Pro256G") == normalise_title("iPhone 15 Pro 256G")
 
