@@ -270,7 +270,7 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="DuckDB file for the demo.")] = Path("data/demo.duckdb"),
     size: Annotated[int, typer.Option(min=10, max=100_000, help="SKUs in the generated catalogue.")] = 150,
     seed: Annotated[int, typer.Option(help="Catalogue seed.")] = 7,
-    limit: Annotated[int, typer.Option(min=1, help="Rows of the comparison to print.")] = 30,
+    limit: Annotated[int, typer.Option(min=1, help="Rows of the comparison to print.")] = 1000,
     fmt: FormatOption = Format.table,
     fresh: Annotated[bool, typer.Option(help="Start from an empty database.")] = True,
     publish: Annotated[bool, typer.Option(help="Publish the result as a snapshot for `bijia serve`.")] = True,
