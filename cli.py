@@ -94,8 +94,9 @@ def _print_crawl(report) -> None:
     for m in report.marketplaces:
         note = f" — {m.reason}" if m.reason else ""
         console.print(f"{m.name:12} {m.status:8} {m.pages:6} pages {m.offers:6} offers "
-                      f"{m.dropped:4} dropped {m.seconds:7.1f}s{note}", highlight=False)
-    console.print(f"run {report.run_id}: {report.status}, {report.published} offers published", highlight=False)
+                      f"{m.dropped:4} dropped {m.seconds:7.1f}s{note}", highlight=False, soft_wrap=True)
+    console.print(f"run {report.run_id}: {report.status}, {report.published} offers published", highlight=False,
+                  soft_wrap=True)
 
 
 def _crawl_exit(report) -> None:
@@ -118,12 +119,16 @@ def crawl(
     """Crawl the marketplaces into the database (exit 3 if some failed, 4 if all failed)."""
     from crawler.config import load_marketplaces
     from crawler.runner import run_crawl
+    from service.logging_setup import configure
 
     markets = load_marketplaces(config, only=marketplace)
+    configure("text", "INFO" if verbose else "WARNING", library_level="INFO" if verbose else "ERROR",
+              tracebacks=verbose)
     progress = _progress()
     with progress if progress is not None else nullcontext():
         report = run_crawl(markets, db_path=db, run_id=run_id, log_level="INFO" if verbose else "ERROR",
-                           progress=_progress_callback(progress))
+                           progress=_progress_callback(progress),
+                           extra_settings={"LOG_INSTALL_ROOT_HANDLER": False})
     if sys.stderr.isatty() or report.status != "finished":
         _print_crawl(report)
     _crawl_exit(report)
@@ -419,7 +424,7 @@ def run_command(
         raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
     json_logs = log_format == "json"
     configure(LogFormat(log_format), "INFO" if verbose or json_logs else "WARNING",
-              library_level="INFO" if verbose else ("WARNING" if json_logs else "ERROR"))
+              library_level="INFO" if verbose else ("WARNING" if json_logs else "ERROR"), tracebacks=verbose)
     tty = sys.stderr.isatty() and not json_logs
     progress = _progress() if tty else None
     with progress if progress is not None else nullcontext():

@@ -43,12 +43,28 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    def __init__(self) -> None:
+    """One line per record; a traceback only when asked for (``--verbose``), else its last line, so a shop
+    that is down does not fill cron's mail with Twisted stacks."""
+
+    def __init__(self, tracebacks: bool = False) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+        self.tracebacks = tracebacks
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's API
+        if self.tracebacks:
+            return super().formatException(ei)
+        return f"  ({ei[0].__name__}: {ei[1]})" if ei and ei[0] else ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks or not record.exc_info:
+            return super().format(record)
+        text = super().format(record)
+        return " ".join(line.strip() for line in text.splitlines())
 
 
 def configure(fmt: LogFormat | str = LogFormat.text, level: int | str = logging.WARNING,
-              stream: TextIO | None = None, library_level: int | str | None = None) -> logging.Handler:
+              stream: TextIO | None = None, library_level: int | str | None = None,
+              tracebacks: bool = False) -> logging.Handler:
     """Install (or replace) bijia's root handler: ``bijia.*`` records from ``level``, other libraries' from
     ``library_level`` (default: ``level``, at least WARNING). Returns the handler."""
     root = logging.getLogger()
@@ -57,7 +73,7 @@ def configure(fmt: LogFormat | str = LogFormat.text, level: int | str = logging.
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(JsonFormatter() if LogFormat(fmt) is LogFormat.json else TextFormatter())
+    handler.setFormatter(JsonFormatter() if LogFormat(fmt) is LogFormat.json else TextFormatter(tracebacks))
     own = _level(level)
     other = _level(library_level) if library_level is not None else max(own, logging.WARNING)
     handler.setLevel(min(own, other))
