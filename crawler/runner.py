@@ -7,7 +7,6 @@ previously published offers.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +74,7 @@ def marketplace_status(stats: dict[str, Any]) -> tuple[str, str, int]:
     return "ok", "", errors
 
 
-def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR", jobdir: Path | None = None,
+def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR",
                    extra: dict[str, Any] | None = None):
     from scrapy.settings import Settings
 
@@ -85,8 +84,6 @@ def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR", jobd
     settings.set("BIJIA_RUN_ID", run_id, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", log_level != "NONE", priority="cmdline")
-    if jobdir is not None:
-        settings.set("BIJIA_JOBDIR", str(jobdir), priority="cmdline")
     for key, value in (extra or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
@@ -116,16 +113,15 @@ def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str
     finally:
         con.close()
 
-    settings = crawl_settings(db_path, run_id, log_level=log_level, jobdir=jobdir, extra=extra_settings)
+    settings = crawl_settings(db_path, run_id, log_level=log_level, extra=extra_settings)
     process = AsyncCrawlerProcess(settings)
-    crawlers, started = {}, {}
+    crawlers = {}
     for market in marketplaces:
         spider_settings = settings.copy()
         if jobdir is not None:
             spider_settings.set("JOBDIR", str(Path(jobdir) / market.name), priority="cmdline")
         crawler = process.create_crawler(Crawler(SPIDERS[market.shape], spider_settings))
         crawlers[market.name] = crawler
-        started[market.name] = time.monotonic()
         if progress is not None:
             count = {"n": 0}
 
