@@ -72,18 +72,13 @@ def test_a_shop_that_times_out_fails_and_the_others_are_published(tmp_path: Path
     assert "shopline" not in assert_exact(tmp_path / "b.duckdb", truth(server), healthy).offers
 
 
-def test_connection_resets_are_retried(tmp_path: Path):
-    with DemoServer(generate_catalogue(60, 3), faults=Faults(reset_rate=0.1, seed=2)) as server:
+@pytest.mark.parametrize("faults, kind", [(Faults(reset_rate=0.1, seed=2), "reset"),
+                                          (Faults(truncate_rate=0.1, seed=3), "truncate")],
+                         ids=["connection resets", "truncated pages"])
+def test_broken_responses_are_retried_not_parsed(tmp_path: Path, faults: Faults, kind: str):
+    with DemoServer(generate_catalogue(60, 3), faults=faults) as server:
         result = crawl(server.base_url, tmp_path / "b.duckdb")
-        assert sum(n for k, n in server.injected.items() if k.endswith(":reset")) >= 3
-    _all_ok(result)
-    assert_exact(tmp_path / "b.duckdb", truth(server), PLAIN_SHOPS)
-
-
-def test_truncated_pages_are_retried_not_parsed(tmp_path: Path):
-    with DemoServer(generate_catalogue(60, 3), faults=Faults(truncate_rate=0.1, seed=3)) as server:
-        result = crawl(server.base_url, tmp_path / "b.duckdb")
-        assert sum(n for k, n in server.injected.items() if k.endswith(":truncate")) >= 3
+        assert sum(n for k, n in server.injected.items() if k.endswith(f":{kind}")) >= 3
     _all_ok(result)
     assert_exact(tmp_path / "b.duckdb", truth(server), PLAIN_SHOPS)
 
