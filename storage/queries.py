@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from storage.snapshots import FILTER_PREFIX
+from storage.snapshots import FILTER_PREFIX, offer_key
 
 MAX_TERMS = 12
 _TOKEN_RE = re.compile(r"[0-9]+[a-z]+|[a-z]+|[0-9]+|[\u3400-\u9fff\uf900-\ufaff]+")
@@ -260,19 +260,17 @@ def product_history(con: duckdb.DuckDBPyConnection, product_id: str, days: int, 
 def offer_history(con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str, days: int, *,
                   today: date) -> History | None:
     """Daily low and high landed price of one offer, with its 30-day and all-time low."""
-    key = [marketplace, listing_id]
-    found = con.execute("SELECT product_id FROM product_offers WHERE marketplace = ? AND listing_id = ?",
-                        key).fetchone()
-    if found is None and con.execute("SELECT 1 FROM offers WHERE marketplace = ? AND listing_id = ?",
-                                     key).fetchone() is None:
+    found = con.execute("SELECT okey, product_id FROM api_offer_keys WHERE offer_key = ?",
+                        [offer_key(marketplace, listing_id)]).fetchone()
+    if found is None:
         return None
-    rows = con.execute("SELECT day, low, high, observations FROM api_offer_daily "
-                       "WHERE marketplace = ? AND listing_id = ? ORDER BY day", key).fetchall()
+    rows = con.execute("SELECT day, low, high, observations FROM api_offer_daily WHERE okey = ? ORDER BY day",
+                       [found[0]]).fetchall()
     low_all = min((r[1] for r in rows), default=None)
     low_30d = min((r[1] for r in rows if r[0] > today - timedelta(days=30)), default=None)
     since = today - timedelta(days=days - 1)
     return History(low_30d, low_all, Table(("date", "low", "high", "observations"),
-                                           [r for r in rows if r[0] >= since]), found[0] if found else None)
+                                           [r for r in rows if r[0] >= since]), found[1])
 
 
 def marketplaces(con: duckdb.DuckDBPyConnection) -> Table:

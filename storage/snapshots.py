@@ -29,7 +29,7 @@ from storage.db import SCHEMA_VERSION, StorageError
 
 POINTER = "CURRENT"
 SUFFIX = ".duckdb"
-FORMAT = 2
+FORMAT = 3
 """Version of the ``api_*`` tables; the API refuses a snapshot of another format."""
 COPIED_TABLES = ("schema_migrations", "runs", "offers", "prices", "products", "product_offers",
                  "match_overrides", "match_review")
@@ -239,13 +239,15 @@ def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published
                {_iso('o.observed_at')} AS observed_iso
         FROM product_offers po JOIN offers o USING (marketplace, listing_id) JOIN pk USING (product_id)
         WHERE NOT o.gone""")
+    _build_offer_keys(con)
     con.execute(f"""CREATE TABLE api_offer_daily AS
-        SELECT marketplace, listing_id, CAST(observed_at AS DATE) AS day, min({_LANDED}) AS low,
-               max({_LANDED}) AS high, count(*) AS observations
-        FROM prices WHERE {_AVAILABLE} GROUP BY ALL ORDER BY marketplace, listing_id, day""")
+        SELECT k.okey, CAST(p.observed_at AS DATE) AS day, min({_LANDED}) AS low, max({_LANDED}) AS high,
+               count(*) AS observations
+        FROM prices p JOIN offer_keys k USING (marketplace, listing_id) WHERE {_AVAILABLE}
+        GROUP BY ALL ORDER BY k.okey, day""")
     con.execute("""CREATE TABLE api_product_daily AS
-        SELECT pk.pkey, d.day, min(d.low) AS low, arg_min(d.marketplace, d.low) AS marketplace
-        FROM api_offer_daily d JOIN product_offers po USING (marketplace, listing_id) JOIN pk USING (product_id)
+        SELECT pk.pkey, d.day, min(d.low) AS low, arg_min(k.marketplace, d.low) AS marketplace
+        FROM api_offer_daily d JOIN offer_keys k USING (okey) JOIN pk USING (product_id)
         GROUP BY ALL ORDER BY pk.pkey, d.day""")
     con.execute(f"""CREATE TABLE api_offers AS
         SELECT *, CAST(to_json({_OFFER_JSON}) AS VARCHAR) AS item FROM (
@@ -260,12 +262,34 @@ def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published
         con.execute(f"CREATE INDEX {name} ON {table} ({columns})")
 
 
-_INDEXES = (  # point lookups by the API: an ART index scan instead of a row-group scan
+_INDEXES = (  # point lookups by the API: an ART index scan instead of a row-group scan. DuckDB scans an
+    # index only for a filter `column = constant` on one column, hence one-column keys (pkey, offer_key, okey).
     ("api_products_id", "api_products", "product_id"), ("api_products_pkey", "api_products", "pkey"),
     ("api_offers_pkey", "api_offers", "pkey"), ("api_product_daily_pkey", "api_product_daily", "pkey"),
-    ("api_offer_daily_key", "api_offer_daily", "marketplace, listing_id"),
-    ("offers_key", "offers", "marketplace, listing_id"), ("product_offers_key", "product_offers", "marketplace, listing_id"),
+    ("api_offer_keys_key", "api_offer_keys", "offer_key"), ("api_offer_daily_okey", "api_offer_daily", "okey"),
 )
+
+
+def offer_key(marketplace: str, listing_id: str) -> str:
+    """An offer's one-column key in ``api_offer_keys``: the marketplace's length in UTF-8 bytes, ``:``, the
+    marketplace, the listing id (``8:techmallA12``) — unambiguous whatever the two contain."""
+    return f"{len(marketplace.encode('utf-8', 'surrogatepass'))}:{marketplace}{listing_id}"
+
+
+_OFFER_KEY = "CAST(strlen(marketplace) AS VARCHAR) || ':' || marketplace || listing_id"
+"""``offer_key`` in SQL."""
+
+
+def _build_offer_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """``api_offer_keys(offer_key, okey, product_id)``: every offer (gone ones too) and every matched listing,
+    numbered by (marketplace, listing_id); ``product_id`` is NULL for an offer no product groups."""
+    con.execute("""CREATE TEMP TABLE offer_keys AS
+        SELECT CAST(row_number() OVER (ORDER BY marketplace, listing_id) AS INTEGER) AS okey, marketplace,
+               listing_id, po.product_id
+        FROM (SELECT marketplace, listing_id FROM offers UNION SELECT marketplace, listing_id FROM product_offers)
+             LEFT JOIN product_offers po USING (marketplace, listing_id)""")
+    con.execute(f"CREATE TABLE api_offer_keys AS SELECT {_OFFER_KEY} AS offer_key, okey, product_id "
+                "FROM offer_keys ORDER BY okey")
 
 
 def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> None:

@@ -89,3 +89,53 @@ def test_publish_refuses_a_missing_database(tmp_path: Path) -> None:
     with pytest.raises(storage.StorageError, match="no such database"):
         publish(tmp_path / "nope.duckdb", tmp_path / "snaps")
     assert current_snapshot(tmp_path / "snaps") is None
+
+
+class _Recorder:
+    """A cursor that records the statements the API's queries run."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.statements = con, []
+
+    def execute(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        self.statements.append((sql, params))
+        return self.con.execute(sql, params)
+
+
+def test_the_api_point_lookups_scan_an_index(working: Path, tmp_path: Path) -> None:
+    """DuckDB scans an ART index only for `one_column = constant` (not for a two-column key, nor with a second
+    condition): every lookup of a product page, its history, an offer's history and a comparison must."""
+    from datetime import date
+
+    from storage import queries
+
+    publish(working, tmp_path / "snaps")
+    con = duckdb.connect(str(current_snapshot(tmp_path / "snaps").path), read_only=True)
+    rec = _Recorder(con)
+    try:
+        assert queries.product_page(rec, "p_xm5") is not None
+        assert queries.product_offers(rec, "p_xm5") is not None
+        assert queries.product_history(rec, "p_xm5", 90, today=date.today()) is not None
+        found = queries.offer_history(rec, "techmall", "TM-IP15P-256-BK", 90, today=date.today())
+        assert found is not None and found.product_id == "p_iphone15pro" and len(found.table.rows) == 3
+        assert queries.compare_products(rec, ["p_xm5", "p_mate60"])[2] == []
+        assert len(rec.statements) == 9
+        for sql, params in rec.statements:
+            plan = con.execute("EXPLAIN ANALYZE " + sql, params).fetchall()[0][1]  # decided when it runs
+            assert "Type: Index Scan" in plan and "Type: Sequential Scan" not in plan, sql
+    finally:
+        con.close()
+
+
+def test_offer_keys_are_unambiguous(working: Path, tmp_path: Path) -> None:
+    assert snapshots.offer_key("ab", "c") != snapshots.offer_key("a", "bc")
+    publish(working, tmp_path / "snaps")
+    con = duckdb.connect(str(current_snapshot(tmp_path / "snaps").path), read_only=True)
+    try:
+        assert con.execute("SELECT offer_key FROM api_offer_keys WHERE okey = 1").fetchone() == (
+            snapshots.offer_key(*con.execute("SELECT marketplace, listing_id FROM offers "
+                                             "ORDER BY marketplace, listing_id LIMIT 1").fetchone()),)
+        assert con.execute("SELECT count(*) FROM api_offer_keys").fetchone() == con.execute(
+            "SELECT count(*) FROM offers").fetchone()
+    finally:
+        con.close()
