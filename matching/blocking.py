@@ -87,26 +87,30 @@ def candidate_codes(prepared: Sequence[Prepared], vocab: Vocabulary, config: Mat
     pos = np.arange(len(keys)) - np.repeat(starts, sizes)
     reach = np.where(size_of <= config.max_block_size, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos))
     live = np.flatnonzero(reach > 0)
-    chunks = []
+    merged = np.zeros(0, dtype=np.int64)
+    pending: list = []
     d = 1
     while len(live):
         i, j = members[live], members[live + d]
         lo, hi = np.minimum(i, j), np.maximum(i, j)
-        chunks.append(np.unique(lo[lo != hi] * n + hi[lo != hi]))
-        if sum(len(c) for c in chunks) > 20_000_000:
-            chunks = [np.unique(np.concatenate(chunks))]
+        pending.append(np.unique(lo[lo != hi] * n + hi[lo != hi]))
+        # deduplicate once the pending pairs outgrow the merged ones: amortised, so the total work stays
+        # O(pairs log pairs) (re-merging every round was quadratic in rounds at 1M offers)
+        if sum(len(c) for c in pending) > max(20_000_000, len(merged)):
+            merged, pending = np.unique(np.concatenate([merged, *pending])), []
         d += 1
         live = live[reach[live] >= d]
-    return np.unique(np.concatenate(chunks)) if chunks else np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate([merged, *pending]))
 
 
 def candidate_chunks(
     prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig, chunk: int = 200_000,
-    ids: Sequence[Identity] | None = None,
+    ids: Sequence[Identity] | None = None, codes=None,
 ) -> Iterator[list[tuple[int, int]]]:
-    """The distinct candidate pairs in sorted chunks."""
+    """The distinct candidate pairs in sorted chunks (``codes``: already computed by :func:`candidate_codes`)."""
     n = len(prepared)
-    codes = candidate_codes(prepared, vocab, config, ids)
+    if codes is None:
+        codes = candidate_codes(prepared, vocab, config, ids)
     for start in range(0, len(codes), chunk):
         part = codes[start : start + chunk]
         yield list(zip((part // n).tolist(), (part % n).tolist(), strict=True))

@@ -47,10 +47,10 @@ class MatchResult:
 
 
 def _edges(prepared: list[Prepared], vocab: Vocabulary, config: MatchConfig, stats: dict[str, float],
-           review: list[PairDecision], overrides: Overrides, ids: list[Identity]) -> list[Edge]:
+           review: list[PairDecision], overrides: Overrides, ids: list[Identity], codes=None) -> list[Edge]:
     edges: list[Edge] = []
     low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
-    for chunk in candidate_chunks(prepared, vocab, config, ids=ids):
+    for chunk in candidate_chunks(prepared, vocab, config, ids=ids, codes=codes):
         probs, vetoes = score_pairs(prepared, chunk, vocab, config)
         stats["candidate_pairs"] += len(chunk)
         for (i, j), p, fired in zip(chunk, probs, vetoes, strict=True):
@@ -84,13 +84,14 @@ def match_offers(
 
 
 def match_prepared(prepared: list[Prepared], vocab: Vocabulary, ids: list[Identity], config: MatchConfig,
-                   overrides: Overrides | None = None) -> MatchResult:
-    """:func:`match_offers` once records are prepared (sorted by key) — lets a benchmark time the stages."""
+                   overrides: Overrides | None = None, codes=None) -> MatchResult:
+    """:func:`match_offers` once records are prepared (sorted by key) — lets a benchmark time the stages
+    (``codes``: the candidate pairs from :func:`blocking.candidate_codes`, when already computed)."""
     overrides = overrides or Overrides()
     index = {p.key: i for i, p in enumerate(prepared)}
     stats: dict[str, float] = {"offers": len(prepared), "candidate_pairs": 0, "identity_vetoes": 0}
     review: list[PairDecision] = []
-    edges = _edges(prepared, vocab, config, stats, review, overrides, ids)
+    edges = _edges(prepared, vocab, config, stats, review, overrides, ids, codes)
     grouper = Grouper(prepared, config.vetoes, config.one_per_marketplace, ids)
     for a, b in sorted(overrides.split):
         if a in index and b in index:
