@@ -119,7 +119,7 @@ def test_the_api_point_lookups_scan_an_index(working: Path, tmp_path: Path) -> N
         found = queries.offer_history(rec, "techmall", "TM-IP15P-256-BK", 90, today=date.today())
         assert found is not None and found.product_id == "p_iphone15pro" and len(found.table.rows) == 3
         assert queries.compare_products(rec, ["p_xm5", "p_mate60"])[2] == []
-        assert len(rec.statements) == 9
+        assert len(rec.statements) == 8
         for sql, params in rec.statements:
             plan = con.execute("EXPLAIN ANALYZE " + sql, params).fetchall()[0][1]  # decided when it runs
             assert "Type: Index Scan" in plan and "Type: Sequential Scan" not in plan, sql
