@@ -98,10 +98,18 @@ class Vocabulary:
             self.df.update(tokens)
             self.n += 1
         self._idf: dict[str, float] = {}
+        self._weights: dict[frozenset[str], float] = {}
 
     def idf(self, token: str) -> float:
         value = self._idf.get(token)
         if value is None:
             value = math.log((self.n + 1) / (self.df.get(token, 0) + 0.5))
             self._idf[token] = value
+        return value
+
+    def weight(self, tokens: frozenset[str]) -> float:
+        """The summed IDF of a token set, cached per set: a record is scored against many candidates."""
+        value = self._weights.get(tokens)
+        if value is None:
+            value = self._weights[tokens] = sum(self.idf(t) for t in tokens)
         return value

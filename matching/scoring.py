@@ -74,8 +74,9 @@ def other_features(a: Prepared, b: Prepared, vocab: Vocabulary) -> list[float]:
     """idf_jacc, brand_eq, brand_ne, num_jacc, variant_word_diff, kv_eq, kv_ne, price_dev, cat_ne,
     bare_num_conflict."""
     shared = a.tokens & b.tokens
-    union_w = sum(vocab.idf(t) for t in a.tokens | b.tokens)
-    idf_jacc = sum(vocab.idf(t) for t in shared) / union_w if union_w > 0 else 0.0
+    shared_w = sum(vocab.idf(t) for t in shared) if shared else 0.0
+    union_w = vocab.weight(a.tokens) + vocab.weight(b.tokens) - shared_w
+    idf_jacc = shared_w / union_w if union_w > 1e-9 else 0.0
     brand_eq = brand_ne = 0.0
     if a.brand and b.brand:
         brand_eq, brand_ne = (1.0, 0.0) if a.brand == b.brand else (0.0, 1.0)
