@@ -27,6 +27,21 @@ def representative(titles: list[str]) -> str:
     return min(cleaned, key=lambda t: (len(t), t))
 
 
+def product_brand(brands: list[str]) -> str | None:
+    """The group's brand: counted across languages (``苹果`` and ``Apple`` are one brand), shown in Latin
+    script when an offer writes it so (so one brand reads the same on every product and brand filters find it),
+    else in the spelling used most."""
+    from matching.normalise import canonical_brand
+
+    spellings = [b.strip() for b in brands if b and b.strip()]
+    if not spellings:
+        return None
+    votes = Counter(canonical_brand(b) or b for b in spellings)
+    winner = max(votes, key=lambda c: (votes[c], c))
+    written = Counter(b for b in spellings if (canonical_brand(b) or b) == winner)
+    return max(written, key=lambda b: (b.isascii(), written[b], [-ord(ch) for ch in b]))
+
+
 def record_of(row):
     """The matcher's view (``OfferRecord``) of a stored offer (``storage.products.OfferRow``)."""
     from matching.records import OfferRecord
@@ -84,10 +99,9 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
         titles = {}
         for g in groups:
             members = [by_key[k] for k in g.members]
-            brands = Counter(m.brand for m in members if m.brand)
             categories = Counter(m.category for m in members if m.category)
             titles[g.product_id] = (representative([m.title for m in members]),
-                                    brands.most_common(1)[0][0] if brands else None,
+                                    product_brand([m.brand for m in members if m.brand]),
                                     categories.most_common(1)[0][0] if categories else None)
         save_products(con, run_id, groups, titles)
         save_review(con, run_id, [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in result.review])
