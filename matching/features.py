@@ -1,5 +1,5 @@
 """Extra pair features for the tree model (``matching.model``): model-code detail, token rarity, shop-stated
-attributes key by key, character n-grams, price.
+attributes key by key, character n-grams, price, and a learned word co-occurrence score (``cooc``).
 
 The logistic scorer reads ``scoring.FEATURES`` only; a profile with a tree model (``MatchConfig.model``)
 reads those plus ``EXTRA_FEATURES``. A missing signal is ``nan`` (the trees route it on their own), not 0.
@@ -7,11 +7,14 @@ reads those plus ``EXTRA_FEATURES``. A missing signal is ``nan`` (the trees rout
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from rapidfuzz.distance import Indel
 
+from .model import MODELS_DIR
 from .prepare import Prepared, Vocabulary
 
 NAN = float("nan")
@@ -30,6 +33,7 @@ EXTRA_FEATURES: tuple[str, ...] = (
     "num_only_min", "first_eq", "brand_in_title", "char_jacc", "char_contain", "price_log", "cat_eq",
     "kv_shared", "kv_val_jacc", "mpn_sim", "mpn_in_title", "brand_kv_eq",
     *(f"kv:{k}" for k in KV_KEYS), "glued_eq", "glued_clash", "brand_clash", "code_digits_in",
+    "cooc",
 )
 
 
@@ -158,8 +162,52 @@ def _bigrams(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 2] for i in range(len(text) - 1)) if len(text) > 1 else frozenset({text})
 
 
-def extra_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary) -> list[list[float]]:
-    """``EXTRA_FEATURES`` for each pair of indices."""
+def cooc_terms(a: Prepared, b: Prepared) -> set[str]:
+    """The pair's word co-occurrence terms (the Word-Cooc baseline of WDC Products, over title tokens and model
+    codes ``#code``): ``x|y`` for a word of one title and another word of the other (sorted, so the pair is
+    unordered), ``=x`` for a word in both, ``~x`` for a word in one only."""
+    wa = a.tokens | {"#" + c for c in a.codes}
+    wb = b.tokens | {"#" + c for c in b.codes}
+    terms = {(x + "|" + y if x <= y else y + "|" + x) for x in wa for y in wb if x != y}
+    terms.update("=" + x for x in wa & wb)
+    terms.update("~" + x for x in wa ^ wb)
+    return terms
+
+
+class Cooc:
+    """A learned weight per co-occurrence term (logistic regression on a train split, ``learn.fit_cooc``);
+    the ``cooc`` feature is the pair's log-odds: bias + the weights of its terms (unknown terms weigh 0)."""
+
+    def __init__(self, weights: dict[str, float], bias: float) -> None:
+        self.weights, self.bias = weights, bias
+
+    def score(self, terms: Iterable[str]) -> float:
+        get = self.weights.get
+        return math.fsum((self.bias, *(get(t, 0.0) for t in terms)))  # exact: the same whatever the set order
+
+    def to_dict(self) -> dict[str, object]:
+        return {"bias": self.bias, "weights": self.weights}
+
+
+def cooc_path(model: str):
+    """``models/<model stem>-cooc.json``: the co-occurrence weights that go with a tree model."""
+    return MODELS_DIR / f"{model.removesuffix('.json')}-cooc.json"
+
+
+@lru_cache(maxsize=8)
+def load_cooc(model: str) -> Cooc | None:
+    """The co-occurrence weights fitted with tree model ``model`` (cached), or None: ``cooc`` is then nan."""
+    path = cooc_path(model)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Cooc(data["weights"], float(data["bias"]))
+
+
+def extra_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary,
+               model: str = "", cooc: Cooc | None = None) -> list[list[float]]:
+    """``EXTRA_FEATURES`` for each pair of indices; ``cooc`` read with ``model``'s weights (or ``cooc``)."""
+    cooc = cooc or (load_cooc(model) if model else None)
     sides: dict[int, _Side] = {}
     stated = {prepared[k].brand for pair in pairs for k in pair}  # brands of the records being compared
     brands = frozenset(b for b in stated if b and " " not in b and len(b) > 1)
@@ -175,5 +223,6 @@ def extra_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], v
         price = abs(math.log(a.price / b.price)) if a.price and b.price and a.price > 0 and b.price > 0 else NAN
         cat = float(a.category == b.category) if a.category and b.category else NAN
         rows.append([*code_features(a, b), *token_features(a, b, sa, sb), char_jacc, char_contain, price, cat,
-                     *kv_features(a, b), *glued_features(sa, sb), *corpus_features(sa, sb)])
+                     *kv_features(a, b), *glued_features(sa, sb), *corpus_features(sa, sb),
+                     cooc.score(cooc_terms(a, b)) if cooc else NAN])
     return rows

@@ -1,7 +1,8 @@
 """Tuning: fit the scorer's weights on a train split, pick the threshold on the valid split.
 
 Logistic regression (L2, full-batch gradient descent in numpy) over ``scoring.FEATURES`` (``tune``), or
-gradient-boosted trees over those plus ``features.EXTRA_FEATURES`` (``tune_trees``, needs scikit-learn). The test split
+gradient-boosted trees over those plus ``features.EXTRA_FEATURES`` (``tune_trees``, needs scikit-learn; with
+``cooc=True`` also the word co-occurrence weights of the ``cooc`` feature, ``fit_cooc``). The test split
 is never read here. ``tune()`` writes the result under a profile name in ``tuned.json`` together with what
 was tuned and on which split.
 """
@@ -9,11 +10,13 @@ was tuned and on which split.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from .config import TUNED_PATH, MatchConfig
 from .evaluate import decide, featurise, load
+from .features import EXTRA_FEATURES, Cooc, cooc_path, cooc_terms, load_cooc
 from .scoring import FEATURES
 
 
@@ -112,6 +115,41 @@ def save_profile(profile: str, config: MatchConfig, record: dict) -> None:
     TUNED_PATH.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def fit_cooc(prepared, pairs: Sequence[tuple[int, int]], labels: Sequence[int], c: float = 1.0,
+             min_count: int = 2, prune: float = 0.01) -> Cooc:
+    """Word co-occurrence weights (``features.cooc_terms``): L2 logistic regression over the terms seen in at
+    least ``min_count`` pairs; weights below ``prune`` in size are dropped (they barely move the score)."""
+    import numpy as np
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    terms = [cooc_terms(prepared[i], prepared[j]) for i, j in pairs]
+    counts = Counter(t for ts in terms for t in ts)
+    vocab = {t: k for k, t in enumerate(sorted(t for t, n in counts.items() if n >= min_count))}
+    cols = [sorted(vocab[t] for t in ts if t in vocab) for ts in terms]
+    ptr = np.cumsum([0, *map(len, cols)])
+    x = sparse.csr_matrix((np.ones(ptr[-1]), [k for c_ in cols for k in c_], ptr), shape=(len(cols), len(vocab)))
+    fit = LogisticRegression(C=c, max_iter=3000).fit(x, np.asarray(labels))
+    weights = {t: round(float(w), 4) for t, w in zip(vocab, fit.coef_.ravel(), strict=True) if abs(w) >= prune}
+    return Cooc(weights, round(float(fit.intercept_[0]), 4))
+
+
+def cooc_out_of_fold(prepared, pairs: Sequence[tuple[int, int]], labels: Sequence[int],
+                     folds: int = 10) -> list[float]:
+    """The ``cooc`` feature of each train pair from weights fitted on the other folds (stratified, fixed seed),
+    so the trees do not learn from scores that have seen the pair's own label."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(labels)
+    out = [0.0] * len(pairs)
+    for rest, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y):
+        cooc = fit_cooc(prepared, [pairs[k] for k in rest], y[rest].tolist())
+        for k in held:
+            out[k] = cooc.score(cooc_terms(prepared[pairs[k][0]], prepared[pairs[k][1]]))
+    return out
+
+
 TREE_GRID: tuple[dict[str, float], ...] = (
     {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 15, "max_depth": 5},
     {"learning_rate": 0.1, "max_iter": 150, "max_leaf_nodes": 31, "max_depth": 6},
@@ -123,10 +161,12 @@ earlier, smaller and faster, wins)."""
 
 
 def tune_trees(dataset: str, profile: str | None = None, train: str = "train", valid: str = "valid",
-               grid: Sequence[dict[str, float]] = TREE_GRID, write: bool = True) -> tuple[MatchConfig, dict]:
+               grid: Sequence[dict[str, float]] = TREE_GRID, write: bool = True,
+               cooc: bool = False) -> tuple[MatchConfig, dict]:
     """Fit gradient-boosted trees on ``train``; choose their settings, variant vetoes on/off, 1:1 linkage and
-    the threshold on ``valid``; save ``models/<profile>.json`` and the profile. The test split is not read."""
-    from .features import EXTRA_FEATURES
+    the threshold on ``valid``; save ``models/<profile>.json`` and the profile. The test split is not read.
+    ``cooc``: also fit word co-occurrence weights on ``train`` (``models/<profile>-cooc.json``); the trees
+    learn from out-of-fold ``cooc`` scores of the train pairs. Without it the ``cooc`` feature is nan."""
     from .model import TreeModel, export_hgb, fit_hgb, save_model
 
     profile = profile or dataset.partition("/")[0]
@@ -134,9 +174,16 @@ def tune_trees(dataset: str, profile: str | None = None, train: str = "train", v
     cfg0 = MatchConfig.from_dict({**base.to_dict(), "model": f"{profile}.json", "profile": profile,
                                   "vetoes": list(MatchConfig().vetoes)})
     tr, va = load(dataset, train), load(dataset, valid)
-    _, tr_rows, _ = featurise(tr, cfg0)
+    tr_prep, tr_rows, _ = featurise(tr, cfg0)
     va_prep, va_rows, va_vetoes = featurise(va, cfg0)
     names = [*FEATURES, *EXTRA_FEATURES]
+    weights = fit_cooc(tr_prep, tr.pairs, tr.labels) if cooc else None
+    col = names.index("cooc")  # never from a saved table: that one may have seen these train pairs
+    tr_col = cooc_out_of_fold(tr_prep, tr.pairs, tr.labels) if weights else [float("nan")] * len(tr_rows)
+    va_col = [weights.score(cooc_terms(va_prep[i], va_prep[j])) if weights else float("nan") for i, j in va.pairs]
+    for rows, values in ((tr_rows, tr_col), (va_rows, va_col)):
+        for row, value in zip(rows, values, strict=True):
+            row[col] = value
     trials = []
     for params in grid:
         data = export_hgb(fit_hgb(tr_rows, tr.labels, **params), names)
@@ -155,12 +202,27 @@ def tune_trees(dataset: str, profile: str | None = None, train: str = "train", v
         "tuned_on": {"fit": f"{dataset}:{train}", "threshold_and_options": f"{dataset}:{valid}"},
         "tuned": ["gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, fit on train)",
                   "tree settings", "variant vetoes on/off", "one_per_marketplace", "threshold"],
-        "valid_f1": round(f1, 4), "choice": {"trees": params, "vetoes": veto, "one_per_marketplace": one},
+        "valid_f1": round(f1, 4), "choice": {"trees": params, "vetoes": veto, "one_per_marketplace": one,
+                                             "cooc": len(weights.weights) if weights else False},
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if weights:
+        record["tuned"].append("word co-occurrence weights (logistic regression on train, out-of-fold for the trees)")
     cfg.notes = f"tuned: trees fit on {dataset}:{train}, settings/threshold/options on {dataset}:{valid}"
     data["meta"] = {"profile": profile, **record}
     if write:
         save_model(cfg.model, data)
+        save_cooc(cfg.model, weights)
         save_profile(profile, cfg, record)
     return cfg, record
+
+
+def save_cooc(model: str, weights: Cooc | None) -> None:
+    """Write (or, for a model without, remove) ``models/<model stem>-cooc.json``."""
+    path = cooc_path(model)
+    if weights:
+        path.write_text(json.dumps(weights.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+                        + "\n", encoding="utf-8")
+    elif path.exists():
+        path.unlink()
+    load_cooc.cache_clear()

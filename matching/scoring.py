@@ -141,7 +141,8 @@ def feature_rows(
     if config.model:
         from .features import extra_rows
 
-        rows = [r + e for r, e in zip(rows, extra_rows(prepared, pairs, vocab), strict=True)]
+        extra = extra_rows(prepared, pairs, vocab, config.model)  # the model's co-occurrence weights, if any
+        rows = [r + e for r, e in zip(rows, extra, strict=True)]
     return rows, vetoes
 
 
