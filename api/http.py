@@ -9,6 +9,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,7 +83,9 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     return "text/csv" in accept and "application/json" not in accept
 
 
+@lru_cache(maxsize=16)
 def cache_headers(snapshot: Snapshot, csv_format: bool) -> dict[str, str]:
+    """The caching headers of a response from ``snapshot`` (computed once per snapshot: do not modify)."""
     return {"ETag": f'"{snapshot.id}{"-csv" if csv_format else ""}"',
             "Last-Modified": format_datetime(snapshot.published_at.replace(microsecond=0), usegmt=True),
             "Cache-Control": "no-cache", "Vary": "Accept", "X-Snapshot-Id": snapshot.id}
@@ -128,7 +131,7 @@ def csv_response(table: Table, snapshot: Snapshot, filename: str) -> Response:
     writer.writerow(table.columns)
     for row in table.rows:
         writer.writerow([_cell(v) for v in row])
-    headers = cache_headers(snapshot, True)
+    headers = dict(cache_headers(snapshot, True))
     headers["Content-Disposition"] = f'inline; filename="{filename}.csv"'
     return Response(out.getvalue(), media_type=CSV, headers=headers)
 
