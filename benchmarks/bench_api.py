@@ -207,7 +207,7 @@ def main() -> None:
             res = median_of([measured(drive, proc.pid, base, paths[name], args.seconds, args.connections)
                              for _ in range(args.runs)])
             print(f"{name:14s} p50 {res['p50']:7.2f} ms  p99 {res['p99']:7.2f} ms  {res['rps']:8.0f} req/s  "
-                  f"server cpu {res['cpu_ms']:.3f} ms/req  errors {res['errors']} of {res['requests']}", flush=True)
+                  f"errors {res['errors']} of {res['requests']}  server cpu {res['cpu_ms']:.3f} ms/req", flush=True)
         if not args.no_swap:
             swap(base, snapshots, args, paths["product"], drive)
     finally:
