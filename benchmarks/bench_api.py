@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb  # noqa: E402
 import httpx  # noqa: E402
 
-from storage.snapshots import current_snapshot, publish  # noqa: E402
+from storage.snapshots import current_snapshot, list_snapshots, publish  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEARCH_WORDS = ["apple", "huawei 手机", "小米", "sony headphones", "索尼 耳机", "空调", "lenovo laptop 512gb",
@@ -190,7 +190,8 @@ def main() -> None:
     parser.add_argument("--no-swap", action="store_true")
     parser.add_argument("--swap", choices=["prebuilt", "publish"], default="prebuilt")
     parser.add_argument("--swaps", type=int, default=4, help="swaps during the load (prebuilt mode)")
-    parser.add_argument("--keep", type=int, default=2, help="snapshots kept by the publishes of the swap phase")
+    parser.add_argument("--keep", type=int, default=2, choices=range(2, 100), metavar="N",
+                        help="snapshots kept by the publishes of the swap phase (at least 2: the swap needs both)")
     parser.add_argument("--pythonpath", help="prepended to the server's PYTHONPATH, e.g. a folder where "
                                              "`pip install --target` put httptools and uvloop")
     args = parser.parse_args()
@@ -225,9 +226,9 @@ def swap(base: str, snapshots: Path, args: argparse.Namespace, paths: list[str],
     box: dict = {"ids": []}
     names: list[str] = []
     if args.swap == "prebuilt":  # two published snapshots of the same data; swap between them under load
-        current = current_snapshot(snapshots)
         other = publish(args.dir / "working.duckdb", snapshots, keep=args.keep)
-        names = [f"{other}.duckdb", current.path.name] * args.swaps
+        current = list_snapshots(snapshots)[-2]  # the newest older one, which publish's clean-up keeps
+        names = [current.path.name, f"{other}.duckdb"] * args.swaps
         names = names[:args.swaps]
         print(f"published {other} to swap with {current.id}", flush=True)
 
