@@ -45,7 +45,8 @@ class _Open:
             raise NoSnapshot(f"{snapshot.path}: not a published snapshot ({exc})") from None
         if fmt != FORMAT:
             self.con.close()
-            raise NoSnapshot(f"{snapshot.path}: snapshot format {fmt}, this bijia reads {FORMAT}")
+            raise NoSnapshot(f"{snapshot.path}: snapshot format {fmt}, this bijia reads {FORMAT} "
+                             f"(publish again: bijia publish)")
         self.users = 0
         self.retired = False
         self.pool: list[duckdb.DuckDBPyConnection] = []
@@ -132,8 +133,10 @@ class SnapshotManager:
                 handle.pool.append(cur)
                 self.warm(Reading(handle.snapshot, cur, handle.cache))
         except Exception as exc:  # a vanished or broken file: keep serving the old one, retry later
-            self.last_error = f"cannot open snapshot {name}: {str(exc).splitlines()[0]}"
-            log.warning(self.last_error)
+            error = f"cannot open snapshot {name}: {str(exc).splitlines()[0]}"
+            if error != self.last_error:  # retried every check_interval: say it once, not twice a second
+                log.warning(error)
+            self.last_error = error
         else:
             self._swap(handle, name)
         finally:

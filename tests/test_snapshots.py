@@ -139,3 +139,24 @@ def test_offer_keys_are_unambiguous(working: Path, tmp_path: Path) -> None:
             "SELECT count(*) FROM offers").fetchone()
     finally:
         con.close()
+
+
+def test_a_pointer_to_a_missing_snapshot_is_logged_once_and_the_old_one_serves(
+        working: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from api.snapshots import SnapshotManager
+
+    sid = publish(working, tmp_path / "snaps")
+    manager = SnapshotManager(tmp_path / "snaps", background=False)
+    try:
+        with manager.acquire() as reading:
+            assert reading.snapshot.id == sid
+        (tmp_path / "snaps" / "CURRENT").write_text("20990101T000000000000Z-000000.duckdb\n")
+        with caplog.at_level("WARNING", logger="bijia.api"):
+            for _ in range(5):
+                manager.refresh(force=True)
+                with manager.acquire() as reading:
+                    assert reading.snapshot.id == sid
+        warnings = [r for r in caplog.records if "cannot open snapshot" in r.getMessage()]
+        assert len(warnings) == 1 and "20990101T000000000000Z-000000" in warnings[0].getMessage()
+    finally:
+        manager.close()
