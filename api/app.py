@@ -62,6 +62,9 @@ def search(request: Request,
                                                                              "page.")] = None,
            format: Format = None) -> Response:
     """Products matching a text query and filters, in pages (cursor pagination, stable product ids)."""
+    if q and q.strip() and not queries.query_terms(q):
+        raise ApiError(422, f"q: {q[:40]!r} has no letter, digit or Chinese character to search for",
+                       "invalid_parameter")
     after = decode_cursor(cursor, sort) if cursor else None
     csv_format = wants_csv(request, format)
     with _manager(request).acquire() as (snap, cur, cache):
