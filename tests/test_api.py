@@ -11,14 +11,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from storage.snapshots import publish
-from tests.test_api_data import build_working_db
+from tests.test_api_data import published_snapshots
 
 
 @pytest.fixture(scope="module")
 def snaps(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("api")
-    publish(build_working_db(root / "working.duckdb"), root / "snaps")
-    return root / "snaps"
+    return published_snapshots(tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")

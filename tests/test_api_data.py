@@ -10,6 +10,7 @@ import storage
 from crawler.items import Offer
 from storage.offers import commit_run, stage_offers, start_run
 from storage.products import SavedGroup, save_products
+from storage.snapshots import publish
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 MARKETPLACES = ["jingxuan", "shopline", "techmall"]
@@ -90,3 +91,9 @@ def run_server(app, *, port: int = 0):  # noqa: ANN001, ANN201 - test helper
 def stop_server(server, thread) -> None:  # noqa: ANN001
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def published_snapshots(root: Path) -> Path:
+    """The snapshots folder of ``root`` after publishing :func:`build_working_db` once."""
+    publish(build_working_db(root / "working.duckdb"), root / "snaps")
+    return root / "snaps"

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from storage.snapshots import current_snapshot, publish
-from tests.test_api_data import build_working_db
+from storage.snapshots import current_snapshot
+from tests.test_api_data import published_snapshots
 
 SQL = ["' OR '1'='1", "'; DROP TABLE api_products; --", "x\" OR \"\"=\"", "1; SELECT * FROM offers",
        "') UNION SELECT password FROM users --", "%", "_", "\\", "*"]
@@ -20,9 +20,7 @@ HUGE = ["99999999999999999999999999999", "-99999999999999999999", "1e400", "NaN"
 
 @pytest.fixture(scope="module")
 def snaps(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("api-bad")
-    publish(build_working_db(root / "working.duckdb"), root / "snaps")
-    return root / "snaps"
+    return published_snapshots(tmp_path_factory.mktemp("api-bad"))
 
 
 @pytest.fixture(scope="module")
