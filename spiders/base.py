@@ -8,6 +8,7 @@ crawler's settings in ``from_crawler``, before Scrapy freezes them.
 from __future__ import annotations
 
 import codecs
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -73,6 +74,23 @@ class MarketplaceSpider(scrapy.Spider):
     def count(self, key: str, n: int = 1) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"bijia/{key}", n)
+
+
+
+class PagedApiSpider(MarketplaceSpider):
+    """A JSON shop API walked from page 1 (``page_url``); each shape's ``parse_page`` decides what follows."""
+
+    def page_url(self, page: int) -> str:
+        raise NotImplementedError
+
+    def parse_page(self, response: Response, page: int) -> Any:
+        raise NotImplementedError
+
+    def page_request(self, page: int) -> scrapy.Request:
+        return scrapy.Request(self.page_url(page), callback=self.parse_page, cb_kwargs={"page": page})
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield self.page_request(1)
 
 
 def apply_politeness(settings: BaseSettings, m: Marketplace) -> None:

@@ -6,19 +6,18 @@ end would otherwise loop forever); it is counted as ``bijia/pagination_loop``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import scrapy
 from scrapy.http import Response
 
-from spiders.base import MarketplaceSpider
+from spiders.base import PagedApiSpider
 from spiders.pages import shopify
 
 PAGE_SIZE = 250
 
 
-class ShopifySpider(MarketplaceSpider):
+class ShopifySpider(PagedApiSpider):
     name = "shopify"
     shape = "shopify"
 
@@ -28,9 +27,6 @@ class ShopifySpider(MarketplaceSpider):
 
     def page_url(self, page: int) -> str:
         return self.marketplace.url(f"products.json?limit={PAGE_SIZE}&page={page}")
-
-    async def start(self) -> AsyncIterator[Any]:
-        yield scrapy.Request(self.page_url(1), callback=self.parse_page, cb_kwargs={"page": 1})
 
     def parse_page(self, response: Response, page: int) -> Iterator[Any]:
         products = shopify.products(response.body)
@@ -44,4 +40,4 @@ class ShopifySpider(MarketplaceSpider):
         self.count("api_pages")
         yield from shopify.extract_offers({"products": products}, response.url, self.marketplace)
         if self.page_allowed(page + 1):
-            yield scrapy.Request(self.page_url(page + 1), callback=self.parse_page, cb_kwargs={"page": page + 1})
+            yield self.page_request(page + 1)

@@ -6,27 +6,23 @@ together. Without the header the walk goes on page by page until an empty page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import scrapy
 from scrapy.http import Response
 
-from spiders.base import MarketplaceSpider
+from spiders.base import PagedApiSpider
 from spiders.pages import woocommerce
 
 PER_PAGE = 100
 
 
-class WooCommerceSpider(MarketplaceSpider):
+class WooCommerceSpider(PagedApiSpider):
     name = "woocommerce"
     shape = "woocommerce"
 
     def page_url(self, page: int) -> str:
         return self.marketplace.url(f"wp-json/wc/store/v1/products?per_page={PER_PAGE}&page={page}")
-
-    async def start(self) -> AsyncIterator[Any]:
-        yield scrapy.Request(self.page_url(1), callback=self.parse_page, cb_kwargs={"page": 1})
 
     def parse_page(self, response: Response, page: int) -> Iterator[Any]:
         products = woocommerce.products(response.body)
@@ -43,7 +39,7 @@ class WooCommerceSpider(MarketplaceSpider):
             following = []
         for n in following:
             if self.page_allowed(n):
-                yield scrapy.Request(self.page_url(n), callback=self.parse_page, cb_kwargs={"page": n})
+                yield self.page_request(n)
 
 
 def total_pages(response: Response) -> int | None:
