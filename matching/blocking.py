@@ -15,10 +15,14 @@ each), not by Python objects.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .config import MatchConfig
 from .identity import Identity
 from .prepare import Prepared, Vocabulary
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def blocking_keys(p: Prepared, vocab: Vocabulary, config: MatchConfig, ident: Identity | None = None) -> list[str]:
@@ -105,7 +109,7 @@ def candidate_codes(prepared: Sequence[Prepared], vocab: Vocabulary, config: Mat
 
 def candidate_chunks(
     prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig, chunk: int = 200_000,
-    ids: Sequence[Identity] | None = None, codes=None,
+    ids: Sequence[Identity] | None = None, codes: np.ndarray | None = None,
 ) -> Iterator[list[tuple[int, int]]]:
     """The distinct candidate pairs in sorted chunks (``codes``: already computed by :func:`candidate_codes`)."""
     n = len(prepared)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .blocking import candidate_chunks
 from .config import MatchConfig
@@ -15,6 +15,9 @@ from .overrides import Overrides
 from .prepare import Prepared, Vocabulary, prepare_all
 from .records import OfferRecord
 from .scoring import method_of, score_pairs
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -47,7 +50,8 @@ class MatchResult:
 
 
 def _edges(prepared: list[Prepared], vocab: Vocabulary, config: MatchConfig, stats: dict[str, float],
-           review: list[PairDecision], overrides: Overrides, ids: list[Identity], codes=None) -> list[Edge]:
+           review: list[PairDecision], overrides: Overrides, ids: list[Identity],
+           codes: np.ndarray | None = None) -> list[Edge]:
     edges: list[Edge] = []
     low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
     for chunk in candidate_chunks(prepared, vocab, config, ids=ids, codes=codes):
@@ -84,7 +88,7 @@ def match_offers(
 
 
 def match_prepared(prepared: list[Prepared], vocab: Vocabulary, ids: list[Identity], config: MatchConfig,
-                   overrides: Overrides | None = None, codes=None) -> MatchResult:
+                   overrides: Overrides | None = None, codes: np.ndarray | None = None) -> MatchResult:
     """:func:`match_offers` once records are prepared (sorted by key) — lets a benchmark time the stages
     (``codes``: the candidate pairs from :func:`blocking.candidate_codes`, when already computed)."""
     overrides = overrides or Overrides()
