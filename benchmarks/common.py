@@ -131,28 +131,26 @@ def tree_pids(pid: int) -> list[int]:
     return pids
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of one process (``VmRSS``), 0 when it is gone."""
+def _proc_kb(path: str, field: str) -> int:
+    """The ``field:`` line of a /proc file (in kB) as bytes; 0 when unreadable or the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(path) as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (``VmRSS``), 0 when it is gone."""
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS")
 
 
 def pss_bytes(pid: int) -> int:
     """Proportional set size (shared pages split between their users), 0 when unreadable or gone."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss")
 
 
 def tree_pss(pid: int) -> int:
