@@ -6,8 +6,15 @@ from pathlib import Path
 from typing import Any
 
 
-def serve(snapshots_dir: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
-          log_level: str = "info", access_log: bool = False) -> None:
+def serve(
+    snapshots_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    *,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> None:
     """Run the API under uvicorn (blocks until stopped); see ``api.server.serve``."""
     from api.server import serve as _serve
 

@@ -33,8 +33,10 @@ from storage.snapshots import Snapshot
 MAX_QUERY = 100
 MAX_PAGE = 100
 MAX_COMPARE = 50
-Format = Annotated[Literal["json", "csv"] | None, Query(
-    description="`json` (default) or `csv`; `Accept: text/csv` also selects CSV.")]
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`json` (default) or `csv`; `Accept: text/csv` also selects CSV."),
+]
 ProductId = Annotated[str, Query(min_length=1, max_length=200)]
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -49,22 +51,34 @@ def _manager(request: Request) -> SnapshotManager:
 
 
 @router.get("/products", summary="Search products", tags=["products"])
-def search(request: Request,
-           q: Annotated[str | None, Query(max_length=MAX_QUERY, description=(
-               "Words to find in the product's or any of its offers' titles, Chinese or English "
-               "(every word must match; Latin words match as prefixes)."))] = None,
-           brand: Annotated[str | None, Query(max_length=100, description="Exact brand, any case.")] = None,
-           category: Annotated[str | None, Query(max_length=100, description="Exact category, any case.")] = None,
-           sort: Annotated[Literal["id", "price"], Query(description="`id` (stable) or `price` (lowest landed "
-                                                                       "price first).")] = "id",
-           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-           cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous "
-                                                                             "page.")] = None,
-           format: Format = None) -> Response:
+def search(
+    request: Request,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY,
+            description=(
+                "Words to find in the product's or any of its offers' titles, Chinese or English "
+                "(every word must match; Latin words match as prefixes)."
+            ),
+        ),
+    ] = None,
+    brand: Annotated[str | None, Query(max_length=100, description="Exact brand, any case.")] = None,
+    category: Annotated[str | None, Query(max_length=100, description="Exact category, any case.")] = None,
+    sort: Annotated[
+        Literal["id", "price"], Query(description="`id` (stable) or `price` (lowest landed price first).")
+    ] = "id",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+    ] = None,
+    format: Format = None,
+) -> Response:
     """Products matching a text query and filters, in pages (cursor pagination, stable product ids)."""
     if q and q.strip() and not queries.query_terms(q):
-        raise ApiError(422, f"q: {q[:40]!r} has no letter, digit or Chinese character to search for",
-                       "invalid_parameter")
+        raise ApiError(
+            422, f"q: {q[:40]!r} has no letter, digit or Chinese character to search for", "invalid_parameter"
+        )
     after = decode_cursor(cursor, sort) if cursor else None
     csv_format = wants_csv(request, format)
     with _manager(request).acquire() as (snap, cur, cache):
@@ -73,13 +87,24 @@ def search(request: Request,
         index = cache.get("search")
         if index is None:
             index = cache["search"] = queries.SearchIndex(cur)
-        page = queries.search_products(cur, q, brand=brand, category=category, sort=sort, after=after,
-                                       limit=limit, index=index, table=csv_format)
+        page = queries.search_products(
+            cur,
+            q,
+            brand=brand,
+            category=category,
+            sort=sort,
+            after=after,
+            limit=limit,
+            index=index,
+            table=csv_format,
+        )
     if csv_format:
         return csv_response(page.table, snap, "products")
     nxt = encode_cursor(sort, page.next_key) if page.next_key else None
-    body = (f'{{"snapshot":{dumps(snap.id)},"count":{len(page.summaries)},"next_cursor":{dumps(nxt)},'
-            f'"items":[{",".join(page.summaries)}]}}')
+    body = (
+        f'{{"snapshot":{dumps(snap.id)},"count":{len(page.summaries)},"next_cursor":{dumps(nxt)},'
+        f'"items":[{",".join(page.summaries)}]}}'
+    )
     return json_response(body, snap)
 
 
@@ -103,18 +128,23 @@ async def product(request: Request, product_id: str, format: Format = None) -> R
 
 
 @router.get("/compare", summary="Compare products side by side", tags=["products"])
-def compare(request: Request,
-            ids: Annotated[list[str], Query(description=f"Product ids (repeat `ids=` or separate with commas; "
-                                                         f"at most {MAX_COMPARE}).")],
-            format: Format = None) -> Response:
+def compare(
+    request: Request,
+    ids: Annotated[
+        list[str],
+        Query(description=f"Product ids (repeat `ids=` or separate with commas; at most {MAX_COMPARE})."),
+    ],
+    format: Format = None,
+) -> Response:
     """For each product, its best offer on each marketplace (cheapest first). Unknown ids are listed under
     `missing`; 404 when none is known."""
     wanted = [p.strip() for item in ids for p in item.split(",") if p.strip()]
     if not wanted:
         raise ApiError(422, "ids: give at least one product id", "invalid_parameter")
     if len(wanted) > MAX_COMPARE:
-        raise ApiError(422, f"ids: at most {MAX_COMPARE} products at once (got {len(wanted)})",
-                       "invalid_parameter")
+        raise ApiError(
+            422, f"ids: at most {MAX_COMPARE} products at once (got {len(wanted)})", "invalid_parameter"
+        )
     csv_format = wants_csv(request, format)
     with _manager(request).acquire() as (snap, cur, _):
         if (hit := not_modified(request, snap, csv_format)) is not None:
@@ -129,11 +159,13 @@ def compare(request: Request,
         pid = row.pop("product_id")
         row.pop("product_title")
         by_product.setdefault(pid, []).append(row)
-    products = ",".join(s[:-1] + f',"best_per_marketplace":{dumps(by_product.get(pid, []))}}}'
-                        for pid, s in zip([p for p in dict.fromkeys(wanted) if p not in missing], summaries,
-                                          strict=True))
-    return json_response(f'{{"snapshot":{dumps(snap.id)},"products":[{products}],"missing":{dumps(missing)}}}',
-                         snap)
+    products = ",".join(
+        s[:-1] + f',"best_per_marketplace":{dumps(by_product.get(pid, []))}}}'
+        for pid, s in zip([p for p in dict.fromkeys(wanted) if p not in missing], summaries, strict=True)
+    )
+    return json_response(
+        f'{{"snapshot":{dumps(snap.id)},"products":[{products}],"missing":{dumps(missing)}}}', snap
+    )
 
 
 Days = Annotated[int, Query(ge=1, le=3650, description="How many days back (the snapshot's day included).")]
@@ -151,14 +183,28 @@ def product_history(request: Request, product_id: str, days: Days = 90, format: 
         raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
     if csv_format:
         return csv_response(history.table, snap, f"{product_id}-history")
-    return json_response(dumps({"snapshot": snap.id, "product_id": history.product_id, "low_30d": history.low_30d,
-                                "low_all_time": history.low_all_time, "days": history.table.dicts()}), snap)
+    return json_response(
+        dumps(
+            {
+                "snapshot": snap.id,
+                "product_id": history.product_id,
+                "low_30d": history.low_30d,
+                "low_all_time": history.low_all_time,
+                "days": history.table.dicts(),
+            }
+        ),
+        snap,
+    )
 
 
 @router.get("/offers/history", summary="Price history of one offer", tags=["history"])
-def offer_history(request: Request, marketplace: Annotated[str, Query(min_length=1, max_length=100)],
-                  listing_id: Annotated[str, Query(min_length=1, max_length=500)], days: Days = 90,
-                  format: Format = None) -> Response:
+def offer_history(
+    request: Request,
+    marketplace: Annotated[str, Query(min_length=1, max_length=100)],
+    listing_id: Annotated[str, Query(min_length=1, max_length=500)],
+    days: Days = 90,
+    format: Format = None,
+) -> Response:
     """Daily low/high landed price of one listing, with its 30-day and all-time low."""
     csv_format = wants_csv(request, format)
     with _manager(request).acquire() as (snap, cur, _):
@@ -169,9 +215,20 @@ def offer_history(request: Request, marketplace: Annotated[str, Query(min_length
         raise ApiError(404, f"no offer {marketplace}/{listing_id} in snapshot {snap.id}")
     if csv_format:
         return csv_response(history.table, snap, f"{marketplace}-{listing_id}-history")
-    return json_response(dumps({"snapshot": snap.id, "marketplace": marketplace, "listing_id": listing_id,
-                                "product_id": history.product_id, "low_30d": history.low_30d,
-                                "low_all_time": history.low_all_time, "days": history.table.dicts()}), snap)
+    return json_response(
+        dumps(
+            {
+                "snapshot": snap.id,
+                "marketplace": marketplace,
+                "listing_id": listing_id,
+                "product_id": history.product_id,
+                "low_30d": history.low_30d,
+                "low_all_time": history.low_all_time,
+                "days": history.table.dicts(),
+            }
+        ),
+        snap,
+    )
 
 
 @router.get("/marketplaces", summary="Marketplaces and their last successful crawl", tags=["marketplaces"])
@@ -193,8 +250,15 @@ def health(request: Request) -> Response:
         info = queries.snapshot_info(cur)
     age = (datetime.now(UTC) - snap.published_at).total_seconds()
     info.pop("snapshot_id")
-    body = {"status": "ok", "snapshot": {"id": snap.id, "published_at": snap.published_at.isoformat(),
-                                         "age_seconds": round(age, 1), **info}}
+    body = {
+        "status": "ok",
+        "snapshot": {
+            "id": snap.id,
+            "published_at": snap.published_at.isoformat(),
+            "age_seconds": round(age, 1),
+            **info,
+        },
+    }
     return Response(dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -208,26 +272,43 @@ def _warm(reading: Reading) -> None:
     gc.freeze()  # the app's and this snapshot's long-lived objects: a full collection no longer walks them
 
 
-def create_app(snapshots_dir: Path, *, check_interval: float = 0.5, duckdb_threads: int | None = 1,
-               memory_limit: str | None = None) -> FastAPI:
+def create_app(
+    snapshots_dir: Path,
+    *,
+    check_interval: float = 0.5,
+    duckdb_threads: int | None = 1,
+    memory_limit: str | None = None,
+) -> FastAPI:
     """The API reading the snapshots published in ``snapshots_dir`` (picks up new ones without a restart).
 
     ``duckdb_threads``: DuckDB threads per snapshot connection (``None``: DuckDB's default, one per core).
     1 by default: the API's queries are point lookups, which a thread pool only slows down (~10 % more CPU per
     request); scale with uvicorn workers instead."""
-    manager = SnapshotManager(snapshots_dir, check_interval=check_interval, threads=duckdb_threads,
-                              memory_limit=memory_limit, warm=_warm, background=check_interval > 0)
+    manager = SnapshotManager(
+        snapshots_dir,
+        check_interval=check_interval,
+        threads=duckdb_threads,
+        memory_limit=memory_limit,
+        warm=_warm,
+        background=check_interval > 0,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         manager.close()
 
-    app = FastAPI(title="bijia storefront API", version="1", lifespan=lifespan,
-                  description="Price comparison across marketplaces, read from the latest published snapshot. "
-                              "Every error is `{\"error\": {\"code\", \"message\"}}`. Responses carry an ETag "
-                              "and Last-Modified from the snapshot; a matching If-None-Match gives 304.",
-                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="bijia storefront API",
+        version="1",
+        lifespan=lifespan,
+        description="Price comparison across marketplaces, read from the latest published snapshot. "
+        'Every error is `{"error": {"code", "message"}}`. Responses carry an ETag '
+        "and Last-Modified from the snapshot; a matching If-None-Match gives 304.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.snapshots = manager
     install_error_handlers(app)
     app.include_router(router)
@@ -243,6 +324,8 @@ def create_app(snapshots_dir: Path, *, check_interval: float = 0.5, duckdb_threa
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (and for ``workers > 1``): settings from ``BIJIA_*`` variables."""
     threads = os.environ.get("BIJIA_API_DUCKDB_THREADS", "1")
-    return create_app(Path(os.environ["BIJIA_SNAPSHOTS_DIR"]),
-                      duckdb_threads=int(threads) or None,
-                      memory_limit=os.environ.get("BIJIA_API_MEMORY_LIMIT"))
+    return create_app(
+        Path(os.environ["BIJIA_SNAPSHOTS_DIR"]),
+        duckdb_threads=int(threads) or None,
+        memory_limit=os.environ.get("BIJIA_API_MEMORY_LIMIT"),
+    )

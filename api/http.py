@@ -23,11 +23,19 @@ from storage.snapshots import Snapshot
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
-          422: "invalid_parameter", 500: "internal_error", 503: "no_snapshot"}
+_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    422: "invalid_parameter",
+    500: "internal_error",
+    503: "no_snapshot",
+}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": code, "content": {JSON: {"example": {"error": {"code": code, "message": "…"}}}}}
-    for status, code in _CODES.items() if status in (400, 404, 422, 503)
+    for status, code in _CODES.items()
+    if status in (400, 404, 422, 503)
 }
 
 
@@ -37,13 +45,18 @@ class ApiError(Exception):
         self.status, self.message, self.code = status, message, code or _CODES.get(status, "error")
 
 
-def error_response(status: int, code: str, message: str, details: list | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: list | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
-    return Response(json.dumps({"error": body}, ensure_ascii=False), status_code=status, media_type=JSON,
-                    headers={"Cache-Control": "no-store", **(headers or {})})
+    return Response(
+        json.dumps({"error": body}, ensure_ascii=False),
+        status_code=status,
+        media_type=JSON,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -60,20 +73,31 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.url.path} (see /docs)"
-        return error_response(exc.status_code, _CODES.get(exc.status_code, "error"), message,
-                              headers=getattr(exc, "headers", None))
+        return error_response(
+            exc.status_code,
+            _CODES.get(exc.status_code, "error"),
+            message,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        details = [{"parameter": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
-                    "in": str(err.get("loc", ("request",))[0]), "message": err.get("msg", "invalid")}
-                   for err in exc.errors()]
+        details = [
+            {
+                "parameter": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+                "in": str(err.get("loc", ("request",))[0]),
+                "message": err.get("msg", "invalid"),
+            }
+            for err in exc.errors()
+        ]
         message = "; ".join(f"{d['parameter']} ({d['in']}): {d['message']}" for d in details)
         return error_response(422, "invalid_parameter", message or "invalid request", details)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        return error_response(500, "internal_error", f"internal error ({type(exc).__name__}); see the server log")
+        return error_response(
+            500, "internal_error", f"internal error ({type(exc).__name__}); see the server log"
+        )
 
 
 def wants_csv(request: Request, fmt: str | None) -> bool:
@@ -86,9 +110,13 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
 @lru_cache(maxsize=16)
 def cache_headers(snapshot: Snapshot, csv_format: bool) -> dict[str, str]:
     """The caching headers of a response from ``snapshot`` (computed once per snapshot: do not modify)."""
-    return {"ETag": f'"{snapshot.id}{"-csv" if csv_format else ""}"',
-            "Last-Modified": format_datetime(snapshot.published_at.replace(microsecond=0), usegmt=True),
-            "Cache-Control": "no-cache", "Vary": "Accept", "X-Snapshot-Id": snapshot.id}
+    return {
+        "ETag": f'"{snapshot.id}{"-csv" if csv_format else ""}"',
+        "Last-Modified": format_datetime(snapshot.published_at.replace(microsecond=0), usegmt=True),
+        "Cache-Control": "no-cache",
+        "Vary": "Accept",
+        "X-Snapshot-Id": snapshot.id,
+    }
 
 
 def not_modified(request: Request, snapshot: Snapshot, csv_format: bool) -> Response | None:
@@ -145,8 +173,11 @@ def _cell(value: Any) -> Any:
 
 
 def encode_cursor(sort: str, key: SearchKey) -> str:
-    raw = json.dumps([sort, key.snapshot_id, key.pkey, key.product_id, key.price], ensure_ascii=False,
-                     separators=(",", ":")).encode()
+    raw = json.dumps(
+        [sort, key.snapshot_id, key.pkey, key.product_id, key.price],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -23,13 +23,27 @@ class TcpConfig(uvicorn.Config):
         return tcp
 
 
-def serve(snapshots_dir: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, *,
-          log_level: str = "info", access_log: bool = False) -> None:
+def serve(
+    snapshots_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    *,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> None:
     """Run the API under uvicorn (blocks until stopped). ``workers > 1`` starts that many processes, each
     reading the snapshots read-only; they share one listening socket."""
     os.environ["BIJIA_SNAPSHOTS_DIR"] = str(Path(snapshots_dir).resolve())
-    config = TcpConfig("api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                       log_level=log_level, access_log=access_log)
+    config = TcpConfig(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+    )
     if workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:

@@ -45,8 +45,10 @@ class _Open:
             raise NoSnapshot(f"{snapshot.path}: not a published snapshot ({exc})") from None
         if fmt != FORMAT:
             self.con.close()
-            raise NoSnapshot(f"{snapshot.path}: snapshot format {fmt}, this bijia reads {FORMAT} "
-                             f"(publish again: bijia publish)")
+            raise NoSnapshot(
+                f"{snapshot.path}: snapshot format {fmt}, this bijia reads {FORMAT} "
+                f"(publish again: bijia publish)"
+            )
         self.users = 0
         self.retired = False
         self.pool: list[duckdb.DuckDBPyConnection] = []
@@ -60,9 +62,16 @@ class _Open:
 
 
 class SnapshotManager:
-    def __init__(self, snapshots_dir: Path, *, check_interval: float = 0.5, threads: int | None = None,
-                 memory_limit: str | None = None, warm: Callable[[Reading], None] | None = None,
-                 background: bool = True) -> None:
+    def __init__(
+        self,
+        snapshots_dir: Path,
+        *,
+        check_interval: float = 0.5,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        warm: Callable[[Reading], None] | None = None,
+        background: bool = True,
+    ) -> None:
         self.snapshots_dir = Path(snapshots_dir)
         self.check_interval = check_interval
         self.warm = warm
@@ -122,7 +131,9 @@ class SnapshotManager:
         if self._current is None or not self.background:
             self._load(name)
         else:
-            threading.Thread(target=self._load, args=(name,), name="bijia-snapshot-loader", daemon=True).start()
+            threading.Thread(
+                target=self._load, args=(name,), name="bijia-snapshot-loader", daemon=True
+            ).start()
 
     def _load(self, name: str) -> None:
         """Open, warm and swap in snapshot ``name``; releases the check lock."""

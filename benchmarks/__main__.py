@@ -38,8 +38,12 @@ def crawl(table: Table, args: argparse.Namespace) -> None:
     from benchmarks import bench_crawl
 
     results = bench_crawl.measure(args.crawl_size, args.repeats)
-    bench_crawl.add_figures(table, results, args.crawl_size,
-                            f"python -m benchmarks.bench_crawl --size {args.crawl_size} --repeats {args.repeats}")
+    bench_crawl.add_figures(
+        table,
+        results,
+        args.crawl_size,
+        f"python -m benchmarks.bench_crawl --size {args.crawl_size} --repeats {args.repeats}",
+    )
 
 
 def browser(table: Table, args: argparse.Namespace) -> None:
@@ -48,7 +52,9 @@ def browser(table: Table, args: argparse.Namespace) -> None:
 
     chromium_executable()  # BrowserNotFound → skipped with its message
     result = bench_browser.measure(args.browser_pages)
-    bench_browser.add_figures(table, result, f"python -m benchmarks.bench_browser --pages {args.browser_pages}")
+    bench_browser.add_figures(
+        table, result, f"python -m benchmarks.bench_browser --pages {args.browser_pages}"
+    )
 
 
 def matching(table: Table, args: argparse.Namespace) -> None:
@@ -64,16 +70,29 @@ def matching(table: Table, args: argparse.Namespace) -> None:
         rates = [r["offers"] / r["match_s"] for r in runs if r.get("match_s")]
         command = f"python benchmarks/bench_matching.py --skip-datasets --sizes {size}"
         first = runs[0]
-        table.add("matching (3)", f"{first['offers']:,} offers grouped", f"{median(rates):,.0f}", "offers/s",
-                  f"match_offers {median([r['match_s'] for r in runs]):.1f}s, {first['groups']:,} groups, "
-                  f"pairwise P {first.get('precision')} R {first.get('recall')}; {len(runs)} run(s)", command=command)
-        table.add("matching (3)", f"{first['offers']:,} offers peak memory",
-                  f"{median([r['peak_rss_mb'] for r in runs]):,.0f}", "MiB", "ru_maxrss of the run's process",
-                  command=command)
+        table.add(
+            "matching (3)",
+            f"{first['offers']:,} offers grouped",
+            f"{median(rates):,.0f}",
+            "offers/s",
+            f"match_offers {median([r['match_s'] for r in runs]):.1f}s, {first['groups']:,} groups, "
+            f"pairwise P {first.get('precision')} R {first.get('recall')}; {len(runs)} run(s)",
+            command=command,
+        )
+        table.add(
+            "matching (3)",
+            f"{first['offers']:,} offers peak memory",
+            f"{median([r['peak_rss_mb'] for r in runs]):,.0f}",
+            "MiB",
+            "ru_maxrss of the run's process",
+            command=command,
+        )
 
 
-API_LINE = re.compile(r"^(?P<name>\S+)\s+p50\s+(?P<p50>[\d.]+) ms\s+p99\s+(?P<p99>[\d.]+) ms\s+(?P<rps>\d+) req/s"
-                      r"\s+errors (?P<errors>\d+) of (?P<requests>\d+)")
+API_LINE = re.compile(
+    r"^(?P<name>\S+)\s+p50\s+(?P<p50>[\d.]+) ms\s+p99\s+(?P<p99>[\d.]+) ms\s+(?P<rps>\d+) req/s"
+    r"\s+errors (?P<errors>\d+) of (?P<requests>\d+)"
+)
 
 
 def api(table: Table, args: argparse.Namespace) -> None:
@@ -81,14 +100,41 @@ def api(table: Table, args: argparse.Namespace) -> None:
     if not (make.exists() and bench.exists()):
         raise Skip("benchmarks/make_snapshot.py or bench_api.py is not there yet")
     out_dir = args.api_dir or Path(f"/tmp/bijia-bench-api-{args.api_offers}")
-    build = f"python benchmarks/make_snapshot.py --offers {args.api_offers} --products {args.api_offers // 10} " \
-            f"--out {out_dir}"
+    build = (
+        f"python benchmarks/make_snapshot.py --offers {args.api_offers} --products {args.api_offers // 10} "
+        f"--out {out_dir}"
+    )
     if not (out_dir / "snapshots" / "CURRENT").exists():
-        _run([PYTHON, str(make), "--offers", str(args.api_offers), "--products", str(args.api_offers // 10),
-              "--out", str(out_dir)], 7200)
-    command = f"python benchmarks/bench_api.py --dir {out_dir} --runs {args.repeats} --seconds {args.api_seconds}"
-    out = _run([PYTHON, str(bench), "--dir", str(out_dir), "--runs", str(args.repeats), "--seconds",
-                str(args.api_seconds), "--no-swap"], 7200)
+        _run(
+            [
+                PYTHON,
+                str(make),
+                "--offers",
+                str(args.api_offers),
+                "--products",
+                str(args.api_offers // 10),
+                "--out",
+                str(out_dir),
+            ],
+            7200,
+        )
+    command = (
+        f"python benchmarks/bench_api.py --dir {out_dir} --runs {args.repeats} --seconds {args.api_seconds}"
+    )
+    out = _run(
+        [
+            PYTHON,
+            str(bench),
+            "--dir",
+            str(out_dir),
+            "--runs",
+            str(args.repeats),
+            "--seconds",
+            str(args.api_seconds),
+            "--no-swap",
+        ],
+        7200,
+    )
     header = next((ln for ln in out.splitlines() if ln.startswith("server ")), "")
     found = 0
     for line in out.splitlines():
@@ -96,12 +142,20 @@ def api(table: Table, args: argparse.Namespace) -> None:
         if not m:
             continue
         found += 1
-        table.add("api (4)", f"{m['name']} p50 / p99", f"{float(m['p50']):.1f} / {float(m['p99']):.1f}", "ms",
-                  f"{int(m['rps']):,} req/s, errors {m['errors']} of {m['requests']}; "
-                  f"{_size_note(args.api_offers)}", command=f"{build}; {command}")
+        table.add(
+            "api (4)",
+            f"{m['name']} p50 / p99",
+            f"{float(m['p50']):.1f} / {float(m['p99']):.1f}",
+            "ms",
+            f"{int(m['rps']):,} req/s, errors {m['errors']} of {m['requests']}; "
+            f"{_size_note(args.api_offers)}",
+            command=f"{build}; {command}",
+        )
     if not found:
         raise Skip(f"bench_api.py printed no figures I can read: {out[-300:]!r}")
-    table.add("api (4)", "server", header.split(" ", 2)[-1][:60], "", "as bench_api.py reports it", command=command)
+    table.add(
+        "api (4)", "server", header.split(" ", 2)[-1][:60], "", "as bench_api.py reports it", command=command
+    )
 
 
 def _size_note(offers: int) -> str:
@@ -113,8 +167,12 @@ def storage(table: Table, args: argparse.Namespace) -> None:
 
     for size in args.storage_sizes:
         results = bench_storage.measure(size, args.repeats)
-        bench_storage.add_figures(table, size, results,
-                                  f"python -m benchmarks.bench_storage --sizes {size} --repeats {args.repeats}")
+        bench_storage.add_figures(
+            table,
+            size,
+            results,
+            f"python -m benchmarks.bench_storage --sizes {size} --repeats {args.repeats}",
+        )
 
 
 class Skip(Exception):
@@ -133,25 +191,39 @@ def _ints(text: str) -> list[int]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes and 2 repeats (a few minutes)")
-    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
-    ap.add_argument("--repeats", type=int, help="runs per figure, the median is reported (default 3; quick 2)")
-    ap.add_argument("--crawl-size", type=int, help="demo catalogue SKUs for the crawl (default 3000; quick 600)")
+    ap.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}"
+    )
+    ap.add_argument(
+        "--repeats", type=int, help="runs per figure, the median is reported (default 3; quick 2)"
+    )
+    ap.add_argument(
+        "--crawl-size", type=int, help="demo catalogue SKUs for the crawl (default 3000; quick 600)"
+    )
     ap.add_argument("--browser-pages", type=int, help="rendered pages (default 2000; quick 200)")
     ap.add_argument("--matching-sizes", type=_ints, help="offers (default 100000,1000000; quick 20000)")
-    ap.add_argument("--api-offers", type=int, help="offers in the API snapshot (default 5000000; quick 200000)")
+    ap.add_argument(
+        "--api-offers", type=int, help="offers in the API snapshot (default 5000000; quick 200000)"
+    )
     ap.add_argument("--api-dir", type=Path, help="an existing make_snapshot.py --out folder to reuse")
     ap.add_argument("--api-seconds", type=float, help="seconds per API load run (default 10; quick 3)")
     ap.add_argument("--storage-sizes", type=_ints, help="offers (default 10000,100000; quick 10000)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = ap.parse_args(argv)
     quick = args.quick
-    defaults = {"repeats": 2 if quick else 3, "crawl_size": 600 if quick else 3000,
-                "browser_pages": 200 if quick else 2000, "matching_sizes": [20_000] if quick else [100_000, 1_000_000],
-                "api_offers": 200_000 if quick else 5_000_000, "api_seconds": 3 if quick else 10,
-                "storage_sizes": [10_000] if quick else [10_000, 100_000]}
+    defaults = {
+        "repeats": 2 if quick else 3,
+        "crawl_size": 600 if quick else 3000,
+        "browser_pages": 200 if quick else 2000,
+        "matching_sizes": [20_000] if quick else [100_000, 1_000_000],
+        "api_offers": 200_000 if quick else 5_000_000,
+        "api_seconds": 3 if quick else 10,
+        "storage_sizes": [10_000] if quick else [10_000, 100_000],
+    }
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -167,9 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     table = Table()
     skipped: list[str] = []
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"bijia benchmarks — {cores()} cores, Python {platform.python_version()}, {platform.machine()}, "
-          f"load {load:.1f} at start; medians of {args.repeats} runs{' (quick)' if args.quick else ''}",
-          file=sys.stderr, flush=True)
+    print(
+        f"bijia benchmarks — {cores()} cores, Python {platform.python_version()}, {platform.machine()}, "
+        f"load {load:.1f} at start; medians of {args.repeats} runs{' (quick)' if args.quick else ''}",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.monotonic()
     for name in args.only:
         t0, before = time.monotonic(), len(table.figures)
@@ -185,16 +260,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {f.name}: {f.value} {f.unit}  ({f.note})", file=sys.stderr, flush=True)
         print(f"  {name} took {time.monotonic() - t0:.0f}s", file=sys.stderr, flush=True)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nbijia benchmarks: {cores()} cores, load {load:.1f} → {load_end:.1f}, "
-          f"{time.monotonic() - started:.0f}s, medians of {args.repeats} runs\n")
+    print(
+        f"\nbijia benchmarks: {cores()} cores, load {load:.1f} → {load_end:.1f}, "
+        f"{time.monotonic() - started:.0f}s, medians of {args.repeats} runs\n"
+    )
     print(table.render())
     if skipped:
         print("\nskipped:\n" + "\n".join(f"  {s}" for s in skipped))
-    print("\ncommands:\n" + "\n".join(f"  {c}" for c in dict.fromkeys(f.command for f in table.figures if f.command)))
+    print(
+        "\ncommands:\n"
+        + "\n".join(f"  {c}" for c in dict.fromkeys(f.command for f in table.figures if f.command))
+    )
     if args.json:
-        args.json.write_text(json.dumps({"cores": cores(), "load": [load, load_end], "repeats": args.repeats,
-                                         "figures": [asdict(f) for f in table.figures], "skipped": skipped},
-                                        ensure_ascii=False, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cores": cores(),
+                    "load": [load, load_end],
+                    "repeats": args.repeats,
+                    "figures": [asdict(f) for f in table.figures],
+                    "skipped": skipped,
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -42,22 +42,48 @@ def child(base_url: str, pages: int, db: Path) -> dict:
     from crawler.config import BrowserOptions, Marketplace
     from crawler.runner import run_crawl
 
-    market = Marketplace(name="jingxuan", shape="browser", base_url=f"{base_url}/jingxuan/",
-                         start_urls=[f"{base_url}/jingxuan/?r={n}" for n in range(pages)], currency="CNY",
-                         browser=BrowserOptions(max_load_more=0, wait_timeout_ms=30_000))
+    market = Marketplace(
+        name="jingxuan",
+        shape="browser",
+        base_url=f"{base_url}/jingxuan/",
+        start_urls=[f"{base_url}/jingxuan/?r={n}" for n in range(pages)],
+        currency="CNY",
+        browser=BrowserOptions(max_load_more=0, wait_timeout_ms=30_000),
+    )
     started = time.perf_counter()
     report = run_crawl([market], db_path=db, log_level="ERROR")
     m = report.marketplaces[0]
-    return {"seconds": time.perf_counter() - started, "crawl_seconds": m.seconds, "pages": m.pages,
-            "status": m.status, "errors": m.errors, "offers": m.offers, "dropped": m.dropped}
+    return {
+        "seconds": time.perf_counter() - started,
+        "crawl_seconds": m.seconds,
+        "pages": m.pages,
+        "status": m.status,
+        "errors": m.errors,
+        "offers": m.offers,
+        "dropped": m.dropped,
+    }
 
 
 def measure(pages: int, size: int = 150) -> dict:
-    with demo_server_process(size) as base_url, tempfile.TemporaryDirectory(prefix="bijia-bench-browser-") as tmp:
-        args = [PYTHON, "-m", "benchmarks.bench_browser", "--child", "--base-url", base_url,
-                "--pages", str(pages), "--db", str(Path(tmp) / "b.duckdb")]
-        proc = subprocess.Popen(args, cwd=ROOT, env=bench_env(base_url), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+    with (
+        demo_server_process(size) as base_url,
+        tempfile.TemporaryDirectory(prefix="bijia-bench-browser-") as tmp,
+    ):
+        args = [
+            PYTHON,
+            "-m",
+            "benchmarks.bench_browser",
+            "--child",
+            "--base-url",
+            base_url,
+            "--pages",
+            str(pages),
+            "--db",
+            str(Path(tmp) / "b.duckdb"),
+        ]
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=bench_env(base_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         with RssSampler(proc.pid, 0.5, tree_pss) as sampler:
             out, err = proc.communicate()
         if proc.returncode != 0:
@@ -66,26 +92,47 @@ def measure(pages: int, size: int = 150) -> dict:
     samples = sampler.samples
     # judge the steady part: after the warm-up (Chromium and the first contexts start in the first quarter)
     # and before the shutdown (the last tenth, when Chromium closes)
-    steady = samples[len(samples) // 4: len(samples) * 9 // 10]
+    steady = samples[len(samples) // 4 : len(samples) * 9 // 10]
     rate = result["pages"] / result["crawl_seconds"] if result["crawl_seconds"] else 0.0
     per_second = slope([(t, b) for t, b in steady])
-    result.update({
-        "pages_per_s": rate, "peak_pss": sampler.peak,
-        "pss_after_warmup": steady[0][1] if steady else 0, "pss_end": steady[-1][1] if steady else 0,
-        "slope_mib_per_1000_pages": per_second / 2**20 / rate * 1000 if rate else 0.0,
-        "samples": len(samples)})
+    result.update(
+        {
+            "pages_per_s": rate,
+            "peak_pss": sampler.peak,
+            "pss_after_warmup": steady[0][1] if steady else 0,
+            "pss_end": steady[-1][1] if steady else 0,
+            "slope_mib_per_1000_pages": per_second / 2**20 / rate * 1000 if rate else 0.0,
+            "samples": len(samples),
+        }
+    )
     return result
 
 
 def add_figures(table: Table, r: dict, command: str) -> None:
-    table.add("browser (2)", "rendered pages/s", f"{r['pages_per_s']:.1f}", "pages/s",
-              f"{r['pages']} pages in {r['crawl_seconds']:.0f}s, status {r['status']}, {r['errors']} errors",
-              command=command)
-    table.add("browser (2)", "peak memory (PSS), process tree", mib(r["peak_pss"]), "MiB",
-              "Python + Playwright driver + Chromium and its renderers", command=command)
-    table.add("browser (2)", "memory slope after warm-up", f"{r['slope_mib_per_1000_pages']:+.1f}",
-              "MiB/1000 pages", f"PSS {mib(r['pss_after_warmup'])} → {mib(r['pss_end'])} MiB from 25% to 90% "
-              "of the run", command=command)
+    table.add(
+        "browser (2)",
+        "rendered pages/s",
+        f"{r['pages_per_s']:.1f}",
+        "pages/s",
+        f"{r['pages']} pages in {r['crawl_seconds']:.0f}s, status {r['status']}, {r['errors']} errors",
+        command=command,
+    )
+    table.add(
+        "browser (2)",
+        "peak memory (PSS), process tree",
+        mib(r["peak_pss"]),
+        "MiB",
+        "Python + Playwright driver + Chromium and its renderers",
+        command=command,
+    )
+    table.add(
+        "browser (2)",
+        "memory slope after warm-up",
+        f"{r['slope_mib_per_1000_pages']:+.1f}",
+        "MiB/1000 pages",
+        f"PSS {mib(r['pss_after_warmup'])} → {mib(r['pss_end'])} MiB from 25% to 90% of the run",
+        command=command,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

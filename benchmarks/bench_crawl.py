@@ -78,6 +78,7 @@ def raw_crawl(mode: str, urls_file: Path) -> dict[str, Any]:
             def on_response(response, request, spider, _name=market.name):
                 if not response.url.endswith("/robots.txt"):
                     seen[_name].append(response.url)
+
             crawler.signals.connect(on_response, signal=signals.response_received, weak=False)
             process.crawl(crawler, marketplace=market)
         else:
@@ -91,10 +92,12 @@ def raw_crawl(mode: str, urls_file: Path) -> dict[str, Any]:
     if mode == "spiders":
         urls_file.write_text(json.dumps(seen))
     stats = {name: c.stats.get_stats() for name, c in crawlers.items()}
-    return {"seconds": seconds,
-            "pages": sum(int(s.get("response_received_count", 0)) for s in stats.values()),
-            "offers": sum(int(s.get("item_scraped_count", 0)) for s in stats.values()),
-            "errors": sum(int(s.get("log_count/ERROR", 0)) for s in stats.values())}
+    return {
+        "seconds": seconds,
+        "pages": sum(int(s.get("response_received_count", 0)) for s in stats.values()),
+        "offers": sum(int(s.get("item_scraped_count", 0)) for s in stats.values()),
+        "errors": sum(int(s.get("log_count/ERROR", 0)) for s in stats.values()),
+    }
 
 
 # ------------------------------------------------------------------ the driver
@@ -107,12 +110,22 @@ def bijia_crawl(base_url: str, workdir: Path, n: int) -> dict[str, Any]:
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"bijia crawl exited {done.returncode}: {done.stderr[-2000:]}")
-    runs = subprocess.run([*BIJIA, "runs", "--db", str(db), "--format", "json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True)
+    runs = subprocess.run(
+        [*BIJIA, "runs", "--db", str(db), "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     run = json.loads(runs.stdout)[0]
     markets = run["stats"]["marketplaces"].values()
-    return {"seconds": float(run["seconds"]), "pages": sum(m["pages"] for m in markets),
-            "offers": sum(m["offers"] for m in markets), "errors": sum(m["errors"] for m in markets)}
+    return {
+        "seconds": float(run["seconds"]),
+        "pages": sum(m["pages"] for m in markets),
+        "offers": sum(m["offers"] for m in markets),
+        "errors": sum(m["errors"] for m in markets),
+    }
 
 
 def raw(mode: str, base_url: str, urls_file: Path) -> dict[str, Any]:
@@ -126,7 +139,10 @@ def raw(mode: str, base_url: str, urls_file: Path) -> dict[str, Any]:
 def measure(size: int, repeats: int, seed: int = 7) -> dict[str, list[dict[str, Any]]]:
     """Rounds of (raw spiders, raw fetch, bijia), interleaved so that noise hits all three alike."""
     results: dict[str, list[dict[str, Any]]] = {"bijia": [], "raw spiders": [], "raw fetch": []}
-    with demo_server_process(size, seed) as base_url, tempfile.TemporaryDirectory(prefix="bijia-bench-") as tmp:
+    with (
+        demo_server_process(size, seed) as base_url,
+        tempfile.TemporaryDirectory(prefix="bijia-bench-") as tmp,
+    ):
         workdir = Path(tmp)
         urls = workdir / "urls.json"
         raw("spiders", base_url, urls)  # warm-up: the server builds its pages once
@@ -144,16 +160,36 @@ def add_figures(table: Table, results: dict[str, list[dict[str, Any]]], size: in
     pages, offers = results["bijia"][0]["pages"], results["bijia"][0]["offers"]
     for name in ("bijia", "raw spiders", "raw fetch"):
         note = f"{pages} pages, {offers} offers; {runs} runs, range {spread(rates[name])}"
-        table.add("crawl (1)", f"{name} pages/s", f"{median(rates[name]):,.0f}", "pages/s", note, command=command)
+        table.add(
+            "crawl (1)", f"{name} pages/s", f"{median(rates[name]):,.0f}", "pages/s", note, command=command
+        )
         if name != "raw fetch":
-            table.add("crawl (1)", f"{name} offers/s", f"{median(offer_rates[name]):,.0f}", "offers/s",
-                      f"range {spread(offer_rates[name])}", command=command)
+            table.add(
+                "crawl (1)",
+                f"{name} offers/s",
+                f"{median(offer_rates[name]):,.0f}",
+                "offers/s",
+                f"range {spread(offer_rates[name])}",
+                command=command,
+            )
     ratios = [b / r for b, r in zip(rates["bijia"], rates["raw spiders"], strict=True)]
-    table.add("crawl (1)", "bijia ÷ raw spiders (pages/s)", f"{median(ratios):.2f}", "ratio",
-              f"target ≥ 0.8; per round {', '.join(f'{x:.2f}' for x in ratios)}", command=command)
+    table.add(
+        "crawl (1)",
+        "bijia ÷ raw spiders (pages/s)",
+        f"{median(ratios):.2f}",
+        "ratio",
+        f"target ≥ 0.8; per round {', '.join(f'{x:.2f}' for x in ratios)}",
+        command=command,
+    )
     fetch = [b / r for b, r in zip(rates["bijia"], rates["raw fetch"], strict=True)]
-    table.add("crawl (1)", "bijia ÷ raw fetch (pages/s)", f"{median(fetch):.2f}", "ratio",
-              f"demo size {size}", command=command)
+    table.add(
+        "crawl (1)",
+        "bijia ÷ raw fetch (pages/s)",
+        f"{median(fetch):.2f}",
+        "ratio",
+        f"demo size {size}",
+        command=command,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results))
         return 0
     table = Table()
-    add_figures(table, results, args.size, f"python -m benchmarks.bench_crawl --size {args.size} "
-                                           f"--repeats {args.repeats}")
+    add_figures(
+        table,
+        results,
+        args.size,
+        f"python -m benchmarks.bench_crawl --size {args.size} --repeats {args.repeats}",
+    )
     print(table.render())
     return 0
 

@@ -32,9 +32,16 @@ from matching.pipeline import match_prepared  # noqa: E402
 from matching.prepare import Vocabulary, prepare_all  # noqa: E402
 from matching.scoring import score_pairs  # noqa: E402
 
-SPLITS = [("abt-buy", "test"), ("wdc-products", "test"), ("wdc-products", "test-50un"),
-          ("wdc-products", "test-100un"), ("ali-ember-zh", "test"), ("ali-ember-zh/shoes", "test"),
-          ("ali-ember-zh/clothing", "test"), ("ali-ember-zh/accessories", "test")]
+SPLITS = [
+    ("abt-buy", "test"),
+    ("wdc-products", "test"),
+    ("wdc-products", "test-50un"),
+    ("wdc-products", "test-100un"),
+    ("ali-ember-zh", "test"),
+    ("ali-ember-zh/shoes", "test"),
+    ("ali-ember-zh/clothing", "test"),
+    ("ali-ember-zh/accessories", "test"),
+]
 
 
 # ------------------------------------------------------------------ catalogue for scale runs
@@ -51,8 +58,18 @@ def demo_records(size: int, seed: int) -> tuple[list[OfferRecord], dict[str, str
     return records, truth, "demo.catalogue.generate_catalogue"
 
 
-_BRANDS = [("Apple", "苹果"), ("Huawei", "华为"), ("Xiaomi", "小米"), ("Samsung", "三星"), ("Sony", "索尼"),
-           ("Nike", "耐克"), ("Adidas", "阿迪达斯"), ("Coca-Cola", "可口可乐"), ("Lenovo", "联想"), ("Philips", "飞利浦")]
+_BRANDS = [
+    ("Apple", "苹果"),
+    ("Huawei", "华为"),
+    ("Xiaomi", "小米"),
+    ("Samsung", "三星"),
+    ("Sony", "索尼"),
+    ("Nike", "耐克"),
+    ("Adidas", "阿迪达斯"),
+    ("Coca-Cola", "可口可乐"),
+    ("Lenovo", "联想"),
+    ("Philips", "飞利浦"),
+]
 _COLOURS = [("Black", "黑色"), ("White", "白色"), ("Blue", "蓝色"), ("Silver", "银色"), ("Green", "绿色")]
 _WORDS = ["Pro", "Max", "Air", "Ultra", "Lite", "Plus", "Mini", "Neo", "Nova", "Edge", "Zoom", "Flex"]
 _SHOPS = ["techmall", "shopline", "woomart", "jingxuan", "shandian"]
@@ -82,8 +99,14 @@ def synthetic_catalogue(size: int, seed: int) -> tuple[list[OfferRecord], dict[s
                     else:
                         title = f"{rng.choice(['', 'Official '])}{brand_en} {line}{number} {colour_en} {st}B"
                     key = f"{shop}/{sku}"
-                    records.append(OfferRecord(key=key, marketplace=shop, title=title,
-                                               price=round(price * rng.uniform(0.9, 1.1), 2)))
+                    records.append(
+                        OfferRecord(
+                            key=key,
+                            marketplace=shop,
+                            title=title,
+                            price=round(price * rng.uniform(0.9, 1.1), 2),
+                        )
+                    )
                     truth[key] = str(sku)
     return records[:size], {r.key: truth[r.key] for r in records[:size]}
 
@@ -93,7 +116,11 @@ def synthetic_catalogue(size: int, seed: int) -> tuple[list[OfferRecord], dict[s
 
 def _stage(message: str) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"[{time.strftime('%H:%M:%S')}] {message} (peak RSS so far {rss:,.0f} MB)", file=sys.stderr, flush=True)
+    print(
+        f"[{time.strftime('%H:%M:%S')}] {message} (peak RSS so far {rss:,.0f} MB)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def scale_run(size: int, seed: int) -> dict:
@@ -135,15 +162,28 @@ def scale_run(size: int, seed: int) -> dict:
         for k in g.members:
             counts[truth[k]] = counts.get(truth[k], 0) + 1
         tp += sum(n * (n - 1) // 2 for n in counts.values())
-    return {"offers": len(records), "source": source, "generate_s": round(gen_s, 1),
-            "prepare_s": round(prep_s, 1), "blocking_s": round(block_s, 1), "candidate_pairs": candidates, "true_pairs": true_pairs,
-            "blocking_recall": round(found / true_pairs, 4) if true_pairs else None,
-            "score_group_s": round(score_group_s, 1), "match_s": round(match_s, 1), "scored_pairs": stats["candidate_pairs"], "groups": len(result.groups),
-            "precision": round(tp / pred, 4) if pred else None, "recall": round(tp / true_pairs, 4) if true_pairs else None,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
+    return {
+        "offers": len(records),
+        "source": source,
+        "generate_s": round(gen_s, 1),
+        "prepare_s": round(prep_s, 1),
+        "blocking_s": round(block_s, 1),
+        "candidate_pairs": candidates,
+        "true_pairs": true_pairs,
+        "blocking_recall": round(found / true_pairs, 4) if true_pairs else None,
+        "score_group_s": round(score_group_s, 1),
+        "match_s": round(match_s, 1),
+        "scored_pairs": stats["candidate_pairs"],
+        "groups": len(result.groups),
+        "precision": round(tp / pred, 4) if pred else None,
+        "recall": round(tp / true_pairs, 4) if true_pairs else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+    }
 
 
-def throughput(dataset: str = "abt-buy", split: str = "test", repeat: int = 5, profile: str = "default") -> dict:
+def throughput(
+    dataset: str = "abt-buy", split: str = "test", repeat: int = 5, profile: str = "default"
+) -> dict:
     """Scored pairs per second on one core (features + probability + vetoes; records prepared beforehand).
 
     ``profile`` "default" is the app's scorer (rapidfuzz features + logistic); a benchmark profile such as
@@ -157,13 +197,20 @@ def throughput(dataset: str = "abt-buy", split: str = "test", repeat: int = 5, p
     t = time.perf_counter()
     score_pairs(prepared, pairs, vocab, config)
     seconds = time.perf_counter() - t
-    return {"dataset": dataset, "profile": profile, "pairs": len(pairs), "seconds": round(seconds, 3),
-            "pairs_per_second_per_core": round(len(pairs) / seconds)}
+    return {
+        "dataset": dataset,
+        "profile": profile,
+        "pairs": len(pairs),
+        "seconds": round(seconds, 3),
+        "pairs_per_second_per_core": round(len(pairs) / seconds),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="100000", help="comma-separated offer counts for scale runs ('' = none)")
+    ap.add_argument(
+        "--sizes", default="100000", help="comma-separated offer counts for scale runs ('' = none)"
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-datasets", action="store_true")
     ap.add_argument("--split", default=None, help="evaluate this split instead of each dataset's test split")
@@ -181,25 +228,36 @@ def main() -> None:
             except DatasetMissing as exc:
                 print(f"{dataset:<28}skipped: {exc}")
                 continue
-            print(f"{dataset:<28}{r.split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
-                  f"{r.pairs_per_second:10,.0f}")
+            print(
+                f"{dataset:<28}{r.split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
+                f"{r.pairs_per_second:10,.0f}"
+            )
         try:
             for profile in ("default", "abt-buy"):
                 t = throughput(profile=profile)
-                print(f"scored pairs/s/core (abt-buy test x5, profile {profile}): "
-                      f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['seconds']} s)")
+                print(
+                    f"scored pairs/s/core (abt-buy test x5, profile {profile}): "
+                    f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['seconds']} s)"
+                )
         except DatasetMissing:
             pass
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
-        out = subprocess.run([sys.executable, __file__, "--one-size", str(size), "--seed", str(args.seed)],
-                             stdout=subprocess.PIPE, text=True, check=True)  # stage progress on stderr
+        out = subprocess.run(
+            [sys.executable, __file__, "--one-size", str(size), "--seed", str(args.seed)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )  # stage progress on stderr
         row = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps(row) if args.json else
-              f"\n{row['offers']:,} offers ({row['source']}): blocking recall {row['blocking_recall']} "
-              f"({row['candidate_pairs']:,} candidate pairs for {row['true_pairs']:,} true pairs, "
-              f"{row['blocking_s']} s); whole grouping {row['match_s']} s (prepare {row['prepare_s']}, blocking "
-              f"{row['blocking_s']}, score+group {row['score_group_s']}), {row['groups']:,} groups, "
-              f"pairwise P {row['precision']} R {row['recall']}; peak RSS {row['peak_rss_mb']:,.0f} MB")
+        print(
+            json.dumps(row)
+            if args.json
+            else f"\n{row['offers']:,} offers ({row['source']}): blocking recall {row['blocking_recall']} "
+            f"({row['candidate_pairs']:,} candidate pairs for {row['true_pairs']:,} true pairs, "
+            f"{row['blocking_s']} s); whole grouping {row['match_s']} s (prepare {row['prepare_s']}, blocking "
+            f"{row['blocking_s']}, score+group {row['score_group_s']}), {row['groups']:,} groups, "
+            f"pairwise P {row['precision']} R {row['recall']}; peak RSS {row['peak_rss_mb']:,.0f} MB"
+        )
 
 
 if __name__ == "__main__":

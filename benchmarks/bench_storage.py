@@ -33,12 +33,26 @@ def make_offers(n: int, run: int):
     for i in range(n):
         shop = SHOPS[i % len(SHOPS)]
         price = Decimal(100 + (i * 37 + run * 11) % 9000) + Decimal("0.99")
-        out.append(Offer(marketplace=shop, listing_id=f"L{i:08d}", url=f"http://127.0.0.1/{shop}/{i}",
-                         title=f"Brand{i % 97} Model {i % 1013} {64 << (i % 4)}GB 黑色 官方旗舰店",
-                         brand=f"Brand{i % 97}", gtin=f"69{i:011d}", price=price, price_raw=f"¥{price}",
-                         final_price=price - 1, shipping=Decimal(i % 3 * 5), currency="CNY",
-                         in_stock=i % 7 != 0, seller=f"{shop} store", delivery_hours=24.0,
-                         attributes={"colour": "black"}, observed_at=now))
+        out.append(
+            Offer(
+                marketplace=shop,
+                listing_id=f"L{i:08d}",
+                url=f"http://127.0.0.1/{shop}/{i}",
+                title=f"Brand{i % 97} Model {i % 1013} {64 << (i % 4)}GB 黑色 官方旗舰店",
+                brand=f"Brand{i % 97}",
+                gtin=f"69{i:011d}",
+                price=price,
+                price_raw=f"¥{price}",
+                final_price=price - 1,
+                shipping=Decimal(i % 3 * 5),
+                currency="CNY",
+                in_stock=i % 7 != 0,
+                seller=f"{shop} store",
+                delivery_hours=24.0,
+                attributes={"colour": "black"},
+                observed_at=now,
+            )
+        )
     return out
 
 
@@ -49,7 +63,7 @@ def write_run(con, run_id: str, offers, batch: int) -> tuple[float, float]:
     start_run(con, run_id, "crawl", list(SHOPS))
     t0 = time.perf_counter()
     for i in range(0, len(offers), batch):
-        stage_offers(con, run_id, offers[i: i + batch])
+        stage_offers(con, run_id, offers[i : i + batch])
     t1 = time.perf_counter()
     commit_run(con, run_id, list(SHOPS), "finished", {})
     return t1 - t0, time.perf_counter() - t1
@@ -70,18 +84,28 @@ def measure(size: int, repeats: int, batch: int = 500) -> list[dict]:
                 assert rows == 2 * size, rows
             finally:
                 con.close()
-        results.append({"size": size, "stage_new": s1, "commit_new": c1, "stage_update": s2, "commit_update": c2})
+        results.append(
+            {"size": size, "stage_new": s1, "commit_new": c1, "stage_update": s2, "commit_update": c2}
+        )
     return results
 
 
 def add_figures(table: Table, size: int, results: list[dict], command: str) -> None:
-    for label, stage, commit in (("new", "stage_new", "commit_new"), ("update", "stage_update", "commit_update")):
+    for label, stage, commit in (
+        ("new", "stage_new", "commit_new"),
+        ("update", "stage_update", "commit_update"),
+    ):
         rates = [size / (r[stage] + r[commit]) for r in results]
         stage_rates = [size / r[stage] for r in results]
         commit_s = [r[commit] for r in results]
-        table.add("storage (5)", f"{size:,} offers, {label}: stage+commit", f"{median(rates):,.0f}", "offers/s",
-                  f"stage {median(stage_rates):,.0f}/s, commit {median(commit_s):.2f}s; range {spread(rates)}",
-                  command=command)
+        table.add(
+            "storage (5)",
+            f"{size:,} offers, {label}: stage+commit",
+            f"{median(rates):,.0f}",
+            "offers/s",
+            f"stage {median(stage_rates):,.0f}/s, commit {median(commit_s):.2f}s; range {spread(rates)}",
+            command=command,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         results = measure(size, args.repeats, args.batch)
         if args.json:
             print(json.dumps(results))
-        add_figures(table, size, results, f"python -m benchmarks.bench_storage --sizes {size} "
-                                          f"--repeats {args.repeats}")
+        add_figures(
+            table,
+            size,
+            results,
+            f"python -m benchmarks.bench_storage --sizes {size} --repeats {args.repeats}",
+        )
     if not args.json:
         print(table.render())
     return 0

@@ -67,7 +67,9 @@ class Table:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = []
         for n, row in enumerate(rows):
-            lines.append("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip())
+            lines.append(
+                "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
+            )
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths) + "  ----")
         return "\n".join(lines)

@@ -19,16 +19,54 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import storage  # noqa: E402
 from storage.snapshots import publish  # noqa: E402
 
-BRANDS = [("Apple", "苹果"), ("Huawei", "华为"), ("Xiaomi", "小米"), ("Sony", "索尼"), ("Samsung", "三星"),
-          ("Lenovo", "联想"), ("Haier", "海尔"), ("Midea", "美的"), ("Anker", "安克"), ("Dyson", "戴森"),
-          ("Philips", "飞利浦"), ("Nike", "耐克"), ("Adidas", "阿迪达斯"), ("Oppo", "欧珀"), ("Vivo", "维沃"),
-          ("Gree", "格力"), ("Logitech", "罗技"), ("Canon", "佳能"), ("Nikon", "尼康"), ("Bose", "博士")]
-CATEGORIES = [("phone", "手机"), ("headphones", "耳机"), ("laptop", "笔记本电脑"), ("tablet", "平板电脑"),
-              ("air conditioner", "空调"), ("refrigerator", "冰箱"), ("vacuum cleaner", "吸尘器"),
-              ("running shoes", "跑步鞋"), ("camera", "相机"), ("keyboard", "键盘"), ("monitor", "显示器"),
-              ("power bank", "充电宝"), ("smart watch", "智能手表"), ("speaker", "音箱")]
-COLOURS = [("Black", "黑色"), ("White", "白色"), ("Blue", "蓝色"), ("Green", "绿色"), ("Silver", "银色"),
-           ("Gold", "金色"), ("Red", "红色"), ("Purple", "紫色")]
+BRANDS = [
+    ("Apple", "苹果"),
+    ("Huawei", "华为"),
+    ("Xiaomi", "小米"),
+    ("Sony", "索尼"),
+    ("Samsung", "三星"),
+    ("Lenovo", "联想"),
+    ("Haier", "海尔"),
+    ("Midea", "美的"),
+    ("Anker", "安克"),
+    ("Dyson", "戴森"),
+    ("Philips", "飞利浦"),
+    ("Nike", "耐克"),
+    ("Adidas", "阿迪达斯"),
+    ("Oppo", "欧珀"),
+    ("Vivo", "维沃"),
+    ("Gree", "格力"),
+    ("Logitech", "罗技"),
+    ("Canon", "佳能"),
+    ("Nikon", "尼康"),
+    ("Bose", "博士"),
+]
+CATEGORIES = [
+    ("phone", "手机"),
+    ("headphones", "耳机"),
+    ("laptop", "笔记本电脑"),
+    ("tablet", "平板电脑"),
+    ("air conditioner", "空调"),
+    ("refrigerator", "冰箱"),
+    ("vacuum cleaner", "吸尘器"),
+    ("running shoes", "跑步鞋"),
+    ("camera", "相机"),
+    ("keyboard", "键盘"),
+    ("monitor", "显示器"),
+    ("power bank", "充电宝"),
+    ("smart watch", "智能手表"),
+    ("speaker", "音箱"),
+]
+COLOURS = [
+    ("Black", "黑色"),
+    ("White", "白色"),
+    ("Blue", "蓝色"),
+    ("Green", "绿色"),
+    ("Silver", "银色"),
+    ("Gold", "金色"),
+    ("Red", "红色"),
+    ("Purple", "紫色"),
+]
 SIZES = ["64GB", "128GB", "256GB", "512GB", "1TB", "2TB"]
 MARKETING = ["官方旗舰店", "正品", "包邮", "新品", "自营", "顺丰发货", "限时特惠", "国行"]
 MARKETPLACES = ["techmall", "shopline", "woomart", "jingxuan", "shandian", "dianpu", "haomai", "youpin"]
@@ -74,18 +112,26 @@ def build_working(path: Path, offers: int, products: int, days: int) -> None:
         for day in range(days):
             run_id = f"bench-crawl-{day}"
             ago = days - 1 - day
-            con.execute("INSERT INTO runs VALUES (?, 'crawl', 'finished', now() - to_days(?::INTEGER) - INTERVAL 1 HOUR, "
-                        "now() - to_days(?::INTEGER), ?, '{}', '{}')", [run_id, ago, ago, MARKETPLACES])
-            con.execute("""INSERT INTO prices SELECT ?, marketplace, listing_id, now() - to_days(?::INTEGER),
+            con.execute(
+                "INSERT INTO runs VALUES (?, 'crawl', 'finished', now() - to_days(?::INTEGER) - INTERVAL 1 HOUR, "
+                "now() - to_days(?::INTEGER), ?, '{}', '{}')",
+                [run_id, ago, ago, MARKETPLACES],
+            )
+            con.execute(
+                """INSERT INTO prices SELECT ?, marketplace, listing_id, now() - to_days(?::INTEGER),
                    price + ?, NULL, CASE WHEN coupon IS NOT NULL THEN price + ? - coupon END, shipping, 'CNY',
-                   in_stock, NULL, 24 FROM offs""", [run_id, ago, ago * 10, ago * 10])
+                   in_stock, NULL, 24 FROM offs""",
+                [run_id, ago, ago * 10, ago * 10],
+            )
         con.execute(f"""INSERT INTO offers SELECT marketplace, listing_id,
                    'https://' || marketplace || '.example/item/' || listing_id, title, {en_b}[b], NULL, model, NULL,
                    {en_c}[c], '{{}}', price, NULL, NULL, CASE WHEN coupon IS NOT NULL THEN price - coupon END, NULL,
                    shipping, NULL, 'CNY', in_stock, NULL, NULL, NULL, NULL, 24, NULL, NULL, now(),
                    now() - INTERVAL 30 DAY, 'bench-crawl-{days - 1}', 0, false
             FROM offs""")
-        con.execute("INSERT INTO product_offers SELECT marketplace, listing_id, product_id, 0.9, 'bench' FROM offs")
+        con.execute(
+            "INSERT INTO product_offers SELECT marketplace, listing_id, product_id, 0.9, 'bench' FROM offs"
+        )
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -104,8 +150,11 @@ def main() -> None:
     started = time.perf_counter()
     build_working(working, args.offers, args.products, args.days)
     built = time.perf_counter()
-    print(f"working db: {args.offers:,} offers / {args.products:,} products / {args.days} days "
-          f"in {built - started:.1f} s ({working.stat().st_size / 2**20:.0f} MiB)", flush=True)
+    print(
+        f"working db: {args.offers:,} offers / {args.products:,} products / {args.days} days "
+        f"in {built - started:.1f} s ({working.stat().st_size / 2**20:.0f} MiB)",
+        flush=True,
+    )
     snapshot_id = publish(working, args.out / "snapshots", keep=args.keep)
     done = time.perf_counter()
     path = args.out / "snapshots" / f"{snapshot_id}.duckdb"

@@ -9,8 +9,15 @@ from pathlib import Path
 
 SYSTEM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 # Without these, Chromium tries Google's hosts at start; this machine's closed network refuses them.
-QUIET_FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+QUIET_FLAGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 class BrowserNotFound(Exception):
@@ -42,8 +49,10 @@ def chromium_executable() -> str | None:
     found = shutil.which("chromium")
     if found:
         return found
-    raise BrowserNotFound("no Chromium found: run `make setup` (installs one), install the Debian package "
-                          "`chromium`, or set BIJIA_CHROMIUM to a Chromium/Chrome executable")
+    raise BrowserNotFound(
+        "no Chromium found: run `make setup` (installs one), install the Debian package "
+        "`chromium`, or set BIJIA_CHROMIUM to a Chromium/Chrome executable"
+    )
 
 
 def launch_options() -> dict:

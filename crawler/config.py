@@ -133,8 +133,9 @@ class MarketplacesFile(BaseModel):
         return value
 
 
-def load_marketplaces(path: Path | str | None = None, *, only: list[str] | None = None,
-                      include_disabled: bool = False) -> list[Marketplace]:
+def load_marketplaces(
+    path: Path | str | None = None, *, only: list[str] | None = None, include_disabled: bool = False
+) -> list[Marketplace]:
     """Load and validate a marketplaces file (the bundled demo one by default).
 
     ``${NAME}`` in a string value is replaced by the environment variable ``NAME``.
@@ -163,8 +164,12 @@ def load_config(path: Path | str | None = None) -> MarketplacesFile:
         raise ConfigError(_describe(exc, path, text, raw)) from None
 
 
-def select_marketplaces(parsed: MarketplacesFile, path: Path | str | None = None, only: list[str] | None = None,
-                        include_disabled: bool = False) -> list[Marketplace]:
+def select_marketplaces(
+    parsed: MarketplacesFile,
+    path: Path | str | None = None,
+    only: list[str] | None = None,
+    include_disabled: bool = False,
+) -> list[Marketplace]:
     """The enabled marketplaces of a loaded file, or only the named ones (unknown names are an error)."""
     path = Path(path) if path is not None else DEMO_MARKETPLACES
     chosen = [m for m in parsed.marketplace if include_disabled or m.enabled]
@@ -172,8 +177,9 @@ def select_marketplaces(parsed: MarketplacesFile, path: Path | str | None = None
         known = {m.name for m in parsed.marketplace}
         unknown = sorted(set(only) - known)
         if unknown:
-            raise ConfigError(f"{path}: unknown marketplace(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"{path}: unknown marketplace(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         chosen = [m for m in parsed.marketplace if m.name in only]
     return chosen
 
@@ -184,13 +190,16 @@ def _expand_vars(value: object, path: Path, text: str) -> object:
     if isinstance(value, list):
         return [_expand_vars(v, path, text) for v in value]
     if isinstance(value, str):
+
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 line = _line_of(text, match.group(0))
-                raise ConfigError(f"{path} line {line}: ${{{name}}} is used but the environment "
-                                  f"variable {name} is not set")
+                raise ConfigError(
+                    f"{path} line {line}: ${{{name}}} is used but the environment variable {name} is not set"
+                )
             return os.environ[name]
+
         return _VAR.sub(sub, value)
     return value
 

@@ -43,9 +43,15 @@ def cache_settings(directory: str) -> dict[str, Any]:
     ``DOWNLOADER_MIDDLEWARES`` set at a higher priority replaces the project's dict, it does not merge)."""
     from crawler import settings as project
 
-    middlewares = {**getattr(project, "DOWNLOADER_MIDDLEWARES", {}),
-                   "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
-                   "crawler.httpcache.RevalidatingCacheMiddleware": 900}
-    return {"HTTPCACHE_ENABLED": True, "HTTPCACHE_DIR": directory,
-            "HTTPCACHE_POLICY": "crawler.httpcache.RevalidatePolicy", "HTTPCACHE_EXPIRATION_SECS": 7 * 86400,
-            "DOWNLOADER_MIDDLEWARES": middlewares}
+    middlewares = {
+        **getattr(project, "DOWNLOADER_MIDDLEWARES", {}),
+        "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+        "crawler.httpcache.RevalidatingCacheMiddleware": 900,
+    }
+    return {
+        "HTTPCACHE_ENABLED": True,
+        "HTTPCACHE_DIR": directory,
+        "HTTPCACHE_POLICY": "crawler.httpcache.RevalidatePolicy",
+        "HTTPCACHE_EXPIRATION_SECS": 7 * 86400,
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+    }

@@ -46,8 +46,9 @@ def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) 
 
 
 class RetryAfterMiddleware:
-    def __init__(self, stats: StatsCollector | None = None, *, max_delay: float = 60.0,
-                 max_retry_times: int = 2) -> None:
+    def __init__(
+        self, stats: StatsCollector | None = None, *, max_delay: float = 60.0, max_retry_times: int = 2
+    ) -> None:
         self.stats = stats
         self.max_delay = max_delay
         self.max_retry_times = max_retry_times
@@ -57,8 +58,11 @@ class RetryAfterMiddleware:
         settings = crawler.settings
         if not settings.getbool("RETRY_ENABLED") or not settings.getbool("RETRY_AFTER_ENABLED", True):
             raise NotConfigured
-        return cls(crawler.stats, max_delay=settings.getfloat("RETRY_AFTER_MAX_DELAY", 60.0),
-                   max_retry_times=settings.getint("RETRY_TIMES"))
+        return cls(
+            crawler.stats,
+            max_delay=settings.getfloat("RETRY_AFTER_MAX_DELAY", 60.0),
+            max_retry_times=settings.getint("RETRY_TIMES"),
+        )
 
     def delay_for(self, request: Request, response: Response) -> float | None:
         """Seconds to wait before this response is retried, or ``None`` for no wait."""

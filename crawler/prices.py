@@ -40,46 +40,206 @@ class ParsedPrice:
 # Symbols and words → ISO 4217. Keys are matched case-sensitively first, then lower-cased.
 _SYMBOLS: dict[str, str] = {
     # Chinese yuan (¥ is CNY here; pass currency_hint="JPY" for yen)
-    "¥": "CNY", "元": "CNY", "RMB": "CNY", "CNY": "CNY", "人民币": "CNY", "圆": "CNY", "圓": "CNY",
-    "yuan": "CNY", "CN¥": "CNY", "块": "CNY",
-    "円": "JPY", "yen": "JPY", "JP¥": "JPY", "JPY": "JPY",
-    "$": "USD", "US$": "USD", "US $": "USD", "USD": "USD", "U$S": "USD",
-    "C$": "CAD", "CA$": "CAD", "CAN$": "CAD", "CAD$": "CAD", "CAD": "CAD", "CND": "CAD",
-    "A$": "AUD", "AU$": "AUD", "AU $": "AUD", "AUD": "AUD",
-    "NZ$": "NZD", "nzd": "NZD", "HK$": "HKD", "HKD": "HKD", "S$": "SGD", "SGD": "SGD",
-    "NT$": "TWD", "NT": "TWD", "TWD": "TWD", "R$": "BRL", "BRL": "BRL", "MX$": "MXN", "MXN": "MXN",
-    "G$": "GYD", "GY$": "GYD", "$b": "BOB",
-    "€": "EUR", "EUR": "EUR", "euro": "EUR", "euros": "EUR",
-    "£": "GBP", "￡": "GBP", "GBP": "GBP", "GBp": "GBP", "stg": "GBP", "pound": "GBP",
-    "E£": "EGP", "ج.م": "EGP",
-    "₩": "KRW", "원": "KRW", "KRW": "KRW", "₹": "INR", "Rs": "INR", "Rs.": "INR", "INR": "INR",
-    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "р.": "RUB", "Р": "RUB", "RUB": "RUB", "Rbl": "RUB",
-    "грн": "UAH", "грн.": "UAH", "₴": "UAH", "hrn": "UAH", "UAH": "UAH",
-    "zł": "PLN", "zl": "PLN", "PLN": "PLN", "Kč": "CZK", "CZK": "CZK", "Ft": "HUF", "HUF": "HUF",
-    "lei": "RON", "RON": "RON", "лв": "BGN", "лв.": "BGN", "kn": "HRK",
-    "CHF": "CHF", "chf": "CHF", "CHf": "CHF", "SFr": "CHF", "Fr.": "CHF",
-    "DKK": "DKK", "SEK": "SEK", "NOK": "NOK", "ISK": "ISK",
-    "₺": "TRY", "TL": "TRY", "TRY": "TRY", "₪": "ILS", "nis": "ILS", "ש״ח": "ILS", 'ש"ח': "ILS",
-    "ש'ח": "ILS", "ILS": "ILS",
-    "₫": "VND", "VNĐ": "VND", "VND": "VND", "Rp": "IDR", "IDR": "IDR", "฿": "THB", "บาท": "THB",
-    "THB": "THB", "RM": "MYR", "MYR": "MYR", "₱": "PHP", "PHP": "PHP",
-    "تومان": "IRR", "ريال": "IRR", "ر.س": "SAR", "SAR": "SAR", "د.إ": "AED", "AED": "AED",
-    "د.ك": "KWD", "ر.ق": "QAR", "ر.ع": "OMR", ".د.ب": "BHD", "د.ب": "BHD", "ع.د": "IQD", "د.ع": "IQD",
-    "د.أ": "JOD", "د.ا": "JOD", "دينار أردني": "JOD", "دينار كويتي": "KWD",
-    "د.ت": "TND", "د.ج": "DZD", "دج": "DZD", "د.م": "MAD", "ل.د": "LYD", "د.ل": "LYD",
-    "ل.س": "SYP", "ل.ل": "LBP", "ر.ي": "YER", "ج.س": "SDG", "ج.س.": "SDG",
-    "KSh": "KES", "KShs": "KES", "KES": "KES", "₦": "NGN", "NGN": "NGN", "ZAR": "ZAR",
-    "₵": "GHS", "GH₵": "GHS", "FRw": "RWF", "RF": "RWF", "R₣": "RWF", "Fbu": "BIF",
-    "ден": "MKD", "ДЕН": "MKD", "mkd": "MKD", "лари": "GEL", "lari": "GEL", "ლარი": "GEL", "₾": "GEL",
-    "тг": "KZT", "₸": "KZT", "so'm": "UZS", "сўм": "UZS", "₮": "MNT",
-    "Ks": "MMK", "Nu": "BTN", "Vt": "VUV", "S/": "PEN", "S/.": "PEN", "ரூ": "LKR", "රු": "LKR",
-    "BTC": "XBT", "Ƀ": "XBT", "₿": "XBT",
+    "¥": "CNY",
+    "元": "CNY",
+    "RMB": "CNY",
+    "CNY": "CNY",
+    "人民币": "CNY",
+    "圆": "CNY",
+    "圓": "CNY",
+    "yuan": "CNY",
+    "CN¥": "CNY",
+    "块": "CNY",
+    "円": "JPY",
+    "yen": "JPY",
+    "JP¥": "JPY",
+    "JPY": "JPY",
+    "$": "USD",
+    "US$": "USD",
+    "US $": "USD",
+    "USD": "USD",
+    "U$S": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "CAN$": "CAD",
+    "CAD$": "CAD",
+    "CAD": "CAD",
+    "CND": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "AU $": "AUD",
+    "AUD": "AUD",
+    "NZ$": "NZD",
+    "nzd": "NZD",
+    "HK$": "HKD",
+    "HKD": "HKD",
+    "S$": "SGD",
+    "SGD": "SGD",
+    "NT$": "TWD",
+    "NT": "TWD",
+    "TWD": "TWD",
+    "R$": "BRL",
+    "BRL": "BRL",
+    "MX$": "MXN",
+    "MXN": "MXN",
+    "G$": "GYD",
+    "GY$": "GYD",
+    "$b": "BOB",
+    "€": "EUR",
+    "EUR": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "£": "GBP",
+    "￡": "GBP",
+    "GBP": "GBP",
+    "GBp": "GBP",
+    "stg": "GBP",
+    "pound": "GBP",
+    "E£": "EGP",
+    "ج.م": "EGP",
+    "₩": "KRW",
+    "원": "KRW",
+    "KRW": "KRW",
+    "₹": "INR",
+    "Rs": "INR",
+    "Rs.": "INR",
+    "INR": "INR",
+    "₽": "RUB",
+    "руб": "RUB",
+    "руб.": "RUB",
+    "р.": "RUB",
+    "Р": "RUB",
+    "RUB": "RUB",
+    "Rbl": "RUB",
+    "грн": "UAH",
+    "грн.": "UAH",
+    "₴": "UAH",
+    "hrn": "UAH",
+    "UAH": "UAH",
+    "zł": "PLN",
+    "zl": "PLN",
+    "PLN": "PLN",
+    "Kč": "CZK",
+    "CZK": "CZK",
+    "Ft": "HUF",
+    "HUF": "HUF",
+    "lei": "RON",
+    "RON": "RON",
+    "лв": "BGN",
+    "лв.": "BGN",
+    "kn": "HRK",
+    "CHF": "CHF",
+    "chf": "CHF",
+    "CHf": "CHF",
+    "SFr": "CHF",
+    "Fr.": "CHF",
+    "DKK": "DKK",
+    "SEK": "SEK",
+    "NOK": "NOK",
+    "ISK": "ISK",
+    "₺": "TRY",
+    "TL": "TRY",
+    "TRY": "TRY",
+    "₪": "ILS",
+    "nis": "ILS",
+    "ש״ח": "ILS",
+    'ש"ח': "ILS",
+    "ש'ח": "ILS",
+    "ILS": "ILS",
+    "₫": "VND",
+    "VNĐ": "VND",
+    "VND": "VND",
+    "Rp": "IDR",
+    "IDR": "IDR",
+    "฿": "THB",
+    "บาท": "THB",
+    "THB": "THB",
+    "RM": "MYR",
+    "MYR": "MYR",
+    "₱": "PHP",
+    "PHP": "PHP",
+    "تومان": "IRR",
+    "ريال": "IRR",
+    "ر.س": "SAR",
+    "SAR": "SAR",
+    "د.إ": "AED",
+    "AED": "AED",
+    "د.ك": "KWD",
+    "ر.ق": "QAR",
+    "ر.ع": "OMR",
+    ".د.ب": "BHD",
+    "د.ب": "BHD",
+    "ع.د": "IQD",
+    "د.ع": "IQD",
+    "د.أ": "JOD",
+    "د.ا": "JOD",
+    "دينار أردني": "JOD",
+    "دينار كويتي": "KWD",
+    "د.ت": "TND",
+    "د.ج": "DZD",
+    "دج": "DZD",
+    "د.م": "MAD",
+    "ل.د": "LYD",
+    "د.ل": "LYD",
+    "ل.س": "SYP",
+    "ل.ل": "LBP",
+    "ر.ي": "YER",
+    "ج.س": "SDG",
+    "ج.س.": "SDG",
+    "KSh": "KES",
+    "KShs": "KES",
+    "KES": "KES",
+    "₦": "NGN",
+    "NGN": "NGN",
+    "ZAR": "ZAR",
+    "₵": "GHS",
+    "GH₵": "GHS",
+    "FRw": "RWF",
+    "RF": "RWF",
+    "R₣": "RWF",
+    "Fbu": "BIF",
+    "ден": "MKD",
+    "ДЕН": "MKD",
+    "mkd": "MKD",
+    "лари": "GEL",
+    "lari": "GEL",
+    "ლარი": "GEL",
+    "₾": "GEL",
+    "тг": "KZT",
+    "₸": "KZT",
+    "so'm": "UZS",
+    "сўм": "UZS",
+    "₮": "MNT",
+    "Ks": "MMK",
+    "Nu": "BTN",
+    "Vt": "VUV",
+    "S/": "PEN",
+    "S/.": "PEN",
+    "ரூ": "LKR",
+    "රු": "LKR",
+    "BTC": "XBT",
+    "Ƀ": "XBT",
+    "₿": "XBT",
 }
 _DOLLAR_FAMILY = {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "TWD", "MXN", "BRL"}
 _YEN_FAMILY = {"CNY", "JPY"}
 _LOWER = {k.lower(): v for k, v in _SYMBOLS.items()}
 _ISO_CODES = frozenset(_SYMBOLS.values()) | {
-    "SEK", "NOK", "DKK", "ISK", "ZAR", "ARS", "CLP", "COP", "PKR", "BDT", "EGP", "HRK", "RSD", "XBT"}
+    "SEK",
+    "NOK",
+    "DKK",
+    "ISK",
+    "ZAR",
+    "ARS",
+    "CLP",
+    "COP",
+    "PKR",
+    "BDT",
+    "EGP",
+    "HRK",
+    "RSD",
+    "XBT",
+}
 # Full-width forms (U+FF01..FF5E) to ASCII, plus the full-width yuan/pound signs and ideographic space.
 _WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0xFFE5: "¥", 0xFFE1: "£", 0x3000: " "}
 # Longest first so that "CAN$" beats "$" and "руб." beats "руб". Word-like tokens need word edges.
@@ -89,13 +249,20 @@ _TOKEN_RE = re.compile(
         for k in sorted(_SYMBOLS, key=len, reverse=True)
     )
 )
-_MASKED = re.compile(r"[¥$€£]\s*[*?xX]{2,}|\*{2,}|询价|面议|电议|议价|咨询客服|暂无报价|暂无价格|价格待定"
-                     r"|call for price|price on request|contact us for price", re.IGNORECASE)
+_MASKED = re.compile(
+    r"[¥$€£]\s*[*?xX]{2,}|\*{2,}|询价|面议|电议|议价|咨询客服|暂无报价|暂无价格|价格待定"
+    r"|call for price|price on request|contact us for price",
+    re.IGNORECASE,
+)
 _NUM = r"\d[\d,.\s]*\d|\d"
-_RANGE = re.compile(rf"(?P<lo>{_NUM})\s*(?:-|~|～|–|—|至|到|to)\s*(?P<cur>[¥$€£]|[A-Z]{{3}})?\s*(?P<hi>{_NUM})")
+_RANGE = re.compile(
+    rf"(?P<lo>{_NUM})\s*(?:-|~|～|–|—|至|到|to)\s*(?P<cur>[¥$€£]|[A-Z]{{3}})?\s*(?P<hi>{_NUM})"
+)
 _NEGATIVE = re.compile(r"^\s*(?:[¥$€£]|[A-Z]{3})?\s*[-−]\s*(?:[¥$€£]|[A-Z]{3})?\s*\d")
 """A leading minus sign, before or after the currency (``-¥270``, ``¥-270.00``, ``CNY -5``)."""
-_FROM = re.compile(r"\d\s*(?:元)?\s*起|\bfrom\b|\bstarting at\b|\bab\b|\bà partir de\b|低至|最低", re.IGNORECASE)
+_FROM = re.compile(
+    r"\d\s*(?:元)?\s*起|\bfrom\b|\bstarting at\b|\bab\b|\bà partir de\b|低至|最低", re.IGNORECASE
+)
 _CURRENCY_BEFORE = re.compile(r"[¥$€£]\s*$|[A-Z]{3}\s*$")
 
 
@@ -142,16 +309,20 @@ def _range_low(text: str) -> Decimal | None:
     # Only a range that is the first number on the text: "€ 10.00 € 8.00 – € 10.00" is 10.00.
     if match is not None and not re.search(r"\d", text[: match.start()]):
         lo, hi = _to_decimal(match["lo"]), _to_decimal(match["hi"])
-        marked = (match["cur"] or _CURRENCY_BEFORE.search(text[: match.start()])
-                  or _TOKEN_RE.match(text[match.end():].lstrip())
-                  or ("." in match["lo"] and "." in match["hi"]))
+        marked = (
+            match["cur"]
+            or _CURRENCY_BEFORE.search(text[: match.start()])
+            or _TOKEN_RE.match(text[match.end() :].lstrip())
+            or ("." in match["lo"] and "." in match["hi"])
+        )
         if lo is not None and hi is not None and lo < hi and marked:
             return lo
     return None
 
 
-def parse_price(text: str | None, currency_hint: str | None = None, *,
-                decimal_separator: str | None = None) -> ParsedPrice:
+def parse_price(
+    text: str | None, currency_hint: str | None = None, *, decimal_separator: str | None = None
+) -> ParsedPrice:
     """Parse a price text such as ``¥5,999.00``, ``券后价 ¥5,799``, ``$1,299.99``, ``12,50 €``.
 
     ``currency_hint`` is either an ISO code (the marketplace currency: used when the text names no
@@ -194,11 +365,14 @@ def _pick_symbol(found: str | None, text: str, hint_text: str | None) -> str | N
 
 # --- shipping ---------------------------------------------------------------------------------------
 
-_FREE = re.compile(r"包邮|免运费|免邮|免配送费|免费配送|运费\s*[:：]?\s*[¥￥]?\s*0(?:\.0+)?(?!\d|\.\d*[1-9])"
-                   r"|卖家承担运费|free\s+(?:shipping|delivery)|shipping\s*[:：]?\s*free|^\s*free\s*$",
-                   re.IGNORECASE)
-_CONDITIONAL = re.compile(r"满\s*[¥￥]?\s*\d|\border(?:s)?\s+(?:over|above|of)\b|\bover\s*[$€£¥]|\$\s*\d+\s*\+",
-                          re.IGNORECASE)
+_FREE = re.compile(
+    r"包邮|免运费|免邮|免配送费|免费配送|运费\s*[:：]?\s*[¥￥]?\s*0(?:\.0+)?(?!\d|\.\d*[1-9])"
+    r"|卖家承担运费|free\s+(?:shipping|delivery)|shipping\s*[:：]?\s*free|^\s*free\s*$",
+    re.IGNORECASE,
+)
+_CONDITIONAL = re.compile(
+    r"满\s*[¥￥]?\s*\d|\border(?:s)?\s+(?:over|above|of)\b|\bover\s*[$€£¥]|\$\s*\d+\s*\+", re.IGNORECASE
+)
 
 
 def parse_shipping(text: str | None, currency_hint: str | None = None) -> Decimal | None:
@@ -220,20 +394,49 @@ def parse_shipping(text: str | None, currency_hint: str | None = None) -> Decima
 
 # --- delivery promise -------------------------------------------------------------------------------
 
-_CN_DIGITS = {"半": 0.5, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9, "十": 10}
+_CN_DIGITS = {
+    "半": 0.5,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "俩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 _N = r"(\d+(?:\.\d+)?|[半一二两俩三四五六七八九十])"
 _DELIVERY_RULES: list[tuple[re.Pattern[str], float | None]] = [
-    (re.compile(rf"{_N}\s*(?:-|~|～|–|至|到|to)\s*{_N}\s*(?:个)?(?:工作日|天|日|(?:business\s+|working\s+)?days?)",
-                re.IGNORECASE), 24.0),
-    (re.compile(rf"{_N}\s*(?:-|~|～|–|至|到|to)\s*{_N}\s*(?:个)?(?:小时|h\b|hours?|hrs?)", re.IGNORECASE), 1.0),
+    (
+        re.compile(
+            rf"{_N}\s*(?:-|~|～|–|至|到|to)\s*{_N}\s*(?:个)?(?:工作日|天|日|(?:business\s+|working\s+)?days?)",
+            re.IGNORECASE,
+        ),
+        24.0,
+    ),
+    (
+        re.compile(rf"{_N}\s*(?:-|~|～|–|至|到|to)\s*{_N}\s*(?:个)?(?:小时|h\b|hours?|hrs?)", re.IGNORECASE),
+        1.0,
+    ),
     (re.compile(rf"{_N}\s*(?:分钟|分|min(?:ute)?s?\b)", re.IGNORECASE), 1 / 60),
     (re.compile(rf"{_N}\s*(?:个)?(?:小时|h\b|hours?\b|hrs?\b)", re.IGNORECASE), 1.0),
-    (re.compile(rf"{_N}\s*(?:个)?(?:工作日|天|日(?!达)|(?:business\s+|working\s+)?days?\b)", re.IGNORECASE), 24.0),
+    (
+        re.compile(
+            rf"{_N}\s*(?:个)?(?:工作日|天|日(?!达)|(?:business\s+|working\s+)?days?\b)", re.IGNORECASE
+        ),
+        24.0,
+    ),
     (re.compile(rf"{_N}\s*(?:周|星期|weeks?\b)", re.IGNORECASE), 168.0),
     (re.compile(r"半小时|半个小时"), None),
     (re.compile(r"当日达|当天达|今日达|当日送达|当天送达|今天送达|same[- ]day|today", re.IGNORECASE), 12.0),
-    (re.compile(r"次日达|次日送达|明日达|明天送达|隔天达|next[- ]day|tomorrow|overnight", re.IGNORECASE), 24.0),
+    (
+        re.compile(r"次日达|次日送达|明日达|明天送达|隔天达|next[- ]day|tomorrow|overnight", re.IGNORECASE),
+        24.0,
+    ),
     (re.compile(r"隔日达|后天送达|后天达|two[- ]day|2[- ]day", re.IGNORECASE), 48.0),
 ]
 

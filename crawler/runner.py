@@ -57,15 +57,25 @@ def marketplace_status(stats: dict[str, Any]) -> tuple[str, str, int]:
     """(status, reason, error count) for one marketplace from its Scrapy stats."""
     offers = int(stats.get("item_scraped_count", 0))
     # Only per-crawler counters: Scrapy's log_count/ERROR counts every crawler's errors in the process.
-    errors = (int(stats.get("retry/max_reached", 0)) + int(stats.get("httperror/response_ignored_count", 0))
-              + sum(int(v) for k, v in stats.items() if k.startswith(("spider_exceptions/", "bijia/errors/"))))
+    errors = (
+        int(stats.get("retry/max_reached", 0))
+        + int(stats.get("httperror/response_ignored_count", 0))
+        + sum(int(v) for k, v in stats.items() if k.startswith(("spider_exceptions/", "bijia/errors/")))
+    )
     finish = stats.get("finish_reason", "unknown")
     if finish != "finished":
         return "failed", f"crawl ended: {finish}", errors
     if offers == 0:
-        statuses = {k.rsplit("/", 1)[-1]: v for k, v in stats.items()
-                    if k.startswith("downloader/response_status_count/")}
-        exc = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("downloader/exception_type_count/")}
+        statuses = {
+            k.rsplit("/", 1)[-1]: v
+            for k, v in stats.items()
+            if k.startswith("downloader/response_status_count/")
+        }
+        exc = {
+            k.rsplit("/", 1)[-1]: v
+            for k, v in stats.items()
+            if k.startswith("downloader/exception_type_count/")
+        }
         detail = ", ".join(f"HTTP {k}×{v}" for k, v in sorted(statuses.items()) if not k.startswith("2"))
         detail = ", ".join(x for x in (detail, ", ".join(f"{k}×{v}" for k, v in exc.items())) if x)
         return "failed", "no offers" + (f" ({detail})" if detail else ""), errors
@@ -74,8 +84,9 @@ def marketplace_status(stats: dict[str, Any]) -> tuple[str, str, int]:
     return "ok", "", errors
 
 
-def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR",
-                   extra: dict[str, Any] | None = None):
+def crawl_settings(
+    db_path: Path, run_id: str, *, log_level: str = "ERROR", extra: dict[str, Any] | None = None
+):
     from scrapy.settings import Settings
 
     settings = Settings()
@@ -89,9 +100,17 @@ def crawl_settings(db_path: Path, run_id: str, *, log_level: str = "ERROR",
     return settings
 
 
-def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str | None = None,
-              log_level: str = "ERROR", jobdir: Path | None = None, progress: ProgressCallback | None = None,
-              extra_settings: dict[str, Any] | None = None, publish: bool = True) -> CrawlReport:
+def run_crawl(
+    marketplaces: Sequence[Marketplace],
+    *,
+    db_path: Path,
+    run_id: str | None = None,
+    log_level: str = "ERROR",
+    jobdir: Path | None = None,
+    progress: ProgressCallback | None = None,
+    extra_settings: dict[str, Any] | None = None,
+    publish: bool = True,
+) -> CrawlReport:
     """Crawl ``marketplaces`` (one Scrapy crawler each, concurrently) and publish the run.
 
     ``publish=False`` leaves the staged offers and the run unpublished (``published`` is 0): the caller
@@ -128,6 +147,7 @@ def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str
             def on_item(item=None, response=None, spider=None, _name=market.name, _count=count):
                 _count["n"] += 1
                 progress(_name, _count["n"])
+
             crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
         process.crawl(crawler, marketplace=market)
     process.start(install_signal_handlers=True)
@@ -140,18 +160,29 @@ def run_crawl(marketplaces: Sequence[Marketplace], *, db_path: Path, run_id: str
         seconds = 0.0
         if stats.get("start_time") and stats.get("finish_time"):
             seconds = (stats["finish_time"] - stats["start_time"]).total_seconds()
-        reports.append(MarketplaceReport(
-            market.name, status, int(stats.get("response_received_count", 0)),
-            int(stats.get("item_scraped_count", 0)), sum(dropped.values()), errors, round(seconds, 2), reason,
-            dropped, str(stats.get("finish_reason", ""))))
+        reports.append(
+            MarketplaceReport(
+                market.name,
+                status,
+                int(stats.get("response_received_count", 0)),
+                int(stats.get("item_scraped_count", 0)),
+                sum(dropped.values()),
+                errors,
+                round(seconds, 2),
+                reason,
+                dropped,
+                str(stats.get("finish_reason", "")),
+            )
+        )
     ok = [r.name for r in reports if r.status != "failed"]
     overall = "finished" if len(ok) == len(reports) else ("partial" if ok else "failed")
     if not publish:
         return CrawlReport(run_id, overall, 0, reports)
     con = connect(db_path)
     try:
-        published = commit_run(con, run_id, ok, overall,
-                               {"marketplaces": {r.name: r.to_dict() for r in reports}})
+        published = commit_run(
+            con, run_id, ok, overall, {"marketplaces": {r.name: r.to_dict() for r in reports}}
+        )
     finally:
         con.close()
     return CrawlReport(run_id, overall, published, reports)

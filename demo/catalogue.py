@@ -53,6 +53,7 @@ class Sku:
     def name(self) -> str:
         """Canonical English name, e.g. ``Apple iPhone 15 Pro 256GB Black``."""
         from demo.titles import quantity, storage
+
         v, p = self.values, self.product
         words = [p.model_en if p.model_en.startswith(p.brand.en) else f"{p.brand.en} {p.model_en}"]
         words += [storage(v[a], "GB") for a in ("memory", "storage") if a in v]
@@ -161,8 +162,10 @@ class Catalogue:
     @cached_property
     def _store_skus(self) -> dict[int, array]:
         on_shandian = self._shop_skus["shandian"]
-        return {s.id: array("I", (i for i in on_shandian if self._store_mask[i] >> k & 1))
-                for k, s in enumerate(STORES)}
+        return {
+            s.id: array("I", (i for i in on_shandian if self._store_mask[i] >> k & 1))
+            for k, s in enumerate(STORES)
+        }
 
     def store(self, store_id: int) -> Store:
         return next(s for s in STORES if s.id == store_id)
@@ -184,10 +187,15 @@ class Catalogue:
     def listings(self, shop: str) -> Iterator[Listing]:
         """Every listing of a shop (shandian: one per store that lists the SKU)."""
         if shop != "shandian":
-            return (make_listing(self.seed, shop, self.sku(i), n) for n, i in enumerate(self._shop_skus[shop]))
-        return (make_listing(self.seed, shop, self.sku(i), n, store)
-                for n, i in enumerate(self._shop_skus[shop])
-                for k, store in enumerate(STORES) if self._store_mask[i] >> k & 1)
+            return (
+                make_listing(self.seed, shop, self.sku(i), n) for n, i in enumerate(self._shop_skus[shop])
+            )
+        return (
+            make_listing(self.seed, shop, self.sku(i), n, store)
+            for n, i in enumerate(self._shop_skus[shop])
+            for k, store in enumerate(STORES)
+            if self._store_mask[i] >> k & 1
+        )
 
     def truth_rows(self, absurd: Iterable[str] = ()) -> Iterator[TruthRow]:
         """One row per listing the server serves; ``absurd``: shops whose ``absurd_prices`` fault is on
@@ -197,8 +205,17 @@ class Catalogue:
             for x in self.listings(shop):
                 if x.absurd is not None and shop in absurd:
                     continue
-                yield TruthRow(shop, x.listing_id, x.sku.sku_id, x.title, x.price, x.final_price, x.shipping,
-                               x.landed_price, x.in_stock)
+                yield TruthRow(
+                    shop,
+                    x.listing_id,
+                    x.sku.sku_id,
+                    x.title,
+                    x.price,
+                    x.final_price,
+                    x.shipping,
+                    x.landed_price,
+                    x.in_stock,
+                )
 
     def expected_lowest(self, absurd: Iterable[str] = ()) -> dict[str, tuple[Decimal, str]]:
         """``{sku_id: (lowest landed price among in-stock offers, marketplace)}``; ties go to the
@@ -245,8 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=150, help="number of SKUs")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--truth", default="-", help="CSV path for the truth rows (- = stdout)")
-    parser.add_argument("--absurd", action="append", default=[], metavar="SHOP",
-                        help="leave out the listings the absurd_prices fault breaks on SHOP (repeatable)")
+    parser.add_argument(
+        "--absurd",
+        action="append",
+        default=[],
+        metavar="SHOP",
+        help="leave out the listings the absurd_prices fault breaks on SHOP (repeatable)",
+    )
     args = parser.parse_args(argv)
     catalogue = generate_catalogue(args.size, args.seed)
     rows = catalogue.write_truth(args.truth, args.absurd)

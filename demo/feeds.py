@@ -17,10 +17,25 @@ if TYPE_CHECKING:
     from demo.catalogue import Catalogue
 
 JSON = "application/json; charset=utf-8"
-CATEGORY_NAMES = {"phone": "Phones", "laptop": "Laptops", "headphones": "Headphones", "drinks": "Drinks",
-                  "groceries": "Groceries", "shoes": "Shoes", "appliance": "Small Appliances"}
-OPTION_NAMES = {"storage": "Storage", "memory": "Memory", "colour": "Color", "size": "Size", "volume": "Volume",
-                "pack": "Pack", "weight": "Weight", "count": "Count"}
+CATEGORY_NAMES = {
+    "phone": "Phones",
+    "laptop": "Laptops",
+    "headphones": "Headphones",
+    "drinks": "Drinks",
+    "groceries": "Groceries",
+    "shoes": "Shoes",
+    "appliance": "Small Appliances",
+}
+OPTION_NAMES = {
+    "storage": "Storage",
+    "memory": "Memory",
+    "colour": "Color",
+    "size": "Size",
+    "volume": "Volume",
+    "pack": "Pack",
+    "weight": "Weight",
+    "count": "Count",
+}
 GRAMS = {"phone": 190, "laptop": 1400, "headphones": 250, "shoes": 850, "appliance": 2100}
 STAMP = "2024-09-20T10:00:00+08:00"
 
@@ -77,8 +92,14 @@ def shopify_products(cat: Catalogue, query: dict[str, str], base: str, faults: F
     if limit is None or page is None:
         return json_reply({"errors": {"limit": "must be between 1 and 250"}}, 400)
     products = cat.shopify_products
-    return json_reply({"products": [_shopify_product(cat, *products[n], base, faults)
-                                    for n in page_range(len(products), page, limit, faults)]})
+    return json_reply(
+        {
+            "products": [
+                _shopify_product(cat, *products[n], base, faults)
+                for n in page_range(len(products), page, limit, faults)
+            ]
+        }
+    )
 
 
 def _shopify_product(cat: Catalogue, product_index: int, members, base: str, faults: Faults) -> dict:
@@ -87,41 +108,86 @@ def _shopify_product(cat: Catalogue, product_index: int, members, base: str, fau
     pid = shopify_product_id(product_index)
     title = shopify_product_title(cat.seed, first)
     axes = [axis for axis, _ in first.variant]
-    options = [{"name": OPTION_NAMES[a], "position": n + 1,
-                "values": list(dict.fromkeys(titles.shopline_option(a, x.sku.values[a]) for x in listings))}
-               for n, a in enumerate(axes)] or [{"name": "Title", "position": 1, "values": ["Default Title"]}]
+    options = [
+        {
+            "name": OPTION_NAMES[a],
+            "position": n + 1,
+            "values": list(dict.fromkeys(titles.shopline_option(a, x.sku.values[a]) for x in listings)),
+        }
+        for n, a in enumerate(axes)
+    ] or [{"name": "Title", "position": 1, "values": ["Default Title"]}]
     variants = [_shopify_variant(x, pid, n, faults) for n, x in enumerate(listings)]
-    return {"id": pid, "title": title, "handle": f"{slug(title)}-{pid % 10000}",
-            "body_html": f"<p>{title}</p>", "published_at": STAMP, "created_at": STAMP, "updated_at": STAMP,
-            "vendor": first.product.brand.en, "product_type": CATEGORY_NAMES[first.product.family.category],
-            "tags": [first.product.brand.en, CATEGORY_NAMES[first.product.family.category]],
-            "variants": variants,
-            "images": [{"id": pid + 1, "created_at": STAMP, "position": 1, "updated_at": STAMP,
-                        "product_id": pid, "variant_ids": [], "src": f"{base}/static/img/sl-{pid}.svg",
-                        "width": 800, "height": 800}],
-            "options": options}
+    return {
+        "id": pid,
+        "title": title,
+        "handle": f"{slug(title)}-{pid % 10000}",
+        "body_html": f"<p>{title}</p>",
+        "published_at": STAMP,
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "vendor": first.product.brand.en,
+        "product_type": CATEGORY_NAMES[first.product.family.category],
+        "tags": [first.product.brand.en, CATEGORY_NAMES[first.product.family.category]],
+        "variants": variants,
+        "images": [
+            {
+                "id": pid + 1,
+                "created_at": STAMP,
+                "position": 1,
+                "updated_at": STAMP,
+                "product_id": pid,
+                "variant_ids": [],
+                "src": f"{base}/static/img/sl-{pid}.svg",
+                "width": 800,
+                "height": 800,
+            }
+        ],
+        "options": options,
+    }
 
 
 def _shopify_variant(x: Listing, pid: int, n: int, faults: Faults) -> dict:
     price, list_price, _ = shown_prices(x, faults)
     names = [titles.shopline_option(a, v) for a, v in x.sku.variant] or ["Default Title"]
     names += [None] * (3 - len(names))
-    return {"id": int(x.listing_id), "title": " / ".join(n for n in names if n), "option1": names[0],
-            "option2": names[1], "option3": names[2], "sku": x.shop_sku, "requires_shipping": True,
-            "taxable": True, "featured_image": None, "available": x.in_stock, "price": f"{price:.2f}",
-            "grams": _grams(x), "compare_at_price": f"{list_price:.2f}" if list_price else None,
-            "position": n + 1, "product_id": pid, "created_at": STAMP, "updated_at": STAMP,
-            "barcode": x.gtin}
+    return {
+        "id": int(x.listing_id),
+        "title": " / ".join(n for n in names if n),
+        "option1": names[0],
+        "option2": names[1],
+        "option3": names[2],
+        "sku": x.shop_sku,
+        "requires_shipping": True,
+        "taxable": True,
+        "featured_image": None,
+        "available": x.in_stock,
+        "price": f"{price:.2f}",
+        "grams": _grams(x),
+        "compare_at_price": f"{list_price:.2f}" if list_price else None,
+        "position": n + 1,
+        "product_id": pid,
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "barcode": x.gtin,
+    }
 
 
 def woo_products(cat: Catalogue, query: dict[str, str], base: str, faults: Faults) -> Reply:
     per_page, page = _int_arg(query, "per_page", 10, 100), _int_arg(query, "page", 1, 10**6)
     if per_page is None or page is None:
-        return json_reply({"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page, page",
-                           "data": {"status": 400}}, 400)
+        return json_reply(
+            {
+                "code": "rest_invalid_param",
+                "message": "Invalid parameter(s): per_page, page",
+                "data": {"status": 400},
+            },
+            400,
+        )
     skus = cat.shop_skus("woomart")
-    rows = [_woo_product(cat.listing("woomart", skus[n]), base, faults)
-            for n in page_range(len(skus), page, per_page, faults)]
+    rows = [
+        _woo_product(cat.listing("woomart", skus[n]), base, faults)
+        for n in page_range(len(skus), page, per_page, faults)
+    ]
     total_pages = max(1, math.ceil(len(skus) / per_page))
     return json_reply(rows, headers={"X-WP-Total": str(len(skus)), "X-WP-TotalPages": str(total_pages)})
 
@@ -135,38 +201,105 @@ def _woo_product(x: Listing, base: str, faults: Faults) -> dict:
     regular = list_price or price
     category = x.sku.product.family.category
     name_slug = f"{slug(x.title)}-{x.listing_id}"
-    attributes = [{"id": 0, "name": OPTION_NAMES[a], "taxonomy": None, "has_variations": False,
-                   "terms": [{"id": 0, "name": titles.shopline_option(a, v), "slug": slug(str(v))}]}
-                  for a, v in x.sku.variant]
-    attributes.append({"id": 1, "name": "Brand", "taxonomy": "pa_brand", "has_variations": False,
-                       "terms": [{"id": 0, "name": x.sku.product.brand.en, "slug": slug(x.sku.product.brand.en)}]})
+    attributes = [
+        {
+            "id": 0,
+            "name": OPTION_NAMES[a],
+            "taxonomy": None,
+            "has_variations": False,
+            "terms": [{"id": 0, "name": titles.shopline_option(a, v), "slug": slug(str(v))}],
+        }
+        for a, v in x.sku.variant
+    ]
+    attributes.append(
+        {
+            "id": 1,
+            "name": "Brand",
+            "taxonomy": "pa_brand",
+            "has_variations": False,
+            "terms": [{"id": 0, "name": x.sku.product.brand.en, "slug": slug(x.sku.product.brand.en)}],
+        }
+    )
     cat_id = 15 + list(CATEGORY_NAMES).index(category)
     return {
-        "id": int(x.listing_id), "name": x.title, "slug": name_slug, "parent": 0, "type": "simple",
-        "variation": "", "permalink": f"{base}/woomart/product/{name_slug}/", "sku": x.shop_sku,
-        "short_description": "", "description": f"<p>{x.title}</p>", "on_sale": list_price is not None,
-        "prices": {"price": _minor(price), "regular_price": _minor(regular),
-                   "sale_price": _minor(price), "price_range": None, "currency_code": "CNY",
-                   "currency_symbol": "¥", "currency_minor_unit": 2, "currency_decimal_separator": ".",
-                   "currency_thousand_separator": ",", "currency_prefix": "¥", "currency_suffix": ""},
-        "price_html": f"<span class=\"woocommerce-Price-amount amount\">¥{price:,.2f}</span>",
-        "average_rating": "0", "review_count": 0,
-        "images": [{"id": x.position + 1, "src": f"{base}/static/img/wm-{x.listing_id}.svg", "name": "",
-                    "alt": x.title}],
-        "categories": [{"id": cat_id, "name": CATEGORY_NAMES[category], "slug": slug(CATEGORY_NAMES[category]),
-                        "link": f"{base}/woomart/product-category/{slug(CATEGORY_NAMES[category])}/"}],
-        "tags": [], "attributes": attributes, "variations": [], "has_options": False,
-        "is_purchasable": True, "is_in_stock": x.in_stock, "is_on_backorder": False,
-        "low_stock_remaining": x.stock if 0 < x.stock < 5 else None, "sold_individually": False,
-        "add_to_cart": {"text": "Add to cart", "description": f"Add “{x.title}” to your cart",
-                        "url": f"?add-to-cart={x.listing_id}", "minimum": 1, "maximum": 9999, "multiple_of": 1},
+        "id": int(x.listing_id),
+        "name": x.title,
+        "slug": name_slug,
+        "parent": 0,
+        "type": "simple",
+        "variation": "",
+        "permalink": f"{base}/woomart/product/{name_slug}/",
+        "sku": x.shop_sku,
+        "short_description": "",
+        "description": f"<p>{x.title}</p>",
+        "on_sale": list_price is not None,
+        "prices": {
+            "price": _minor(price),
+            "regular_price": _minor(regular),
+            "sale_price": _minor(price),
+            "price_range": None,
+            "currency_code": "CNY",
+            "currency_symbol": "¥",
+            "currency_minor_unit": 2,
+            "currency_decimal_separator": ".",
+            "currency_thousand_separator": ",",
+            "currency_prefix": "¥",
+            "currency_suffix": "",
+        },
+        "price_html": f'<span class="woocommerce-Price-amount amount">¥{price:,.2f}</span>',
+        "average_rating": "0",
+        "review_count": 0,
+        "images": [
+            {
+                "id": x.position + 1,
+                "src": f"{base}/static/img/wm-{x.listing_id}.svg",
+                "name": "",
+                "alt": x.title,
+            }
+        ],
+        "categories": [
+            {
+                "id": cat_id,
+                "name": CATEGORY_NAMES[category],
+                "slug": slug(CATEGORY_NAMES[category]),
+                "link": f"{base}/woomart/product-category/{slug(CATEGORY_NAMES[category])}/",
+            }
+        ],
+        "tags": [],
+        "attributes": attributes,
+        "variations": [],
+        "has_options": False,
+        "is_purchasable": True,
+        "is_in_stock": x.in_stock,
+        "is_on_backorder": False,
+        "low_stock_remaining": x.stock if 0 < x.stock < 5 else None,
+        "sold_individually": False,
+        "add_to_cart": {
+            "text": "Add to cart",
+            "description": f"Add “{x.title}” to your cart",
+            "url": f"?add-to-cart={x.listing_id}",
+            "minimum": 1,
+            "maximum": 9999,
+            "multiple_of": 1,
+        },
     }
 
 
 def shandian_stores(cat: Catalogue) -> Reply:
-    return json_reply({"stores": [{"id": s.id, "name": s.name, "distance_km": s.distance_km,
-                                   "delivery_minutes": s.delivery_minutes, "delivery_fee": f"{s.delivery_fee:.2f}"}
-                                  for s in cat.stores]})
+    return json_reply(
+        {
+            "stores": [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "distance_km": s.distance_km,
+                    "delivery_minutes": s.delivery_minutes,
+                    "delivery_fee": f"{s.delivery_fee:.2f}",
+                }
+                for s in cat.stores
+            ]
+        }
+    )
 
 
 def shandian_products(cat: Catalogue, store_id: int, query: dict[str, str], faults: Faults) -> Reply:
@@ -180,9 +313,18 @@ def shandian_products(cat: Catalogue, store_id: int, query: dict[str, str], faul
     for n in page_range(len(skus), page, size, faults):
         x = cat.listing("shandian", skus[n], store)
         price, _, final = shown_prices(x, faults)
-        items.append({"id": shandian_product_id(x.sku), "title": x.title, "brand": x.sku.product.brand.zh,
-                      "price": f"{price:.2f}", "promo_price": f"{final:.2f}" if final else None,
-                      "stock": x.stock, "spec": titles.spec_text(x.sku), "barcode": x.gtin})
+        items.append(
+            {
+                "id": shandian_product_id(x.sku),
+                "title": x.title,
+                "brand": x.sku.product.brand.zh,
+                "price": f"{price:.2f}",
+                "promo_price": f"{final:.2f}" if final else None,
+                "stock": x.stock,
+                "spec": titles.spec_text(x.sku),
+                "barcode": x.gtin,
+            }
+        )
     return json_reply({"page": page, "total_pages": max(1, math.ceil(len(skus) / size)), "items": items})
 
 
@@ -200,10 +342,18 @@ def jingxuan_items(cat: Catalogue, query: dict[str, str], faults: Faults, per_pa
     for n in page_range(len(skus), page, per_page, faults):
         x = cat.listing("jingxuan", skus[n])
         price, _, final = shown_prices(x, faults)
-        items.append({"id": x.listing_id, "title": x.title, "url": f"/jingxuan/item/{x.listing_id}",
-                      "shop": x.seller, "price": money_text(price),
-                      "coupon_price": f"券后价 {money_text(final)}" if final else None,
-                      "shipping": "包邮" if not x.shipping else f"运费 {money_text(x.shipping)}",
-                      "delivery": x.delivery, "stock": "有货" if x.in_stock else "无货"})
+        items.append(
+            {
+                "id": x.listing_id,
+                "title": x.title,
+                "url": f"/jingxuan/item/{x.listing_id}",
+                "shop": x.seller,
+                "price": money_text(price),
+                "coupon_price": f"券后价 {money_text(final)}" if final else None,
+                "shipping": "包邮" if not x.shipping else f"运费 {money_text(x.shipping)}",
+                "delivery": x.delivery,
+                "stock": "有货" if x.in_stock else "无货",
+            }
+        )
     has_more = page < total_pages or faults.pagination_loop
     return json_reply({"page": page, "total_pages": total_pages, "has_more": has_more, "items": items})

@@ -120,7 +120,10 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
         delta = max(-0.15, min(0.15, delta + store.price_delta))
     price = money(sku.cents * (1 + delta))
     list_price = final_price = None
-    seller, delivery = {"techmall": "TechMall", "shopline": "ShopLine", "woomart": "WooMart"}.get(shop, ""), ""
+    seller, delivery = (
+        {"techmall": "TechMall", "shopline": "ShopLine", "woomart": "WooMart"}.get(shop, ""),
+        "",
+    )
     if shop in ("shopline", "woomart") and d.chance(0.3):
         list_price = money(float(price) * 100 * d.uniform(1.05, 1.2))
     if shop == "jingxuan":
@@ -140,9 +143,26 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
     ids = d.fork(11)
     gtin = sku.gtin if ids.chance({"techmall": 0.55, "shopline": 0.6, "shandian": 0.7}.get(shop, 0)) else None
     mpn = sku.mpn if shop == "techmall" and ids.chance(0.45) else None
-    return Listing(shop, listing_id(shop, sku, store), sku, title, price, list_price, final_price, shipping,
-                   stock > 0, stock, gtin, mpn, f"{shop[:2].upper()}-{permute(sku.index, 9):07d}", seller,
-                   delivery, position, store, _absurd(position, price))
+    return Listing(
+        shop,
+        listing_id(shop, sku, store),
+        sku,
+        title,
+        price,
+        list_price,
+        final_price,
+        shipping,
+        stock > 0,
+        stock,
+        gtin,
+        mpn,
+        f"{shop[:2].upper()}-{permute(sku.index, 9):07d}",
+        seller,
+        delivery,
+        position,
+        store,
+        _absurd(position, price),
+    )
 
 
 def _title(seed: int, shop: str, sku: Sku, d: Draw) -> str:

@@ -1,9 +1,9 @@
 """One HTTP server on 127.0.0.1 serving the five demo shops under path prefixes (see docs/ARCHITECTURE.md).
 
-    with DemoServer(generate_catalogue(150), port=0) as server:
-        httpx.get(server.base_url + "/shopline/products.json")
+with DemoServer(generate_catalogue(150), port=0) as server:
+    httpx.get(server.base_url + "/shopline/products.json")
 
-    python -m demo.server --port 8765 --size 150 --seed 7 --fault techmall:status_429_every=5
+python -m demo.server --port 8765 --size 150 --seed 7 --fault techmall:status_429_every=5
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from demo.faults import Faults, FaultState, normalise_plan, parse_fault
 from demo.feeds import Reply, json_reply
 
 SHOP_PREFIXES = ("techmall", "shopline", "woomart", "jingxuan", "shandian")
-IMAGE = (b'<svg xmlns="http://www.w3.org/2000/svg" width="80" height="80">'
-         b'<rect width="80" height="80" fill="#ddd"/></svg>')
+IMAGE = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="80" height="80">'
+    b'<rect width="80" height="80" fill="#ddd"/></svg>'
+)
 NOT_FOUND = Reply(404, "text/plain; charset=utf-8", b"not found\n")
 
 
@@ -45,7 +47,9 @@ def route(cat: Catalogue, state: FaultState, path: str, query: dict[str, str], b
     return handler(cat, faults, rest, query, base)
 
 
-def _techmall(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str) -> Reply | None:
+def _techmall(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
     if not rest:
         return pages.techmall_home()
     if rest == ["sitemap.xml"]:
@@ -64,13 +68,17 @@ def _techmall(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, 
     return None
 
 
-def _shopline(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str) -> Reply | None:
+def _shopline(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
     if rest == ["products.json"]:
         return feeds.shopify_products(cat, query, base, faults)
     return None
 
 
-def _woomart(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str) -> Reply | None:
+def _woomart(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
     if rest == ["wp-json", "wc", "store", "v1", "products"]:
         return feeds.woo_products(cat, query, base, faults)
     if len(rest) == 2 and rest[0] == "product":
@@ -78,7 +86,9 @@ def _woomart(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, s
     return None
 
 
-def _jingxuan(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str) -> Reply | None:
+def _jingxuan(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
     if not rest:
         return pages.jingxuan_shell(faults)
     if rest == ["api", "items"]:
@@ -88,7 +98,9 @@ def _jingxuan(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, 
     return None
 
 
-def _shandian(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str) -> Reply | None:
+def _shandian(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
     if rest == ["api", "stores"]:
         return feeds.shandian_stores(cat)
     if len(rest) == 4 and rest[:2] == ["api", "stores"] and rest[3] == "products" and rest[2].isdigit():
@@ -97,8 +109,12 @@ def _shandian(cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, 
 
 
 _HANDLERS: dict[str, Callable[..., Reply | None]] = {
-    "techmall": _techmall, "shopline": _shopline, "woomart": _woomart, "jingxuan": _jingxuan,
-    "shandian": _shandian}
+    "techmall": _techmall,
+    "shopline": _shopline,
+    "woomart": _woomart,
+    "jingxuan": _jingxuan,
+    "shandian": _shandian,
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,8 +148,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if action == "429":
-            reply = Reply(429, "text/plain; charset=utf-8", b"Too Many Requests\n",
-                          {"Retry-After": str(faults.retry_after)})
+            reply = Reply(
+                429,
+                "text/plain; charset=utf-8",
+                b"Too Many Requests\n",
+                {"Retry-After": str(faults.retry_after)},
+            )
         elif action == "5xx":
             status = (500, 502, 503)[state.requests[shop] % 3]
             reply = Reply(status, "text/plain; charset=utf-8", f"{status} server error\n".encode())
@@ -169,7 +189,9 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], catalogue: Catalogue, state: FaultState, verbose: bool) -> None:
+    def __init__(
+        self, address: tuple[str, int], catalogue: Catalogue, state: FaultState, verbose: bool
+    ) -> None:
         self.catalogue, self.state, self.verbose = catalogue, state, verbose
         super().__init__(address, _Handler)
 
@@ -181,8 +203,13 @@ class DemoServer:
     each shop received (``root`` for robots.txt and images); ``injected`` counts faults by ``shop:kind``.
     """
 
-    def __init__(self, catalogue: Catalogue | None = None, port: int = 0,
-                 faults: Faults | dict[str, Faults] | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        port: int = 0,
+        faults: Faults | dict[str, Faults] | None = None,
+        verbose: bool = False,
+    ) -> None:
         self.catalogue = catalogue if catalogue is not None else generate_catalogue()
         self.state = FaultState(normalise_plan(faults))
         self._httpd = _Server(("127.0.0.1", port), self.catalogue, self.state, verbose)
@@ -217,8 +244,12 @@ class DemoServer:
 
     def start(self) -> DemoServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name="bijia-demo-server", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="bijia-demo-server",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -247,8 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="0 = any free port")
     parser.add_argument("--size", type=int, default=150, help="number of SKUs")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--fault", action="append", default=[], metavar="SHOP:NAME[=VALUE]",
-                        help="switch a fault on, e.g. techmall:status_429_every=5, all:slow_ms=20 (repeatable)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SHOP:NAME[=VALUE]",
+        help="switch a fault on, e.g. techmall:status_429_every=5, all:slow_ms=20 (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     plan: dict[str, Faults] = {}
@@ -257,9 +293,15 @@ def main(argv: list[str] | None = None) -> int:
             plan = parse_fault(spec, plan)
     except ValueError as exc:
         parser.error(str(exc))
-    server = DemoServer(generate_catalogue(args.size, args.seed), port=args.port, faults=plan, verbose=args.verbose)
-    print(f"bijia demo marketplaces on {server.base_url} ({args.size} SKUs, seed {args.seed}); "
-          f"export BIJIA_DEMO_URL={server.base_url}", file=sys.stderr, flush=True)
+    server = DemoServer(
+        generate_catalogue(args.size, args.seed), port=args.port, faults=plan, verbose=args.verbose
+    )
+    print(
+        f"bijia demo marketplaces on {server.base_url} ({args.size} SKUs, seed {args.seed}); "
+        f"export BIJIA_DEMO_URL={server.base_url}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -47,8 +47,15 @@ def quantity(values: dict, style: str, pack_style: str) -> str:
     pack = values.get("pack", 1)
     if pack == 1:
         return unit
-    formats = {"x": "{n} x {u}", "rx": "{u} x {n}", "of": "{u}, Pack of {n}", "dash": "{n}-Pack {u}",
-               "zh": "{u}×{n}" + PACK_UNIT_ZH[axis], "star": "{u}*{n}", "zhpre": "{u} {n}" + PACK_UNIT_ZH[axis] + "装"}
+    formats = {
+        "x": "{n} x {u}",
+        "rx": "{u} x {n}",
+        "of": "{u}, Pack of {n}",
+        "dash": "{n}-Pack {u}",
+        "zh": "{u}×{n}" + PACK_UNIT_ZH[axis],
+        "star": "{u}*{n}",
+        "zhpre": "{u} {n}" + PACK_UNIT_ZH[axis] + "装",
+    }
     return formats[pack_style].format(n=pack, u=unit)
 
 
@@ -63,12 +70,17 @@ def spec(sku: Sku, d: Draw, *, zh: bool) -> str:
     unit = d.choice(("G", "G", "GB")) if zh else d.choice(("GB", "GB_", "G"))
     if "memory" in v:
         mem, rom = storage(v["memory"], unit), storage(v["storage"], unit)
-        parts.append(f"{mem}+{rom}" if zh else d.choice((f"{mem} RAM {rom} SSD", f"{mem}/{rom}", f"{mem}+{rom}")))
+        parts.append(
+            f"{mem}+{rom}" if zh else d.choice((f"{mem} RAM {rom} SSD", f"{mem}/{rom}", f"{mem}+{rom}"))
+        )
     elif "storage" in v:
         parts.append(storage(v["storage"], unit))
     pack_style = d.choice(("zh", "star", "zhpre")) if zh else d.choice(("x", "rx", "of", "dash"))
-    parts.append(quantity(v, "zh" if zh and "count" in v else d.choice(("short", "base", "spaced", "upper")),
-                          pack_style))
+    parts.append(
+        quantity(
+            v, "zh" if zh and "count" in v else d.choice(("short", "base", "spaced", "upper")), pack_style
+        )
+    )
     if "size" in v:
         parts.append(size(v["size"], "zh" if zh else d.choice(("eu", "size", "bare"))))
     return " ".join(p for p in parts if p)
@@ -100,12 +112,14 @@ def _join(*words: str) -> str:
 def techmall(sku: Sku, d: Draw) -> str:
     p = sku.product
     head, sp, col = _with_brand(p.brand.en, p.model_en), spec(sku, d, zh=False), colour(sku, zh=False)
-    return d.choice((
-        _join(head, sp, col),
-        _join(head, p.family.noun_en, sp, f"({col})" if col else ""),
-        _join(head, sp, col, "- Official"),
-        _join(head, col, sp, p.family.noun_en),
-    ))
+    return d.choice(
+        (
+            _join(head, sp, col),
+            _join(head, p.family.noun_en, sp, f"({col})" if col else ""),
+            _join(head, sp, col, "- Official"),
+            _join(head, col, sp, p.family.noun_en),
+        )
+    )
 
 
 def shopline_product(sku: Sku, d: Draw) -> str:
@@ -113,12 +127,14 @@ def shopline_product(sku: Sku, d: Draw) -> str:
     p = sku.product
     model = _glue(p.model_en) if d.chance(0.35) else p.model_en
     brand = _brand_en(sku, d)
-    return d.choice((
-        _join(_with_brand(brand, model), p.family.noun_en),
-        _join("2024 New", _with_brand(brand, model), p.family.noun_en),
-        _join(model, p.family.noun_en, "by", brand),
-        _join(brand.upper(), model, "| Genuine"),
-    ))
+    return d.choice(
+        (
+            _join(_with_brand(brand, model), p.family.noun_en),
+            _join("2024 New", _with_brand(brand, model), p.family.noun_en),
+            _join(model, p.family.noun_en, "by", brand),
+            _join(brand.upper(), model, "| Genuine"),
+        )
+    )
 
 
 def shopline_option(axis: str, value: object) -> str:
@@ -138,11 +154,13 @@ def woomart(sku: Sku, d: Draw) -> str:
     model = _glue(p.model_en) if d.chance(0.15) else p.model_en
     brand, sp, col = _brand_en(sku, d), spec(sku, d, zh=False), colour(sku, zh=False)
     market = d.choice(("Genuine", "Official", "Brand New", ""))
-    return d.choice((
-        _join(market, col, model, sp, "-", brand.lower()),
-        _join(model, sp, col, "|", brand),
-        _join(market, _with_brand(brand, model), p.family.noun_en, col, sp),
-    ))
+    return d.choice(
+        (
+            _join(market, col, model, sp, "-", brand.lower()),
+            _join(model, sp, col, "|", brand),
+            _join(market, _with_brand(brand, model), p.family.noun_en, col, sp),
+        )
+    )
 
 
 def jingxuan(sku: Sku, d: Draw) -> str:
@@ -152,12 +170,14 @@ def jingxuan(sku: Sku, d: Draw) -> str:
     head = _with_brand(zh_brand, p.model_zh) if not p.model_zh.startswith(brand.zh) else p.model_zh
     sp, col = spec(sku, d, zh=True), colour(sku, zh=True)
     noun = p.family.noun_zh
-    return d.choice((
-        _join("【官方旗舰店】", head, noun, sp, col, "正品"),
-        _join(head, sp, col, noun, "包邮"),
-        _join("【自营】", head, col, sp, noun),
-        _join(head, noun, sp, col, "正品行货 官方标配"),
-    ))
+    return d.choice(
+        (
+            _join("【官方旗舰店】", head, noun, sp, col, "正品"),
+            _join(head, sp, col, noun, "包邮"),
+            _join("【自营】", head, col, sp, noun),
+            _join(head, noun, sp, col, "正品行货 官方标配"),
+        )
+    )
 
 
 def shandian(sku: Sku, d: Draw) -> str:
@@ -166,8 +186,13 @@ def shandian(sku: Sku, d: Draw) -> str:
     head = p.model_zh if p.model_zh.startswith(brand) else brand + p.model_zh
     v = sku.values
     unit = "GB" if d.chance(0.6) else "G"
-    sp = spec(sku, d, zh=True) if "storage" not in v else _join(
-        storage(v["memory"], unit) + "+" if "memory" in v else "", storage(v["storage"], unit)).replace("+ ", "+")
+    sp = (
+        spec(sku, d, zh=True)
+        if "storage" not in v
+        else _join(
+            storage(v["memory"], unit) + "+" if "memory" in v else "", storage(v["storage"], unit)
+        ).replace("+ ", "+")
+    )
     if "volume" in v:
         sp = quantity(v, "base", d.choice(("zh", "star")))
     return _join(head, sp, colour(sku, zh=True))

@@ -13,6 +13,14 @@ from .pipeline import Group, MatchResult, PairDecision, match_offers
 from .records import OfferRecord
 
 __all__ = [
-    "Explanation", "Group", "MatchConfig", "MatchResult", "OfferRecord", "Overrides", "PairDecision",
-    "assign_product_ids", "explain", "match_offers",
+    "Explanation",
+    "Group",
+    "MatchConfig",
+    "MatchResult",
+    "OfferRecord",
+    "Overrides",
+    "PairDecision",
+    "assign_product_ids",
+    "explain",
+    "match_offers",
 ]

@@ -70,8 +70,11 @@ def model_codes(text: str) -> frozenset[str]:
 
 # ------------------------------------------------------------------ variant attributes
 
-_RAM = re.compile(r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运存)\s*(\d+)\s*gb?"
-                  r"|(\d+)\s*gb?\s*[+/]\s*(\d+(?:\.\d+)?)\s*(gb|tb)", re.I)
+_RAM = re.compile(
+    r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运存)\s*(\d+)\s*gb?"
+    r"|(\d+)\s*gb?\s*[+/]\s*(\d+(?:\.\d+)?)\s*(gb|tb)",
+    re.I,
+)
 _STORAGE_GB = re.compile(r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
 _PACK = re.compile(
     r"(?:(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件)(?![a-z])"
@@ -80,21 +83,55 @@ _PACK = re.compile(
 )
 _VOL = re.compile(r"(\d+(?:\.\d+)?)ml(?![a-z])")
 _WGT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)g(?![a-z])")
-_SHOE = re.compile(r"(?:(?:\b(?:eu|eur|us|uk|size)|尺码|码数|鞋码)\s*:?\s*(\d{1,2}(?:\.5)?)|(\d{2}(?:\.5)?)\s*码)", re.I)
+_SHOE = re.compile(
+    r"(?:(?:\b(?:eu|eur|us|uk|size)|尺码|码数|鞋码)\s*:?\s*(\d{1,2}(?:\.5)?)|(\d{2}(?:\.5)?)\s*码)", re.I
+)
 _CLOTH = re.compile(r"(?:size|尺码)\s*:?\s*(xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)\b", re.I)
 _COLOUR_RE = re.compile(
     "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if not k.isascii())
-    + r"|\b(?:" + "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if k.isascii()) + r")\b"
+    + r"|\b(?:"
+    + "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if k.isascii())
+    + r")\b"
 )
 
 ATTRIBUTE_KEY_ALIASES: dict[str, str] = {
-    "color": "colour", "colour": "colour", "颜色": "colour", "颜色分类": "colour", "机身颜色": "colour",
-    "storage": "storage", "capacity": "storage", "存储容量": "storage", "机身内存": "storage", "容量": "volume",
-    "memory": "memory", "ram": "memory", "运行内存": "memory", "size": "size", "尺码": "size", "尺寸": "size",
-    "鞋码": "size", "pack": "pack", "pack size": "pack", "count": "pack", "件数": "pack", "volume": "volume",
-    "净含量": "volume", "weight": "weight", "重量": "weight", "mpn": "mpn", "model": "mpn", "型号": "mpn",
-    "货号": "mpn", "款号": "mpn", "brand": "brand", "品牌": "brand", "gtin": "gtin", "barcode": "gtin",
-    "ean": "gtin", "upc": "gtin", "条形码": "gtin",
+    "color": "colour",
+    "colour": "colour",
+    "颜色": "colour",
+    "颜色分类": "colour",
+    "机身颜色": "colour",
+    "storage": "storage",
+    "capacity": "storage",
+    "存储容量": "storage",
+    "机身内存": "storage",
+    "容量": "volume",
+    "memory": "memory",
+    "ram": "memory",
+    "运行内存": "memory",
+    "size": "size",
+    "尺码": "size",
+    "尺寸": "size",
+    "鞋码": "size",
+    "pack": "pack",
+    "pack size": "pack",
+    "count": "pack",
+    "件数": "pack",
+    "volume": "volume",
+    "净含量": "volume",
+    "weight": "weight",
+    "重量": "weight",
+    "mpn": "mpn",
+    "model": "mpn",
+    "型号": "mpn",
+    "货号": "mpn",
+    "款号": "mpn",
+    "brand": "brand",
+    "品牌": "brand",
+    "gtin": "gtin",
+    "barcode": "gtin",
+    "ean": "gtin",
+    "upc": "gtin",
+    "条形码": "gtin",
 }
 
 

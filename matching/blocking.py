@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def blocking_keys(p: Prepared, vocab: Vocabulary, config: MatchConfig, ident: Identity | None = None) -> list[str]:
+def blocking_keys(
+    p: Prepared, vocab: Vocabulary, config: MatchConfig, ident: Identity | None = None
+) -> list[str]:
     keys: list[str] = []
     if p.gtin:
         keys.append("g:" + p.gtin)
@@ -51,14 +53,19 @@ def _identity_keys(ident: Identity) -> list[str]:
     return keys
 
 
-def candidate_pairs(prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig,
-                    ids: Sequence[Identity] | None = None) -> list[tuple[int, int]]:
+def candidate_pairs(
+    prepared: Sequence[Prepared],
+    vocab: Vocabulary,
+    config: MatchConfig,
+    ids: Sequence[Identity] | None = None,
+) -> list[tuple[int, int]]:
     """Distinct candidate pairs ``(i, j)`` with ``i < j``, in a deterministic order."""
     return [pair for chunk in candidate_chunks(prepared, vocab, config, ids=ids) for pair in chunk]
 
 
-def _key_arrays(prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig,
-                ids: Sequence[Identity] | None):
+def _key_arrays(
+    prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig, ids: Sequence[Identity] | None
+):
     import hashlib
     from array import array
 
@@ -73,8 +80,12 @@ def _key_arrays(prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchCo
     return np.frombuffer(keys, dtype=np.int64), np.frombuffer(members, dtype=np.int64)
 
 
-def candidate_codes(prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig,
-                    ids: Sequence[Identity] | None = None):
+def candidate_codes(
+    prepared: Sequence[Prepared],
+    vocab: Vocabulary,
+    config: MatchConfig,
+    ids: Sequence[Identity] | None = None,
+):
     """Sorted distinct candidate pairs as int64 codes ``i * n + j`` (``i < j``)."""
     import numpy as np
 
@@ -89,7 +100,9 @@ def candidate_codes(prepared: Sequence[Prepared], vocab: Vocabulary, config: Mat
     sizes = np.diff(np.r_[starts, len(keys)])
     size_of = np.repeat(sizes, sizes)
     pos = np.arange(len(keys)) - np.repeat(starts, sizes)
-    reach = np.where(size_of <= config.max_block_size, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos))
+    reach = np.where(
+        size_of <= config.max_block_size, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos)
+    )
     live = np.flatnonzero(reach > 0)
     merged = np.zeros(0, dtype=np.int64)
     pending: list = []
@@ -108,8 +121,12 @@ def candidate_codes(prepared: Sequence[Prepared], vocab: Vocabulary, config: Mat
 
 
 def candidate_chunks(
-    prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig, chunk: int = 200_000,
-    ids: Sequence[Identity] | None = None, codes: np.ndarray | None = None,
+    prepared: Sequence[Prepared],
+    vocab: Vocabulary,
+    config: MatchConfig,
+    chunk: int = 200_000,
+    ids: Sequence[Identity] | None = None,
+    codes: np.ndarray | None = None,
 ) -> Iterator[list[tuple[int, int]]]:
     """The distinct candidate pairs in sorted chunks (``codes``: already computed by :func:`candidate_codes`)."""
     n = len(prepared)

@@ -13,10 +13,26 @@ from .attributes import VARIANT_KEYS
 TUNED_PATH = Path(__file__).with_name("tuned.json")
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "tset": 4.0, "tsort": 1.0, "ratio": 1.0, "partial": 0.5, "idf_jacc": 4.0,
-    "gtin_eq": 8.0, "gtin_ne": -6.0, "code_eq": 4.0, "code_conflict": -3.0, "desc_code": 1.0,
-    "brand_eq": 0.5, "brand_ne": -3.0, "attr_agree": 0.5, "attr_conflict": -4.0, "num_jacc": 1.5,
-    "variant_word_diff": -2.0, "kv_eq": 0.0, "kv_ne": 0.0, "price_dev": -0.5, "cat_ne": 0.0,
+    "tset": 4.0,
+    "tsort": 1.0,
+    "ratio": 1.0,
+    "partial": 0.5,
+    "idf_jacc": 4.0,
+    "gtin_eq": 8.0,
+    "gtin_ne": -6.0,
+    "code_eq": 4.0,
+    "code_conflict": -3.0,
+    "desc_code": 1.0,
+    "brand_eq": 0.5,
+    "brand_ne": -3.0,
+    "attr_agree": 0.5,
+    "attr_conflict": -4.0,
+    "num_jacc": 1.5,
+    "variant_word_diff": -2.0,
+    "kv_eq": 0.0,
+    "kv_ne": 0.0,
+    "price_dev": -0.5,
+    "cat_ne": 0.0,
     "bare_num_conflict": -3.0,
 }
 

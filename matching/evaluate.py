@@ -28,7 +28,12 @@ from .records import OfferRecord
 from .scoring import feature_rows, probabilities
 
 DATASETS = ("abt-buy", "wdc-products", "ali-ember-zh")
-PROFILE = {"abt-buy": "abt-buy", "wdc-products": "wdc-products", "ali-ember-zh": "ali-ember-zh", "demo": "default"}
+PROFILE = {
+    "abt-buy": "abt-buy",
+    "wdc-products": "wdc-products",
+    "ali-ember-zh": "ali-ember-zh",
+    "demo": "default",
+}
 
 
 class DatasetMissing(FileNotFoundError):
@@ -63,8 +68,10 @@ class EvalReport:
         return asdict(self)
 
     def __str__(self) -> str:
-        return (f"{self.dataset} [{self.split}] P={self.precision:.3f} R={self.recall:.3f} F1={self.f1:.3f} "
-                f"pairs={self.pairs} pairs/s={self.pairs_per_second:,.0f} (profile {self.profile})")
+        return (
+            f"{self.dataset} [{self.split}] P={self.precision:.3f} R={self.recall:.3f} F1={self.f1:.3f} "
+            f"pairs={self.pairs} pairs/s={self.pairs_per_second:,.0f} (profile {self.profile})"
+        )
 
 
 def data_root() -> Path:
@@ -86,7 +93,12 @@ def _num(text: Any) -> float | None:
 
 def load_abt_buy(split: str, root: Path) -> PairSet:
     folder = root / "abt-buy"
-    name = {"train": "train.csv", "valid": "valid.csv", "test": "test.csv", "peeters": "peeters_sampled_test.csv"}
+    name = {
+        "train": "train.csv",
+        "valid": "valid.csv",
+        "test": "test.csv",
+        "peeters": "peeters_sampled_test.csv",
+    }
     if not (folder / name.get(split, "?")).exists():
         raise DatasetMissing(f"{folder / name.get(split, split + '.csv')} not found")
     records: list[OfferRecord] = []
@@ -96,8 +108,15 @@ def load_abt_buy(split: str, root: Path) -> PairSet:
             for row in csv.DictReader(fh):
                 key = f"{market}/{row['id']}"
                 index[key] = len(records)
-                records.append(OfferRecord(key=key, marketplace=market, title=row["name"] or "",
-                                           price=_num(row.get("price")), description=row.get("description")))
+                records.append(
+                    OfferRecord(
+                        key=key,
+                        marketplace=market,
+                        title=row["name"] or "",
+                        price=_num(row.get("price")),
+                        description=row.get("description"),
+                    )
+                )
     pairs, labels = [], []
     with open(folder / name[split], encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -106,10 +125,16 @@ def load_abt_buy(split: str, root: Path) -> PairSet:
     return PairSet(records, pairs, labels)
 
 
-_WDC = {"train": "wdcproducts80cc20rnd000un_train_medium", "train-small": "wdcproducts80cc20rnd000un_train_small",
-        "valid": "wdcproducts80cc20rnd000un_valid_medium", "valid-small": "wdcproducts80cc20rnd000un_valid_small",
-        "valid-large": "wdcproducts80cc20rnd000un_valid_large", "test": "wdcproducts80cc20rnd000un_gs",
-        "test-50un": "wdcproducts80cc20rnd050un_gs", "test-100un": "wdcproducts80cc20rnd100un_gs"}
+_WDC = {
+    "train": "wdcproducts80cc20rnd000un_train_medium",
+    "train-small": "wdcproducts80cc20rnd000un_train_small",
+    "valid": "wdcproducts80cc20rnd000un_valid_medium",
+    "valid-small": "wdcproducts80cc20rnd000un_valid_small",
+    "valid-large": "wdcproducts80cc20rnd000un_valid_large",
+    "test": "wdcproducts80cc20rnd000un_gs",
+    "test-50un": "wdcproducts80cc20rnd050un_gs",
+    "test-100un": "wdcproducts80cc20rnd100un_gs",
+}
 
 
 def load_wdc(split: str, root: Path) -> PairSet:
@@ -127,9 +152,15 @@ def load_wdc(split: str, root: Path) -> PairSet:
                 key = f"{market}/{row[f'id_{side}']}"
                 if key not in index:
                     index[key] = len(records)
-                    records.append(OfferRecord(
-                        key=key, marketplace=market, title=row.get(f"title_{side}") or "",
-                        brand=row.get(f"brand_{side}"), description=row.get(f"description_{side}")))
+                    records.append(
+                        OfferRecord(
+                            key=key,
+                            marketplace=market,
+                            title=row.get(f"title_{side}") or "",
+                            brand=row.get(f"brand_{side}"),
+                            description=row.get(f"description_{side}"),
+                        )
+                    )
                 ends.append(index[key])
             pairs.append((ends[0], ends[1]))
             labels.append(int(row["label"]))
@@ -155,7 +186,9 @@ def load_ali(split: str, root: Path, category: str = "all") -> PairSet:
     con = duckdb.connect()
     rows = con.execute(
         "SELECT id_left, title_left, cate_name_left, pv_pairs_left, id_right, title_right, cate_name_right, "
-        "pv_pairs_right, label FROM read_parquet(?)", [str(path)]).fetchall()
+        "pv_pairs_right, label FROM read_parquet(?)",
+        [str(path)],
+    ).fetchall()
     con.close()
     records: list[OfferRecord] = []
     index: dict[str, int] = {}
@@ -166,15 +199,24 @@ def load_ali(split: str, root: Path, category: str = "all") -> PairSet:
             key = f"{market}/{r[off]}"
             if key not in index:
                 index[key] = len(records)
-                records.append(OfferRecord(key=key, marketplace=market, title=r[off + 1] or "",
-                                           category=r[off + 2], attributes=_pv(r[off + 3])))
+                records.append(
+                    OfferRecord(
+                        key=key,
+                        marketplace=market,
+                        title=r[off + 1] or "",
+                        category=r[off + 2],
+                        attributes=_pv(r[off + 3]),
+                    )
+                )
             ends.append(index[key])
         pairs.append((ends[0], ends[1]))
         labels.append(int(r[8]))
     return PairSet(records, pairs, labels)
 
 
-def demo_listing_records(generate_catalogue, offers: int, seed: int) -> tuple[list[OfferRecord], dict[str, str]]:
+def demo_listing_records(
+    generate_catalogue, offers: int, seed: int
+) -> tuple[list[OfferRecord], dict[str, str]]:
     """All listings of a demo catalogue sized to about ``offers`` listings, and the truth key → SKU."""
     skus = max(2, offers // 5)
     for _ in range(3):
@@ -188,8 +230,17 @@ def demo_listing_records(generate_catalogue, offers: int, seed: int) -> tuple[li
         for x in cat.listings(shop):
             key = f"{shop}/{x.listing_id}"
             brand = {"techmall": x.sku.product.brand.en, "shandian": x.sku.product.brand.zh}.get(shop)
-            records.append(OfferRecord(key=key, marketplace=shop, title=x.title, brand=brand, gtin=x.gtin,
-                                       mpn=x.mpn, price=float(x.landed_price)))
+            records.append(
+                OfferRecord(
+                    key=key,
+                    marketplace=shop,
+                    title=x.title,
+                    brand=brand,
+                    gtin=x.gtin,
+                    mpn=x.mpn,
+                    price=float(x.landed_price),
+                )
+            )
             truth[key] = x.sku.sku_id
     return records, truth
 
@@ -236,13 +287,20 @@ def featurise(ps: PairSet, config: MatchConfig) -> tuple[list[Prepared], list[li
     return prepared, rows, vetoes
 
 
-def predict(ps: PairSet, prepared: Sequence[Prepared], rows: Sequence[Sequence[float]],
-            vetoes: Sequence[Sequence[str]], config: MatchConfig) -> list[int]:
+def predict(
+    ps: PairSet,
+    prepared: Sequence[Prepared],
+    rows: Sequence[Sequence[float]],
+    vetoes: Sequence[Sequence[str]],
+    config: MatchConfig,
+) -> list[int]:
     """Pair decisions; with ``one_per_marketplace`` the pairs are grouped (1:1 linkage) first."""
     return decide(ps, prepared, probabilities(rows, vetoes, config), config)
 
 
-def decide(ps: PairSet, prepared: Sequence[Prepared], probs: Sequence[float], config: MatchConfig) -> list[int]:
+def decide(
+    ps: PairSet, prepared: Sequence[Prepared], probs: Sequence[float], config: MatchConfig
+) -> list[int]:
     """Pair decisions from match probabilities (vetoed pairs already 0): the threshold, or 1:1 linkage."""
     if not config.one_per_marketplace:
         return [int(p >= config.threshold) for p in probs]
@@ -265,8 +323,9 @@ def prf(labels: Sequence[int], preds: Sequence[int]) -> tuple[float, float, floa
     return precision, recall, f1, tp, fp, fn
 
 
-def evaluate(dataset: str, split: str = "test", config: MatchConfig | None = None,
-             root: Path | None = None) -> EvalReport:
+def evaluate(
+    dataset: str, split: str = "test", config: MatchConfig | None = None, root: Path | None = None
+) -> EvalReport:
     """Run the matcher on a benchmark split; precision, recall, F1 and pairs/second (featurising included)."""
     config = config or MatchConfig.load(PROFILE.get(dataset.partition("/")[0], "default"))
     ps = load(dataset, split, root)
@@ -275,13 +334,31 @@ def evaluate(dataset: str, split: str = "test", config: MatchConfig | None = Non
     preds = predict(ps, prepared, rows, vetoes, config)
     seconds = time.perf_counter() - start
     p, r, f1, tp, fp, fn = prf(ps.labels, preds)
-    return EvalReport(dataset, split, config.profile, round(p, 4), round(r, 4), round(f1, 4), len(ps.pairs),
-                      sum(ps.labels), tp, fp, fn, round(seconds, 3), round(len(ps.pairs) / seconds, 1),
-                      config.to_dict())
+    return EvalReport(
+        dataset,
+        split,
+        config.profile,
+        round(p, 4),
+        round(r, 4),
+        round(f1, 4),
+        len(ps.pairs),
+        sum(ps.labels),
+        tp,
+        fp,
+        fn,
+        round(seconds, 3),
+        round(len(ps.pairs) / seconds, 1),
+        config.to_dict(),
+    )
 
 
-def scoring_throughput(dataset: str = "abt-buy", split: str = "test", profile: str | None = None,
-                       repeat: int = 5, root: Path | None = None) -> dict[str, Any]:
+def scoring_throughput(
+    dataset: str = "abt-buy",
+    split: str = "test",
+    profile: str | None = None,
+    repeat: int = 5,
+    root: Path | None = None,
+) -> dict[str, Any]:
     """Scored pairs per second on one core: features + probability + vetoes over a split's pairs ×
     ``repeat`` (records prepared beforehand). ``profile`` defaults to the dataset's own."""
     from .scoring import score_pairs
@@ -296,5 +373,12 @@ def scoring_throughput(dataset: str = "abt-buy", split: str = "test", profile: s
     start = time.perf_counter()
     score_pairs(prepared, pairs, vocab, config)
     seconds = time.perf_counter() - start
-    return {"dataset": dataset, "split": split, "profile": config.profile, "model": config.model or "logistic",
-            "pairs": len(pairs), "seconds": round(seconds, 3), "pairs_per_second_per_core": round(len(pairs) / seconds)}
+    return {
+        "dataset": dataset,
+        "split": split,
+        "profile": config.profile,
+        "model": config.model or "logistic",
+        "pairs": len(pairs),
+        "seconds": round(seconds, 3),
+        "pairs_per_second_per_core": round(len(pairs) / seconds),
+    }

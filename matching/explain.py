@@ -38,28 +38,42 @@ class Explanation:
         return asdict(self)
 
     def __str__(self) -> str:
-        lines = [f"{self.key_a}  vs  {self.key_b}",
-                 f"  normalised A: {self.normalised[0]}", f"  normalised B: {self.normalised[1]}",
-                 f"  identifiers A: {self.identifiers[0]}", f"  identifiers B: {self.identifiers[1]}",
-                 f"  attributes A: {self.attributes[0]}", f"  attributes B: {self.attributes[1]}",
-                 f"  shared blocking keys: {', '.join(self.shared_blocking_keys) or 'none (never compared)'}",
-                 f"  vetoes: {'; '.join(self.vetoes) or 'none'}"]
+        lines = [
+            f"{self.key_a}  vs  {self.key_b}",
+            f"  normalised A: {self.normalised[0]}",
+            f"  normalised B: {self.normalised[1]}",
+            f"  identifiers A: {self.identifiers[0]}",
+            f"  identifiers B: {self.identifiers[1]}",
+            f"  attributes A: {self.attributes[0]}",
+            f"  attributes B: {self.attributes[1]}",
+            f"  shared blocking keys: {', '.join(self.shared_blocking_keys) or 'none (never compared)'}",
+            f"  vetoes: {'; '.join(self.vetoes) or 'none'}",
+        ]
         if self.model:
             lines.append(f"  features (tree model {self.model} decides; no per-feature weights):")
-            lines.extend(f"    {name:<18} {value:6.3f}" for name, value in self.features.items()
-                         if value and value == value)  # nan: a feature this model does not read
+            lines.extend(
+                f"    {name:<18} {value:6.3f}"
+                for name, value in self.features.items()
+                if value and value == value
+            )  # nan: a feature this model does not read
         else:
             lines.append("  score components (value × weight):")
             for name, value in self.features.items():
                 if value or self.contributions[name]:
                     lines.append(f"    {name:<18} {value:6.3f}  → {self.contributions[name]:+.3f}")
-        lines.append(f"  probability {self.probability:.3f} (threshold {self.threshold}) → {self.decision}"
-                     f" by {self.method}")
+        lines.append(
+            f"  probability {self.probability:.3f} (threshold {self.threshold}) → {self.decision}"
+            f" by {self.method}"
+        )
         return "\n".join(lines)
 
 
-def explain(a: OfferRecord, b: OfferRecord, config: MatchConfig | None = None,
-            corpus: Sequence[OfferRecord] | None = None) -> Explanation:
+def explain(
+    a: OfferRecord,
+    b: OfferRecord,
+    config: MatchConfig | None = None,
+    corpus: Sequence[OfferRecord] | None = None,
+) -> Explanation:
     """Explain the pair score. ``corpus`` (the records of the run) gives the token rarities; default a+b."""
     config = config or MatchConfig()
     pa, pb = prepare(a, config.cjk_tokens), prepare(b, config.cjk_tokens)
@@ -76,12 +90,20 @@ def explain(a: OfferRecord, b: OfferRecord, config: MatchConfig | None = None,
     shared = sorted(set(blocking_keys(pa, vocab, config, ia)) & set(blocking_keys(pb, vocab, config, ib)))
     decision = "vetoed" if fired else ("match" if p >= config.threshold else "no match")
     return Explanation(
-        key_a=a.key, key_b=b.key, normalised=(pa.norm, pb.norm),
+        key_a=a.key,
+        key_b=b.key,
+        normalised=(pa.norm, pb.norm),
         identifiers=tuple({"gtin": x.gtin, "codes": sorted(x.codes), "brand": x.brand} for x in (pa, pb)),
-        attributes=(pa.attrs, pb.attrs), shared_blocking_keys=shared, vetoes=fired,
+        attributes=(pa.attrs, pb.attrs),
+        shared_blocking_keys=shared,
+        vetoes=fired,
         features={n: round(v, 4) for n, v in zip(names, row, strict=True)},
-        contributions={} if config.model else {n: round(v * config.weights.get(n, 0.0), 4)
-                                               for n, v in zip(names, row, strict=True)},
-        probability=round(p, 4), threshold=config.threshold, decision=decision, method=method_of(pa, pb),
+        contributions={}
+        if config.model
+        else {n: round(v * config.weights.get(n, 0.0), 4) for n, v in zip(names, row, strict=True)},
+        probability=round(p, 4),
+        threshold=config.threshold,
+        decision=decision,
+        method=method_of(pa, pb),
         model=config.model,
     )

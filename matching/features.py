@@ -20,19 +20,73 @@ from .prepare import Prepared, Vocabulary
 NAN = float("nan")
 
 KV_KEYS: tuple[str, ...] = (
-    "mpn", "colour", "size", "上市年份季节", "风格", "图案", "材质", "领型", "服装版型", "袖长", "成分含量",
-    "款式", "适用年龄", "袖型", "适用对象", "厚薄", "服装款式细节", "适用场景", "衣长", "面料", "流行元素",
-    "组合形式", "适用季节", "腰型", "通勤", "衣门襟", "鞋跟款式", "鞋底材质", "裤长", "裙长", "鞋头款式",
-    "帮面材质", "闭合方式",
+    "mpn",
+    "colour",
+    "size",
+    "上市年份季节",
+    "风格",
+    "图案",
+    "材质",
+    "领型",
+    "服装版型",
+    "袖长",
+    "成分含量",
+    "款式",
+    "适用年龄",
+    "袖型",
+    "适用对象",
+    "厚薄",
+    "服装款式细节",
+    "适用场景",
+    "衣长",
+    "面料",
+    "流行元素",
+    "组合形式",
+    "适用季节",
+    "腰型",
+    "通勤",
+    "衣门襟",
+    "鞋跟款式",
+    "鞋底材质",
+    "裤长",
+    "裙长",
+    "鞋头款式",
+    "帮面材质",
+    "闭合方式",
 )
 """Shop-stated keys compared one by one (canonical names; the most frequent in ali-ember-zh's train split)."""
 
 EXTRA_FEATURES: tuple[str, ...] = (
-    "code_sim", "code_digits_same", "code_prefix", "code_in_desc", "codes_a", "codes_b",
-    "jacc", "contain", "len_ratio", "rare_only_max", "rare_only_min", "rare_shared_max", "num_only_max",
-    "num_only_min", "first_eq", "brand_in_title", "char_jacc", "char_contain", "price_log", "cat_eq",
-    "kv_shared", "kv_val_jacc", "mpn_sim", "mpn_in_title", "brand_kv_eq",
-    *(f"kv:{k}" for k in KV_KEYS), "glued_eq", "glued_clash", "brand_clash", "code_digits_in",
+    "code_sim",
+    "code_digits_same",
+    "code_prefix",
+    "code_in_desc",
+    "codes_a",
+    "codes_b",
+    "jacc",
+    "contain",
+    "len_ratio",
+    "rare_only_max",
+    "rare_only_min",
+    "rare_shared_max",
+    "num_only_max",
+    "num_only_min",
+    "first_eq",
+    "brand_in_title",
+    "char_jacc",
+    "char_contain",
+    "price_log",
+    "cat_eq",
+    "kv_shared",
+    "kv_val_jacc",
+    "mpn_sim",
+    "mpn_in_title",
+    "brand_kv_eq",
+    *(f"kv:{k}" for k in KV_KEYS),
+    "glued_eq",
+    "glued_clash",
+    "brand_clash",
+    "code_digits_in",
     "cooc",
 )
 
@@ -43,7 +97,9 @@ def code_features(a: Prepared, b: Prepared) -> list[float]:
     na, nb = len(a.codes), len(b.codes)
     in_desc = NAN
     if a.codes or b.codes:
-        in_desc = float(any(c in b.desc for c in a.codes if b.desc) or any(c in a.desc for c in b.codes if a.desc))
+        in_desc = float(
+            any(c in b.desc for c in a.codes if b.desc) or any(c in a.desc for c in b.codes if a.desc)
+        )
     if not (na and nb):
         return [NAN, NAN, NAN, in_desc, float(na), float(nb)]
     best = digits = prefix = 0.0
@@ -93,7 +149,9 @@ def corpus_features(sa: _Side, sb: _Side) -> list[float]:
     clash = float(not (sa.brands & sb.brands)) if sa.brands and sb.brands else NAN
     found = NAN
     if sa.code_digits or sb.code_digits:
-        found = float(any(d in sb.digits for d in sa.code_digits) or any(d in sa.digits for d in sb.code_digits))
+        found = float(
+            any(d in sb.digits for d in sa.code_digits) or any(d in sa.digits for d in sb.code_digits)
+        )
     return [clash, found]
 
 
@@ -129,10 +187,24 @@ def token_features(a: Prepared, b: Prepared, sa: _Side, sb: _Side) -> list[float
     na, nb = len(a.numbers - b.numbers), len(b.numbers - a.numbers)
     brand_in = NAN
     if a.brand or b.brand:
-        brand_in = float(bool((a.brand and (a.brand in tb or a.brand.replace(" ", "") in b.condensed))
-                              or (b.brand and (b.brand in ta or b.brand.replace(" ", "") in a.condensed))))
-    return [jacc, contain, len_ratio, max(ra, rb), min(ra, rb), shared_max, float(max(na, nb)),
-            float(min(na, nb)), float(sa.first == sb.first), brand_in]
+        brand_in = float(
+            bool(
+                (a.brand and (a.brand in tb or a.brand.replace(" ", "") in b.condensed))
+                or (b.brand and (b.brand in ta or b.brand.replace(" ", "") in a.condensed))
+            )
+        )
+    return [
+        jacc,
+        contain,
+        len_ratio,
+        max(ra, rb),
+        min(ra, rb),
+        shared_max,
+        float(max(na, nb)),
+        float(min(na, nb)),
+        float(sa.first == sb.first),
+        brand_in,
+    ]
 
 
 def kv_features(a: Prepared, b: Prepared) -> list[float]:
@@ -147,8 +219,12 @@ def kv_features(a: Prepared, b: Prepared) -> list[float]:
     mpn_sim = Indel.normalized_similarity(ma, mb) if ma and mb else NAN
     mpn_in = NAN
     if ma or mb:
-        mpn_in = float(bool((ma and len(ma) >= 3 and _squash(ma) in b.condensed)
-                            or (mb and len(mb) >= 3 and _squash(mb) in a.condensed)))
+        mpn_in = float(
+            bool(
+                (ma and len(ma) >= 3 and _squash(ma) in b.condensed)
+                or (mb and len(mb) >= 3 and _squash(mb) in a.condensed)
+            )
+        )
     brand_eq = float(a.brand == b.brand) if a.brand and b.brand else NAN
     per_key = [(float(ka[k] == kb[k]) if k in common else NAN) for k in KV_KEYS]
     return [float(len(common)), val_jacc, mpn_sim, mpn_in, brand_eq, *per_key]
@@ -204,8 +280,13 @@ def load_cooc(model: str) -> Cooc | None:
     return Cooc(data["weights"], float(data["bias"]))
 
 
-def extra_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], vocab: Vocabulary,
-               model: str = "", cooc: Cooc | None = None) -> list[list[float]]:
+def extra_rows(
+    prepared: Sequence[Prepared],
+    pairs: Sequence[tuple[int, int]],
+    vocab: Vocabulary,
+    model: str = "",
+    cooc: Cooc | None = None,
+) -> list[list[float]]:
     """``EXTRA_FEATURES`` for each pair of indices; ``cooc`` read with ``model``'s weights (or ``cooc``)."""
     cooc = cooc or (load_cooc(model) if model else None)
     sides: dict[int, _Side] = {}
@@ -220,9 +301,22 @@ def extra_rows(prepared: Sequence[Prepared], pairs: Sequence[tuple[int, int]], v
         inter = len(ga & gb)
         char_jacc = inter / (len(ga) + len(gb) - inter) if ga or gb else 0.0
         char_contain = inter / min(len(ga), len(gb)) if ga and gb else 0.0
-        price = abs(math.log(a.price / b.price)) if a.price and b.price and a.price > 0 and b.price > 0 else NAN
+        price = (
+            abs(math.log(a.price / b.price)) if a.price and b.price and a.price > 0 and b.price > 0 else NAN
+        )
         cat = float(a.category == b.category) if a.category and b.category else NAN
-        rows.append([*code_features(a, b), *token_features(a, b, sa, sb), char_jacc, char_contain, price, cat,
-                     *kv_features(a, b), *glued_features(sa, sb), *corpus_features(sa, sb),
-                     cooc.score(cooc_terms(a, b)) if cooc else NAN])
+        rows.append(
+            [
+                *code_features(a, b),
+                *token_features(a, b, sa, sb),
+                char_jacc,
+                char_contain,
+                price,
+                cat,
+                *kv_features(a, b),
+                *glued_features(sa, sb),
+                *corpus_features(sa, sb),
+                cooc.score(cooc_terms(a, b)) if cooc else NAN,
+            ]
+        )
     return rows

@@ -34,8 +34,13 @@ class GroupState:
 
 
 class Grouper:
-    def __init__(self, prepared: Sequence[Prepared], vetoes: Iterable[str], one_per_marketplace: bool = False,
-                 identities: Sequence[Identity] | None = None):
+    def __init__(
+        self,
+        prepared: Sequence[Prepared],
+        vetoes: Iterable[str],
+        one_per_marketplace: bool = False,
+        identities: Sequence[Identity] | None = None,
+    ):
         self.prepared = prepared
         self.identities = identities
         self._ids: dict[int, set[Identity]] = {}

@@ -37,31 +37,64 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PACK_UNIT = "瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|盒|片|只|件套|件"
 _LONE_G = re.compile(r"(?<![\d.])(\d+)\s*G(?![a-zA-Z])")
 _STRIP = re.compile(
-    "|".join([
-        r"\b20\d\d\s+new\b",  # '2024 New' (marketing; '2024款' stays a model year)
-        r"(?<![a-z0-9])[345]g(?![a-z0-9])",  # networks
-        r"\d+(?:\.\d+)?\s*(?:gb|tb|mb)(?:\s*(?:ram|ssd|rom))?",
-        r"\d+(?:\.\d+)?\s*(?:ml|g|mah)(?![a-z])",
-        r"(?:pack|set)\s*of\s*\d+",
-        r"\d+\s*-?\s*(?:pack|pk|pcs|pieces|count|ct)(?![a-z])",
-        r"(?<![a-z0-9])x\s+\d+(?![\d.]*\s*(?:ml|g))", rf"[×*]\s*\d+(?:{_PACK_UNIT})?",
-        r"\d+\s*x(?=\s+\d)", rf"\d+\s*(?:{_PACK_UNIT})",
-        r"\b(?:eu|eur|us|uk|size)\s*:?\s*\d{1,2}(?:\.5)?\b", r"\d{2}(?:\.5)?\s*码",
-        r"\bsingle\b",
-    ])
+    "|".join(
+        [
+            r"\b20\d\d\s+new\b",  # '2024 New' (marketing; '2024款' stays a model year)
+            r"(?<![a-z0-9])[345]g(?![a-z0-9])",  # networks
+            r"\d+(?:\.\d+)?\s*(?:gb|tb|mb)(?:\s*(?:ram|ssd|rom))?",
+            r"\d+(?:\.\d+)?\s*(?:ml|g|mah)(?![a-z])",
+            r"(?:pack|set)\s*of\s*\d+",
+            r"\d+\s*-?\s*(?:pack|pk|pcs|pieces|count|ct)(?![a-z])",
+            r"(?<![a-z0-9])x\s+\d+(?![\d.]*\s*(?:ml|g))",
+            rf"[×*]\s*\d+(?:{_PACK_UNIT})?",
+            r"\d+\s*x(?=\s+\d)",
+            rf"\d+\s*(?:{_PACK_UNIT})",
+            r"\b(?:eu|eur|us|uk|size)\s*:?\s*\d{1,2}(?:\.5)?\b",
+            r"\d{2}(?:\.5)?\s*码",
+            r"\bsingle\b",
+        ]
+    )
 )
 _SIX_X = re.compile(r"(?<![\d.])(\d+)\s*x\s+\d[\d.]*\s*(?:ml|l|g|kg|sticks?)(?![a-z])", re.I)
 VARIANT_WORDS = PREPARED_VARIANT_WORDS - {"air"}
 """Qualifiers that make another model (Pro, Max, Plus…), counted. Not ``air``: a product line (MacBook Air,
 Air Max, Air Fryer) more often than a variant — it stays a model word."""
 _TOKEN = re.compile(rf"[{_CJK}]+|[a-z]+|\d+(?:w(?![a-z]))?")
-_COLOUR_PHRASE = re.compile(r"\b(?:" + "|".join(sorted({re.escape(c) for c in [*COLOURS, *COLOURS.values()] if c.isascii()},
-                                                              key=len, reverse=True))
-                            + r")\b")
-_STOP = frozenset({
-    "official", "genuine", "new", "brand", "authentic", "store", "sale", "hot", "shipping", "the", "with",
-    "and", "for", "in", "of", "w", "by", "pack", "ram", "ssd", "行货", "标配", "款", "装",
-})
+_COLOUR_PHRASE = re.compile(
+    r"\b(?:"
+    + "|".join(
+        sorted({re.escape(c) for c in [*COLOURS, *COLOURS.values()] if c.isascii()}, key=len, reverse=True)
+    )
+    + r")\b"
+)
+_STOP = frozenset(
+    {
+        "official",
+        "genuine",
+        "new",
+        "brand",
+        "authentic",
+        "store",
+        "sale",
+        "hot",
+        "shipping",
+        "the",
+        "with",
+        "and",
+        "for",
+        "in",
+        "of",
+        "w",
+        "by",
+        "pack",
+        "ram",
+        "ssd",
+        "行货",
+        "标配",
+        "款",
+        "装",
+    }
+)
 _BRAND_WORDS: dict[str, frozenset[str]] = {}
 for _alias, _brand in BRAND_ALIASES.items():
     _BRAND_WORDS.setdefault(_brand, frozenset())
@@ -69,9 +102,14 @@ for _alias, _brand in BRAND_ALIASES.items():
         _BRAND_WORDS[_brand] |= {_alias}
 for _brand in set(BRAND_ALIASES.values()):
     _BRAND_WORDS[_brand] = _BRAND_WORDS.get(_brand, frozenset()) | frozenset(re.findall(r"[a-z]+", _brand))
-_BRAND_NAMES = {a: b for a, b in BRAND_ALIASES.items() if a.isascii()} | {b: b for b in BRAND_ALIASES.values()}
-_BRAND_RE = re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(k) for k in sorted(_BRAND_NAMES, key=len, reverse=True))
-                       + r")(?![a-z0-9])")
+_BRAND_NAMES = {a: b for a, b in BRAND_ALIASES.items() if a.isascii()} | {
+    b: b for b in BRAND_ALIASES.values()
+}
+_BRAND_RE = re.compile(
+    r"(?<![a-z0-9])(?:"
+    + "|".join(re.escape(k) for k in sorted(_BRAND_NAMES, key=len, reverse=True))
+    + r")(?![a-z0-9])"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +134,11 @@ class Identity:
 
 def _fix_grams(text: str) -> str:
     """``100G`` next to food is grams: a storage size is a power of two (or whole terabytes)."""
+
     def sub(m: re.Match[str]) -> str:
         n = int(m.group(1))
         return m.group(0) if n & (n - 1) == 0 or n in (3, 4, 5) else f"{n}g"
+
     return _LONE_G.sub(sub, text)
 
 
@@ -132,12 +172,20 @@ def identity_of(record: OfferRecord, prepared: Prepared) -> Identity:
     brand_words = _BRAND_WORDS.get(brand or "", frozenset()) | {brand or ""}
     numbers = tuple(t for t in tokens if t[0].isdigit())
     variant = Counter(t for t in tokens if t in VARIANT_WORDS)
-    words = [t for t in tokens if not t[0].isdigit() and t not in VARIANT_WORDS and t not in _STOP
-             and t not in brand_words]
+    words = [
+        t
+        for t in tokens
+        if not t[0].isdigit() and t not in VARIANT_WORDS and t not in _STOP and t not in brand_words
+    ]
     return Identity(
-        brand=brand, gtin=gtin, numbers=numbers, variant=tuple(sorted(variant.items())),
-        latin=frozenset(t for t in words if t.isascii()), cjk=frozenset(t for t in words if not t.isascii()),
-        codes=prepared.codes, condensed="".join(t for t in tokens if t.isascii() and t.isalpha() and t not in brand_words),
+        brand=brand,
+        gtin=gtin,
+        numbers=numbers,
+        variant=tuple(sorted(variant.items())),
+        latin=frozenset(t for t in words if t.isascii()),
+        cjk=frozenset(t for t in words if not t.isascii()),
+        codes=prepared.codes,
+        condensed="".join(t for t in tokens if t.isascii() and t.isalpha() and t not in brand_words),
         attrs=tuple(sorted(attrs.items())),
     )
 

@@ -36,10 +36,16 @@ class TreeModel:
         self.feature = np.where(leaf, 0, np.concatenate([t["feature"] for t in trees])).astype(np.int64)
         self.threshold = np.concatenate([t["threshold"] for t in trees]).astype(np.float64)
         self.missing_left = np.concatenate([t["missing_left"] for t in trees]).astype(bool)
-        self.left = np.where(leaf, here, np.concatenate([np.asarray(t["left"]) + o for t, o in zip(trees, self.roots,
-                                                                                                    strict=True)]))
-        self.right = np.where(leaf, here, np.concatenate([np.asarray(t["right"]) + o for t, o in zip(trees, self.roots,
-                                                                                                      strict=True)]))
+        self.left = np.where(
+            leaf,
+            here,
+            np.concatenate([np.asarray(t["left"]) + o for t, o in zip(trees, self.roots, strict=True)]),
+        )
+        self.right = np.where(
+            leaf,
+            here,
+            np.concatenate([np.asarray(t["right"]) + o for t, o in zip(trees, self.roots, strict=True)]),
+        )
         self.value = np.concatenate([t["value"] for t in trees]).astype(np.float64)
         self.depth = int(data.get("depth") or max(len(t["value"]) for t in trees))
 
@@ -84,16 +90,33 @@ def export_hgb(clf: Any, features: Sequence[str], meta: dict[str, Any] | None = 
         if (nodes["is_categorical"] != 0).any():
             raise ValueError("categorical splits are not exported")
         leaf = nodes["is_leaf"] != 0
-        trees.append({
-            "feature": [-1 if is_leaf else int(f) for f, is_leaf in zip(nodes["feature_idx"], leaf, strict=True)],
-            "threshold": [0 if is_leaf else float(t) for t, is_leaf in zip(nodes["num_threshold"], leaf, strict=True)],
-            "missing_left": [int(m) for m in nodes["missing_go_to_left"]],
-            "left": [int(x) for x in nodes["left"]], "right": [int(x) for x in nodes["right"]],
-            "value": [round(float(v), 6) if is_leaf else 0 for v, is_leaf in zip(nodes["value"], leaf, strict=True)],
-        })
+        trees.append(
+            {
+                "feature": [
+                    -1 if is_leaf else int(f) for f, is_leaf in zip(nodes["feature_idx"], leaf, strict=True)
+                ],
+                "threshold": [
+                    0 if is_leaf else float(t)
+                    for t, is_leaf in zip(nodes["num_threshold"], leaf, strict=True)
+                ],
+                "missing_left": [int(m) for m in nodes["missing_go_to_left"]],
+                "left": [int(x) for x in nodes["left"]],
+                "right": [int(x) for x in nodes["right"]],
+                "value": [
+                    round(float(v), 6) if is_leaf else 0
+                    for v, is_leaf in zip(nodes["value"], leaf, strict=True)
+                ],
+            }
+        )
         depth = max(depth, int(nodes["depth"].max()) + 1)
     baseline = float(clf._baseline_prediction.ravel()[0])
-    return {"features": list(features), "baseline": baseline, "depth": depth, "trees": trees, "meta": meta or {}}
+    return {
+        "features": list(features),
+        "baseline": baseline,
+        "depth": depth,
+        "trees": trees,
+        "meta": meta or {},
+    }
 
 
 def fit_hgb(rows: Any, labels: Sequence[int], **params: Any) -> Any:
@@ -103,8 +126,15 @@ def fit_hgb(rows: Any, labels: Sequence[int], **params: Any) -> Any:
 
     x = np.array(rows, dtype=np.float64)
     x[:, np.isnan(x).all(axis=0)] = 0.0  # a signal absent from the whole split: scikit-learn cannot bin it
-    settings = {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 15, "l2_regularization": 1.0,
-                "early_stopping": False, "random_state": 0, **params}
+    settings = {
+        "learning_rate": 0.05,
+        "max_iter": 300,
+        "max_leaf_nodes": 15,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+        "random_state": 0,
+        **params,
+    }
     return HistGradientBoostingClassifier(**settings).fit(x, np.asarray(labels))
 
 

@@ -14,50 +14,190 @@ import unicodedata
 from functools import lru_cache
 
 BRAND_ALIASES: dict[str, str] = {
-    "苹果": "apple", "华为": "huawei", "小米": "xiaomi", "三星": "samsung", "索尼": "sony",
-    "荣耀": "honor", "一加": "oneplus", "魅族": "meizu", "联想": "lenovo", "戴尔": "dell",
-    "惠普": "hp", "华硕": "asus", "宏碁": "acer", "微软": "microsoft", "谷歌": "google",
-    "佳能": "canon", "尼康": "nikon", "富士": "fujifilm", "松下": "panasonic", "飞利浦": "philips",
-    "海尔": "haier", "美的": "midea", "格力": "gree", "海信": "hisense", "创维": "skyworth",
-    "博世": "bosch", "西门子": "siemens", "戴森": "dyson", "罗技": "logitech", "雷蛇": "razer",
-    "任天堂": "nintendo", "大疆": "dji", "漫步者": "edifier", "铁三角": "audio-technica",
-    "森海塞尔": "sennheiser", "耐克": "nike", "阿迪达斯": "adidas", "彪马": "puma",
-    "新百伦": "new balance", "安德玛": "under armour", "茵宝": "umbro", "李宁": "li-ning",
-    "安踏": "anta", "特步": "xtep", "匡威": "converse", "万斯": "vans", "斯凯奇": "skechers",
-    "可口可乐": "coca-cola", "百事": "pepsi", "雀巢": "nestle", "农夫山泉": "nongfu spring",
-    "怡宝": "c'estbon", "伊利": "yili", "蒙牛": "mengniu", "宝洁": "procter & gamble",
-    "欧莱雅": "l'oreal", "兰蔻": "lancome", "雅诗兰黛": "estee lauder", "资生堂": "shiseido",
-    "乐高": "lego", "东芝": "toshiba", "闪迪": "sandisk", "金士顿": "kingston", "希捷": "seagate",
-    "西部数据": "western digital", "英特尔": "intel", "超威": "amd", "英伟达": "nvidia",
-    "安克": "anker", "coca cola": "coca-cola", "pepsi-cola": "pepsi", "nestlé": "nestle", "mi": "xiaomi",
-    "li ning": "li-ning", "lining": "li-ning", "adidas originals": "adidas", "nongfu": "nongfu spring",
-    "hewlett packard": "hp", "hewlett-packard": "hp", "wd": "western digital",
+    "苹果": "apple",
+    "华为": "huawei",
+    "小米": "xiaomi",
+    "三星": "samsung",
+    "索尼": "sony",
+    "荣耀": "honor",
+    "一加": "oneplus",
+    "魅族": "meizu",
+    "联想": "lenovo",
+    "戴尔": "dell",
+    "惠普": "hp",
+    "华硕": "asus",
+    "宏碁": "acer",
+    "微软": "microsoft",
+    "谷歌": "google",
+    "佳能": "canon",
+    "尼康": "nikon",
+    "富士": "fujifilm",
+    "松下": "panasonic",
+    "飞利浦": "philips",
+    "海尔": "haier",
+    "美的": "midea",
+    "格力": "gree",
+    "海信": "hisense",
+    "创维": "skyworth",
+    "博世": "bosch",
+    "西门子": "siemens",
+    "戴森": "dyson",
+    "罗技": "logitech",
+    "雷蛇": "razer",
+    "任天堂": "nintendo",
+    "大疆": "dji",
+    "漫步者": "edifier",
+    "铁三角": "audio-technica",
+    "森海塞尔": "sennheiser",
+    "耐克": "nike",
+    "阿迪达斯": "adidas",
+    "彪马": "puma",
+    "新百伦": "new balance",
+    "安德玛": "under armour",
+    "茵宝": "umbro",
+    "李宁": "li-ning",
+    "安踏": "anta",
+    "特步": "xtep",
+    "匡威": "converse",
+    "万斯": "vans",
+    "斯凯奇": "skechers",
+    "可口可乐": "coca-cola",
+    "百事": "pepsi",
+    "雀巢": "nestle",
+    "农夫山泉": "nongfu spring",
+    "怡宝": "c'estbon",
+    "伊利": "yili",
+    "蒙牛": "mengniu",
+    "宝洁": "procter & gamble",
+    "欧莱雅": "l'oreal",
+    "兰蔻": "lancome",
+    "雅诗兰黛": "estee lauder",
+    "资生堂": "shiseido",
+    "乐高": "lego",
+    "东芝": "toshiba",
+    "闪迪": "sandisk",
+    "金士顿": "kingston",
+    "希捷": "seagate",
+    "西部数据": "western digital",
+    "英特尔": "intel",
+    "超威": "amd",
+    "英伟达": "nvidia",
+    "安克": "anker",
+    "coca cola": "coca-cola",
+    "pepsi-cola": "pepsi",
+    "nestlé": "nestle",
+    "mi": "xiaomi",
+    "li ning": "li-ning",
+    "lining": "li-ning",
+    "adidas originals": "adidas",
+    "nongfu": "nongfu spring",
+    "hewlett packard": "hp",
+    "hewlett-packard": "hp",
+    "wd": "western digital",
 }
 """Alias (lower case) → canonical brand. Chinese names and common English spellings."""
 
 COLOURS: dict[str, str] = {
-    "黑色": "black", "曜石黑": "black", "亮黑色": "black", "白色": "white", "银色": "silver",
-    "金色": "gold", "香槟金": "gold", "蓝色": "blue", "深蓝色": "blue", "红色": "red", "绿色": "green",
-    "粉色": "pink", "粉红色": "pink", "紫色": "purple", "灰色": "gray", "黄色": "yellow", "橙色": "orange",
-    "棕色": "brown", "咖啡色": "brown", "卡其色": "khaki", "米色": "beige", "藏青色": "navy", "藏青": "navy",
-    "午夜色": "midnight", "星光色": "starlight", "深空灰色": "space gray", "深空灰": "space gray",
-    "原色钛金属": "natural titanium", "钛金属": "titanium",
-    "black": "black", "white": "white", "silver": "silver", "gold": "gold", "blue": "blue",
-    "navy": "navy", "red": "red", "green": "green", "pink": "pink", "rose": "pink",
-    "purple": "purple", "violet": "purple", "grey": "gray", "gray": "gray", "graphite": "graphite",
-    "space gray": "space gray", "space grey": "space gray", "yellow": "yellow", "orange": "orange",
-    "brown": "brown", "khaki": "khaki", "beige": "beige", "titanium": "titanium",
-    "natural titanium": "natural titanium", "midnight": "midnight", "starlight": "starlight",
+    "黑色": "black",
+    "曜石黑": "black",
+    "亮黑色": "black",
+    "白色": "white",
+    "银色": "silver",
+    "金色": "gold",
+    "香槟金": "gold",
+    "蓝色": "blue",
+    "深蓝色": "blue",
+    "红色": "red",
+    "绿色": "green",
+    "粉色": "pink",
+    "粉红色": "pink",
+    "紫色": "purple",
+    "灰色": "gray",
+    "黄色": "yellow",
+    "橙色": "orange",
+    "棕色": "brown",
+    "咖啡色": "brown",
+    "卡其色": "khaki",
+    "米色": "beige",
+    "藏青色": "navy",
+    "藏青": "navy",
+    "午夜色": "midnight",
+    "星光色": "starlight",
+    "深空灰色": "space gray",
+    "深空灰": "space gray",
+    "原色钛金属": "natural titanium",
+    "钛金属": "titanium",
+    "black": "black",
+    "white": "white",
+    "silver": "silver",
+    "gold": "gold",
+    "blue": "blue",
+    "navy": "navy",
+    "red": "red",
+    "green": "green",
+    "pink": "pink",
+    "rose": "pink",
+    "purple": "purple",
+    "violet": "purple",
+    "grey": "gray",
+    "gray": "gray",
+    "graphite": "graphite",
+    "space gray": "space gray",
+    "space grey": "space gray",
+    "yellow": "yellow",
+    "orange": "orange",
+    "brown": "brown",
+    "khaki": "khaki",
+    "beige": "beige",
+    "titanium": "titanium",
+    "natural titanium": "natural titanium",
+    "midnight": "midnight",
+    "starlight": "starlight",
 }
 """Colour word (any language) → canonical colour."""
 
 STOP_WORDS: tuple[str, ...] = (
-    "官方旗舰店", "旗舰店", "官方正品", "正品保证", "正品", "官方", "包邮", "顺丰", "现货", "新款",
-    "热卖", "特价", "限时", "促销", "国行", "全新", "自营", "专卖店",
+    "官方旗舰店",
+    "旗舰店",
+    "官方正品",
+    "正品保证",
+    "正品",
+    "官方",
+    "包邮",
+    "顺丰",
+    "现货",
+    "新款",
+    "热卖",
+    "特价",
+    "限时",
+    "促销",
+    "国行",
+    "全新",
+    "自营",
+    "专卖店",
 )
 LATIN_STOP_WORDS: frozenset[str] = frozenset(
-    {"official", "genuine", "new", "brand", "authentic", "original", "store", "sale", "hot", "free",
-     "shipping", "the", "with", "and", "for", "in", "of", "w", "by"}
+    {
+        "official",
+        "genuine",
+        "new",
+        "brand",
+        "authentic",
+        "original",
+        "store",
+        "sale",
+        "hot",
+        "free",
+        "shipping",
+        "the",
+        "with",
+        "and",
+        "for",
+        "in",
+        "of",
+        "w",
+        "by",
+    }
 )
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -67,7 +207,9 @@ _BRACKETED_MARKETING = re.compile(r"【[^】]*】|\[[^\]]*(?:official|store|sale
 # Units: storage with an upper-case G/T written without B is gigabytes/terabytes (Chinese shops write
 # 256G); lower-case g is grams.
 _STORAGE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z0-9])", re.I)
-_VOLUME = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])", re.I)
+_VOLUME = re.compile(
+    r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])", re.I
+)
 _WEIGHT = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
 _PLUS = re.compile(r"(?<=[0-9A-Za-z])\+(?![0-9A-Za-z])")
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
@@ -76,11 +218,15 @@ _LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=\d)")
 _NON_WORD = re.compile(rf"[^0-9a-z{_CJK}.+]+")
 _UNIT_TOKEN = re.compile(r"^\d+(?:\.\d+)?(?:gb|tb|mb|ml|g|mah|w|mm|cm|m|inch|hz|mp|k|p|v|pcs|pack|x)$")
 
-_TITLE_ALIASES = {k: v for k, v in {**BRAND_ALIASES, **COLOURS}.items()
-                  if not k.isascii() or (" " in k or "-" in k or "é" in k)}
+_TITLE_ALIASES = {
+    k: v
+    for k, v in {**BRAND_ALIASES, **COLOURS}.items()
+    if not k.isascii() or (" " in k or "-" in k or "é" in k)
+}
 _ALIASES_BY_LEN = sorted(_TITLE_ALIASES.items(), key=lambda kv: -len(kv[0]))
-_ALIAS_RE = re.compile("|".join(re.escape(k) if not k.isascii() else rf"\b{re.escape(k)}\b"
-                                for k, _ in _ALIASES_BY_LEN))
+_ALIAS_RE = re.compile(
+    "|".join(re.escape(k) if not k.isascii() else rf"\b{re.escape(k)}\b" for k, _ in _ALIASES_BY_LEN)
+)
 _ALIAS_MAP = dict(_ALIASES_BY_LEN)
 _STOP_RE = re.compile("|".join(re.escape(w) for w in sorted(STOP_WORDS, key=len, reverse=True)))
 
@@ -109,14 +255,23 @@ def _storage(m: re.Match[str]) -> str:
 
 def _volume(m: re.Match[str]) -> str:
     unit = m.group(2).lower().replace(".", "").replace(" ", "")
-    factor = {"l": 1000, "升": 1000, "litre": 1000, "liter": 1000, "litres": 1000, "liters": 1000,
-              "floz": 29.5735}.get(unit, 1)
+    factor = {
+        "l": 1000,
+        "升": 1000,
+        "litre": 1000,
+        "liter": 1000,
+        "litres": 1000,
+        "liters": 1000,
+        "floz": 29.5735,
+    }.get(unit, 1)
     return f" {_num(str(round(float(m.group(1)) * factor, 1)))}ml "
 
 
 def _weight(m: re.Match[str]) -> str:
     unit = m.group(2).lower()
-    factor = {"kg": 1000, "千克": 1000, "公斤": 1000, "lb": 453.592, "lbs": 453.592, "oz": 28.3495}.get(unit, 1)
+    factor = {"kg": 1000, "千克": 1000, "公斤": 1000, "lb": 453.592, "lbs": 453.592, "oz": 28.3495}.get(
+        unit, 1
+    )
     return f" {_num(str(round(float(m.group(1)) * factor, 1)))}g "
 
 

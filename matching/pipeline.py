@@ -49,9 +49,16 @@ class MatchResult:
         return asdict(self)
 
 
-def _edges(prepared: list[Prepared], vocab: Vocabulary, config: MatchConfig, stats: dict[str, float],
-           review: list[PairDecision], overrides: Overrides, ids: list[Identity],
-           codes: np.ndarray | None = None) -> list[Edge]:
+def _edges(
+    prepared: list[Prepared],
+    vocab: Vocabulary,
+    config: MatchConfig,
+    stats: dict[str, float],
+    review: list[PairDecision],
+    overrides: Overrides,
+    ids: list[Identity],
+    codes: np.ndarray | None = None,
+) -> list[Edge]:
     edges: list[Edge] = []
     low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
     for chunk in candidate_chunks(prepared, vocab, config, ids=ids, codes=codes):
@@ -62,14 +69,26 @@ def _edges(prepared: list[Prepared], vocab: Vocabulary, config: MatchConfig, sta
             if why:
                 stats["identity_vetoes"] += 1
                 if overrides.decision(prepared[i].key, prepared[j].key) is None:
-                    review.append(PairDecision(prepared[i].key, prepared[j].key, round(p, 4),
-                                               [f"score {p:.3f} but not merged: {why}"]))
+                    review.append(
+                        PairDecision(
+                            prepared[i].key,
+                            prepared[j].key,
+                            round(p, 4),
+                            [f"score {p:.3f} but not merged: {why}"],
+                        )
+                    )
                 continue
             if p >= config.threshold:
                 edges.append(Edge(i, j, p, method_of(prepared[i], prepared[j])))
             if low <= p < high and overrides.decision(prepared[i].key, prepared[j].key) is None:
-                review.append(PairDecision(prepared[i].key, prepared[j].key, round(p, 4),
-                                           [f"score {p:.3f} near threshold {config.threshold}", *fired]))
+                review.append(
+                    PairDecision(
+                        prepared[i].key,
+                        prepared[j].key,
+                        round(p, 4),
+                        [f"score {p:.3f} near threshold {config.threshold}", *fired],
+                    )
+                )
         if len(review) > 10 * config.review_limit:  # bounded: keep the most uncertain
             review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
             del review[config.review_limit :]
@@ -87,8 +106,14 @@ def match_offers(
     return match_prepared(prepared, vocab, identities(records, prepared), config, overrides)
 
 
-def match_prepared(prepared: list[Prepared], vocab: Vocabulary, ids: list[Identity], config: MatchConfig,
-                   overrides: Overrides | None = None, codes: np.ndarray | None = None) -> MatchResult:
+def match_prepared(
+    prepared: list[Prepared],
+    vocab: Vocabulary,
+    ids: list[Identity],
+    config: MatchConfig,
+    overrides: Overrides | None = None,
+    codes: np.ndarray | None = None,
+) -> MatchResult:
     """:func:`match_offers` once records are prepared (sorted by key) — lets a benchmark time the stages
     (``codes``: the candidate pairs from :func:`blocking.candidate_codes`, when already computed)."""
     overrides = overrides or Overrides()
@@ -119,17 +144,30 @@ def match_prepared(prepared: list[Prepared], vocab: Vocabulary, ids: list[Identi
             best.setdefault(edge.j, edge)
     for edge, why in grouper.blocked:
         if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) is None:
-            review.append(PairDecision(prepared[edge.i].key, prepared[edge.j].key, round(edge.score, 4),
-                                       [f"score {edge.score:.3f} but not merged: {why}"]))
+            review.append(
+                PairDecision(
+                    prepared[edge.i].key,
+                    prepared[edge.j].key,
+                    round(edge.score, 4),
+                    [f"score {edge.score:.3f} but not merged: {why}"],
+                )
+            )
     groups = _groups(grouper, prepared, best, weakest, forced)
     review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
     stats["accepted_pairs"] = len(edges)
     stats["groups"] = len(groups)
-    return MatchResult(groups=groups, review=review[: config.review_limit], config=config.to_dict(), stats=stats)
+    return MatchResult(
+        groups=groups, review=review[: config.review_limit], config=config.to_dict(), stats=stats
+    )
 
 
-def _groups(grouper: Grouper, prepared: list[Prepared], best: dict[int, Edge], weakest: dict[int, float],
-            forced: set[int]) -> list[Group]:
+def _groups(
+    grouper: Grouper,
+    prepared: list[Prepared],
+    best: dict[int, Edge],
+    weakest: dict[int, float],
+    forced: set[int],
+) -> list[Group]:
     out: list[Group] = []
     for comp in grouper.components():
         if len(comp) == 1:

@@ -60,7 +60,13 @@ def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
         codes |= model_codes(mpn) or {"".join(ch for ch in mpn.lower() if ch.isalnum())}
     codes.discard("")
     attrs = variant_attributes(record.title)
-    attrs.update({k: v for k, v in stated.items() if k in ("storage", "memory", "colour", "size", "pack", "volume", "weight")})
+    attrs.update(
+        {
+            k: v
+            for k, v in stated.items()
+            if k in ("storage", "memory", "colour", "size", "pack", "volume", "weight")
+        }
+    )
     brand = canonical_brand(record.brand or stated.get("brand"))
     if brand in ("other", "其他", "none", "unbranded", "generic", "无", "no brand"):
         brand = None
@@ -68,14 +74,23 @@ def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
         brand = next((KNOWN_BRANDS[t] for t in seq[:3] if t in KNOWN_BRANDS), None)
     tokens = frozenset(seq)
     return Prepared(
-        key=record.key, marketplace=record.marketplace, norm=norm, tokens=tokens, condensed="".join(seq),
-        bounds=frozenset(bounds), codes=frozenset(codes),
+        key=record.key,
+        marketplace=record.marketplace,
+        norm=norm,
+        tokens=tokens,
+        condensed="".join(seq),
+        bounds=frozenset(bounds),
+        codes=frozenset(codes),
         desc_codes=model_codes(record.description) if record.description else frozenset(),
-        gtin=canonical_gtin(record.gtin or stated.get("gtin")), brand=brand, attrs=attrs,
+        gtin=canonical_gtin(record.gtin or stated.get("gtin")),
+        brand=brand,
+        attrs=attrs,
         kv={k: v for k, v in stated.items() if k not in ("brand", "gtin")},
         numbers=frozenset(t for t in tokens if any(c.isdigit() for c in t)),
         bare_numbers=frozenset(t for t in tokens if t.isdigit()),
-        variant_words=tokens & VARIANT_WORDS, price=record.price, category=record.category,
+        variant_words=tokens & VARIANT_WORDS,
+        price=record.price,
+        category=record.category,
         desc=_condense(record.description),
     )
 

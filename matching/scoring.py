@@ -18,12 +18,34 @@ from .config import MatchConfig
 from .prepare import Prepared, Vocabulary
 
 FEATURES: tuple[str, ...] = (
-    "tset", "tsort", "ratio", "partial", "idf_jacc", "gtin_eq", "gtin_ne", "code_eq", "code_conflict",
-    "desc_code", "brand_eq", "brand_ne", "attr_agree", "attr_conflict", "num_jacc", "variant_word_diff",
-    "kv_eq", "kv_ne", "price_dev", "cat_ne", "bare_num_conflict",
+    "tset",
+    "tsort",
+    "ratio",
+    "partial",
+    "idf_jacc",
+    "gtin_eq",
+    "gtin_ne",
+    "code_eq",
+    "code_conflict",
+    "desc_code",
+    "brand_eq",
+    "brand_ne",
+    "attr_agree",
+    "attr_conflict",
+    "num_jacc",
+    "variant_word_diff",
+    "kv_eq",
+    "kv_ne",
+    "price_dev",
+    "cat_ne",
+    "bare_num_conflict",
 )
-_FUZZ = (("tset", fuzz.token_set_ratio), ("tsort", fuzz.token_sort_ratio), ("ratio", fuzz.ratio),
-         ("partial", fuzz.partial_ratio))
+_FUZZ = (
+    ("tset", fuzz.token_set_ratio),
+    ("tsort", fuzz.token_sort_ratio),
+    ("ratio", fuzz.ratio),
+    ("partial", fuzz.partial_ratio),
+)
 
 
 def _found(code: str, other: Prepared) -> bool:
@@ -122,8 +144,9 @@ def feature_rows(
     tree model) and fired vetoes for each pair of indices."""
     if not pairs:
         return [], []
-    strings = _string_scores([prepared[i].norm for i, _ in pairs], [prepared[j].norm for _, j in pairs],
-                             config.workers)
+    strings = _string_scores(
+        [prepared[i].norm for i, _ in pairs], [prepared[j].norm for _, j in pairs], config.workers
+    )
     rows: list[list[float]] = []
     vetoes: list[list[str]] = []
     for n, (i, j) in enumerate(pairs):
@@ -131,12 +154,33 @@ def feature_rows(
         ids = identifier_features(a, b)
         agree, conflict, fired = attribute_features(a, b, config.vetoes)
         o = other_features(a, b, vocab)
-        rows.append([strings[0][n], strings[1][n], strings[2][n], strings[3][n], o[0], *ids,
-                     o[1], o[2], agree, conflict, o[3], o[4], o[5], o[6], o[7], o[8], o[9]])
+        rows.append(
+            [
+                strings[0][n],
+                strings[1][n],
+                strings[2][n],
+                strings[3][n],
+                o[0],
+                *ids,
+                o[1],
+                o[2],
+                agree,
+                conflict,
+                o[3],
+                o[4],
+                o[5],
+                o[6],
+                o[7],
+                o[8],
+                o[9],
+            ]
+        )
         if config.gtin_decides and ids[1]:
             fired.append("gtin differs")
         if "numbers" in config.vetoes and o[9]:
-            fired.append(f"model numbers: {' '.join(sorted(a.bare_numbers))} ≠ {' '.join(sorted(b.bare_numbers))}")
+            fired.append(
+                f"model numbers: {' '.join(sorted(a.bare_numbers))} ≠ {' '.join(sorted(b.bare_numbers))}"
+            )
         vetoes.append(fired)
     if config.model:
         from .features import extra_rows
@@ -147,13 +191,17 @@ def feature_rows(
 
 
 def probability(row: Sequence[float], config: MatchConfig) -> float:
-    z = config.bias + sum(config.weights.get(name, 0.0) * value for name, value in zip(FEATURES, row, strict=True))
+    z = config.bias + sum(
+        config.weights.get(name, 0.0) * value for name, value in zip(FEATURES, row, strict=True)
+    )
     if config.gtin_decides and row[5]:  # equal valid GTINs
         return 1.0
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
-def probabilities(rows: Sequence[Sequence[float]], vetoes: Sequence[Sequence[str]], config: MatchConfig) -> list[float]:
+def probabilities(
+    rows: Sequence[Sequence[float]], vetoes: Sequence[Sequence[str]], config: MatchConfig
+) -> list[float]:
     """Match probability per feature row: the tree model when ``config.model`` names one, else the logistic
     weights; 0 when a veto fired, 1 for equal GTINs (``gtin_decides``)."""
     if not config.model:
@@ -163,11 +211,15 @@ def probabilities(rows: Sequence[Sequence[float]], vetoes: Sequence[Sequence[str
 
     model = load_model(config.model)
     if model.features != [*FEATURES, *EXTRA_FEATURES]:
-        raise ValueError(f"model {config.model} was fitted on other features; refit it (matching.learn.tune_trees)")
+        raise ValueError(
+            f"model {config.model} was fitted on other features; refit it (matching.learn.tune_trees)"
+        )
     probs = model.predict(rows)
     gtin = FEATURES.index("gtin_eq")
-    return [0.0 if v else (1.0 if config.gtin_decides and r[gtin] else p)
-            for p, r, v in zip(probs, rows, vetoes, strict=True)]
+    return [
+        0.0 if v else (1.0 if config.gtin_decides and r[gtin] else p)
+        for p, r, v in zip(probs, rows, vetoes, strict=True)
+    ]
 
 
 def score_pairs(

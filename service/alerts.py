@@ -42,8 +42,9 @@ def alerts_file(db_path: Path, options: AlertsOptions) -> Path:
     return Path(options.file) if options.file else Path(db_path).with_suffix(".alerts.jsonl")
 
 
-def run_alerts(con: duckdb.DuckDBPyConnection, run_id: str, options: AlertsOptions,
-               jsonl: Path) -> AlertsReport:
+def run_alerts(
+    con: duckdb.DuckDBPyConnection, run_id: str, options: AlertsOptions, jsonl: Path
+) -> AlertsReport:
     """Compute the alerts of ``run_id`` (after its crawl was committed and matched) and deliver them."""
     from storage.alerts import (
         current_lowest,
@@ -53,8 +54,9 @@ def run_alerts(con: duckdb.DuckDBPyConnection, run_id: str, options: AlertsOptio
         save_lowest,
     )
 
-    alerts = price_and_stock_changes(con, run_id, drop_percent=options.drop_percent,
-                                     rise_percent=options.rise_percent)
+    alerts = price_and_stock_changes(
+        con, run_id, drop_percent=options.drop_percent, rise_percent=options.rise_percent
+    )
     lowest = current_lowest(con)
     alerts += lowest_changes(con, run_id, lowest)
     known = _known_ids(con, [a.alert_id for a in alerts])
@@ -73,8 +75,10 @@ def run_alerts(con: duckdb.DuckDBPyConnection, run_id: str, options: AlertsOptio
 def _known_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
     if not ids:
         return set()
-    return {r[0] for r in con.execute("SELECT alert_id FROM alerts WHERE list_contains(?, alert_id)",
-                                      [ids]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute("SELECT alert_id FROM alerts WHERE list_contains(?, alert_id)", [ids]).fetchall()
+    }
 
 
 def append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -95,11 +99,15 @@ def deliver(con: duckdb.DuckDBPyConnection, url: str, run_id: str, timeout: floa
     pending = undelivered(con, since=datetime.now(UTC) - RETRY_WINDOW)
     if not pending:
         return "nothing to send", 0
-    body = json.dumps({"run_id": run_id, "count": len(pending), "alerts": pending}, ensure_ascii=False,
-                      default=str).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8",
-                                              "User-Agent": "bijia-alerts/0.1"})
+    body = json.dumps(
+        {"run_id": run_id, "count": len(pending), "alerts": pending}, ensure_ascii=False, default=str
+    ).encode("utf-8")
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "bijia-alerts/0.1"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
             status = response.status
@@ -107,13 +115,22 @@ def deliver(con: duckdb.DuckDBPyConnection, url: str, run_id: str, timeout: floa
         status = exc.code
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        log.warning("webhook %s failed: %s; %d alert(s) stay pending", url, reason, len(pending),
-                    extra={"event": "webhook_failed", "url": url, "pending": len(pending)})
+        log.warning(
+            "webhook %s failed: %s; %d alert(s) stay pending",
+            url,
+            reason,
+            len(pending),
+            extra={"event": "webhook_failed", "url": url, "pending": len(pending)},
+        )
         return f"failed: {reason}", 0
     if not 200 <= status < 300:
-        log.warning("webhook %s answered HTTP %s; %d alert(s) stay pending", url, status, len(pending),
-                    extra={"event": "webhook_failed", "url": url, "status": status, "pending": len(pending)})
+        log.warning(
+            "webhook %s answered HTTP %s; %d alert(s) stay pending",
+            url,
+            status,
+            len(pending),
+            extra={"event": "webhook_failed", "url": url, "status": status, "pending": len(pending)},
+        )
         return f"failed: HTTP {status}", 0
     mark_delivered(con, [a["alert_id"] for a in pending])
     return "sent", len(pending)
-

@@ -39,8 +39,14 @@ def demo_server(catalogue, port: int = 0, faults=None) -> Iterator[str]:
                 os.environ["BIJIA_DEMO_URL"] = previous
 
 
-def run_demo(db_path: Path, *, size: int = 150, seed: int = 7, progress: ProgressCallback | None = None,
-             log_level: str = "ERROR") -> DemoReport:
+def run_demo(
+    db_path: Path,
+    *,
+    size: int = 150,
+    seed: int = 7,
+    progress: ProgressCallback | None = None,
+    log_level: str = "ERROR",
+) -> DemoReport:
     import time
 
     from crawler.config import load_marketplaces

@@ -50,11 +50,24 @@ def run_lock(db_path: Path | str, run_id: str | None = None) -> Iterator[Path]:
         except BlockingIOError:
             holder = read_holder(path)
             who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "run_id", "started_at") if holder.get(k))
-            raise LockedError(f"{db_path}: another bijia run holds the lock {path}"
-                              + (f" ({who})" if who else "") + "; try again later", holder) from None
+            raise LockedError(
+                f"{db_path}: another bijia run holds the lock {path}"
+                + (f" ({who})" if who else "")
+                + "; try again later",
+                holder,
+            ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "run_id": run_id,
-                                  "started_at": datetime.now(UTC).isoformat(timespec="seconds")}).encode(), 0)
+        os.pwrite(
+            fd,
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "run_id": run_id,
+                    "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            ).encode(),
+            0,
+        )
         try:
             yield path
         finally:

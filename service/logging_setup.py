@@ -62,9 +62,13 @@ class TextFormatter(logging.Formatter):
         return " ".join(line.strip() for line in text.splitlines())
 
 
-def configure(fmt: LogFormat | str = LogFormat.text, level: int | str = logging.WARNING,
-              stream: TextIO | None = None, library_level: int | str | None = None,
-              tracebacks: bool = False) -> logging.Handler:
+def configure(
+    fmt: LogFormat | str = LogFormat.text,
+    level: int | str = logging.WARNING,
+    stream: TextIO | None = None,
+    library_level: int | str | None = None,
+    tracebacks: bool = False,
+) -> logging.Handler:
     """Install (or replace) bijia's root handler: ``bijia.*`` records from ``level``, other libraries' from
     ``library_level`` (default: ``level``, at least WARNING). Returns the handler."""
     root = logging.getLogger()

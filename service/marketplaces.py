@@ -38,6 +38,7 @@ def user_agent() -> str:
 
 # --- fetching ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Fetched:
     url: str
@@ -61,8 +62,9 @@ class Fetched:
 
 def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = None) -> Fetched:
     """GET ``url``; HTTP errors and network failures are a ``Fetched`` with ``error`` set, never raised."""
-    request = urllib.request.Request(url, headers={"User-Agent": agent or user_agent(),
-                                                   "Accept-Encoding": "gzip"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": agent or user_agent(), "Accept-Encoding": "gzip"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) only)
             body = response.read()
@@ -77,6 +79,7 @@ def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = Non
 
 
 # --- probing ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Probe:
@@ -132,12 +135,16 @@ def _probe_html(found: Probe, timeout: float) -> Probe:
         return _found(found, "jsonld", "product pages from the sitemap(s): " + ", ".join(sitemaps))
     if jsonld.extract_offers(text, page.url, sample):
         found.start_urls = [found.url]
-        found.notes.append("a product page with schema.org markup, but no sitemap or category page: "
-                           "add category pages to start_urls")
+        found.notes.append(
+            "a product page with schema.org markup, but no sitemap or category page: "
+            "add category pages to start_urls"
+        )
         found.shape = "jsonld"
         return found
-    found.notes.append("no catalogue API, no schema.org products, no sitemap: if the listing is rendered "
-                       "by JavaScript use --shape browser")
+    found.notes.append(
+        "no catalogue API, no schema.org products, no sitemap: if the listing is rendered "
+        "by JavaScript use --shape browser"
+    )
     return found
 
 
@@ -157,6 +164,7 @@ def discover_sitemaps(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> lis
 
 
 # --- add --------------------------------------------------------------------------------------------
+
 
 def suggest_name(url: str, taken: set[str]) -> str:
     """``https://www.shop-a.example/store/`` → ``shop-a-store`` (lower-case, ≤ 40 chars, unique)."""
@@ -192,10 +200,19 @@ def marketplace_block(entry: dict[str, Any], comment: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_marketplace(config: Path, url: str, *, name: str | None = None, shape: str = "auto",
-                    title: str | None = None, currency: str | None = None, start_urls: list[str] | None = None,
-                    sitemap_urls: list[str] | None = None, default_shipping: Decimal | None = None,
-                    timeout: float = DEFAULT_TIMEOUT) -> tuple[Marketplace, Probe]:
+def add_marketplace(
+    config: Path,
+    url: str,
+    *,
+    name: str | None = None,
+    shape: str = "auto",
+    title: str | None = None,
+    currency: str | None = None,
+    start_urls: list[str] | None = None,
+    sitemap_urls: list[str] | None = None,
+    default_shipping: Decimal | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[Marketplace, Probe]:
     """Append a validated ``[[marketplace]]`` for ``url`` to ``config`` (created if missing).
 
     ``shape="auto"`` probes the shop. Raises ``UserError`` when no shape fits or the name is taken, and
@@ -208,8 +225,10 @@ def add_marketplace(config: Path, url: str, *, name: str | None = None, shape: s
     if shape == "auto":
         found = probe(url, timeout=timeout)
         if found.shape is None:
-            raise UserError(f"{url}: could not tell the shop's shape ({'; '.join(found.notes)}); "
-                            f"pass --shape {'|'.join(SHAPES)}")
+            raise UserError(
+                f"{url}: could not tell the shop's shape ({'; '.join(found.notes)}); "
+                f"pass --shape {'|'.join(SHAPES)}"
+            )
     else:
         found = Probe(url, shape, url if url.endswith("/") else url + "/", notes=[f"shape {shape} as given"])
         if shape == "jsonld" and not (start_urls or sitemap_urls):
@@ -218,9 +237,16 @@ def add_marketplace(config: Path, url: str, *, name: str | None = None, shape: s
     name = name or suggest_name(url, taken)
     if name in taken:
         raise UserError(f"{config}: a marketplace named {name!r} exists already; pass --name")
-    entry = {"name": name, "title": title, "shape": found.shape, "base_url": found.base_url,
-             "start_urls": start_urls or found.start_urls, "sitemap_urls": sitemap_urls or found.sitemap_urls,
-             "currency": currency, "default_shipping": default_shipping}
+    entry = {
+        "name": name,
+        "title": title,
+        "shape": found.shape,
+        "base_url": found.base_url,
+        "start_urls": start_urls or found.start_urls,
+        "sitemap_urls": sitemap_urls or found.sitemap_urls,
+        "currency": currency,
+        "default_shipping": default_shipping,
+    }
     block = marketplace_block(entry, f"added by `bijia marketplaces add {url}`: " + "; ".join(found.notes))
     text = (before.rstrip("\n") + "\n\n" if before else "") + block
     _write(config, text)
@@ -263,22 +289,44 @@ def _restore(path: Path, before: str | None) -> None:
 
 # --- list -------------------------------------------------------------------------------------------
 
-LIST_COLUMNS = ["name", "shape", "base_url", "enabled", "currency", "concurrency", "delay", "obey_robots",
-                "http_cache", "discovery"]
+LIST_COLUMNS = [
+    "name",
+    "shape",
+    "base_url",
+    "enabled",
+    "currency",
+    "concurrency",
+    "delay",
+    "obey_robots",
+    "http_cache",
+    "discovery",
+]
 
 
 def list_marketplaces(config: Path | None) -> list[dict[str, Any]]:
     rows = []
     for m in select_marketplaces(load_config(config), config, include_disabled=True):
-        discovery = ("sitemaps" if m.sitemap_urls else "start_urls" if m.start_urls else "base_url")
-        rows.append({"name": m.name, "shape": m.shape, "base_url": m.base_url, "enabled": m.enabled,
-                     "currency": m.currency, "concurrency": m.concurrency, "delay": m.delay,
-                     "obey_robots": m.obey_robots, "http_cache": m.http_cache, "discovery": discovery,
-                     "title": m.display_name})
+        discovery = "sitemaps" if m.sitemap_urls else "start_urls" if m.start_urls else "base_url"
+        rows.append(
+            {
+                "name": m.name,
+                "shape": m.shape,
+                "base_url": m.base_url,
+                "enabled": m.enabled,
+                "currency": m.currency,
+                "concurrency": m.concurrency,
+                "delay": m.delay,
+                "obey_robots": m.obey_robots,
+                "http_cache": m.http_cache,
+                "discovery": discovery,
+                "title": m.display_name,
+            }
+        )
     return rows
 
 
 # --- check ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class CheckResult:
@@ -299,11 +347,23 @@ class CheckResult:
         return out
 
 
-CHECK_COLUMNS = ["name", "shape", "status", "offers", "usable", "title", "price", "currency", "url", "problems"]
+CHECK_COLUMNS = [
+    "name",
+    "shape",
+    "status",
+    "offers",
+    "usable",
+    "title",
+    "price",
+    "currency",
+    "url",
+    "problems",
+]
 
 
-def check_marketplaces(config: Path | None, names: list[str] | None = None, *,
-                       timeout: float = DEFAULT_TIMEOUT) -> list[CheckResult]:
+def check_marketplaces(
+    config: Path | None, names: list[str] | None = None, *, timeout: float = DEFAULT_TIMEOUT
+) -> list[CheckResult]:
     """Fetch one page per marketplace (the enabled ones, or those named) and extract its offers."""
     markets = select_marketplaces(load_config(config), config, names or None)
     return [check_one(m, timeout=timeout) for m in markets]

@@ -46,8 +46,17 @@ def record_of(row):
     """The matcher's view (``OfferRecord``) of a stored offer (``storage.products.OfferRow``)."""
     from matching.records import OfferRecord
 
-    return OfferRecord(key=row.key, marketplace=row.marketplace, title=row.title, brand=row.brand, gtin=row.gtin,
-                       mpn=row.mpn, attributes=row.attributes, price=row.price, category=row.category)
+    return OfferRecord(
+        key=row.key,
+        marketplace=row.marketplace,
+        title=row.title,
+        brand=row.brand,
+        gtin=row.gtin,
+        mpn=row.mpn,
+        attributes=row.attributes,
+        price=row.price,
+        category=row.category,
+    )
 
 
 def load_config(path: Path | None):
@@ -94,15 +103,19 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
         result = match_offers(records, config, Overrides.from_rows(overrides(con)))
         member_lists = [list(g.members) for g in result.groups]
         ids = assign_product_ids(member_lists, previous_product_ids(con))
-        groups = [SavedGroup(pid, g.members, g.confidence, dict(g.method)) for pid, g in zip(ids, result.groups,
-                                                                                              strict=True)]
+        groups = [
+            SavedGroup(pid, g.members, g.confidence, dict(g.method))
+            for pid, g in zip(ids, result.groups, strict=True)
+        ]
         titles = {}
         for g in groups:
             members = [by_key[k] for k in g.members]
             categories = Counter(m.category for m in members if m.category)
-            titles[g.product_id] = (representative([m.title for m in members]),
-                                    product_brand([m.brand for m in members if m.brand]),
-                                    categories.most_common(1)[0][0] if categories else None)
+            titles[g.product_id] = (
+                representative([m.title for m in members]),
+                product_brand([m.brand for m in members if m.brand]),
+                categories.most_common(1)[0][0] if categories else None,
+            )
         save_products(con, run_id, groups, titles)
         save_review(con, run_id, [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in result.review])
         multi = sum(1 for g in groups if len({k.split("/", 1)[0] for k in g.members}) > 1)

@@ -17,12 +17,23 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, title: str | None = None,
-           json_rows: Sequence[Any] | None = None) -> None:
+def render(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: Format,
+    *,
+    title: str | None = None,
+    json_rows: Sequence[Any] | None = None,
+) -> None:
     """Print ``rows`` (dicts keyed by ``columns``) to stdout. ``json_rows`` overrides the JSON payload."""
     if fmt is Format.json:
-        json.dump(list(json_rows if json_rows is not None else rows), sys.stdout, ensure_ascii=False,
-                  indent=2, default=str)
+        json.dump(
+            list(json_rows if json_rows is not None else rows),
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+            default=str,
+        )
         sys.stdout.write("\n")
     elif fmt is Format.csv:
         buffer = io.StringIO()
@@ -36,8 +47,11 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, 
 
         table = Table(title=title, show_lines=False)
         for column in columns:
-            table.add_column(column, overflow="fold",
-                             justify="right" if column.endswith(("price", "saving", "¥")) else "left")
+            table.add_column(
+                column,
+                overflow="fold",
+                justify="right" if column.endswith(("price", "saving", "¥")) else "left",
+            )
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
         Console(width=None if sys.stdout.isatty() else 200).print(table)
@@ -49,8 +63,14 @@ def comparison_table(rows: Sequence[Any], marketplaces: Sequence[str]) -> tuple[
     flat = []
     for row in rows:
         prices = {b.marketplace: b.landed_price for b in row.best}
-        flat.append({"product_id": row.product_id, "product": row.title,
-                     **{m: prices.get(m) for m in marketplaces},
-                     "lowest_price": row.lowest.landed_price, "where": row.lowest.marketplace,
-                     "saving": row.saving})
+        flat.append(
+            {
+                "product_id": row.product_id,
+                "product": row.title,
+                **{m: prices.get(m) for m in marketplaces},
+                "lowest_price": row.lowest.landed_price,
+                "where": row.lowest.marketplace,
+                "saving": row.saving,
+            }
+        )
     return flat, columns

@@ -20,12 +20,23 @@ def review_queue(db_path: Path, limit: int = 50) -> list[dict]:
             "LEFT JOIN product_offers pa ON pa.marketplace || '/' || pa.listing_id = r.key_a "
             "LEFT JOIN product_offers pb ON pb.marketplace || '/' || pb.listing_id = r.key_b "
             "WHERE NOT EXISTS (SELECT 1 FROM match_overrides m WHERE m.key_a = r.key_a AND m.key_b = r.key_b) "
-            "ORDER BY abs(r.score - 0.5), r.key_a, r.key_b LIMIT ?", [limit]).fetchall()
+            "ORDER BY abs(r.score - 0.5), r.key_a, r.key_b LIMIT ?",
+            [limit],
+        ).fetchall()
     finally:
         con.close()
-    return [{"key_a": a, "key_b": b, "score": round(score, 3), "grouped": pa is not None and pa == pb,
-             "title_a": ta, "title_b": tb, "reasons": reasons}
-            for a, b, score, reasons, ta, tb, pa, pb in rows]
+    return [
+        {
+            "key_a": a,
+            "key_b": b,
+            "score": round(score, 3),
+            "grouped": pa is not None and pa == pb,
+            "title_a": ta,
+            "title_b": tb,
+            "reasons": reasons,
+        }
+        for a, b, score, reasons, ta, tb, pa, pb in rows
+    ]
 
 
 def decide(db_path: Path, key_a: str, key_b: str, decision: str, note: str | None = None) -> None:
@@ -54,9 +65,13 @@ def explain_pair(db_path: Path, key_a: str, key_b: str):
     con = connect(db_path, read_only=True)
     try:
         rows = {r.key: r for r in offers_for_matching(con)}
-        products = dict(con.execute(
-            "SELECT marketplace || '/' || listing_id, product_id FROM product_offers "
-            "WHERE list_contains(?, marketplace || '/' || listing_id)", [[key_a, key_b]]).fetchall())
+        products = dict(
+            con.execute(
+                "SELECT marketplace || '/' || listing_id, product_id FROM product_offers "
+                "WHERE list_contains(?, marketplace || '/' || listing_id)",
+                [[key_a, key_b]],
+            ).fetchall()
+        )
     finally:
         con.close()
     missing = [k for k in (key_a, key_b) if k not in rows]
@@ -68,6 +83,9 @@ def explain_pair(db_path: Path, key_a: str, key_b: str):
 
 
 def _known_keys(con, keys: list[str]) -> set[str]:
-    rows = con.execute("SELECT marketplace || '/' || listing_id FROM offers "
-                       "WHERE list_contains(?, marketplace || '/' || listing_id)", [keys]).fetchall()
+    rows = con.execute(
+        "SELECT marketplace || '/' || listing_id FROM offers "
+        "WHERE list_contains(?, marketplace || '/' || listing_id)",
+        [keys],
+    ).fetchall()
     return {r[0] for r in rows}

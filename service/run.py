@@ -55,27 +55,46 @@ class RunReport:
 
     def summary(self) -> dict[str, Any]:
         """What the runs table keeps (``bijia runs``)."""
-        return {"marketplaces": {m.name: m.to_dict() for m in self.marketplaces}, "published": self.published,
-                "gone": self.gone, "products": self.products, "snapshot": self.snapshot,
-                "alerts": self.alerts.to_dict() if self.alerts else None, "resumed": self.resumed,
-                "notes": self.notes, "exit_code": int(self.exit_code), "seconds": self.seconds}
+        return {
+            "marketplaces": {m.name: m.to_dict() for m in self.marketplaces},
+            "published": self.published,
+            "gone": self.gone,
+            "products": self.products,
+            "snapshot": self.snapshot,
+            "alerts": self.alerts.to_dict() if self.alerts else None,
+            "resumed": self.resumed,
+            "notes": self.notes,
+            "exit_code": int(self.exit_code),
+            "seconds": self.seconds,
+        }
 
 
 def state_dir(db_path: Path) -> Path:
     return Path(f"{db_path}.state")
 
 
-def run(db_path: Path, *, config_path: Path | None = None, only: list[str] | None = None,
-        run_id: str | None = None, resume: bool = False, snapshots_dir: Path | None = None,
-        log_level: str = "ERROR", progress: ProgressCallback | None = None,
-        scrapy_root_handler: bool = False) -> RunReport:
+def run(
+    db_path: Path,
+    *,
+    config_path: Path | None = None,
+    only: list[str] | None = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    snapshots_dir: Path | None = None,
+    log_level: str = "ERROR",
+    progress: ProgressCallback | None = None,
+    scrapy_root_handler: bool = False,
+) -> RunReport:
     """Do one whole run; returns its report (``exit_code`` says what cron should know)."""
     from service.lock import run_lock, update_holder
 
     started = time.monotonic()
     if run_id is not None and not RUN_ID.match(run_id):
-        raise UserError(f"run id {run_id!r}: use 1-100 letters, digits, '.', '_' or '-' "
-                        "(it names a folder), starting with a letter or digit", ExitCode.USAGE)
+        raise UserError(
+            f"run id {run_id!r}: use 1-100 letters, digits, '.', '_' or '-' "
+            "(it names a folder), starting with a letter or digit",
+            ExitCode.USAGE,
+        )
     db_path = Path(db_path)
     config = load_config(config_path)
     markets = select_marketplaces(config, config_path, only)
@@ -108,19 +127,35 @@ def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, b
             if row and row[0] != "run":
                 raise UserError(f"run id {run_id!r} belongs to a `bijia {row[0]}` run, not to `bijia run`")
             if row and row[1] in ("finished", "partial"):
-                log.info("run %s is %s already; nothing to do", run_id, row[1],
-                         extra={"event": "run_already_done", "run_id": run_id, "status": row[1]})
-                return run_id, False, RunReport(run_id, f"already-{row[1]}", DONE[row[1]],
-                                                notes=[f"run {run_id} was {row[1]} already; nothing done"])
+                log.info(
+                    "run %s is %s already; nothing to do",
+                    run_id,
+                    row[1],
+                    extra={"event": "run_already_done", "run_id": run_id, "status": row[1]},
+                )
+                return (
+                    run_id,
+                    False,
+                    RunReport(
+                        run_id,
+                        f"already-{row[1]}",
+                        DONE[row[1]],
+                        notes=[f"run {run_id} was {row[1]} already; nothing done"],
+                    ),
+                )
             resumed = row is not None
         else:
-            row = con.execute("SELECT run_id, status FROM runs WHERE kind = 'run' "
-                              "ORDER BY started_at DESC LIMIT 1").fetchone()
+            row = con.execute(
+                "SELECT run_id, status FROM runs WHERE kind = 'run' ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
             resumed = bool(resume and row and row[1] in UNFINISHED)
             run_id = row[0] if resumed else new_run_id()
             if resume and not resumed:
-                log.info("nothing to resume; starting run %s", run_id,
-                         extra={"event": "nothing_to_resume", "run_id": run_id})
+                log.info(
+                    "nothing to resume; starting run %s",
+                    run_id,
+                    extra={"event": "nothing_to_resume", "run_id": run_id},
+                )
         _abandon_others(con, db_path, run_id)
         return run_id, resumed, None
     finally:
@@ -129,19 +164,32 @@ def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, b
 
 def _abandon_others(con, db_path: Path, run_id: str) -> None:
     """Unfinished runs other than ``run_id`` can never be resumed once a newer run starts."""
-    stale = [r[0] for r in con.execute(
-        "SELECT run_id FROM runs WHERE kind = 'run' AND list_contains(?, status) AND run_id <> ?",
-        [list(UNFINISHED), run_id]).fetchall()]
+    stale = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM runs WHERE kind = 'run' AND list_contains(?, status) AND run_id <> ?",
+            [list(UNFINISHED), run_id],
+        ).fetchall()
+    ]
     for old in stale:
         con.execute("DELETE FROM staging_offers WHERE run_id = ?", [old])
         con.execute("UPDATE runs SET status = 'abandoned' WHERE run_id = ?", [old])
         shutil.rmtree(state_dir(db_path) / "jobs" / old, ignore_errors=True)
-        log.warning("abandoned unfinished run %s (resume it with `bijia run --resume` next time)", old,
-                    extra={"event": "run_abandoned", "run_id": old})
+        log.warning(
+            "abandoned unfinished run %s (resume it with `bijia run --resume` next time)",
+            old,
+            extra={"event": "run_abandoned", "run_id": old},
+        )
 
 
-def _run_marketplaces(db_path: Path, run_id: str, markets: list[Marketplace], config: MarketplacesFile,
-                      config_path: Path | None, resumed: bool) -> list[Marketplace]:
+def _run_marketplaces(
+    db_path: Path,
+    run_id: str,
+    markets: list[Marketplace],
+    config: MarketplacesFile,
+    config_path: Path | None,
+    resumed: bool,
+) -> list[Marketplace]:
     """Record the run as running; a resumed run keeps the marketplaces it started with."""
     from storage import connect
     from storage.offers import start_run
@@ -151,21 +199,43 @@ def _run_marketplaces(db_path: Path, run_id: str, markets: list[Marketplace], co
         if resumed:
             (stored,) = con.execute("SELECT marketplaces FROM runs WHERE run_id = ?", [run_id]).fetchone()
             if stored and sorted(stored) != sorted(m.name for m in markets):
-                log.info("resuming run %s with its marketplaces %s", run_id, ", ".join(stored),
-                         extra={"event": "resume_marketplaces", "run_id": run_id, "marketplaces": stored})
+                log.info(
+                    "resuming run %s with its marketplaces %s",
+                    run_id,
+                    ", ".join(stored),
+                    extra={"event": "resume_marketplaces", "run_id": run_id, "marketplaces": stored},
+                )
                 markets = select_marketplaces(config, config_path, list(stored), include_disabled=True)
-        start_run(con, run_id, "run", [m.name for m in markets],
-                  {"marketplaces": [m.name for m in markets], "alerts": config.alerts.model_dump(),
-                   "run": config.run.model_dump()})
+        start_run(
+            con,
+            run_id,
+            "run",
+            [m.name for m in markets],
+            {
+                "marketplaces": [m.name for m in markets],
+                "alerts": config.alerts.model_dump(),
+                "run": config.run.model_dump(),
+            },
+        )
     finally:
         con.close()
-    log.info("run %s %s: %s", run_id, "resumed" if resumed else "started", ", ".join(m.name for m in markets),
-             extra={"event": "run_resumed" if resumed else "run_started", "run_id": run_id,
-                    "marketplaces": [m.name for m in markets]})
+    log.info(
+        "run %s %s: %s",
+        run_id,
+        "resumed" if resumed else "started",
+        ", ".join(m.name for m in markets),
+        extra={
+            "event": "run_resumed" if resumed else "run_started",
+            "run_id": run_id,
+            "marketplaces": [m.name for m in markets],
+        },
+    )
     return markets
 
 
-def crawl_extra_settings(db_path: Path, config: MarketplacesFile, scrapy_root_handler: bool) -> dict[str, Any]:
+def crawl_extra_settings(
+    db_path: Path, config: MarketplacesFile, scrapy_root_handler: bool
+) -> dict[str, Any]:
     extra: dict[str, Any] = {"LOG_INSTALL_ROOT_HANDLER": scrapy_root_handler}
     if config.run.batch_size:
         extra["BIJIA_BATCH_SIZE"] = config.run.batch_size
@@ -176,29 +246,52 @@ def crawl_extra_settings(db_path: Path, config: MarketplacesFile, scrapy_root_ha
     return extra
 
 
-def _crawl(db_path: Path, run_id: str, markets: list[Marketplace], config: MarketplacesFile, log_level: str,
-           progress: ProgressCallback | None, scrapy_root_handler: bool, report: RunReport) -> CrawlReport | None:
+def _crawl(
+    db_path: Path,
+    run_id: str,
+    markets: list[Marketplace],
+    config: MarketplacesFile,
+    log_level: str,
+    progress: ProgressCallback | None,
+    scrapy_root_handler: bool,
+    report: RunReport,
+) -> CrawlReport | None:
     """Crawl into staging (not published). Returns ``None`` when the crawl was interrupted."""
     from crawler.runner import run_crawl
 
     jobdir = state_dir(db_path) / "jobs" / run_id
     if jobdir.exists() and not (jobdir / CLEAN).exists():
         shutil.rmtree(jobdir)
-        report.notes.append("the last attempt was killed: its crawl queue was discarded, its staged offers kept")
-        log.info("run %s: discarding the crawl queue of a killed attempt (staged offers are kept)", run_id,
-                 extra={"event": "jobdir_discarded", "run_id": run_id})
+        report.notes.append(
+            "the last attempt was killed: its crawl queue was discarded, its staged offers kept"
+        )
+        log.info(
+            "run %s: discarding the crawl queue of a killed attempt (staged offers are kept)",
+            run_id,
+            extra={"event": "jobdir_discarded", "run_id": run_id},
+        )
     (jobdir / CLEAN).unlink(missing_ok=True)
     jobdir.mkdir(parents=True, exist_ok=True)
-    crawl = run_crawl(markets, db_path=db_path, run_id=run_id, log_level=log_level, jobdir=jobdir,
-                      progress=progress, extra_settings=crawl_extra_settings(db_path, config, scrapy_root_handler),
-                      publish=False)
+    crawl = run_crawl(
+        markets,
+        db_path=db_path,
+        run_id=run_id,
+        log_level=log_level,
+        jobdir=jobdir,
+        progress=progress,
+        extra_settings=crawl_extra_settings(db_path, config, scrapy_root_handler),
+        publish=False,
+    )
     (jobdir / CLEAN).touch()
     report.marketplaces = _with_staged(db_path, run_id, crawl.marketplaces)
     if any(m.finish_reason == "shutdown" for m in crawl.marketplaces):
         report.status, report.exit_code = "interrupted", ExitCode.FAILED
         report.notes.append("interrupted: nothing published; `bijia run --resume` continues this run")
-        log.error("run %s interrupted; nothing published; `bijia run --resume` continues it", run_id,
-                  extra={"event": "run_interrupted", "run_id": run_id})
+        log.error(
+            "run %s interrupted; nothing published; `bijia run --resume` continues it",
+            run_id,
+            extra={"event": "run_interrupted", "run_id": run_id},
+        )
         return None
     return crawl
 
@@ -226,8 +319,9 @@ def _with_staged(db_path: Path, run_id: str, reports: list[MarketplaceReport]) -
     return reports
 
 
-def _finish(db_path: Path, crawl: CrawlReport, config: MarketplacesFile, snapshots_dir: Path | None,
-            report: RunReport) -> None:
+def _finish(
+    db_path: Path, crawl: CrawlReport, config: MarketplacesFile, snapshots_dir: Path | None, report: RunReport
+) -> None:
     from storage import connect
     from storage.history import mark_gone
     from storage.offers import commit_run
@@ -244,10 +338,23 @@ def _finish(db_path: Path, crawl: CrawlReport, config: MarketplacesFile, snapsho
     shutil.rmtree(state_dir(db_path) / "jobs" / crawl.run_id, ignore_errors=True)
     for m in report.marketplaces:
         level = logging.WARNING if m.status == "failed" else logging.INFO
-        log.log(level, "%s: %s, %d pages, %d offers, %d errors, %.1fs%s", m.name, m.status, m.pages, m.offers,
-                m.errors, m.seconds, f" ({m.reason})" if m.reason else "",
-                extra={"event": "marketplace", "run_id": crawl.run_id, "marketplace": m.name,
-                       **{k: v for k, v in m.to_dict().items() if k != "name"}})
+        log.log(
+            level,
+            "%s: %s, %d pages, %d offers, %d errors, %.1fs%s",
+            m.name,
+            m.status,
+            m.pages,
+            m.offers,
+            m.errors,
+            m.seconds,
+            f" ({m.reason})" if m.reason else "",
+            extra={
+                "event": "marketplace",
+                "run_id": crawl.run_id,
+                "marketplace": m.name,
+                **{k: v for k, v in m.to_dict().items() if k != "name"},
+            },
+        )
     if not ok:
         return
     if not _stage(report, "match", lambda: _match(db_path, report)):
@@ -262,8 +369,14 @@ def _stage(report: RunReport, name: str, step, *, fatal: bool = True) -> bool:
         return True
     except Exception as exc:  # a failed stage is reported in the exit code and the runs table
         report.notes.append(f"{name} failed: {type(exc).__name__}: {exc}")
-        log.error("run %s: %s failed: %s", report.run_id, name, exc, exc_info=True,
-                  extra={"event": f"{name}_failed", "run_id": report.run_id})
+        log.error(
+            "run %s: %s failed: %s",
+            report.run_id,
+            name,
+            exc,
+            exc_info=True,
+            extra={"event": f"{name}_failed", "run_id": report.run_id},
+        )
         if fatal:
             report.exit_code = ExitCode.FAILED
         return False
@@ -274,9 +387,17 @@ def _match(db_path: Path, report: RunReport) -> None:
 
     match = run_match(db_path)
     report.products = match.products
-    log.info("matched %d offers into %d products", match.offers, match.products,
-             extra={"event": "matched", "run_id": report.run_id, "match_run_id": match.run_id,
-                    **{k: v for k, v in match.__dict__.items() if k != "run_id"}})
+    log.info(
+        "matched %d offers into %d products",
+        match.offers,
+        match.products,
+        extra={
+            "event": "matched",
+            "run_id": report.run_id,
+            "match_run_id": match.run_id,
+            **{k: v for k, v in match.__dict__.items() if k != "run_id"},
+        },
+    )
 
 
 def snapshots_for(db_path: Path, config: MarketplacesFile, snapshots_dir: Path | None) -> Path:
@@ -295,8 +416,12 @@ def _publish(db_path: Path, snapshots_dir: Path | None, config: MarketplacesFile
         return
     target = snapshots_for(db_path, config, snapshots_dir)
     report.snapshot = publish(db_path, target, keep=3)
-    log.info("published snapshot %s to %s", report.snapshot, target,
-             extra={"event": "published", "run_id": report.run_id, "snapshot": report.snapshot})
+    log.info(
+        "published snapshot %s to %s",
+        report.snapshot,
+        target,
+        extra={"event": "published", "run_id": report.run_id, "snapshot": report.snapshot},
+    )
 
 
 def _alerts(db_path: Path, config: MarketplacesFile, report: RunReport) -> None:
@@ -329,9 +454,23 @@ def _record(db_path: Path, report: RunReport) -> None:
         done.append(f"snapshot {report.snapshot}")
     if report.alerts:
         done.append(f"{report.alerts.new} alert(s)")
-    log.log(level, "run %s %s (exit %d): %s", report.run_id, report.status, report.exit_code,
-            "; ".join([", ".join(done), *report.notes]),
-            extra={"event": "run_finished", "run_id": report.run_id, "status": report.status,
-                   "exit_code": int(report.exit_code), "published": report.published, "gone": report.gone,
-                   "products": report.products, "snapshot": report.snapshot,
-                   "alerts": report.alerts.new if report.alerts else 0, "seconds": report.seconds})
+    log.log(
+        level,
+        "run %s %s (exit %d): %s",
+        report.run_id,
+        report.status,
+        report.exit_code,
+        "; ".join([", ".join(done), *report.notes]),
+        extra={
+            "event": "run_finished",
+            "run_id": report.run_id,
+            "status": report.status,
+            "exit_code": int(report.exit_code),
+            "published": report.published,
+            "gone": report.gone,
+            "products": report.products,
+            "snapshot": report.snapshot,
+            "alerts": report.alerts.new if report.alerts else 0,
+            "seconds": report.seconds,
+        },
+    )

@@ -26,10 +26,12 @@ class TruthReport:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def summary(self) -> str:
-        return (f"truth: {self.listings_stored}/{self.listings_expected} listings stored, {self.landed_right} "
-                f"with the right landed price and stock; lowest price right for "
-                f"{self.lowest_agree}/{self.skus} SKUs; matching pairwise precision {self.pair_precision:.3f}, "
-                f"recall {self.pair_recall:.3f}, F1 {self.f1:.3f}")
+        return (
+            f"truth: {self.listings_stored}/{self.listings_expected} listings stored, {self.landed_right} "
+            f"with the right landed price and stock; lowest price right for "
+            f"{self.lowest_agree}/{self.skus} SKUs; matching pairwise precision {self.pair_precision:.3f}, "
+            f"recall {self.pair_recall:.3f}, F1 {self.f1:.3f}"
+        )
 
 
 def _pairs(counts: Counter) -> int:
@@ -44,13 +46,17 @@ def score_against_truth(db_path: Path, catalogue, absurd: tuple[str, ...] = ()) 
     truth = {k: r.sku_id for k, r in rows_truth.items()}
     con = connect(db_path, read_only=True)
     try:
-        linked = dict(con.execute(
-            "SELECT po.marketplace || '/' || po.listing_id, po.product_id FROM product_offers po "
-            "JOIN offers o USING (marketplace, listing_id) WHERE NOT o.gone").fetchall())
+        linked = dict(
+            con.execute(
+                "SELECT po.marketplace || '/' || po.listing_id, po.product_id FROM product_offers po "
+                "JOIN offers o USING (marketplace, listing_id) WHERE NOT o.gone"
+            ).fetchall()
+        )
         rows = {r.product_id: r for r in compare(con, min_marketplaces=1)}
         stored = con.execute(
             "SELECT marketplace || '/' || listing_id, coalesce(final_price, price) + coalesce(shipping, 0), "
-            "coalesce(in_stock, true) FROM offers WHERE NOT gone").fetchall()
+            "coalesce(in_stock, true) FROM offers WHERE NOT gone"
+        ).fetchall()
     finally:
         con.close()
     both = [k for k in truth if k in linked]
@@ -71,7 +77,19 @@ def score_against_truth(db_path: Path, catalogue, absurd: tuple[str, ...] = ()) 
             agree += 1
         else:
             wrong.append((sku_id, str(price), str(shown)))
-    landed_right = sum(1 for key, landed, in_stock in stored if key in rows_truth
-                       and (rows_truth[key].landed_price, rows_truth[key].in_stock) == (landed, in_stock))
-    return TruthReport(len(truth), len(both), landed_right, len(expected), agree,
-                       tp / predicted if predicted else 1.0, tp / actual if actual else 1.0, wrong)
+    landed_right = sum(
+        1
+        for key, landed, in_stock in stored
+        if key in rows_truth
+        and (rows_truth[key].landed_price, rows_truth[key].in_stock) == (landed, in_stock)
+    )
+    return TruthReport(
+        len(truth),
+        len(both),
+        landed_right,
+        len(expected),
+        agree,
+        tp / predicted if predicted else 1.0,
+        tp / actual if actual else 1.0,
+        wrong,
+    )

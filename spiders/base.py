@@ -76,7 +76,6 @@ class MarketplaceSpider(scrapy.Spider):
             self.crawler.stats.inc_value(f"bijia/{key}", n)
 
 
-
 class PagedApiSpider(MarketplaceSpider):
     """A JSON shop API walked from page 1 (``page_url``); each shape's ``parse_page`` decides what follows."""
 
@@ -109,5 +108,8 @@ def apply_politeness(settings: BaseSettings, m: Marketplace) -> None:
     if settings.getbool("HTTPCACHE_ENABLED") and settings.get("HTTPCACHE_DIR"):
         directory = Path(settings["HTTPCACHE_DIR"])
         if not directory.is_absolute():  # Scrapy would put it under .scrapy/
-            settings.set("HTTPCACHE_DIR", str(directory.resolve()),
-                         priority=max(settings.getpriority("HTTPCACHE_DIR") or 0, 30))
+            settings.set(
+                "HTTPCACHE_DIR",
+                str(directory.resolve()),
+                priority=max(settings.getpriority("HTTPCACHE_DIR") or 0, 30),
+            )

@@ -36,7 +36,9 @@ async def load_all(page: Any, options: BrowserOptions) -> tuple[str, int]:
         try:
             await page.wait_for_function(
                 "([sel, n, more]) => document.querySelectorAll(sel).length > n || !document.querySelector(more)",
-                arg=[options.item_selector, before, options.load_more_selector], timeout=options.wait_timeout_ms)
+                arg=[options.item_selector, before, options.load_more_selector],
+                timeout=options.wait_timeout_ms,
+            )
         except PlaywrightTimeout:
             break
     return await page.content(), clicks
@@ -48,8 +50,12 @@ class BrowserSpider(MarketplaceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.marketplace.start_urls or [self.marketplace.base_url]:
-            yield scrapy.Request(url, callback=self.parse_listing, errback=self.close_page,
-                                 meta={"playwright": True, "playwright_include_page": True})
+            yield scrapy.Request(
+                url,
+                callback=self.parse_listing,
+                errback=self.close_page,
+                meta={"playwright": True, "playwright_include_page": True},
+            )
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         page = response.meta["playwright_page"]

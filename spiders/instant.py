@@ -32,8 +32,11 @@ class InstantSpider(MarketplaceSpider):
         stores = instant.extract_stores(response.body)
         self.count("stores", len(stores))
         for store in stores:
-            yield scrapy.Request(self.products_url(store, 1), callback=self.parse_products,
-                                 cb_kwargs={"store": store, "page": 1})
+            yield scrapy.Request(
+                self.products_url(store, 1),
+                callback=self.parse_products,
+                cb_kwargs={"store": store, "page": 1},
+            )
 
     def parse_products(self, response: Response, store: Store, page: int) -> Iterator[Any]:
         self.count("api_pages")
@@ -41,5 +44,8 @@ class InstantSpider(MarketplaceSpider):
         if page == 1:
             for n in range(2, (instant.total_pages(response.body) or 1) + 1):
                 if self.page_allowed(n):
-                    yield scrapy.Request(self.products_url(store, n), callback=self.parse_products,
-                                         cb_kwargs={"store": store, "page": n})
+                    yield scrapy.Request(
+                        self.products_url(store, n),
+                        callback=self.parse_products,
+                        cb_kwargs={"store": store, "page": n},
+                    )

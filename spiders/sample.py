@@ -26,7 +26,9 @@ class NeedsBrowser(Exception):
     """The shape renders its listing with JavaScript: one plain page says nothing about its offers."""
 
     def __init__(self, url: str) -> None:
-        super().__init__("the listing is rendered by JavaScript: run `bijia crawl -m NAME` (headless Chromium)")
+        super().__init__(
+            "the listing is rendered by JavaScript: run `bijia crawl -m NAME` (headless Chromium)"
+        )
         self.url = url
 
 
@@ -35,11 +37,17 @@ def sample_offers(m: Marketplace, get: Get) -> tuple[str, list[Offer], list[str]
     if m.shape == "browser":
         raise NeedsBrowser(m.start_urls[0] if m.start_urls else m.base_url)
     if m.shape == "shopify":
-        return _api(get, m.url(f"products.json?limit={SAMPLE_SIZE}&page=1"),
-                    lambda page: shopify.extract_offers(page.body, page.url, m))
+        return _api(
+            get,
+            m.url(f"products.json?limit={SAMPLE_SIZE}&page=1"),
+            lambda page: shopify.extract_offers(page.body, page.url, m),
+        )
     if m.shape == "woocommerce":
-        return _api(get, m.url(f"wp-json/wc/store/v1/products?per_page={SAMPLE_SIZE}&page=1"),
-                    lambda page: woocommerce.extract_offers(page.body, page.url, m))
+        return _api(
+            get,
+            m.url(f"wp-json/wc/store/v1/products?per_page={SAMPLE_SIZE}&page=1"),
+            lambda page: woocommerce.extract_offers(page.body, page.url, m),
+        )
     if m.shape == "instant":
         return _instant(m, get)
     return _jsonld(m, get)
@@ -62,8 +70,11 @@ def _instant(m: Marketplace, get: Get) -> tuple[str, list[Offer], list[str]]:
     if not stores:
         return url, [], [f"{url}: {page.error or 'no stores'}"]
     store = stores[0]
-    return _api(get, m.url(f"api/stores/{store.id}/products?page=1&size={SAMPLE_SIZE}"),
-                lambda p: instant.extract_offers(p.body, p.url, m, store))
+    return _api(
+        get,
+        m.url(f"api/stores/{store.id}/products?page=1&size={SAMPLE_SIZE}"),
+        lambda p: instant.extract_offers(p.body, p.url, m, store),
+    )
 
 
 def _jsonld(m: Marketplace, get: Get) -> tuple[str, list[Offer], list[str]]:
@@ -111,8 +122,11 @@ def _from_sitemaps(m: Marketplace, get: Get, problems: list[str]) -> str | None:
             continue
         if url.endswith("/robots.txt"):
             text = page.body.decode("utf-8", "replace")
-            queue[:0] = [urljoin(url, line.split(":", 1)[1].strip()) for line in text.splitlines()
-                         if line.lower().startswith("sitemap:")]
+            queue[:0] = [
+                urljoin(url, line.split(":", 1)[1].strip())
+                for line in text.splitlines()
+                if line.lower().startswith("sitemap:")
+            ]
             continue
         body = sitemap_body(_AsResponse(page.body))
         if body is None:

@@ -41,9 +41,16 @@ class Alert:
         return f"{self.run_id}:{self.kind}:{key}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alert_id": self.alert_id, "kind": self.kind, "run_id": self.run_id,
-                "product_id": self.product_id, "marketplace": self.marketplace, "listing_id": self.listing_id,
-                "title": self.title, **{k: _plain(v) for k, v in self.details.items()}}
+        return {
+            "alert_id": self.alert_id,
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "product_id": self.product_id,
+            "marketplace": self.marketplace,
+            "listing_id": self.listing_id,
+            "title": self.title,
+            **{k: _plain(v) for k, v in self.details.items()},
+        }
 
 
 def _plain(value: Any) -> Any:
@@ -54,11 +61,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def price_and_stock_changes(con: duckdb.DuckDBPyConnection, run_id: str, *, drop_percent: float,
-                            rise_percent: float) -> list[Alert]:
+def price_and_stock_changes(
+    con: duckdb.DuckDBPyConnection, run_id: str, *, drop_percent: float, rise_percent: float
+) -> list[Alert]:
     """Alerts for the listings ``run_id`` observed, against each one's previous observation."""
     cur, prev = _EFFECTIVE.format(p="c"), _EFFECTIVE.format(p="p")
-    rows = con.execute(f"""
+    rows = con.execute(
+        f"""
         WITH cur AS (SELECT * FROM prices WHERE run_id = ?),
         prev AS (
             SELECT p.*, row_number() OVER (PARTITION BY p.marketplace, p.listing_id
@@ -73,22 +82,41 @@ def price_and_stock_changes(con: duckdb.DuckDBPyConnection, run_id: str, *, drop
         LEFT JOIN product_offers po ON po.marketplace = c.marketplace AND po.listing_id = c.listing_id
         LEFT JOIN offers o ON o.marketplace = c.marketplace AND o.listing_id = c.listing_id
         ORDER BY c.marketplace, c.listing_id
-    """, [run_id]).fetchall()
+    """,
+        [run_id],
+    ).fetchall()
     alerts = []
     for market, lid, pid, title, url, currency, old, new, old_stock, new_stock, old_at, new_at in rows:
         base = {"url": url, "currency": currency, "previous_observed_at": old_at, "observed_at": new_at}
         if old_stock is True and new_stock is False:
             alerts.append(Alert(run_id, "out_of_stock", market, lid, pid, title, {**base, "price": new}))
         elif old_stock is False and new_stock is True:
-            alerts.append(Alert(run_id, "back_in_stock", market, lid, pid, title,
-                                {**base, "price": new, "previous_price": old}))
+            alerts.append(
+                Alert(
+                    run_id,
+                    "back_in_stock",
+                    market,
+                    lid,
+                    pid,
+                    title,
+                    {**base, "price": new, "previous_price": old},
+                )
+            )
         if new_stock is False or not old or old == new:
             continue
         change = (new - old) / old * 100
         if change <= -drop_percent or change >= rise_percent:
-            alerts.append(Alert(run_id, "price_drop" if change < 0 else "price_rise", market, lid, pid, title,
-                                {**base, "previous_price": old, "price": new,
-                                 "change_percent": round(float(change), 2)}))
+            alerts.append(
+                Alert(
+                    run_id,
+                    "price_drop" if change < 0 else "price_rise",
+                    market,
+                    lid,
+                    pid,
+                    title,
+                    {**base, "previous_price": old, "price": new, "change_percent": round(float(change), 2)},
+                )
+            )
     return alerts
 
 
@@ -114,12 +142,15 @@ def current_lowest(con: duckdb.DuckDBPyConnection) -> dict[str, Lowest]:
 
 
 def saved_lowest(con: duckdb.DuckDBPyConnection) -> dict[str, Lowest]:
-    rows = con.execute("SELECT product_id, marketplace, listing_id, landed_price FROM product_lowest").fetchall()
+    rows = con.execute(
+        "SELECT product_id, marketplace, listing_id, landed_price FROM product_lowest"
+    ).fetchall()
     return {pid: Lowest(m, lid, price) for pid, m, lid, price in rows}
 
 
-def lowest_changes(con: duckdb.DuckDBPyConnection, run_id: str,
-                   now: dict[str, Lowest] | None = None) -> list[Alert]:
+def lowest_changes(
+    con: duckdb.DuckDBPyConnection, run_id: str, now: dict[str, Lowest] | None = None
+) -> list[Alert]:
     """``new_lowest`` for each product whose cheapest marketplace differs from the saved state."""
     now = current_lowest(con) if now is None else now
     before = saved_lowest(con)
@@ -129,10 +160,22 @@ def lowest_changes(con: duckdb.DuckDBPyConnection, run_id: str,
         old, new = before.get(pid), now[pid]
         if old is None or old.marketplace == new.marketplace:
             continue
-        alerts.append(Alert(run_id, "new_lowest", new.marketplace, new.listing_id, pid, titles.get(pid),
-                            {"landed_price": new.landed_price, "previous_marketplace": old.marketplace,
-                             "previous_listing_id": old.listing_id,
-                             "previous_landed_price": old.landed_price}))
+        alerts.append(
+            Alert(
+                run_id,
+                "new_lowest",
+                new.marketplace,
+                new.listing_id,
+                pid,
+                titles.get(pid),
+                {
+                    "landed_price": new.landed_price,
+                    "previous_marketplace": old.marketplace,
+                    "previous_listing_id": old.listing_id,
+                    "previous_landed_price": old.landed_price,
+                },
+            )
+        )
     return alerts
 
 
@@ -147,8 +190,15 @@ def save_lowest(con: duckdb.DuckDBPyConnection, run_id: str, now: dict[str, Lowe
             con.execute(
                 "INSERT INTO product_lowest SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
                 "unnest(?::VARCHAR[]), unnest(?::DECIMAL(18,2)[]), ?, ?",
-                [pids, [now[p].marketplace for p in pids], [now[p].listing_id for p in pids],
-                 [now[p].landed_price for p in pids], run_id, stamp])
+                [
+                    pids,
+                    [now[p].marketplace for p in pids],
+                    [now[p].listing_id for p in pids],
+                    [now[p].landed_price for p in pids],
+                    run_id,
+                    stamp,
+                ],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -160,38 +210,56 @@ def save_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> list
     if not alerts:
         return []
     ids = [a.alert_id for a in alerts]
-    known = {r[0] for r in con.execute("SELECT alert_id FROM alerts WHERE list_contains(?, alert_id)",
-                                       [ids]).fetchall()}
+    known = {
+        r[0]
+        for r in con.execute("SELECT alert_id FROM alerts WHERE list_contains(?, alert_id)", [ids]).fetchall()
+    }
     fresh = [a for a in {a.alert_id: a for a in alerts}.values() if a.alert_id not in known]
     if fresh:
         con.execute(
             "INSERT INTO alerts (alert_id, run_id, kind, product_id, marketplace, listing_id, created_at, payload) "
             "SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
             "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?, unnest(?::JSON[]) ON CONFLICT DO NOTHING",
-            [[a.alert_id for a in fresh], [a.run_id for a in fresh], [a.kind for a in fresh],
-             [a.product_id for a in fresh], [a.marketplace for a in fresh], [a.listing_id for a in fresh],
-             datetime.now(UTC), [json.dumps(a.to_dict(), ensure_ascii=False) for a in fresh]])
+            [
+                [a.alert_id for a in fresh],
+                [a.run_id for a in fresh],
+                [a.kind for a in fresh],
+                [a.product_id for a in fresh],
+                [a.marketplace for a in fresh],
+                [a.listing_id for a in fresh],
+                datetime.now(UTC),
+                [json.dumps(a.to_dict(), ensure_ascii=False) for a in fresh],
+            ],
+        )
     return fresh
 
 
-def undelivered(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
-                limit: int = 1000) -> list[dict[str, Any]]:
+def undelivered(
+    con: duckdb.DuckDBPyConnection, since: datetime | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
     """Stored alerts (created at or after ``since``) the webhook has not accepted yet, oldest first."""
-    rows = con.execute("SELECT payload FROM alerts WHERE delivered_at IS NULL AND created_at >= ? "
-                       "ORDER BY created_at, alert_id LIMIT ?",
-                       [since or datetime(1970, 1, 1, tzinfo=UTC), limit]).fetchall()
+    rows = con.execute(
+        "SELECT payload FROM alerts WHERE delivered_at IS NULL AND created_at >= ? "
+        "ORDER BY created_at, alert_id LIMIT ?",
+        [since or datetime(1970, 1, 1, tzinfo=UTC), limit],
+    ).fetchall()
     return [json.loads(r[0]) for r in rows]
 
 
 def mark_delivered(con: duckdb.DuckDBPyConnection, alert_ids: Sequence[str]) -> None:
-    con.execute("UPDATE alerts SET delivered_at = ? WHERE list_contains(?, alert_id)",
-                [datetime.now(UTC), list(alert_ids)])
+    con.execute(
+        "UPDATE alerts SET delivered_at = ? WHERE list_contains(?, alert_id)",
+        [datetime.now(UTC), list(alert_ids)],
+    )
 
 
-def recent_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
-                  limit: int = 100) -> list[dict[str, Any]]:
+def recent_alerts(
+    con: duckdb.DuckDBPyConnection, *, run_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Stored alerts, newest first (those of one run when ``run_id`` is given)."""
     where, params = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
-    rows = con.execute(f"SELECT payload, delivered_at FROM alerts {where} "
-                       "ORDER BY created_at DESC, alert_id LIMIT ?", [*params, limit]).fetchall()
+    rows = con.execute(
+        f"SELECT payload, delivered_at FROM alerts {where} ORDER BY created_at DESC, alert_id LIMIT ?",
+        [*params, limit],
+    ).fetchall()
     return [json.loads(p) | {"delivered_at": d.isoformat() if d else None} for p, d in rows]

@@ -50,24 +50,44 @@ class ComparisonRow:
 
     def to_dict(self) -> dict:
         return {
-            "product_id": self.product_id, "title": self.title, "brand": self.brand, "offers": self.offers,
-            "lowest_price": str(self.lowest.landed_price), "lowest_marketplace": self.lowest.marketplace,
+            "product_id": self.product_id,
+            "title": self.title,
+            "brand": self.brand,
+            "offers": self.offers,
+            "lowest_price": str(self.lowest.landed_price),
+            "lowest_marketplace": self.lowest.marketplace,
             "saving": str(self.saving),
             "marketplaces": {b.marketplace: str(b.landed_price) for b in self.best},
-            "best": [{"marketplace": b.marketplace, "landed_price": str(b.landed_price),
-                      "listing_id": b.listing_id, "title": b.title, "url": b.url,
-                      "delivery_hours": b.delivery_hours, "observed_at": b.observed_at.isoformat()}
-                     for b in self.best],
+            "best": [
+                {
+                    "marketplace": b.marketplace,
+                    "landed_price": str(b.landed_price),
+                    "listing_id": b.listing_id,
+                    "title": b.title,
+                    "url": b.url,
+                    "delivery_hours": b.delivery_hours,
+                    "observed_at": b.observed_at.isoformat(),
+                }
+                for b in self.best
+            ],
         }
 
 
-def compare(con: duckdb.DuckDBPyConnection, query: str | None = None, *, min_marketplaces: int = 1,
-            limit: int | None = None, product_ids: list[str] | None = None) -> list[ComparisonRow]:
+def compare(
+    con: duckdb.DuckDBPyConnection,
+    query: str | None = None,
+    *,
+    min_marketplaces: int = 1,
+    limit: int | None = None,
+    product_ids: list[str] | None = None,
+) -> list[ComparisonRow]:
     """Comparison rows, the biggest saving first. ``query``: every word must occur in a member's title."""
     where, params = ["NOT o.gone", "coalesce(o.in_stock, true)"], []
     for word in (query or "").split():
-        where.append("po.product_id IN (SELECT po2.product_id FROM product_offers po2 JOIN offers o2 "
-                     "USING (marketplace, listing_id) WHERE o2.title ILIKE ? OR o2.brand ILIKE ?)")
+        where.append(
+            "po.product_id IN (SELECT po2.product_id FROM product_offers po2 JOIN offers o2 "
+            "USING (marketplace, listing_id) WHERE o2.title ILIKE ? OR o2.brand ILIKE ?)"
+        )
         like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         params += [like, like]
     if product_ids is not None:
@@ -80,7 +100,7 @@ def compare(con: duckdb.DuckDBPyConnection, query: str | None = None, *, min_mar
                    row_number() OVER (PARTITION BY po.product_id, o.marketplace
                                       ORDER BY {_LANDED}, o.delivery_hours NULLS LAST, o.listing_id) AS rn
             FROM product_offers po JOIN offers o USING (marketplace, listing_id)
-            WHERE {' AND '.join(where)}
+            WHERE {" AND ".join(where)}
         ), counts AS (
             SELECT product_id, count(*) AS n FROM ranked GROUP BY product_id
         )
@@ -91,7 +111,9 @@ def compare(con: duckdb.DuckDBPyConnection, query: str | None = None, *, min_mar
         ORDER BY r.product_id, r.landed, r.marketplace
     """
     rows: dict[str, ComparisonRow] = {}
-    for pid, ptitle, brand, n, market, landed, lid, title, url, hours, seen in con.execute(sql, params).fetchall():
+    for pid, ptitle, brand, n, market, landed, lid, title, url, hours, seen in con.execute(
+        sql, params
+    ).fetchall():
         row = rows.get(pid)
         if row is None:
             row = rows[pid] = ComparisonRow(pid, ptitle, brand, n)

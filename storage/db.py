@@ -58,14 +58,20 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path | str = "database") -> in
     """Apply pending migrations in order, each in a transaction. Returns the schema version."""
     tables = _tables(con)
     if tables and "schema_migrations" not in tables:
-        raise StorageError(f"{path}: not a bijia database (it has tables {', '.join(sorted(tables)[:5])}"
-                           " but no schema_migrations)")
-    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
+        raise StorageError(
+            f"{path}: not a bijia database (it has tables {', '.join(sorted(tables)[:5])}"
+            " but no schema_migrations)"
+        )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     if applied and max(applied) > SCHEMA_VERSION:
-        raise StorageError(f"{path}: schema version {max(applied)} is newer than this bijia "
-                           f"({SCHEMA_VERSION}); upgrade bijia")
+        raise StorageError(
+            f"{path}: schema version {max(applied)} is newer than this bijia "
+            f"({SCHEMA_VERSION}); upgrade bijia"
+        )
     for version, name, sql in MIGRATIONS:
         if version in applied:
             continue
@@ -85,11 +91,14 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise StorageError(f"{path}: not a bijia database (no schema_migrations table)")
     (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     if version > SCHEMA_VERSION:
-        raise StorageError(f"{path}: schema version {version} is newer than this bijia ({SCHEMA_VERSION}); "
-                           "upgrade bijia")
+        raise StorageError(
+            f"{path}: schema version {version} is newer than this bijia ({SCHEMA_VERSION}); upgrade bijia"
+        )
     if version != SCHEMA_VERSION:
-        raise StorageError(f"{path}: schema version {version}, this bijia needs {SCHEMA_VERSION}; "
-                           "open it once writable (e.g. `bijia match`) to migrate")
+        raise StorageError(
+            f"{path}: schema version {version}, this bijia needs {SCHEMA_VERSION}; "
+            "open it once writable (e.g. `bijia match`) to migrate"
+        )
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -36,18 +36,22 @@ class DiscountFacts:
     is_real_discount: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v)
-                for k, v in self.__dict__.items()}
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in self.__dict__.items()
+        }
 
 
-def discount_facts(con: duckdb.DuckDBPyConnection, product_ids: list[str] | None = None, *,
-                   now: datetime | None = None) -> dict[str, DiscountFacts]:
+def discount_facts(
+    con: duckdb.DuckDBPyConnection, product_ids: list[str] | None = None, *, now: datetime | None = None
+) -> dict[str, DiscountFacts]:
     """Facts per product (all products, or those listed), as of ``now`` (default: the clock)."""
     now = now or datetime.now(UTC)
     landed_o, landed_p = _LANDED.format(p="o"), _LANDED.format(p="p")
     only = "AND list_contains(?, po.product_id)" if product_ids is not None else ""
     params: list[Any] = [product_ids] if product_ids is not None else []
-    rows = con.execute(f"""
+    rows = con.execute(
+        f"""
         WITH best AS (
             SELECT * FROM (
                 SELECT po.product_id, o.marketplace, o.listing_id, {landed_o} AS landed,
@@ -82,26 +86,51 @@ def discount_facts(con: duckdb.DuckDBPyConnection, product_ids: list[str] | None
         LEFT JOIN lows l USING (product_id)
         WHERE {"list_contains(?, p.product_id)" if product_ids is not None else "true"}
         ORDER BY p.product_id
-    """, [*params, now, *params, *params]).fetchall()
-    return {pid: DiscountFacts(pid, price, market, lid, since, low30, low_all,
-                               price is not None and low30 is not None and price < low30)
-            for pid, price, market, lid, since, low30, low_all in rows}
+    """,
+        [*params, now, *params, *params],
+    ).fetchall()
+    return {
+        pid: DiscountFacts(
+            pid,
+            price,
+            market,
+            lid,
+            since,
+            low30,
+            low_all,
+            price is not None and low30 is not None and price < low30,
+        )
+        for pid, price, market, lid, since, low30, low_all in rows
+    }
 
 
-def price_history(con: duckdb.DuckDBPyConnection, product_id: str, *, days: int | None = None,
-                  now: datetime | None = None) -> list[dict[str, Any]]:
+def price_history(
+    con: duckdb.DuckDBPyConnection, product_id: str, *, days: int | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Every observation of the product's member offers (oldest first), optionally the last ``days``."""
     now = now or datetime.now(UTC)
     start = now - timedelta(days=days) if days else datetime(1970, 1, 1, tzinfo=UTC)
-    rows = con.execute(f"""
+    rows = con.execute(
+        f"""
         SELECT p.observed_at, p.marketplace, p.listing_id, p.run_id, p.price, p.final_price, p.shipping,
                {_LANDED.format(p="p")} AS landed, p.in_stock
         FROM product_offers po JOIN prices p USING (marketplace, listing_id)
         WHERE po.product_id = ? AND p.observed_at BETWEEN ? AND ?
         ORDER BY p.observed_at, p.marketplace, p.listing_id
-    """, [product_id, start, now]).fetchall()
-    names = ("observed_at", "marketplace", "listing_id", "run_id", "price", "final_price", "shipping",
-             "landed_price", "in_stock")
+    """,
+        [product_id, start, now],
+    ).fetchall()
+    names = (
+        "observed_at",
+        "marketplace",
+        "listing_id",
+        "run_id",
+        "price",
+        "final_price",
+        "shipping",
+        "landed_price",
+        "in_stock",
+    )
     return [dict(zip(names, r, strict=True)) for r in rows]
 
 
@@ -110,8 +139,12 @@ def mark_gone(con: duckdb.DuckDBPyConnection, marketplaces: list[str], after_run
     deleted; seeing one again clears it). Returns how many were newly marked."""
     (count,) = con.execute(
         "SELECT count(*) FROM offers WHERE list_contains(?, marketplace) AND NOT gone AND missed_runs >= ?",
-        [marketplaces, after_runs]).fetchone()
+        [marketplaces, after_runs],
+    ).fetchone()
     if count:
-        con.execute("UPDATE offers SET gone = true WHERE list_contains(?, marketplace) AND NOT gone "
-                    "AND missed_runs >= ?", [marketplaces, after_runs])
+        con.execute(
+            "UPDATE offers SET gone = true WHERE list_contains(?, marketplace) AND NOT gone "
+            "AND missed_runs >= ?",
+            [marketplaces, after_runs],
+        )
     return int(count)

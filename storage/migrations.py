@@ -33,7 +33,10 @@ _OFFER_COLUMNS = """
 """
 
 MIGRATIONS: list[tuple[int, str, str]] = [
-    (1, "initial schema", f"""
+    (
+        1,
+        "initial schema",
+        f"""
 CREATE TABLE runs (
     run_id VARCHAR PRIMARY KEY,
     kind VARCHAR NOT NULL,              -- crawl | match | run
@@ -107,10 +110,15 @@ CREATE TABLE match_review (
 );
 CREATE INDEX prices_listing ON prices (marketplace, listing_id);
 CREATE INDEX product_offers_product ON product_offers (product_id);
-"""),
+""",
+    ),
 ]
 
-MIGRATIONS.append((2, "alerts and the lowest marketplace per product", """
+MIGRATIONS.append(
+    (
+        2,
+        "alerts and the lowest marketplace per product",
+        """
 CREATE TABLE alerts (
     alert_id VARCHAR PRIMARY KEY,       -- <run_id>:<kind>:<marketplace/listing_id | product_id>
     run_id VARCHAR NOT NULL,
@@ -131,4 +139,6 @@ CREATE TABLE product_lowest (
     run_id VARCHAR NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
-"""))
+""",
+    )
+)

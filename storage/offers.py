@@ -18,34 +18,62 @@ import duckdb
 from crawler.items import Offer
 
 STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("marketplace", "VARCHAR"), ("listing_id", "VARCHAR"), ("url", "VARCHAR"), ("title", "VARCHAR"),
-    ("brand", "VARCHAR"), ("gtin", "VARCHAR"), ("mpn", "VARCHAR"), ("sku", "VARCHAR"),
-    ("category", "VARCHAR"), ("attributes", "JSON"), ("price", "DECIMAL(18,2)"), ("price_raw", "VARCHAR"),
-    ("list_price", "DECIMAL(18,2)"), ("final_price", "DECIMAL(18,2)"), ("final_price_raw", "VARCHAR"),
-    ("shipping", "DECIMAL(18,2)"), ("shipping_raw", "VARCHAR"), ("currency", "VARCHAR"),
-    ("in_stock", "BOOLEAN"), ("stock_qty", "INTEGER"), ("seller", "VARCHAR"), ("store", "VARCHAR"),
-    ("distance_km", "DOUBLE"), ("delivery_hours", "DOUBLE"), ("delivery_raw", "VARCHAR"),
-    ("image", "VARCHAR"), ("observed_at", "TIMESTAMPTZ"),
+    ("marketplace", "VARCHAR"),
+    ("listing_id", "VARCHAR"),
+    ("url", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("brand", "VARCHAR"),
+    ("gtin", "VARCHAR"),
+    ("mpn", "VARCHAR"),
+    ("sku", "VARCHAR"),
+    ("category", "VARCHAR"),
+    ("attributes", "JSON"),
+    ("price", "DECIMAL(18,2)"),
+    ("price_raw", "VARCHAR"),
+    ("list_price", "DECIMAL(18,2)"),
+    ("final_price", "DECIMAL(18,2)"),
+    ("final_price_raw", "VARCHAR"),
+    ("shipping", "DECIMAL(18,2)"),
+    ("shipping_raw", "VARCHAR"),
+    ("currency", "VARCHAR"),
+    ("in_stock", "BOOLEAN"),
+    ("stock_qty", "INTEGER"),
+    ("seller", "VARCHAR"),
+    ("store", "VARCHAR"),
+    ("distance_km", "DOUBLE"),
+    ("delivery_hours", "DOUBLE"),
+    ("delivery_raw", "VARCHAR"),
+    ("image", "VARCHAR"),
+    ("observed_at", "TIMESTAMPTZ"),
 )
 _NAMES = [name for name, _ in STAGED_COLUMNS]
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, marketplaces: Sequence[str],
-              config: dict[str, Any] | None = None) -> bool:
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    kind: str,
+    marketplaces: Sequence[str],
+    config: dict[str, Any] | None = None,
+) -> bool:
     """Record a run as running. Returns False when the run id exists already (a resume)."""
     exists = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()
     if exists:
         con.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run_id])
         return False
-    con.execute("INSERT INTO runs (run_id, kind, status, started_at, marketplaces, config) "
-                "VALUES (?, ?, 'running', ?, ?, ?)",
-                [run_id, kind, datetime.now(UTC), list(marketplaces), json.dumps(config or {})])
+    con.execute(
+        "INSERT INTO runs (run_id, kind, status, started_at, marketplaces, config) "
+        "VALUES (?, ?, 'running', ?, ?, ?)",
+        [run_id, kind, datetime.now(UTC), list(marketplaces), json.dumps(config or {})],
+    )
     return True
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: dict[str, Any]) -> None:
-    con.execute("UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
-                [status, datetime.now(UTC), json.dumps(stats, default=str), run_id])
+    con.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
+        [status, datetime.now(UTC), json.dumps(stats, default=str), run_id],
+    )
 
 
 def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[Offer]) -> int:
@@ -73,13 +101,19 @@ def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[O
 
 
 def staged_count(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
-    rows = con.execute("SELECT marketplace, count(*) FROM staging_offers WHERE run_id = ? GROUP BY 1",
-                       [run_id]).fetchall()
+    rows = con.execute(
+        "SELECT marketplace, count(*) FROM staging_offers WHERE run_id = ? GROUP BY 1", [run_id]
+    ).fetchall()
     return dict(rows)
 
 
-def commit_run(con: duckdb.DuckDBPyConnection, run_id: str, marketplaces: Sequence[str],
-               status: str, stats: dict[str, Any]) -> int:
+def commit_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    marketplaces: Sequence[str],
+    status: str,
+    stats: dict[str, Any],
+) -> int:
     """Publish a run's staged offers and finish the run, in one transaction. Returns offers published.
 
     Only the listed (successfully crawled) marketplaces are published; offers of those marketplaces that
@@ -97,20 +131,28 @@ def commit_run(con: duckdb.DuckDBPyConnection, run_id: str, marketplaces: Sequen
             "WHERE run_id = ? AND list_contains(?, marketplace) "
             f"ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}, "
             "last_run_id = excluded.last_run_id, missed_runs = 0, gone = false",
-            [run_id, names])
+            [run_id, names],
+        )
         con.execute(
             "UPDATE offers SET missed_runs = missed_runs + 1 "
-            "WHERE list_contains(?, marketplace) AND last_run_id <> ?", [names, run_id])
+            "WHERE list_contains(?, marketplace) AND last_run_id <> ?",
+            [names, run_id],
+        )
         con.execute(
             "INSERT INTO prices SELECT run_id, marketplace, listing_id, observed_at, price, list_price, "
             "final_price, shipping, currency, in_stock, stock_qty, delivery_hours FROM staging_offers "
-            "WHERE run_id = ? AND list_contains(?, marketplace) ON CONFLICT DO NOTHING", [run_id, names])
+            "WHERE run_id = ? AND list_contains(?, marketplace) ON CONFLICT DO NOTHING",
+            [run_id, names],
+        )
         (published,) = con.execute(
             "SELECT count(*) FROM staging_offers WHERE run_id = ? AND list_contains(?, marketplace)",
-            [run_id, names]).fetchone()
+            [run_id, names],
+        ).fetchone()
         con.execute("DELETE FROM staging_offers WHERE run_id = ?", [run_id])
-        con.execute("UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
-                    [status, now, json.dumps(stats, default=str), run_id])
+        con.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
+            [status, now, json.dumps(stats, default=str), run_id],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

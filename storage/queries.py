@@ -24,14 +24,46 @@ MAX_TERMS = 12
 _TOKEN_RE = re.compile(r"[0-9]+[a-z]+|[a-z]+|[0-9]+|[\u3400-\u9fff\uf900-\ufaff]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOP = "\U0010ffff"
-SEARCH_COLUMNS = ("product_id", "title", "brand", "category", "offers", "marketplaces", "lowest_price",
-                  "lowest_marketplace", "highest_price", "low_30d", "low_all_time", "last_observed")
-_SEARCH_SELECT = ("product_id, title, brand, category, offers, marketplaces, lowest, lowest_marketplace, "
-                  "highest, low_30d, low_all, last_observed, summary")
-OFFER_COLUMNS = ("rank", "marketplace", "listing_id", "title", "landed_price", "price", "final_price", "shipping",
-                 "currency", "in_stock", "delivery_hours", "observed_at", "stale", "url", "seller", "store")
-_OFFER_SELECT = ("rank, marketplace, listing_id, title, landed, price, final_price, shipping, currency, "
-                 "in_stock, delivery_hours, observed_iso, missed_runs > 0, url, seller, store")
+SEARCH_COLUMNS = (
+    "product_id",
+    "title",
+    "brand",
+    "category",
+    "offers",
+    "marketplaces",
+    "lowest_price",
+    "lowest_marketplace",
+    "highest_price",
+    "low_30d",
+    "low_all_time",
+    "last_observed",
+)
+_SEARCH_SELECT = (
+    "product_id, title, brand, category, offers, marketplaces, lowest, lowest_marketplace, "
+    "highest, low_30d, low_all, last_observed, summary"
+)
+OFFER_COLUMNS = (
+    "rank",
+    "marketplace",
+    "listing_id",
+    "title",
+    "landed_price",
+    "price",
+    "final_price",
+    "shipping",
+    "currency",
+    "in_stock",
+    "delivery_hours",
+    "observed_at",
+    "stale",
+    "url",
+    "seller",
+    "store",
+)
+_OFFER_SELECT = (
+    "rank, marketplace, listing_id, title, landed, price, final_price, shipping, currency, "
+    "in_stock, delivery_hours, observed_iso, missed_runs > 0, url, seller, store"
+)
 
 
 @dataclass
@@ -77,7 +109,7 @@ def query_terms(text: str) -> list[tuple[str, str | None]]:
         if _CJK_RE.match(tok):
             if len(tok) == 1:
                 terms.append((tok, tok + _TOP))
-            terms.extend((tok[i:i + 2], None) for i in range(len(tok) - 1))
+            terms.extend((tok[i : i + 2], None) for i in range(len(tok) - 1))
         elif len(tok) == 1 or (tok.isdigit() and not last):
             terms.append((tok, None))
         else:
@@ -96,19 +128,26 @@ class SearchIndex:
         cents = con.execute("SELECT sort_cents FROM api_products ORDER BY pkey").fetchnumpy()["sort_cents"]
         self.count = len(cents)
         self.cents = np.concatenate([np.zeros(1, dtype=np.int64), np.asarray(cents, dtype=np.int64)])
-        counts = con.execute("SELECT token, count(*) FROM api_search GROUP BY token ORDER BY token").fetchall()
+        counts = con.execute(
+            "SELECT token, count(*) FROM api_search GROUP BY token ORDER BY token"
+        ).fetchall()
         self.tokens = [t for t, _ in counts]
         self.offsets = np.concatenate([[0], np.cumsum([n for _, n in counts], dtype=np.int64)])
         # api_search is stored sorted by (token, pkey) and scans keep that order
-        self.pkeys = np.asarray(con.execute("SELECT pkey FROM api_search").fetchnumpy()["pkey"], dtype=np.int32)
+        self.pkeys = np.asarray(
+            con.execute("SELECT pkey FROM api_search").fetchnumpy()["pkey"], dtype=np.int32
+        )
         self._by_price: np.ndarray | None = None
 
     def postings(self, low: str, high: str | None) -> np.ndarray:
         """Sorted unique pkeys having token ``low`` (``high`` None) or any token in ``[low, high)``."""
         i = bisect_left(self.tokens, low)
-        j = bisect_left(self.tokens, high) if high is not None else (
-            i + 1 if i < len(self.tokens) and self.tokens[i] == low else i)
-        found = self.pkeys[self.offsets[i]:self.offsets[j]]
+        j = (
+            bisect_left(self.tokens, high)
+            if high is not None
+            else (i + 1 if i < len(self.tokens) and self.tokens[i] == low else i)
+        )
+        found = self.pkeys[self.offsets[i] : self.offsets[j]]
         if j - i <= 1:
             return found
         found = np.sort(found)  # several tokens' lists: merge (sort-based; numpy's hash unique is slower)
@@ -122,9 +161,18 @@ class SearchIndex:
         return self._by_price
 
 
-def search_products(con: duckdb.DuckDBPyConnection, text: str | None = None, *, brand: str | None = None,
-                    category: str | None = None, sort: str = "id", after: SearchKey | None = None,
-                    limit: int = 20, index: SearchIndex | None = None, table: bool = True) -> SearchPage:
+def search_products(
+    con: duckdb.DuckDBPyConnection,
+    text: str | None = None,
+    *,
+    brand: str | None = None,
+    category: str | None = None,
+    sort: str = "id",
+    after: SearchKey | None = None,
+    limit: int = 20,
+    index: SearchIndex | None = None,
+    table: bool = True,
+) -> SearchPage:
     """Products whose own or member offers' titles contain every term, filtered, in keyset pages.
 
     Each term and filter is a sorted posting list of pkeys (``SearchIndex``); they are intersected in numpy,
@@ -170,11 +218,12 @@ def _page_by_id(index: SearchIndex, hits: np.ndarray | None, boundary: int | Non
     start = boundary or 0
     if hits is None:  # no term, no filter: every product, and pkeys are 1..count
         return np.arange(start + 1, min(start + n, index.count) + 1)
-    return hits[np.searchsorted(hits, start, side="right"):][:n]
+    return hits[np.searchsorted(hits, start, side="right") :][:n]
 
 
-def _page_by_price(index: SearchIndex, hits: np.ndarray | None, after: SearchKey | None, boundary: int | None,
-                   n: int) -> np.ndarray:
+def _page_by_price(
+    index: SearchIndex, hits: np.ndarray | None, after: SearchKey | None, boundary: int | None, n: int
+) -> np.ndarray:
     if hits is None:
         ordered = index.by_price()
     else:
@@ -190,8 +239,9 @@ def _page_by_price(index: SearchIndex, hits: np.ndarray | None, after: SearchKey
 def _rows_by_pkey(con: duckdb.DuckDBPyConnection, pkeys: list[int], columns: str) -> list[tuple]:
     if not pkeys:
         return []
-    rows = con.execute(f"SELECT {columns}, pkey FROM api_products WHERE pkey IN "
-                       f"({', '.join('?' * len(pkeys))})", pkeys).fetchall()
+    rows = con.execute(
+        f"SELECT {columns}, pkey FROM api_products WHERE pkey IN ({', '.join('?' * len(pkeys))})", pkeys
+    ).fetchall()
     by_key = {r[-1]: r[:-1] for r in rows}
     return [by_key[k] for k in pkeys]
 
@@ -211,15 +261,30 @@ def product_offers(con: duckdb.DuckDBPyConnection, product_id: str) -> Table | N
     pkey = _pkey(con, product_id)
     if pkey is None:
         return None
-    rows = con.execute(f"SELECT {_OFFER_SELECT} FROM api_offers WHERE pkey = ? ORDER BY rank", [pkey]).fetchall()
+    rows = con.execute(
+        f"SELECT {_OFFER_SELECT} FROM api_offers WHERE pkey = ? ORDER BY rank", [pkey]
+    ).fetchall()
     return Table(OFFER_COLUMNS, rows)
 
 
-COMPARE_COLUMNS = ("product_id", "product_title", "marketplace", "landed_price", "is_lowest", "listing_id",
-                   "title", "in_stock", "delivery_hours", "observed_at", "url")
+COMPARE_COLUMNS = (
+    "product_id",
+    "product_title",
+    "marketplace",
+    "landed_price",
+    "is_lowest",
+    "listing_id",
+    "title",
+    "in_stock",
+    "delivery_hours",
+    "observed_at",
+    "url",
+)
 
 
-def compare_products(con: duckdb.DuckDBPyConnection, product_ids: list[str]) -> tuple[Table, list[str], list[str]]:
+def compare_products(
+    con: duckdb.DuckDBPyConnection, product_ids: list[str]
+) -> tuple[Table, list[str], list[str]]:
     """Each product's best offer per marketplace: (table, product summaries as JSON, missing ids).
 
     Read from the products' precomputed pages (one index lookup per product; their offers are already
@@ -227,8 +292,11 @@ def compare_products(con: duckdb.DuckDBPyConnection, product_ids: list[str]) -> 
     strings of each one's vector and cost ~10 ms for 5 products on a 5M-offer snapshot, the pages ~1 ms.
     """
     wanted = list(dict.fromkeys(product_ids))
-    found = con.execute(f"SELECT product_id, summary, page FROM api_products "
-                        f"WHERE product_id IN ({', '.join('?' * len(wanted))})", wanted).fetchall()
+    found = con.execute(
+        f"SELECT product_id, summary, page FROM api_products "
+        f"WHERE product_id IN ({', '.join('?' * len(wanted))})",
+        wanted,
+    ).fetchall()
     products = {r[0]: r for r in found}
     rows = []
     for pid in wanted:
@@ -239,11 +307,26 @@ def compare_products(con: duckdb.DuckDBPyConnection, product_ids: list[str]) -> 
         for o in page["offers"]:  # ranked: the first offer of each marketplace is its best
             if o["marketplace"] not in seen:
                 seen.add(o["marketplace"])
-                rows.append((pid, page["product"]["title"], o["marketplace"], o["landed_price"],
-                             o["landed_price"] == lowest, o["listing_id"], o["title"], o["in_stock"],
-                             o["delivery_hours"], o["observed_at"], o["url"]))
-    return (Table(COMPARE_COLUMNS, rows), [products[p][1] for p in wanted if p in products],
-            [p for p in wanted if p not in products])
+                rows.append(
+                    (
+                        pid,
+                        page["product"]["title"],
+                        o["marketplace"],
+                        o["landed_price"],
+                        o["landed_price"] == lowest,
+                        o["listing_id"],
+                        o["title"],
+                        o["in_stock"],
+                        o["delivery_hours"],
+                        o["observed_at"],
+                        o["url"],
+                    )
+                )
+    return (
+        Table(COMPARE_COLUMNS, rows),
+        [products[p][1] for p in wanted if p in products],
+        [p for p in wanted if p not in products],
+    )
 
 
 @dataclass
@@ -254,41 +337,67 @@ class History:
     product_id: str | None = None
 
 
-def product_history(con: duckdb.DuckDBPyConnection, product_id: str, days: int, *, today: date) -> History | None:
+def product_history(
+    con: duckdb.DuckDBPyConnection, product_id: str, days: int, *, today: date
+) -> History | None:
     """Daily lows of a product's landed price (over its member offers), with the 30-day and all-time low.
     ``today``: the snapshot's day (UTC); ``days`` counts back from it."""
-    row = con.execute("SELECT pkey, low_30d, low_all FROM api_products WHERE product_id = ?",
-                      [product_id]).fetchone()
+    row = con.execute(
+        "SELECT pkey, low_30d, low_all FROM api_products WHERE product_id = ?", [product_id]
+    ).fetchone()
     if row is None:
         return None
-    rows = con.execute("SELECT day, low, marketplace FROM api_product_daily WHERE pkey = ? ORDER BY day",
-                       [row[0]]).fetchall()
+    rows = con.execute(
+        "SELECT day, low, marketplace FROM api_product_daily WHERE pkey = ? ORDER BY day", [row[0]]
+    ).fetchall()
     since = today - timedelta(days=days - 1)
-    return History(row[1], row[2], Table(("date", "low", "marketplace"), [r for r in rows if r[0] >= since]),
-                   product_id)
+    return History(
+        row[1], row[2], Table(("date", "low", "marketplace"), [r for r in rows if r[0] >= since]), product_id
+    )
 
 
-def offer_history(con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str, days: int, *,
-                  today: date) -> History | None:
+def offer_history(
+    con: duckdb.DuckDBPyConnection, marketplace: str, listing_id: str, days: int, *, today: date
+) -> History | None:
     """Daily low and high landed price of one offer, with its 30-day and all-time low."""
-    found = con.execute("SELECT okey, product_id FROM api_offer_keys WHERE offer_key = ?",
-                        [offer_key(marketplace, listing_id)]).fetchone()
+    found = con.execute(
+        "SELECT okey, product_id FROM api_offer_keys WHERE offer_key = ?",
+        [offer_key(marketplace, listing_id)],
+    ).fetchone()
     if found is None:
         return None
-    rows = con.execute("SELECT day, low, high, observations FROM api_offer_daily WHERE okey = ? ORDER BY day",
-                       [found[0]]).fetchall()
+    rows = con.execute(
+        "SELECT day, low, high, observations FROM api_offer_daily WHERE okey = ? ORDER BY day", [found[0]]
+    ).fetchall()
     low_all = min((r[1] for r in rows), default=None)
     low_30d = min((r[1] for r in rows if r[0] > today - timedelta(days=30)), default=None)
     since = today - timedelta(days=days - 1)
-    return History(low_30d, low_all, Table(("date", "low", "high", "observations"),
-                                           [r for r in rows if r[0] >= since]), found[1])
+    return History(
+        low_30d,
+        low_all,
+        Table(("date", "low", "high", "observations"), [r for r in rows if r[0] >= since]),
+        found[1],
+    )
 
 
 def marketplaces(con: duckdb.DuckDBPyConnection) -> Table:
-    rows = con.execute("SELECT marketplace, offers, gone_offers, last_success, last_success_run, last_attempt, "
-                       "last_attempt_status, last_observed FROM api_marketplaces ORDER BY marketplace").fetchall()
-    return Table(("marketplace", "offers", "gone_offers", "last_success", "last_success_run", "last_attempt",
-                  "last_attempt_status", "last_observed"), rows)
+    rows = con.execute(
+        "SELECT marketplace, offers, gone_offers, last_success, last_success_run, last_attempt, "
+        "last_attempt_status, last_observed FROM api_marketplaces ORDER BY marketplace"
+    ).fetchall()
+    return Table(
+        (
+            "marketplace",
+            "offers",
+            "gone_offers",
+            "last_success",
+            "last_success_run",
+            "last_attempt",
+            "last_attempt_status",
+            "last_observed",
+        ),
+        rows,
+    )
 
 
 def snapshot_info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -31,8 +31,16 @@ POINTER = "CURRENT"
 SUFFIX = ".duckdb"
 FORMAT = 3
 """Version of the ``api_*`` tables; the API refuses a snapshot of another format."""
-COPIED_TABLES = ("schema_migrations", "runs", "offers", "prices", "products", "product_offers",
-                 "match_overrides", "match_review")
+COPIED_TABLES = (
+    "schema_migrations",
+    "runs",
+    "offers",
+    "prices",
+    "products",
+    "product_offers",
+    "match_overrides",
+    "match_review",
+)
 _LANDED = "coalesce(final_price, price) + coalesce(shipping, 0)"
 _AVAILABLE = "coalesce(in_stock, true)"
 _CJK = r"\x{3400}-\x{9fff}\x{f900}-\x{faff}"
@@ -139,15 +147,23 @@ def _build(working_db: Path, out: Path, snapshot_id: str, published_at: datetime
         try:
             con.execute("ATTACH ? AS w (READ_ONLY)", [str(working_db)])
         except duckdb.Error as exc:
-            raise StorageError(f"{working_db}: cannot open for publishing (is a crawl still writing it?): "
-                               f"{str(exc).splitlines()[0]}") from None
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                             "WHERE table_catalog = 'w'").fetchall()}
+            raise StorageError(
+                f"{working_db}: cannot open for publishing (is a crawl still writing it?): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'w'"
+            ).fetchall()
+        }
         if "schema_migrations" not in tables:
             raise StorageError(f"{working_db}: not a bijia database (no schema_migrations table)")
         (version,) = con.execute("SELECT coalesce(max(version), 0) FROM w.schema_migrations").fetchone()
         if version != SCHEMA_VERSION:
-            raise StorageError(f"{working_db}: schema version {version}, this bijia publishes {SCHEMA_VERSION}")
+            raise StorageError(
+                f"{working_db}: schema version {version}, this bijia publishes {SCHEMA_VERSION}"
+            )
         for table in COPIED_TABLES:
             order = f" ORDER BY {_SORT[table]}" if table in _SORT else ""
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM w.{table}{order}")
@@ -203,6 +219,7 @@ def _fsync_dir(path: Path) -> None:
 
 # ---- read-optimised tables, built in the snapshot copy only -----------------------------------------
 
+
 def _iso(column: str) -> str:
     return f"strftime(CAST({column} AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ')"
 
@@ -214,29 +231,35 @@ def _money(column: str) -> str:
 _OFFER_JSON = f"""{{
     'rank': rank, 'marketplace': marketplace, 'listing_id': listing_id, 'title': title, 'brand': brand,
     'url': url, 'seller': seller, 'store': store, 'currency': currency,
-    'landed_price': {_money('landed')}, 'price': {_money('price')}, 'list_price': {_money('list_price')},
-    'final_price': {_money('final_price')}, 'shipping': {_money('shipping')}, 'in_stock': in_stock,
+    'landed_price': {_money("landed")}, 'price': {_money("price")}, 'list_price': {_money("list_price")},
+    'final_price': {_money("final_price")}, 'shipping': {_money("shipping")}, 'in_stock': in_stock,
     'stock_qty': stock_qty, 'delivery_hours': delivery_hours, 'delivery_text': delivery_raw,
     'distance_km': distance_km, 'image': image, 'observed_at': observed_iso, 'stale': missed_runs > 0,
     'missed_runs': missed_runs, 'match_confidence': confidence, 'match_method': method}}"""
 
 _SUMMARY_JSON = f"""{{
     'product_id': product_id, 'title': title, 'brand': brand, 'category': category, 'offers': offers,
-    'marketplaces': marketplaces, 'lowest_price': {_money('lowest')}, 'lowest_marketplace': lowest_marketplace,
-    'highest_price': {_money('highest')}, 'saving': {_money('highest - lowest')},
-    'low_30d': {_money('low_30d')}, 'low_all_time': {_money('low_all')}, 'last_observed': last_observed}}"""
+    'marketplaces': marketplaces, 'lowest_price': {_money("lowest")}, 'lowest_marketplace': lowest_marketplace,
+    'highest_price': {_money("highest")}, 'saving': {_money("highest - lowest")},
+    'low_30d': {_money("low_30d")}, 'low_all_time': {_money("low_all")}, 'last_observed': last_observed}}"""
 
 
-def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published_at: datetime,
-                     fmt: int = FORMAT) -> None:
+def build_api_tables(
+    con: duckdb.DuckDBPyConnection, snapshot_id: str, published_at: datetime, fmt: int = FORMAT
+) -> None:
     """Add the ``api_*`` tables the storefront API reads to a snapshot being built (never the working DB)."""
-    con.execute("CREATE TABLE api_meta AS SELECT ?::VARCHAR AS snapshot_id, ?::TIMESTAMPTZ AS published_at, "
-                "?::INTEGER AS format, CAST(?::TIMESTAMPTZ AS DATE) AS published_day", [snapshot_id, published_at, fmt, published_at])
-    con.execute("CREATE TEMP TABLE pk AS SELECT product_id, "
-                "CAST(row_number() OVER (ORDER BY product_id) AS INTEGER) AS pkey FROM products")
+    con.execute(
+        "CREATE TABLE api_meta AS SELECT ?::VARCHAR AS snapshot_id, ?::TIMESTAMPTZ AS published_at, "
+        "?::INTEGER AS format, CAST(?::TIMESTAMPTZ AS DATE) AS published_day",
+        [snapshot_id, published_at, fmt, published_at],
+    )
+    con.execute(
+        "CREATE TEMP TABLE pk AS SELECT product_id, "
+        "CAST(row_number() OVER (ORDER BY product_id) AS INTEGER) AS pkey FROM products"
+    )
     con.execute(f"""CREATE TEMP TABLE live AS
         SELECT pk.pkey, po.product_id, po.confidence, po.method, o.*, {_LANDED} AS landed,
-               {_iso('o.observed_at')} AS observed_iso
+               {_iso("o.observed_at")} AS observed_iso
         FROM product_offers po JOIN offers o USING (marketplace, listing_id) JOIN pk USING (product_id)
         WHERE NOT o.gone""")
     _build_offer_keys(con)
@@ -264,9 +287,12 @@ def build_api_tables(con: duckdb.DuckDBPyConnection, snapshot_id: str, published
 
 _INDEXES = (  # point lookups by the API: an ART index scan instead of a row-group scan. DuckDB scans an
     # index only for a filter `column = constant` on one column, hence one-column keys (pkey, offer_key, okey).
-    ("api_products_id", "api_products", "product_id"), ("api_products_pkey", "api_products", "pkey"),
-    ("api_offers_pkey", "api_offers", "pkey"), ("api_product_daily_pkey", "api_product_daily", "pkey"),
-    ("api_offer_keys_key", "api_offer_keys", "offer_key"), ("api_offer_daily_okey", "api_offer_daily", "okey"),
+    ("api_products_id", "api_products", "product_id"),
+    ("api_products_pkey", "api_products", "pkey"),
+    ("api_offers_pkey", "api_offers", "pkey"),
+    ("api_product_daily_pkey", "api_product_daily", "pkey"),
+    ("api_offer_keys_key", "api_offer_keys", "offer_key"),
+    ("api_offer_daily_okey", "api_offer_daily", "okey"),
 )
 
 
@@ -288,12 +314,15 @@ def _build_offer_keys(con: duckdb.DuckDBPyConnection) -> None:
                listing_id, po.product_id
         FROM (SELECT marketplace, listing_id FROM offers UNION SELECT marketplace, listing_id FROM product_offers)
              LEFT JOIN product_offers po USING (marketplace, listing_id)""")
-    con.execute(f"CREATE TABLE api_offer_keys AS SELECT {_OFFER_KEY} AS offer_key, okey, product_id "
-                "FROM offer_keys ORDER BY okey")
+    con.execute(
+        f"CREATE TABLE api_offer_keys AS SELECT {_OFFER_KEY} AS offer_key, okey, product_id "
+        "FROM offer_keys ORDER BY okey"
+    )
 
 
 def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> None:
-    con.execute(f"""CREATE TABLE api_products AS
+    con.execute(
+        f"""CREATE TABLE api_products AS
         WITH agg AS (
             SELECT pkey, count(*) AS offers, count(DISTINCT marketplace) AS marketplaces,
                    min(landed) FILTER ({_AVAILABLE}) AS lowest, max(landed) FILTER ({_AVAILABLE}) AS highest,
@@ -308,7 +337,7 @@ def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> N
             SELECT pk.pkey, p.product_id, p.title, coalesce(p.brand, a.offer_brand) AS brand,
                    coalesce(p.category, a.offer_category) AS category, coalesce(a.offers, 0) AS offers,
                    coalesce(a.marketplaces, 0) AS marketplaces, a.lowest, a.highest, a.lowest_marketplace,
-                   l.low_30d, l.low_all, {_iso('a.last_seen')} AS last_observed, a.offers_json
+                   l.low_30d, l.low_all, {_iso("a.last_seen")} AS last_observed, a.offers_json
             FROM products p JOIN pk USING (product_id) LEFT JOIN agg a USING (pkey) LEFT JOIN lows l USING (pkey)
         )
         SELECT pkey, product_id, title, brand, category, lower(brand) AS brand_key,
@@ -317,7 +346,9 @@ def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> N
                CAST(round(coalesce(lowest, 1e13) * 100) AS BIGINT) AS sort_cents, summary,
                '{{"snapshot":' || to_json(?::VARCHAR) || ',"product":' || summary || ',"offers":'
                    || coalesce(offers_json, '[]') || '}}' AS page
-        FROM (SELECT *, CAST(to_json({_SUMMARY_JSON}) AS VARCHAR) AS summary FROM base) ORDER BY pkey""", [published_at, _snapshot_id(con)])
+        FROM (SELECT *, CAST(to_json({_SUMMARY_JSON}) AS VARCHAR) AS summary FROM base) ORDER BY pkey""",
+        [published_at, _snapshot_id(con)],
+    )
 
 
 def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
@@ -332,7 +363,8 @@ def _build_search(con: duckdb.DuckDBPyConnection) -> None:
     gives its bigrams and its last character, so a query's CJK bigrams match exactly and a lone CJK
     character matches as a prefix. ``#b:<brand>`` / ``#c:<category>`` tokens serve the filters.
     """
-    con.execute(f"""CREATE TABLE api_search AS
+    con.execute(
+        f"""CREATE TABLE api_search AS
         WITH docs AS (
             SELECT pkey, title AS text FROM api_products UNION ALL SELECT pkey, brand FROM api_products
             UNION ALL SELECT pkey, category FROM api_products
@@ -358,7 +390,8 @@ def _build_search(con: duckdb.DuckDBPyConnection) -> None:
             SELECT '{FILTER_PREFIX}c:' || category_key, pkey FROM api_products WHERE category_key IS NOT NULL
         )
         SELECT DISTINCT token, CAST(pkey AS INTEGER) AS pkey FROM expanded ORDER BY token, pkey""",
-                [FULL_WIDTH, HALF_WIDTH, TOKEN_PATTERN, UNIT_PATTERN])
+        [FULL_WIDTH, HALF_WIDTH, TOKEN_PATTERN, UNIT_PATTERN],
+    )
 
 
 def _build_marketplaces(con: duckdb.DuckDBPyConnection) -> None:
@@ -380,9 +413,9 @@ def _build_marketplaces(con: duckdb.DuckDBPyConnection) -> None:
             FROM offers GROUP BY 1
         )
         SELECT marketplace, coalesce(c.offers, 0) AS offers, coalesce(c.gone_offers, 0) AS gone_offers,
-               {_iso('ok.last_success')} AS last_success, ok.run_id AS last_success_run,
-               {_iso('t.last_attempt')} AS last_attempt, t.last_status AS last_attempt_status,
-               {_iso('c.last_observed')} AS last_observed
+               {_iso("ok.last_success")} AS last_success, ok.run_id AS last_success_run,
+               {_iso("t.last_attempt")} AS last_attempt, t.last_status AS last_attempt_status,
+               {_iso("c.last_observed")} AS last_observed
         FROM counts c FULL JOIN ok USING (marketplace) FULL JOIN last_try t USING (marketplace)
         ORDER BY marketplace""")
 

@@ -15,8 +15,15 @@ SHARED = Path(os.environ.get("BIJIA_SHARED", Path(__file__).resolve().parents[2]
 
 
 def make_offer(marketplace: str, listing_id: str, title: str, price: str, **fields) -> Offer:
-    return Offer(marketplace=marketplace, listing_id=listing_id, url=f"http://127.0.0.1/{marketplace}/{listing_id}",
-                 title=title, price=Decimal(price), currency="CNY", **fields)
+    return Offer(
+        marketplace=marketplace,
+        listing_id=listing_id,
+        url=f"http://127.0.0.1/{marketplace}/{listing_id}",
+        title=title,
+        price=Decimal(price),
+        currency="CNY",
+        **fields,
+    )
 
 
 @pytest.fixture

@@ -27,8 +27,12 @@ def publish(con, run_id, offers, ok):
 
 
 def group(con):
-    save_products(con, "m", [SavedGroup("P1", ["a/1", "b/1"], 1.0, {}), SavedGroup("P2", ["a/2", "b/2"], 1.0, {})],
-                  {"P1": ("Phone", None, None), "P2": ("Case", None, None)})
+    save_products(
+        con,
+        "m",
+        [SavedGroup("P1", ["a/1", "b/1"], 1.0, {}), SavedGroup("P2", ["a/2", "b/2"], 1.0, {})],
+        {"P1": ("Phone", None, None), "P2": ("Case", None, None)},
+    )
 
 
 class Receiver:
@@ -71,18 +75,30 @@ def seeded(db_path, offer_factory):
     """Run r1, then r2 with a rise, a drop that moves P1's lowest to b, a small change, stock changes."""
     o = offer_factory
     con = connect(db_path)
-    publish(con, "r1", [o("a", "1", "Phone", "100", in_stock=True, observed_at=T0),
-                        o("b", "1", "Phone", "110", in_stock=True, observed_at=T0),
-                        o("a", "2", "Case", "50", in_stock=True, observed_at=T0),
-                        o("b", "2", "Case", "20", in_stock=False, observed_at=T0),
-                        o("a", "3", "Cable", "10", in_stock=True, observed_at=T0)], ["a", "b"])
+    publish(
+        con,
+        "r1",
+        [
+            o("a", "1", "Phone", "100", in_stock=True, observed_at=T0),
+            o("b", "1", "Phone", "110", in_stock=True, observed_at=T0),
+            o("a", "2", "Case", "50", in_stock=True, observed_at=T0),
+            o("b", "2", "Case", "20", in_stock=False, observed_at=T0),
+            o("a", "3", "Cable", "10", in_stock=True, observed_at=T0),
+        ],
+        ["a", "b"],
+    )
     group(con)
     t1 = T0 + timedelta(hours=1)
-    yield con, [o("a", "1", "Phone", "120", in_stock=True, observed_at=t1),   # +20 %: rise
-                o("b", "1", "Phone", "104", in_stock=True, observed_at=t1),   # -5.45 %: drop, now lowest
-                o("a", "2", "Case", "50", in_stock=False, observed_at=t1),    # out of stock
-                o("b", "2", "Case", "20", in_stock=True, observed_at=t1),     # back in stock
-                o("a", "3", "Cable", "10.20", in_stock=True, observed_at=t1)]  # +2 %: below threshold
+    yield (
+        con,
+        [
+            o("a", "1", "Phone", "120", in_stock=True, observed_at=t1),  # +20 %: rise
+            o("b", "1", "Phone", "104", in_stock=True, observed_at=t1),  # -5.45 %: drop, now lowest
+            o("a", "2", "Case", "50", in_stock=False, observed_at=t1),  # out of stock
+            o("b", "2", "Case", "20", in_stock=True, observed_at=t1),  # back in stock
+            o("a", "3", "Cable", "10.20", in_stock=True, observed_at=t1),
+        ],
+    )  # +2 %: below threshold
     con.close()
 
 
@@ -94,10 +110,18 @@ def test_seeded_changes_give_exactly_the_expected_alerts(seeded, receiver, tmp_p
     assert first.new == 0 and not jsonl.exists()  # first sightings are not changes
     publish(con, "r2", second, ["a", "b"])
     report = run_alerts(con, "r2", options, jsonl)
-    got = {(a["kind"], a["marketplace"], a["listing_id"] if a["kind"] != "new_lowest" else a["product_id"])
-           for a in map(json.loads, jsonl.read_text().splitlines())}
-    assert got == {("price_rise", "a", "1"), ("price_drop", "b", "1"), ("out_of_stock", "a", "2"),
-                   ("back_in_stock", "b", "2"), ("new_lowest", "b", "P1"), ("new_lowest", "b", "P2")}
+    got = {
+        (a["kind"], a["marketplace"], a["listing_id"] if a["kind"] != "new_lowest" else a["product_id"])
+        for a in map(json.loads, jsonl.read_text().splitlines())
+    }
+    assert got == {
+        ("price_rise", "a", "1"),
+        ("price_drop", "b", "1"),
+        ("out_of_stock", "a", "2"),
+        ("back_in_stock", "b", "2"),
+        ("new_lowest", "b", "P1"),
+        ("new_lowest", "b", "P2"),
+    }
     assert report.new == 6 and report.webhook == "sent" and report.delivered == 6
     drop = next(a for a in recent_alerts(con) if a["kind"] == "price_drop")
     assert (drop["previous_price"], drop["price"], drop["change_percent"]) == ("110.00", "104.00", -5.45)
@@ -106,7 +130,8 @@ def test_seeded_changes_give_exactly_the_expected_alerts(seeded, receiver, tmp_p
     # the webhook got one POST with the same six alerts, all marked delivered
     assert len(receiver.bodies) == 1 and receiver.bodies[0]["run_id"] == "r2"
     assert sorted(a["alert_id"] for a in receiver.bodies[0]["alerts"]) == sorted(
-        a["alert_id"] for a in recent_alerts(con, run_id="r2"))
+        a["alert_id"] for a in recent_alerts(con, run_id="r2")
+    )
     assert undelivered(con) == []
     # computing the run's alerts again stores, writes and sends nothing new
     again = run_alerts(con, "r2", options, jsonl)
@@ -119,9 +144,15 @@ def test_a_failed_marketplace_is_unknown_not_a_change(seeded, tmp_path, offer_fa
     run_alerts(con, "r1", options, tmp_path / "a.jsonl")
     # r2: b's crawl failed: its offers were staged partly but it is not published; a is unchanged
     start_run(con, "r2", "run", ["a", "b"])
-    stage_offers(con, "r2", [o for o in second if o.marketplace == "b"]
-                 + [offer_factory("a", "1", "Phone", "100", in_stock=True), offer_factory("a", "2", "Case", "50",
-                                                                                          in_stock=True)])
+    stage_offers(
+        con,
+        "r2",
+        [o for o in second if o.marketplace == "b"]
+        + [
+            offer_factory("a", "1", "Phone", "100", in_stock=True),
+            offer_factory("a", "2", "Case", "50", in_stock=True),
+        ],
+    )
     commit_run(con, "r2", ["a"], "partial", {})
     report = run_alerts(con, "r2", options, tmp_path / "a.jsonl")
     assert report.new == 0 and recent_alerts(con) == []
@@ -149,7 +180,9 @@ def test_webhook_failure_is_logged_not_fatal_and_retried_next_time(seeded, tmp_p
         down.close()
     assert report.webhook == "failed: HTTP 503" and report.delivered == 0 and report.new == 4
     assert "webhook" in caplog.text and len(undelivered(con)) == 4
-    unreachable = run_alerts(con, "r2", AlertsOptions(webhook_url=down.url, webhook_timeout=2), tmp_path / "a.jsonl")
+    unreachable = run_alerts(
+        con, "r2", AlertsOptions(webhook_url=down.url, webhook_timeout=2), tmp_path / "a.jsonl"
+    )
     assert unreachable.webhook.startswith("failed") and len(undelivered(con)) == 4
     up = Receiver()
     try:

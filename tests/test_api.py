@@ -29,13 +29,25 @@ def ids(response) -> list[str]:
     return [item["product_id"] for item in response.json()["items"]]
 
 
-@pytest.mark.parametrize(("q", "expected"), [
-    ("苹果", ["p_iphone15pro"]), ("iphone 15 pro", ["p_iphone15pro"]), ("IPHONE 256g", ["p_iphone15pro"]),
-    ("ｉｐｈｏｎｅ", ["p_iphone15pro"]), ("华为", ["p_mate60"]), ("huawei mate", ["p_mate60"]),
-    ("降噪耳机", ["p_xm5"]), ("sony wh 1000xm5", ["p_xm5"]), ("黑", ["p_iphone15pro", "p_xm5"]),
-    ("苹果 索尼", []), ("nothing-like-this", []),
-])
-def test_search_finds_products_by_chinese_or_english_titles(client: TestClient, q: str, expected: list) -> None:
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("苹果", ["p_iphone15pro"]),
+        ("iphone 15 pro", ["p_iphone15pro"]),
+        ("IPHONE 256g", ["p_iphone15pro"]),
+        ("ｉｐｈｏｎｅ", ["p_iphone15pro"]),
+        ("华为", ["p_mate60"]),
+        ("huawei mate", ["p_mate60"]),
+        ("降噪耳机", ["p_xm5"]),
+        ("sony wh 1000xm5", ["p_xm5"]),
+        ("黑", ["p_iphone15pro", "p_xm5"]),
+        ("苹果 索尼", []),
+        ("nothing-like-this", []),
+    ],
+)
+def test_search_finds_products_by_chinese_or_english_titles(
+    client: TestClient, q: str, expected: list
+) -> None:
     response = client.get("/api/v1/products", params={"q": q})
     assert response.status_code == 200, response.text
     assert ids(response) == expected
@@ -59,8 +71,10 @@ def test_search_filters_and_cursor_pagination(client: TestClient) -> None:
 def test_search_sorted_by_price_pages_in_price_order(client: TestClient) -> None:
     prices, cursor = [], None
     while True:
-        body = client.get("/api/v1/products", params={"sort": "price", "limit": 10,
-                                                       **({"cursor": cursor} if cursor else {})}).json()
+        body = client.get(
+            "/api/v1/products",
+            params={"sort": "price", "limit": 10, **({"cursor": cursor} if cursor else {})},
+        ).json()
         prices += [float(i["lowest_price"]) for i in body["items"]]
         if not (cursor := body["next_cursor"]):
             break
@@ -78,7 +92,10 @@ def test_product_offers_ranked_by_landed_price_available_first(client: TestClien
     body = client.get("/api/v1/products/p_iphone15pro").json()
     assert body["product"]["lowest_price"] == "5799.00" and body["product"]["saving"] == "300.00"
     assert [(o["marketplace"], o["landed_price"]) for o in body["offers"]] == [
-        ("jingxuan", "5799.00"), ("shopline", "5919.00"), ("techmall", "6099.00")]
+        ("jingxuan", "5799.00"),
+        ("shopline", "5919.00"),
+        ("techmall", "6099.00"),
+    ]
     mate = client.get("/api/v1/products/p_mate60").json()["offers"]
     assert [o["in_stock"] for o in mate] == [True, False]  # cheaper but out of stock goes last
     table = client.get("/api/v1/products/p_mate60", params={"format": "csv"}).text.splitlines()
@@ -90,11 +107,25 @@ def test_compare(client: TestClient) -> None:
     assert [p["product_id"] for p in body["products"]] == ["p_xm5", "p_iphone15pro"]
     assert body["missing"] == ["p_gone"]
     assert [b["marketplace"] for b in body["products"][1]["best_per_marketplace"]] == [
-        "jingxuan", "shopline", "techmall"]
-    rows = list(csv.DictReader(io.StringIO(
-        client.get("/api/v1/compare", params=[("ids", "p_xm5"), ("ids", "p_mate60"), ("format", "csv")]).text)))
+        "jingxuan",
+        "shopline",
+        "techmall",
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    "/api/v1/compare", params=[("ids", "p_xm5"), ("ids", "p_mate60"), ("format", "csv")]
+                ).text
+            )
+        )
+    )
     assert [(r["product_id"], r["is_lowest"]) for r in rows] == [
-        ("p_xm5", "true"), ("p_xm5", "false"), ("p_mate60", "true"), ("p_mate60", "false")]
+        ("p_xm5", "true"),
+        ("p_xm5", "false"),
+        ("p_mate60", "true"),
+        ("p_mate60", "false"),
+    ]
 
 
 def test_history_daily_lows(client: TestClient) -> None:
@@ -102,8 +133,9 @@ def test_history_daily_lows(client: TestClient) -> None:
     assert [d["low"] for d in body["days"]] == ["5999.00", "5899.00", "5799.00"]
     assert body["low_30d"] == body["low_all_time"] == "5799.00"
     assert len(client.get("/api/v1/products/p_iphone15pro/history", params={"days": 1}).json()["days"]) == 1
-    offer = client.get("/api/v1/offers/history", params={"marketplace": "techmall",
-                                                         "listing_id": "TM-IP15P-256-BK"}).json()
+    offer = client.get(
+        "/api/v1/offers/history", params={"marketplace": "techmall", "listing_id": "TM-IP15P-256-BK"}
+    ).json()
     assert offer["product_id"] == "p_iphone15pro" and offer["low_all_time"] == "6099.00"
     assert [d["high"] for d in offer["days"]] == ["6299.00", "6199.00", "6099.00"]
 
@@ -127,24 +159,27 @@ def test_etag_and_last_modified(client: TestClient) -> None:
     assert as_csv.status_code == 200 and as_csv.headers["etag"] != etag
 
 
-@pytest.mark.parametrize(("url", "status", "words"), [
-    ("/api/v1/products?limit=1000", 422, "limit"),
-    ("/api/v1/products?limit=0", 422, "limit"),
-    ("/api/v1/products?q=" + "x" * 101, 422, "q (query)"),
-    ("/api/v1/products?sort=cheap", 422, "sort"),
-    ("/api/v1/products?format=xml", 422, "format"),
-    ("/api/v1/products?cursor=!!!", 400, "cursor"),
-    ("/api/v1/products?cursor=WyJpZCIsInMiLDEsInBfMSIsbnVsbF0&sort=price", 400, "sorted by 'id'"),
-    ("/api/v1/products/p_nope", 404, "p_nope"),
-    ("/api/v1/products/p_nope/history", 404, "p_nope"),
-    ("/api/v1/offers/history?marketplace=techmall&listing_id=nope", 404, "techmall/nope"),
-    ("/api/v1/offers/history?marketplace=techmall", 422, "listing_id"),
-    ("/api/v1/products/p_xm5/history?days=0", 422, "days"),
-    ("/api/v1/compare", 422, "ids"),
-    ("/api/v1/compare?ids=" + ",".join(f"p{i}" for i in range(51)), 422, "at most 50"),
-    ("/api/v1/compare?ids=a,b", 404, "none of the products"),
-    ("/api/v1/nothing", 404, "no such endpoint"),
-])
+@pytest.mark.parametrize(
+    ("url", "status", "words"),
+    [
+        ("/api/v1/products?limit=1000", 422, "limit"),
+        ("/api/v1/products?limit=0", 422, "limit"),
+        ("/api/v1/products?q=" + "x" * 101, 422, "q (query)"),
+        ("/api/v1/products?sort=cheap", 422, "sort"),
+        ("/api/v1/products?format=xml", 422, "format"),
+        ("/api/v1/products?cursor=!!!", 400, "cursor"),
+        ("/api/v1/products?cursor=WyJpZCIsInMiLDEsInBfMSIsbnVsbF0&sort=price", 400, "sorted by 'id'"),
+        ("/api/v1/products/p_nope", 404, "p_nope"),
+        ("/api/v1/products/p_nope/history", 404, "p_nope"),
+        ("/api/v1/offers/history?marketplace=techmall&listing_id=nope", 404, "techmall/nope"),
+        ("/api/v1/offers/history?marketplace=techmall", 422, "listing_id"),
+        ("/api/v1/products/p_xm5/history?days=0", 422, "days"),
+        ("/api/v1/compare", 422, "ids"),
+        ("/api/v1/compare?ids=" + ",".join(f"p{i}" for i in range(51)), 422, "at most 50"),
+        ("/api/v1/compare?ids=a,b", 404, "none of the products"),
+        ("/api/v1/nothing", 404, "no such endpoint"),
+    ],
+)
 def test_every_error_has_one_shape(client: TestClient, url: str, status: int, words: str) -> None:
     response = client.get(url)
     assert response.status_code == status, response.text
@@ -155,7 +190,9 @@ def test_every_error_has_one_shape(client: TestClient, url: str, status: int, wo
 def test_wrong_method_and_sql_looking_input(client: TestClient) -> None:
     response = client.post("/api/v1/products")
     assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
-    sneaky = client.get("/api/v1/products", params={"q": "'; DROP TABLE api_products; --", "brand": "x' OR 1=1"})
+    sneaky = client.get(
+        "/api/v1/products", params={"q": "'; DROP TABLE api_products; --", "brand": "x' OR 1=1"}
+    )
     assert sneaky.status_code == 200 and sneaky.json()["items"] == []
     assert client.get("/api/v1/products/p_xm5").status_code == 200
 
@@ -168,9 +205,15 @@ def test_no_snapshot_is_503_in_the_error_shape(tmp_path: Path) -> None:
 
 def test_docs_and_page(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    assert {"/api/v1/products", "/api/v1/products/{product_id}", "/api/v1/compare", "/api/v1/health",
-            "/api/v1/products/{product_id}/history", "/api/v1/offers/history", "/api/v1/marketplaces"} <= set(
-        spec["paths"])
+    assert {
+        "/api/v1/products",
+        "/api/v1/products/{product_id}",
+        "/api/v1/compare",
+        "/api/v1/health",
+        "/api/v1/products/{product_id}/history",
+        "/api/v1/offers/history",
+        "/api/v1/marketplaces",
+    } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
     assert 'id="chart"' in client.get("/").text
 

@@ -17,33 +17,90 @@ MARKETPLACES = ["jingxuan", "shopline", "techmall"]
 
 # product id → (title, brand, category, [(marketplace, listing id, title, price, final, shipping, in stock)])
 CATALOGUE: dict[str, tuple[str, str, str, list[tuple]]] = {
-    "p_iphone15pro": ("Apple iPhone 15 Pro 256GB Black", "Apple", "phones", [
-        ("jingxuan", "JX001", "【官方旗舰店】苹果 iPhone 15 Pro 256G 黑色 正品", "5999.00", "5799.00", "0", True),
-        ("techmall", "TM-IP15P-256-BK", "Apple iPhone 15 Pro 256GB Black", "6099.00", None, "0", True),
-        ("shopline", "90001", "iPhone 15 Pro - 256GB / Black", "5899.00", None, "20.00", True),
-    ]),
-    "p_mate60": ("Huawei Mate 60 Pro 512GB Green", "Huawei", "phones", [
-        ("jingxuan", "JX002", "华为 Mate60 Pro 512G 雅川青", "6999.00", None, "6.00", True),
-        ("techmall", "TM-MATE60-512", "HUAWEI Mate 60 Pro 512GB Green", "6899.00", None, "0", False),
-    ]),
-    "p_xm5": ("Sony WH-1000XM5 Headphones Black", "Sony", "audio", [
-        ("techmall", "TM-XM5-BK", "Sony WH-1000XM5 Wireless Noise Cancelling Headphones Black", "2399.00", None,
-         "0", True),
-        ("shopline", "90002", "索尼 WH-1000XM5 头戴式降噪耳机 黑色", "2299.00", "2199.00", "15.00", True),
-    ]),
+    "p_iphone15pro": (
+        "Apple iPhone 15 Pro 256GB Black",
+        "Apple",
+        "phones",
+        [
+            (
+                "jingxuan",
+                "JX001",
+                "【官方旗舰店】苹果 iPhone 15 Pro 256G 黑色 正品",
+                "5999.00",
+                "5799.00",
+                "0",
+                True,
+            ),
+            ("techmall", "TM-IP15P-256-BK", "Apple iPhone 15 Pro 256GB Black", "6099.00", None, "0", True),
+            ("shopline", "90001", "iPhone 15 Pro - 256GB / Black", "5899.00", None, "20.00", True),
+        ],
+    ),
+    "p_mate60": (
+        "Huawei Mate 60 Pro 512GB Green",
+        "Huawei",
+        "phones",
+        [
+            ("jingxuan", "JX002", "华为 Mate60 Pro 512G 雅川青", "6999.00", None, "6.00", True),
+            ("techmall", "TM-MATE60-512", "HUAWEI Mate 60 Pro 512GB Green", "6899.00", None, "0", False),
+        ],
+    ),
+    "p_xm5": (
+        "Sony WH-1000XM5 Headphones Black",
+        "Sony",
+        "audio",
+        [
+            (
+                "techmall",
+                "TM-XM5-BK",
+                "Sony WH-1000XM5 Wireless Noise Cancelling Headphones Black",
+                "2399.00",
+                None,
+                "0",
+                True,
+            ),
+            ("shopline", "90002", "索尼 WH-1000XM5 头戴式降噪耳机 黑色", "2299.00", "2199.00", "15.00", True),
+        ],
+    ),
 }
 for i in range(30):  # enough products to page through
-    CATALOGUE[f"p_cable{i:02d}"] = (f"Anker USB-C Cable {i + 1}m", "Anker", "accessories", [
-        ("shopline", f"C{i:03d}", f"Anker USB-C 数据线 {i + 1}米", f"{59 + i}.00", None, "0", True),
-    ])
+    CATALOGUE[f"p_cable{i:02d}"] = (
+        f"Anker USB-C Cable {i + 1}m",
+        "Anker",
+        "accessories",
+        [
+            ("shopline", f"C{i:03d}", f"Anker USB-C 数据线 {i + 1}米", f"{59 + i}.00", None, "0", True),
+        ],
+    )
 
 
-def _offer(market: str, lid: str, title: str, price: str, final: str | None, ship: str, stock: bool,
-           brand: str, category: str, at: datetime, bump: int) -> Offer:
-    return Offer(marketplace=market, listing_id=lid, url=f"http://127.0.0.1/{market}/{lid}", title=title,
-                 brand=brand, category=category, price=Decimal(price) + bump,
-                 final_price=Decimal(final) + bump if final else None, shipping=Decimal(ship), currency="CNY",
-                 in_stock=stock, delivery_hours=24.0, observed_at=at)
+def _offer(
+    market: str,
+    lid: str,
+    title: str,
+    price: str,
+    final: str | None,
+    ship: str,
+    stock: bool,
+    brand: str,
+    category: str,
+    at: datetime,
+    bump: int,
+) -> Offer:
+    return Offer(
+        marketplace=market,
+        listing_id=lid,
+        url=f"http://127.0.0.1/{market}/{lid}",
+        title=title,
+        brand=brand,
+        category=category,
+        price=Decimal(price) + bump,
+        final_price=Decimal(final) + bump if final else None,
+        shipping=Decimal(ship),
+        currency="CNY",
+        in_stock=stock,
+        delivery_hours=24.0,
+        observed_at=at,
+    )
 
 
 def build_working_db(path: Path, *, days: int = 3, price_bump: int = 0) -> Path:
@@ -54,14 +111,29 @@ def build_working_db(path: Path, *, days: int = 3, price_bump: int = 0) -> Path:
             at = NOW - timedelta(days=days - 1 - day)
             run_id = f"crawl-{at:%Y%m%d}-{price_bump}"
             start_run(con, run_id, "crawl", MARKETPLACES)
-            offers = [_offer(m, lid, t, p, f, s, stock, brand, cat, at,
-                             price_bump + (100 * (days - 1 - day) if cat == "phones" else 0))
-                      for _, (_, brand, cat, members) in CATALOGUE.items()
-                      for m, lid, t, p, f, s, stock in members]
+            offers = [
+                _offer(
+                    m,
+                    lid,
+                    t,
+                    p,
+                    f,
+                    s,
+                    stock,
+                    brand,
+                    cat,
+                    at,
+                    price_bump + (100 * (days - 1 - day) if cat == "phones" else 0),
+                )
+                for _, (_, brand, cat, members) in CATALOGUE.items()
+                for m, lid, t, p, f, s, stock in members
+            ]
             stage_offers(con, run_id, offers)
             commit_run(con, run_id, MARKETPLACES, "finished", {})
-        groups = [SavedGroup(pid, [f"{m}/{lid}" for m, lid, *_ in members], 0.9, {})
-                  for pid, (_, _, _, members) in CATALOGUE.items()]
+        groups = [
+            SavedGroup(pid, [f"{m}/{lid}" for m, lid, *_ in members], 0.9, {})
+            for pid, (_, _, _, members) in CATALOGUE.items()
+        ]
         save_products(con, "match-1", groups, {pid: (t, b, c) for pid, (t, b, c, _) in CATALOGUE.items()})
     finally:
         con.close()
@@ -75,8 +147,9 @@ def run_server(app, *, port: int = 0):  # noqa: ANN001, ANN201 - test helper
 
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -14,9 +14,15 @@ from api.app import create_app
 from storage.snapshots import current_snapshot, list_snapshots, publish
 from tests.test_api_data import build_working_db, run_server, stop_server
 
-URLS = ["/api/v1/products/p_iphone15pro", "/api/v1/products?q=苹果", "/api/v1/products?q=cable&limit=5",
-        "/api/v1/compare?ids=p_xm5,p_mate60", "/api/v1/products/p_xm5/history", "/api/v1/marketplaces",
-        "/api/v1/products/p_mate60?format=csv"]
+URLS = [
+    "/api/v1/products/p_iphone15pro",
+    "/api/v1/products?q=苹果",
+    "/api/v1/products?q=cable&limit=5",
+    "/api/v1/compare?ids=p_xm5,p_mate60",
+    "/api/v1/products/p_xm5/history",
+    "/api/v1/marketplaces",
+    "/api/v1/products/p_mate60?format=csv",
+]
 
 
 @pytest.fixture

@@ -30,8 +30,9 @@ base_url = "http://127.0.0.1:9/shop/"
 def invoke(*args: str):
     result = runner.invoke(app, list(args))
     assert "Traceback" not in result.output, result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     return result
 
 
@@ -46,7 +47,12 @@ MARKETPLACE_FILES = [
     ("negative delay", GOOD + "delay = -1\n", 5, ["delay"]),
     ("unknown shape", GOOD.replace('"shopify"', '"magento"'), 3, ["shape", "jsonld"]),
     ("unknown key", GOOD + 'colour = "red"\n', 5, ["colour", "xtra"]),
-    ("bad URL: no scheme", GOOD.replace("http://127.0.0.1:9/shop/", "127.0.0.1/shop"), 4, ["base_url", "URL"]),
+    (
+        "bad URL: no scheme",
+        GOOD.replace("http://127.0.0.1:9/shop/", "127.0.0.1/shop"),
+        4,
+        ["base_url", "URL"],
+    ),
     ("bad URL: ftp", GOOD.replace("http://", "ftp://"), 4, ["base_url"]),
     ("bad URL in a list", GOOD + 'start_urls = ["javascript:alert(1)"]\n', 5, ["start_urls"]),
     ("bad name", GOOD.replace('name = "shop"', 'name = "../../etc"'), 2, ["name"]),
@@ -56,19 +62,29 @@ MARKETPLACE_FILES = [
     ("bad browser option", GOOD + "browser = { wait_timeout_ms = 1 }\n", 5, ["wait_timeout_ms"]),
     ("marketplace is not a table", 'marketplace = "shop"\n', 1, ["marketplace"]),
     ("no marketplaces", "[alerts]\n", 1, ["marketplace"]),
-    ("unset variable", GOOD.replace("http://127.0.0.1:9", "${BIJIA_SURELY_UNSET_VAR}"), 4,
-     ["BIJIA_SURELY_UNSET_VAR", "not set"]),
+    (
+        "unset variable",
+        GOOD.replace("http://127.0.0.1:9", "${BIJIA_SURELY_UNSET_VAR}"),
+        4,
+        ["BIJIA_SURELY_UNSET_VAR", "not set"],
+    ),
     ("unknown table", GOOD + "[cron]\nat = 3\n", 1, ["cron"]),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "words"), [c[1:] for c in MARKETPLACE_FILES],
-                         ids=[c[0] for c in MARKETPLACE_FILES])
-def test_a_bad_marketplaces_file_names_file_line_and_key(tmp_path: Path, text: str, line: int, words: list[str]):
+@pytest.mark.parametrize(
+    ("text", "line", "words"), [c[1:] for c in MARKETPLACE_FILES], ids=[c[0] for c in MARKETPLACE_FILES]
+)
+def test_a_bad_marketplaces_file_names_file_line_and_key(
+    tmp_path: Path, text: str, line: int, words: list[str]
+):
     config = tmp_path / "shops.toml"
     config.write_text(text, encoding="utf-8")
-    for command in (["crawl", "--db", str(tmp_path / "b.duckdb")], ["run", "--db", str(tmp_path / "b.duckdb")],
-                    ["marketplaces", "list"]):
+    for command in (
+        ["crawl", "--db", str(tmp_path / "b.duckdb")],
+        ["run", "--db", str(tmp_path / "b.duckdb")],
+        ["marketplaces", "list"],
+    ):
         result = invoke(*command, "--config", str(config))
         assert result.exit_code == 78, (command, result.output)
         first = result.stderr.splitlines()[0]
@@ -87,8 +103,11 @@ def _runs(db: Path) -> int:
         con.close()
 
 
-@pytest.mark.parametrize("content", [b"[[marketplace]\nname = ", b"\xff\xfe\x00garbage", b""],
-                         ids=["not TOML", "not UTF-8", "empty"])
+@pytest.mark.parametrize(
+    "content",
+    [b"[[marketplace]\nname = ", b"\xff\xfe\x00garbage", b""],
+    ids=["not TOML", "not UTF-8", "empty"],
+)
 def test_an_unreadable_marketplaces_file_is_78(tmp_path: Path, content: bytes):
     config = tmp_path / "shops.toml"
     config.write_bytes(content)
@@ -116,14 +135,29 @@ def good_db(tmp_path: Path) -> Path:
 
 
 BAD_FLAGS = [
-    ["compare", "--limit", "0"], ["compare", "--limit", "-5"], ["compare", "--limit", "abc"],
-    ["compare", "--limit", "1e3"], ["compare", "--format", "xml"], ["compare", "--min-marketplaces", "0"],
-    ["runs", "--limit", "0"], ["runs", "--format", "'; DROP TABLE runs; --"], ["alerts", "--limit", "-1"],
-    ["history", "p1", "--days", "0"], ["history", "p1", "--days", "99999999999999999999"],
-    ["demo", "--size", "5"], ["demo", "--size", "10000000"], ["demo-server", "--port", "70000"],
-    ["demo-server", "--port", "-1"], ["serve", "--port", "0"], ["serve", "--workers", "1000"],
-    ["runs", "--no-such-flag"], ["no-such-command"], ["compare", "a", "b", "c"],
-    ["run", "--run-id", "../../escape"], ["run", "--run-id", "a/b"], ["run", "--run-id", ""],
+    ["compare", "--limit", "0"],
+    ["compare", "--limit", "-5"],
+    ["compare", "--limit", "abc"],
+    ["compare", "--limit", "1e3"],
+    ["compare", "--format", "xml"],
+    ["compare", "--min-marketplaces", "0"],
+    ["runs", "--limit", "0"],
+    ["runs", "--format", "'; DROP TABLE runs; --"],
+    ["alerts", "--limit", "-1"],
+    ["history", "p1", "--days", "0"],
+    ["history", "p1", "--days", "99999999999999999999"],
+    ["demo", "--size", "5"],
+    ["demo", "--size", "10000000"],
+    ["demo-server", "--port", "70000"],
+    ["demo-server", "--port", "-1"],
+    ["serve", "--port", "0"],
+    ["serve", "--workers", "1000"],
+    ["runs", "--no-such-flag"],
+    ["no-such-command"],
+    ["compare", "a", "b", "c"],
+    ["run", "--run-id", "../../escape"],
+    ["run", "--run-id", "a/b"],
+    ["run", "--run-id", ""],
     ["run", "--log-format", "xml"],
 ]
 
@@ -148,28 +182,43 @@ def test_a_bad_run_id_never_touches_a_folder_outside_the_state_folder(tmp_path: 
     (tmp_path / "a" / "b.duckdb.state" / "jobs").mkdir(parents=True)
     config = tmp_path / "shops.toml"
     config.write_text(GOOD)
-    result = invoke("run", "--db", str(tmp_path / "a" / "b.duckdb"), "--config", str(config),
-                    "--run-id", "../../../victim")
+    result = invoke(
+        "run",
+        "--db",
+        str(tmp_path / "a" / "b.duckdb"),
+        "--config",
+        str(config),
+        "--run-id",
+        "../../../victim",
+    )
     assert result.exit_code == 2
     assert (victim / "keep.txt").read_text() == "precious"
 
 
-@pytest.mark.parametrize("query", ["' OR 1=1 --", "x'; DROP TABLE offers; --", "%", "_", "\\", "😀" * 200,
-                                   "a" * 5000])
+@pytest.mark.parametrize(
+    "query", ["' OR 1=1 --", "x'; DROP TABLE offers; --", "%", "_", "\\", "😀" * 200, "a" * 5000]
+)
 def test_sql_looking_or_huge_compare_queries_are_just_text(good_db: Path, query: str):
     result = invoke("compare", query, "--db", str(good_db), "--format", "json")
     assert result.exit_code == 0 and result.stdout.strip() in ("", "[]"), result.output
     con = connect(good_db, read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'").fetchone()[0]
+        assert con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'"
+        ).fetchone()[0]
     finally:
         con.close()
 
 
-@pytest.mark.parametrize("args", [["compare", "--limit", "99999999999999999999999"],
-                                  ["runs", "--limit", "99999999999999999999999"],
-                                  ["alerts", "--limit", "99999999999999999999999"],
-                                  ["compare", "--min-marketplaces", "99999999999999999999999"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", "--limit", "99999999999999999999999"],
+        ["runs", "--limit", "99999999999999999999999"],
+        ["alerts", "--limit", "99999999999999999999999"],
+        ["compare", "--min-marketplaces", "99999999999999999999999"],
+    ],
+)
 def test_huge_limits_are_accepted_or_refused_cleanly(good_db: Path, args: list[str]):
     result = invoke(*args, "--db", str(good_db))
     assert result.exit_code in (0, 2), result.output
@@ -217,19 +266,25 @@ def _zeroed_header(path: Path) -> None:
         fh.write(b"\0" * 4096)
 
 
-DB_FILES = {"random bytes": (_random, "not a DuckDB database file"),
-            "SQLite": (_sqlite, "SQLite"),
-            "foreign DuckDB": (_foreign, "not a bijia database"),
-            "truncated": (_truncated, "cannot open database"),
-            "zeroed header": (_zeroed_header, "not a DuckDB database file"),
-            "newer schema": (_newer, "upgrade bijia"),
-            "a directory": (_directory, "")}
+DB_FILES = {
+    "random bytes": (_random, "not a DuckDB database file"),
+    "SQLite": (_sqlite, "SQLite"),
+    "foreign DuckDB": (_foreign, "not a bijia database"),
+    "truncated": (_truncated, "cannot open database"),
+    "zeroed header": (_zeroed_header, "not a DuckDB database file"),
+    "newer schema": (_newer, "upgrade bijia"),
+    "a directory": (_directory, ""),
+}
 
 
 @pytest.mark.parametrize("kind", list(DB_FILES))
-@pytest.mark.parametrize("command", [["runs"], ["compare"], ["match"], ["history", "p1"], ["alerts"],
-                                     ["publish", "--snapshots", "SNAPS"]])
-def test_a_corrupted_or_foreign_database_is_one_line_and_exit_1(tmp_path: Path, kind: str, command: list[str]):
+@pytest.mark.parametrize(
+    "command",
+    [["runs"], ["compare"], ["match"], ["history", "p1"], ["alerts"], ["publish", "--snapshots", "SNAPS"]],
+)
+def test_a_corrupted_or_foreign_database_is_one_line_and_exit_1(
+    tmp_path: Path, kind: str, command: list[str]
+):
     make, words = DB_FILES[kind]
     if command[0] == "publish":
         words = ""  # publish opens the file its own way (storage.snapshots); its wording differs

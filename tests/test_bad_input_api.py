@@ -13,8 +13,17 @@ from api.app import create_app
 from storage.snapshots import current_snapshot
 from tests.test_api_data import published_snapshots
 
-SQL = ["' OR '1'='1", "'; DROP TABLE api_products; --", "x\" OR \"\"=\"", "1; SELECT * FROM offers",
-       "') UNION SELECT password FROM users --", "%", "_", "\\", "*"]
+SQL = [
+    "' OR '1'='1",
+    "'; DROP TABLE api_products; --",
+    'x" OR ""="',
+    "1; SELECT * FROM offers",
+    "') UNION SELECT password FROM users --",
+    "%",
+    "_",
+    "\\",
+    "*",
+]
 HUGE = ["99999999999999999999999999999", "-99999999999999999999", "1e400", "NaN", "inf", "0x10", "1.5", ""]
 
 
@@ -64,21 +73,30 @@ def test_sql_looking_ids_are_404_in_the_error_shape(client: TestClient, text: st
 
 
 @pytest.mark.parametrize("value", HUGE)
-@pytest.mark.parametrize("url", ["/api/v1/products?limit={}", "/api/v1/products/p_xm5/history?days={}",
-                                 "/api/v1/offers/history?marketplace=techmall&listing_id=1&days={}"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/products?limit={}",
+        "/api/v1/products/p_xm5/history?days={}",
+        "/api/v1/offers/history?marketplace=techmall&listing_id=1&days={}",
+    ],
+)
 def test_huge_or_odd_numbers_are_422(client: TestClient, url: str, value: str):
     error = error_of(client.get(url.format(value)), 422)
     assert error["code"] == "invalid_parameter"
 
 
-@pytest.mark.parametrize(("url", "params"), [
-    ("/api/v1/products", {"q": "x" * 10_000}),
-    ("/api/v1/products", {"brand": "b" * 10_000}),
-    ("/api/v1/products", {"cursor": "c" * 10_000}),
-    ("/api/v1/offers/history", {"marketplace": "m" * 10_000, "listing_id": "1"}),
-    ("/api/v1/compare", {"ids": ",".join(["p"] * 10_000)}),
-    ("/api/v1/compare", {"ids": ",,,  ,"}),
-])
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/v1/products", {"q": "x" * 10_000}),
+        ("/api/v1/products", {"brand": "b" * 10_000}),
+        ("/api/v1/products", {"cursor": "c" * 10_000}),
+        ("/api/v1/offers/history", {"marketplace": "m" * 10_000, "listing_id": "1"}),
+        ("/api/v1/compare", {"ids": ",".join(["p"] * 10_000)}),
+        ("/api/v1/compare", {"ids": ",,,  ,"}),
+    ],
+)
 def test_long_strings_are_4xx(client: TestClient, url: str, params: dict):
     error_of(client.get(url, params=params), 400, 404, 414, 422)
 
@@ -87,15 +105,36 @@ def test_a_very_long_product_id_is_4xx(client: TestClient):
     error_of(client.get("/api/v1/products/" + "p" * 20_000), 404, 414, 422)
 
 
-@pytest.mark.parametrize("cursor", ["!!!", "W10", "eyJhIjoxfQ", "WyJpZCJd", "WyJpZCIsMSwyLDMsNCw1XQ",
-                                    "WyJwcmljZSIsIngiLCJ5Il0", "%00", "\u2603"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",
+        "W10",
+        "eyJhIjoxfQ",
+        "WyJpZCJd",
+        "WyJpZCIsMSwyLDMsNCw1XQ",
+        "WyJwcmljZSIsIngiLCJ5Il0",
+        "%00",
+        "\u2603",
+    ],
+)
 def test_forged_cursors_are_400(client: TestClient, cursor: str):
     for sort in ("id", "price"):
         error_of(client.get("/api/v1/products", params={"cursor": cursor, "sort": sort}), 400, 422)
 
 
-@pytest.mark.parametrize("text", ["\x00", "a\x00b", "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
-                                  "😀" * 50, "\u202e\u0645", "ｉｐｈｏｎｅ%20", "<script>alert(1)</script>"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x00",
+        "a\x00b",
+        "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+        "😀" * 50,
+        "\u202e\u0645",
+        "ｉｐｈｏｎｅ%20",
+        "<script>alert(1)</script>",
+    ],
+)
 def test_odd_characters_in_search_are_handled(client: TestClient, text: str):
     response = client.get("/api/v1/products", params={"q": text})
     if response.status_code != 200:

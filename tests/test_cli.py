@@ -19,17 +19,27 @@ runner = CliRunner()
 @pytest.fixture
 def filled_db(db_path, offer_factory):
     con = connect(db_path)
-    offers = [offer_factory("techmall", "1", "Apple iPhone 15 128GB Black", "5999", shipping=Decimal(10)),
-              offer_factory("jingxuan", "JX1", "苹果 iPhone 15 128G 黑色", "5899", shipping=Decimal(0)),
-              offer_factory("techmall", "2", "Sony WH-1000XM5", "2499"),
-              offer_factory("shopline", "7", "SONY WH1000XM5 Headphones", "2299")]
+    offers = [
+        offer_factory("techmall", "1", "Apple iPhone 15 128GB Black", "5999", shipping=Decimal(10)),
+        offer_factory("jingxuan", "JX1", "苹果 iPhone 15 128G 黑色", "5899", shipping=Decimal(0)),
+        offer_factory("techmall", "2", "Sony WH-1000XM5", "2499"),
+        offer_factory("shopline", "7", "SONY WH1000XM5 Headphones", "2299"),
+    ]
     start_run(con, "r1", "crawl", ["techmall", "jingxuan", "shopline"])
     stage_offers(con, "r1", offers)
     commit_run(con, "r1", ["techmall", "jingxuan", "shopline"], "finished", {})
-    save_products(con, "m1", [SavedGroup("p_phone", ["techmall/1", "jingxuan/JX1"], 0.9, {}),
-                              SavedGroup("p_sony", ["techmall/2", "shopline/7"], 0.9, {})],
-                  {"p_phone": ("Apple iPhone 15 128GB Black", "Apple", None),
-                   "p_sony": ("Sony WH-1000XM5", "Sony", None)})
+    save_products(
+        con,
+        "m1",
+        [
+            SavedGroup("p_phone", ["techmall/1", "jingxuan/JX1"], 0.9, {}),
+            SavedGroup("p_sony", ["techmall/2", "shopline/7"], 0.9, {}),
+        ],
+        {
+            "p_phone": ("Apple iPhone 15 128GB Black", "Apple", None),
+            "p_sony": ("Sony WH-1000XM5", "Sony", None),
+        },
+    )
     con.close()
     return db_path
 
@@ -46,11 +56,15 @@ def test_compare_json_csv_table(filled_db):
     result = runner.invoke(app, ["compare", "--db", str(filled_db), "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = {r["product_id"]: r for r in json.loads(result.stdout)}
-    assert rows["p_phone"]["lowest_marketplace"] == "jingxuan" and rows["p_phone"]["lowest_price"] == "5899.00"
+    assert (
+        rows["p_phone"]["lowest_marketplace"] == "jingxuan" and rows["p_phone"]["lowest_price"] == "5899.00"
+    )
     assert rows["p_phone"]["saving"] == "110.00"
     result = runner.invoke(app, ["compare", "sony", "--db", str(filled_db), "-f", "csv"])
     table = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["product_id"], r["where"], r["lowest_price"]) for r in table] == [("p_sony", "shopline", "2299.00")]
+    assert [(r["product_id"], r["where"], r["lowest_price"]) for r in table] == [
+        ("p_sony", "shopline", "2299.00")
+    ]
     result = runner.invoke(app, ["compare", "苹果", "--db", str(filled_db)])
     assert result.exit_code == 0 and "5899.00" in result.stdout and "jingxuan" in result.stdout
 

@@ -37,7 +37,9 @@ def crawled_db(db_path, offer_factory):
 def products(db_path) -> dict[str, str]:
     con = connect(db_path, read_only=True)
     try:
-        return dict(con.execute("SELECT marketplace || '/' || listing_id, product_id FROM product_offers").fetchall())
+        return dict(
+            con.execute("SELECT marketplace || '/' || listing_id, product_id FROM product_offers").fetchall()
+        )
     finally:
         con.close()
 
@@ -74,7 +76,9 @@ def test_review_lists_json_and_explain(crawled_db):
     assert result.exit_code == 0
     for row in json.loads(result.stdout):
         assert {"key_a", "key_b", "score", "title_a", "title_b"} <= set(row)
-    result = runner.invoke(app, ["explain", "techmall/1", "techmall/2", "--db", str(crawled_db), "-f", "json"])
+    result = runner.invoke(
+        app, ["explain", "techmall/1", "techmall/2", "--db", str(crawled_db), "-f", "json"]
+    )
     assert result.exit_code == 0, result.output
     explanation = json.loads(result.stdout)
     assert explanation["product_a"] != explanation["product_b"]
@@ -96,21 +100,28 @@ def test_eval_matching_errors_and_output():
 
 def test_product_brand_is_counted_across_languages_and_shown_in_latin(db_path, offer_factory):
     """Two shops write 苹果, one writes Apple: one brand, shown as Apple (as on every other Apple product)."""
-    listed = [("jingxuan", "A1", "【官方旗舰店】苹果 iPhone 15 Pro 256G 黑色钛金属", "苹果"),
-              ("shandian", "A2", "苹果iPhone 15 Pro 256GB 黑色钛金属", "苹果"),
-              ("techmall", "A3", "Apple iPhone 15 Pro 256GB Black Titanium", "Apple"),
-              ("jingxuan", "H1", "华为 Mate 60 Pro 512G 雅川青", "华为"),
-              ("shandian", "H2", "华为Mate 60 Pro 512GB 雅川青", "华为")]
+    listed = [
+        ("jingxuan", "A1", "【官方旗舰店】苹果 iPhone 15 Pro 256G 黑色钛金属", "苹果"),
+        ("shandian", "A2", "苹果iPhone 15 Pro 256GB 黑色钛金属", "苹果"),
+        ("techmall", "A3", "Apple iPhone 15 Pro 256GB Black Titanium", "Apple"),
+        ("jingxuan", "H1", "华为 Mate 60 Pro 512G 雅川青", "华为"),
+        ("shandian", "H2", "华为Mate 60 Pro 512GB 雅川青", "华为"),
+    ]
     con = connect(db_path)
     start_run(con, "r1", "crawl", ["jingxuan", "shandian", "techmall"])
-    stage_offers(con, "r1", [offer_factory(m, lid, t, "6999", brand=b, shipping=Decimal(0)) for m, lid, t, b in listed])
+    stage_offers(
+        con, "r1", [offer_factory(m, lid, t, "6999", brand=b, shipping=Decimal(0)) for m, lid, t, b in listed]
+    )
     commit_run(con, "r1", ["jingxuan", "shandian", "techmall"], "finished", {})
     con.close()
     assert runner.invoke(app, ["match", "--db", str(db_path)]).exit_code == 0
     con = connect(db_path, read_only=True)
     try:
-        brands = dict(con.execute("SELECT po.listing_id, p.brand FROM product_offers po "
-                                  "JOIN products p USING (product_id)").fetchall())
+        brands = dict(
+            con.execute(
+                "SELECT po.listing_id, p.brand FROM product_offers po JOIN products p USING (product_id)"
+            ).fetchall()
+        )
     finally:
         con.close()
     assert brands["A1"] == brands["A2"] == brands["A3"] == "Apple"

@@ -44,14 +44,23 @@ def test_good_file_and_subset(tmp_path):
         load_marketplaces(path, only=["nope"])
 
 
-@pytest.mark.parametrize("replace, expected", [
-    ('shape = "jsonld"', r"line 9: marketplace 'shop-b': shape: Input should be"),
-    ('currency = "USD"', r"line 12: marketplace 'shop-b': currency: String should match"),
-    ('base_url = "https://shop-b.example/"', r"line 10: marketplace 'shop-b': base_url: Value error, not an http"),
-])
+@pytest.mark.parametrize(
+    "replace, expected",
+    [
+        ('shape = "jsonld"', r"line 9: marketplace 'shop-b': shape: Input should be"),
+        ('currency = "USD"', r"line 12: marketplace 'shop-b': currency: String should match"),
+        (
+            'base_url = "https://shop-b.example/"',
+            r"line 10: marketplace 'shop-b': base_url: Value error, not an http",
+        ),
+    ],
+)
 def test_bad_values_name_line_and_key(tmp_path, replace, expected):
-    bad = {'shape = "jsonld"': 'shape = "magento"', 'currency = "USD"': 'currency = "dollars"',
-           'base_url = "https://shop-b.example/"': 'base_url = "ftp://shop-b.example/"'}[replace]
+    bad = {
+        'shape = "jsonld"': 'shape = "magento"',
+        'currency = "USD"': 'currency = "dollars"',
+        'base_url = "https://shop-b.example/"': 'base_url = "ftp://shop-b.example/"',
+    }[replace]
     path = write(tmp_path, GOOD.replace(replace, bad))
     with pytest.raises(ConfigError, match=expected):
         load_marketplaces(path)
@@ -59,7 +68,9 @@ def test_bad_values_name_line_and_key(tmp_path, replace, expected):
 
 def test_unknown_key_missing_key_and_syntax(tmp_path):
     with pytest.raises(ConfigError, match=r"line 5: marketplace 'shop-a': base_ulr: Extra inputs"):
-        load_marketplaces(write(tmp_path, GOOD.replace('base_url = "https://shop-a', 'base_ulr = "https://shop-a')))
+        load_marketplaces(
+            write(tmp_path, GOOD.replace('base_url = "https://shop-a', 'base_ulr = "https://shop-a'))
+        )
     with pytest.raises(ConfigError, match=r"line 2: marketplace 'shop-a': base_url: Field required"):
         load_marketplaces(write(tmp_path, GOOD.replace('base_url = "https://shop-a.example/"', "")))
     with pytest.raises(ConfigError, match="not valid TOML"):

@@ -27,8 +27,16 @@ SEED = int(os.environ.get("BIJIA_CRASH_SEED", "20261125"))
 
 
 def _run_args(db: Path, snaps: Path, *extra: str) -> list[str]:
-    return [*BIJIA, "run", "--db", str(db), "--snapshots", str(snaps),
-            *[a for s in PLAIN_SHOPS for a in ("-m", s)], *extra]
+    return [
+        *BIJIA,
+        "run",
+        "--db",
+        str(db),
+        "--snapshots",
+        str(snaps),
+        *[a for s in PLAIN_SHOPS for a in ("-m", s)],
+        *extra,
+    ]
 
 
 def _current(snaps: Path) -> str | None:
@@ -71,8 +79,9 @@ def _committed_runs(db: Path) -> int:
 
 def _complete(db: Path, snaps: Path, env: dict[str, str], *extra: str) -> float:
     started = time.monotonic()
-    done = subprocess.run(_run_args(db, snaps, *extra), cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run(
+        _run_args(db, snaps, *extra), cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return time.monotonic() - started
 
@@ -93,8 +102,9 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path):
         for trial in range(TRIALS):
             last_run = _db_state(db)[0]
             delay = rng.uniform(0.3, 0.95 * full)
-            proc = subprocess.Popen(_run_args(db, snaps), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                _run_args(db, snaps), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             time.sleep(delay)
             alive = proc.poll() is None
             if alive:

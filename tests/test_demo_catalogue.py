@@ -33,8 +33,9 @@ def test_same_seed_same_catalogue_and_other_seed_differs(truth):
 def test_smaller_size_is_a_prefix_of_a_larger_one():
     small, big = generate_catalogue(40, 3), generate_catalogue(90, 3)
     assert [s.name for s in small.skus()] == [big.sku(i).name for i in range(40)]
-    assert small.listing("woomart", 5).title == big.listing("woomart", 5).title or \
-        "woomart" not in small.shops_of(5)
+    assert small.listing("woomart", 5).title == big.listing(
+        "woomart", 5
+    ).title or "woomart" not in small.shops_of(5)
 
 
 def test_size_is_the_number_of_distinct_skus(cat):
@@ -68,8 +69,13 @@ def test_expected_lowest_is_the_min_landed_price_of_in_stock_rows(truth, cat):
 
 
 def test_listing_ids_follow_the_contract_and_are_unique(truth):
-    patterns = {"techmall": r"TM\d{7}", "shopline": r"\d{11}", "woomart": r"\d+", "jingxuan": r"JX\d{7}",
-                "shandian": r"\d+@10[1-4]"}
+    patterns = {
+        "techmall": r"TM\d{7}",
+        "shopline": r"\d{11}",
+        "woomart": r"\d+",
+        "jingxuan": r"JX\d{7}",
+        "shandian": r"\d+@10[1-4]",
+    }
     for shop, pattern in patterns.items():
         ids = [r.listing_id for r in truth if r.marketplace == shop]
         assert ids and all(re.fullmatch(pattern, i) for i in ids), shop
@@ -122,8 +128,11 @@ def test_gtin_is_valid_shared_across_shops_and_only_sometimes_published(truth, c
                 published += 1
                 by_sku[x.sku.sku_id].add(x.gtin)
                 digits = [int(c) for c in x.gtin]
-                assert len(digits) == 13 and sum(w * d for w, d in zip(GTIN_WEIGHTS, digits, strict=False)
-                                                  ) % 10 == (10 - digits[12]) % 10
+                assert (
+                    len(digits) == 13
+                    and sum(w * d for w, d in zip(GTIN_WEIGHTS, digits, strict=False)) % 10
+                    == (10 - digits[12]) % 10
+                )
     assert all(len(g) == 1 for g in by_sku.values())
     assert 0.2 < published / total < 0.7
     assert len({cat.sku(i).gtin for i in range(len(cat))}) == len(cat)
@@ -138,10 +147,14 @@ def test_shop_prices_stay_within_15_percent_of_the_reference(cat):
 
 
 def test_absurd_listings_leave_the_truth_only_when_the_fault_is_on(cat, truth):
-    broken = {(x.marketplace, x.listing_id) for shop in SHOPS for x in cat.listings(shop) if x.absurd is not None}
+    broken = {
+        (x.marketplace, x.listing_id) for shop in SHOPS for x in cat.listings(shop) if x.absurd is not None
+    }
     assert broken and {s for s, _ in broken} == set(SHOPS)
     without = {(r.marketplace, r.listing_id) for r in cat.truth_rows(absurd=["woomart"])}
-    assert without == {(r.marketplace, r.listing_id) for r in truth} - {b for b in broken if b[0] == "woomart"}
+    assert without == {(r.marketplace, r.listing_id) for r in truth} - {
+        b for b in broken if b[0] == "woomart"
+    }
 
 
 def test_large_catalogues_do_not_repeat_products():
@@ -156,6 +169,15 @@ def test_truth_cli_writes_csv(tmp_path, cat, truth):
     assert main(["--size", "150", "--seed", "7", "--truth", str(out)]) == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == len(truth)
-    assert list(rows[0]) == ["marketplace", "listing_id", "sku_id", "title", "price", "final_price", "shipping",
-                             "landed_price", "in_stock"]
+    assert list(rows[0]) == [
+        "marketplace",
+        "listing_id",
+        "sku_id",
+        "title",
+        "price",
+        "final_price",
+        "shipping",
+        "landed_price",
+        "in_stock",
+    ]
     assert rows[0]["listing_id"] == truth[0].listing_id and Decimal(rows[0]["price"]) == truth[0].price

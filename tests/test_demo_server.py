@@ -53,11 +53,17 @@ def crawl(c: httpx.Client) -> dict[tuple[str, str], Decimal]:
         products = c.get("/shopline/products.json", params={"limit": 7, "page": n}).json()["products"]
         if not products:
             break
-        seen.update((("shopline", str(v["id"])), Decimal(v["price"])) for p in products for v in p["variants"])
-    pages = int(c.get("/woomart/wp-json/wc/store/v1/products", params={"per_page": 9}).headers["X-WP-TotalPages"])
+        seen.update(
+            (("shopline", str(v["id"])), Decimal(v["price"])) for p in products for v in p["variants"]
+        )
+    pages = int(
+        c.get("/woomart/wp-json/wc/store/v1/products", params={"per_page": 9}).headers["X-WP-TotalPages"]
+    )
     for n in range(1, pages + 1):
         for p in c.get("/woomart/wp-json/wc/store/v1/products", params={"per_page": 9, "page": n}).json():
-            seen["woomart", str(p["id"])] = Decimal(p["prices"]["price"]) / 10 ** p["prices"]["currency_minor_unit"]
+            seen["woomart", str(p["id"])] = (
+                Decimal(p["prices"]["price"]) / 10 ** p["prices"]["currency_minor_unit"]
+            )
     n, more = 0, True
     while more:
         n += 1
@@ -70,7 +76,9 @@ def crawl(c: httpx.Client) -> dict[tuple[str, str], Decimal]:
             n += 1
             data = c.get(f"/shandian/api/stores/{store['id']}/products", params={"page": n, "size": 8}).json()
             total = data["total_pages"]
-            seen.update((("shandian", f"{it['id']}@{store['id']}"), Decimal(it["price"])) for it in data["items"])
+            seen.update(
+                (("shandian", f"{it['id']}@{store['id']}"), Decimal(it["price"])) for it in data["items"]
+            )
     return seen
 
 
@@ -91,7 +99,11 @@ def test_robots_and_sitemaps_lead_to_every_product(client, cat):
     urls = [u for child in children for u in re.findall(r"<loc>(.*?)</loc>", client.get(child).text)]
     assert len(urls) == len(set(urls)) == len(cat.shop_skus("techmall"))
     page = client.get(urls[0])
-    assert page.status_code == 200 and "application/ld+json" in page.text and re.search(r"¥[\d,]+\.\d\d", page.text)
+    assert (
+        page.status_code == 200
+        and "application/ld+json" in page.text
+        and re.search(r"¥[\d,]+\.\d\d", page.text)
+    )
 
 
 def test_techmall_jsonld_carries_shipping_and_identifiers(client, cat):
@@ -100,7 +112,9 @@ def test_techmall_jsonld_carries_shipping_and_identifiers(client, cat):
     assert len(links) == 24
     gtins = mpns = 0
     for href in links:
-        ld = json.loads(lxml.html.fromstring(client.get(href).text).xpath("//script[@type='application/ld+json']")[0].text)
+        ld = json.loads(
+            lxml.html.fromstring(client.get(href).text).xpath("//script[@type='application/ld+json']")[0].text
+        )
         assert ld["@type"] == "Product" and ld["offers"]["priceCurrency"] == "CNY"
         rate = ld["offers"]["shippingDetails"]["shippingRate"]
         assert Decimal(rate["value"]) == (0 if Decimal(ld["offers"]["price"]) >= 99 else 10)
@@ -149,15 +163,25 @@ def test_woocommerce_headers_minor_units_and_page_limits(client, cat):
     assert r.headers["X-WP-Total"] == str(total) and r.headers["X-WP-TotalPages"] == "1"
     p = r.json()[0]
     assert p["prices"]["currency_minor_unit"] == 2 and p["prices"]["price"].isdigit()
-    assert isinstance(p["is_in_stock"], bool) and p["categories"] and p["permalink"].startswith("http://127.0.0.1")
-    assert client.get("/woomart/wp-json/wc/store/v1/products", params={"page": 2, "per_page": 100}).json() == []
+    assert (
+        isinstance(p["is_in_stock"], bool)
+        and p["categories"]
+        and p["permalink"].startswith("http://127.0.0.1")
+    )
+    assert (
+        client.get("/woomart/wp-json/wc/store/v1/products", params={"page": 2, "per_page": 100}).json() == []
+    )
     assert client.get("/woomart/wp-json/wc/store/v1/products", params={"per_page": 101}).status_code == 400
 
 
 def test_shandian_stores_and_per_store_stock(client):
     stores = client.get("/shandian/api/stores").json()["stores"]
-    assert 3 <= len(stores) <= 4 and {"id", "name", "distance_km", "delivery_minutes", "delivery_fee"} <= set(stores[0])
-    items = client.get(f"/shandian/api/stores/{stores[0]['id']}/products", params={"size": 100}).json()["items"]
+    assert 3 <= len(stores) <= 4 and {"id", "name", "distance_km", "delivery_minutes", "delivery_fee"} <= set(
+        stores[0]
+    )
+    items = client.get(f"/shandian/api/stores/{stores[0]['id']}/products", params={"size": 100}).json()[
+        "items"
+    ]
     assert any(it["stock"] == 0 for it in items) and any(it["stock"] > 0 for it in items)
     assert client.get("/shandian/api/stores/999/products").status_code == 404
 
@@ -182,8 +206,11 @@ def test_429_every_n_with_retry_after_and_request_counts(cat):
 
 
 def test_5xx_truncate_and_reset(cat):
-    faults = {"techmall": Faults(status_5xx_rate=1.0), "woomart": Faults(truncate_rate=1.0),
-              "shandian": Faults(reset_rate=1.0)}
+    faults = {
+        "techmall": Faults(status_5xx_rate=1.0),
+        "woomart": Faults(truncate_rate=1.0),
+        "shandian": Faults(reset_rate=1.0),
+    }
     with _serve(cat, faults) as srv:
         assert httpx.get(srv.base_url + "/techmall/category/all").status_code in (500, 502, 503)
         with pytest.raises(httpx.RemoteProtocolError):

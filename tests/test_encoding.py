@@ -17,29 +17,53 @@ from spiders.pages._common import choose_encoding, detect_encoding, to_text
 from tests.test_spiders import call, make_spider, split
 from tests.test_spiders_localsite import LocalSite, crawl
 
-SIMPLIFIED = {"title": "华为 Mate 60 Pro 12GB+512GB 雅川青 官方旗舰店正品", "seller": "华为官方旗舰店",
-              "price": "6999.00", "sku": "HW-M60P", "note": "由华为官方旗舰店发货，现货，支持七天无理由退货。"}
-TRADITIONAL = {"title": "華碩 ROG 電競筆電 16吋 黑色 台灣公司貨", "seller": "華碩官方旗艦店",
-               "price": "45900", "sku": "ASUS-ROG16", "note": "由華碩官方旗艦店出貨，現貨供應，享七天鑑賞期。"}
-GB18030_ONLY = {"title": "𠮷野家 牛肉饭 大碗 㐀 外卖套餐", "seller": "吉野家外卖", "price": "32.5", "sku": "YSY-1", "note": "下单后三十分钟送达。"}
+SIMPLIFIED = {
+    "title": "华为 Mate 60 Pro 12GB+512GB 雅川青 官方旗舰店正品",
+    "seller": "华为官方旗舰店",
+    "price": "6999.00",
+    "sku": "HW-M60P",
+    "note": "由华为官方旗舰店发货，现货，支持七天无理由退货。",
+}
+TRADITIONAL = {
+    "title": "華碩 ROG 電競筆電 16吋 黑色 台灣公司貨",
+    "seller": "華碩官方旗艦店",
+    "price": "45900",
+    "sku": "ASUS-ROG16",
+    "note": "由華碩官方旗艦店出貨，現貨供應，享七天鑑賞期。",
+}
+GB18030_ONLY = {
+    "title": "𠮷野家 牛肉饭 大碗 㐀 外卖套餐",
+    "seller": "吉野家外卖",
+    "price": "32.5",
+    "sku": "YSY-1",
+    "note": "下单后三十分钟送达。",
+}
 SHORT = {"title": "茶杯", "seller": "店", "price": "9", "sku": "C1", "note": ""}
 CASES = [  # (page, encoding)
-    (SIMPLIFIED, "utf-8"), (SIMPLIFIED, "gbk"), (SIMPLIFIED, "gb18030"), (GB18030_ONLY, "gb18030"),
-    (TRADITIONAL, "big5"), (TRADITIONAL, "utf-8"), (SHORT, "gbk"), (SHORT, "big5"),
+    (SIMPLIFIED, "utf-8"),
+    (SIMPLIFIED, "gbk"),
+    (SIMPLIFIED, "gb18030"),
+    (GB18030_ONLY, "gb18030"),
+    (TRADITIONAL, "big5"),
+    (TRADITIONAL, "utf-8"),
+    (SHORT, "gbk"),
+    (SHORT, "big5"),
 ]
 DECLARATIONS = ["header", "meta", "http-equiv", "none"]
 
 
 def page(product: dict[str, str], encoding: str, declared: str) -> tuple[bytes, str]:
     """(body, Content-Type) of a Chinese product page in ``encoding``, declared as said."""
-    meta = {"meta": f'<meta charset="{encoding}">',
-            "http-equiv": f'<meta http-equiv="Content-Type" content="text/html; charset={encoding}">'}.get(declared, "")
-    html = f"""<!DOCTYPE html><html lang="zh"><head>{meta}<title>{product['title']} - 商城</title>
+    meta = {
+        "meta": f'<meta charset="{encoding}">',
+        "http-equiv": f'<meta http-equiv="Content-Type" content="text/html; charset={encoding}">',
+    }.get(declared, "")
+    html = f"""<!DOCTYPE html><html lang="zh"><head>{meta}<title>{product["title"]} - 商城</title>
 <script type="application/ld+json">{{"@context": "https://schema.org", "@type": "Product",
- "name": "{product['title']}", "sku": "{product['sku']}", "offers": {{"@type": "Offer",
- "price": "{product['price']}", "priceCurrency": "CNY", "availability": "https://schema.org/InStock",
- "seller": {{"@type": "Organization", "name": "{product['seller']}"}}}}}}</script>
-</head><body><h1>{product['title']}</h1><p>{product['price']} 元</p><p>{product['note']}</p></body></html>"""
+ "name": "{product["title"]}", "sku": "{product["sku"]}", "offers": {{"@type": "Offer",
+ "price": "{product["price"]}", "priceCurrency": "CNY", "availability": "https://schema.org/InStock",
+ "seller": {{"@type": "Organization", "name": "{product["seller"]}"}}}}}}</script>
+</head><body><h1>{product["title"]}</h1><p>{product["price"]} 元</p><p>{product["note"]}</p></body></html>"""
     content_type = f"text/html; charset={encoding}" if declared == "header" else "text/html"
     return html.encode(encoding), content_type
 
@@ -52,7 +76,11 @@ def test_jsonld_spider_reads_chinese_pages(product: dict[str, str], encoding: st
     request = Request("http://127.0.0.1:8765/shop/p/1", callback=spider.parse_product)
     response = HtmlResponse(request.url, body=body, headers={"Content-Type": content_type}, request=request)
     [offer], _ = split(call(request, response))
-    assert (offer.title, offer.seller, offer.price) == (product["title"], product["seller"], Decimal(product["price"]))
+    assert (offer.title, offer.seller, offer.price) == (
+        product["title"],
+        product["seller"],
+        Decimal(product["price"]),
+    )
 
 
 @pytest.mark.parametrize(("product", "encoding"), CASES, ids=[f"{p['sku']}-{e}" for p, e in CASES])
@@ -103,8 +131,11 @@ def test_crawl_of_a_local_shop_in_four_encodings(tmp_path: Path) -> None:
             links.append(f'<a class="product-link" href="/p/{n}">{n}</a>')
         site.add("/category", "<html><body>" + "".join(links) + "</body></html>")
         config = tmp_path / "shops.toml"
-        config.write_text(f'[[marketplace]]\nname = "zh"\nshape = "jsonld"\nbase_url = "{site.url}/"\n'
-                          f'start_urls = ["{site.url}/category"]\n', encoding="utf-8")
+        config.write_text(
+            f'[[marketplace]]\nname = "zh"\nshape = "jsonld"\nbase_url = "{site.url}/"\n'
+            f'start_urls = ["{site.url}/category"]\n',
+            encoding="utf-8",
+        )
         result, offers = crawl(config, tmp_path / "x.duckdb")
     assert result.returncode == 0, result.stderr
     got = {(o["title"], o["seller"], o["price"]) for o in offers}

@@ -18,9 +18,26 @@ BIJIA = [sys.executable, "-c", "from cli import app; app()"]
 def test_demo_end_to_end_against_truth(tmp_path: Path):
     db = tmp_path / "demo.duckdb"
     size, seed = 80, 11
-    result = subprocess.run([*BIJIA, "demo", "--db", str(db), "--size", str(size), "--seed", str(seed),
-                             "--format", "json", "--limit", "1000"],
-                            capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
+    result = subprocess.run(
+        [
+            *BIJIA,
+            "demo",
+            "--db",
+            str(db),
+            "--size",
+            str(size),
+            "--seed",
+            str(seed),
+            "--format",
+            "json",
+            "--limit",
+            "1000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[1],
+    )
     assert result.returncode == 0, result.stderr
     for shop in ("techmall", "shopline", "woomart", "jingxuan", "shandian"):
         assert f"{shop}" in result.stderr and "failed" not in result.stderr

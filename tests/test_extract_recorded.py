@@ -22,9 +22,12 @@ BASE = "http://127.0.0.1:8765"
 NOT_INPUTS = {"stores.json", "category.html"}
 MARKETPLACES = {
     "jsonld": Marketplace(name="techmall", shape="jsonld", base_url=f"{BASE}/techmall/", default_shipping=10),
-    "shopify": Marketplace(name="shopline", shape="shopify", base_url=f"{BASE}/shopline/", default_shipping=0),
-    "woocommerce": Marketplace(name="woomart", shape="woocommerce", base_url=f"{BASE}/woomart/",
-                               default_shipping=8),
+    "shopify": Marketplace(
+        name="shopline", shape="shopify", base_url=f"{BASE}/shopline/", default_shipping=0
+    ),
+    "woocommerce": Marketplace(
+        name="woomart", shape="woocommerce", base_url=f"{BASE}/woomart/", default_shipping=8
+    ),
     "browser": Marketplace(name="jingxuan", shape="browser", base_url=f"{BASE}/jingxuan/"),
     "instant": Marketplace(name="shandian", shape="instant", base_url=f"{BASE}/shandian/"),
 }
@@ -38,8 +41,13 @@ PAGE_URLS = {
 
 
 def input_pages() -> list[Path]:
-    return sorted(p for p in PAGES.glob("*/*") if p.suffix in (".html", ".json")
-                  and not p.name.endswith(".expected.json") and p.name not in NOT_INPUTS)
+    return sorted(
+        p
+        for p in PAGES.glob("*/*")
+        if p.suffix in (".html", ".json")
+        and not p.name.endswith(".expected.json")
+        and p.name not in NOT_INPUTS
+    )
 
 
 def expected_path(page: Path) -> Path:
@@ -52,11 +60,14 @@ def extract(page: Path) -> list[Offer]:
     body = page.read_bytes()
     if shape == "instant":
         store_id = page.stem.split("-", 1)[1]
-        store = next(s for s in instant.extract_stores((page.parent / "stores.json").read_bytes())
-                     if s.id == store_id)
+        store = next(
+            s for s in instant.extract_stores((page.parent / "stores.json").read_bytes()) if s.id == store_id
+        )
         return instant.extract_offers(body, PAGE_URLS[shape].format(store=store_id), m, store)
     url = PAGE_URLS[shape].format(stem=page.name.split(".")[0])
-    module = {"jsonld": jsonld, "shopify": shopify, "woocommerce": woocommerce, "browser": browser_listing}[shape]
+    module = {"jsonld": jsonld, "shopify": shopify, "woocommerce": woocommerce, "browser": browser_listing}[
+        shape
+    ]
     return module.extract_offers(body, url, m)
 
 
@@ -75,8 +86,10 @@ def record() -> list[Path]:
     written = []
     for page in input_pages():
         target = expected_path(page)
-        target.write_text(json.dumps([as_json(o) for o in extract(page)], ensure_ascii=False, indent=1) + "\n",
-                          encoding="utf-8")
+        target.write_text(
+            json.dumps([as_json(o) for o in extract(page)], ensure_ascii=False, indent=1) + "\n",
+            encoding="utf-8",
+        )
         written.append(target)
     return written
 

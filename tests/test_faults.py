@@ -42,15 +42,20 @@ def test_429_with_retry_after_is_waited_out(tmp_path: Path):
 
 
 def test_5xx_bursts_are_retried_and_a_shop_that_only_errs_fails_alone(tmp_path: Path):
-    plan = {"techmall": Faults(status_5xx_rate=0.1, seed=1), "shandian": Faults(status_5xx_rate=0.1, seed=1),
-            "woomart": Faults(status_5xx_rate=1.0)}
+    plan = {
+        "techmall": Faults(status_5xx_rate=0.1, seed=1),
+        "shandian": Faults(status_5xx_rate=0.1, seed=1),
+        "woomart": Faults(status_5xx_rate=1.0),
+    }
     with DemoServer(SMALL, faults=plan) as server:
         result = crawl(server.base_url, tmp_path / "b.duckdb")
         assert server.injected.get("techmall:5xx", 0) >= 1
     assert result.code == 3, result.stderr
     assert result.run["status"] == "partial"
     assert result.status("woomart") == "failed"
-    assert "no offers" in result.market("woomart")["reason"] and "HTTP 50" in result.market("woomart")["reason"]
+    assert (
+        "no offers" in result.market("woomart")["reason"] and "HTTP 50" in result.market("woomart")["reason"]
+    )
     assert "woomart" in result.stderr and "failed" in result.stderr  # said on stderr too
     assert "Traceback" not in result.stderr  # one line per error for cron's mail; stacks only with -v
     healthy = ("techmall", "shopline", "shandian")
@@ -72,9 +77,11 @@ def test_a_shop_that_times_out_fails_and_the_others_are_published(tmp_path: Path
     assert "shopline" not in assert_exact(tmp_path / "b.duckdb", truth(server), healthy).offers
 
 
-@pytest.mark.parametrize("faults, kind", [(Faults(reset_rate=0.1, seed=2), "reset"),
-                                          (Faults(truncate_rate=0.1, seed=3), "truncate")],
-                         ids=["connection resets", "truncated pages"])
+@pytest.mark.parametrize(
+    "faults, kind",
+    [(Faults(reset_rate=0.1, seed=2), "reset"), (Faults(truncate_rate=0.1, seed=3), "truncate")],
+    ids=["connection resets", "truncated pages"],
+)
 def test_broken_responses_are_retried_not_parsed(tmp_path: Path, faults: Faults, kind: str):
     with DemoServer(generate_catalogue(60, 3), faults=faults) as server:
         result = crawl(server.base_url, tmp_path / "b.duckdb")
@@ -171,8 +178,12 @@ def test_browser_shop_with_changed_markup_fails_alone(tmp_path: Path):
     config = tmp_path / "m.toml"
     config.write_text(BROWSER_TOML)
     with DemoServer(SMALL, faults={"jingxuan": Faults(changed_markup=True)}) as server:
-        result = crawl(server.base_url, tmp_path / "b.duckdb", ("techmall", "jingxuan"),
-                       extra_args=("--config", str(config)))
+        result = crawl(
+            server.base_url,
+            tmp_path / "b.duckdb",
+            ("techmall", "jingxuan"),
+            extra_args=("--config", str(config)),
+        )
     assert result.code == 3, result.stderr
     assert result.status("jingxuan") == "failed" and result.status("techmall") == "ok"
     got = assert_exact(tmp_path / "b.duckdb", truth(server), ("techmall",))

@@ -44,12 +44,20 @@ def bijia_env(base_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def crawl(base_url: str, db: Path, shops: tuple[str, ...] = PLAIN_SHOPS, *, timeout: float = 120,
-          extra_args: tuple[str, ...] = (), **env: str) -> Crawl:
+def crawl(
+    base_url: str,
+    db: Path,
+    shops: tuple[str, ...] = PLAIN_SHOPS,
+    *,
+    timeout: float = 120,
+    extra_args: tuple[str, ...] = (),
+    **env: str,
+) -> Crawl:
     """``bijia crawl -m … --db db`` in a subprocess, then the newest run from ``bijia runs --format json``."""
     args = [*BIJIA, "crawl", *[a for s in shops for a in ("-m", s)], "--db", str(db), *extra_args]
-    done = subprocess.run(args, cwd=ROOT, env=bijia_env(base_url, **env), capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        args, cwd=ROOT, env=bijia_env(base_url, **env), capture_output=True, text=True, timeout=timeout
+    )
     run = newest_run(db)
     if run["status"] != "finished":  # then the CLI says so: one line per shop and the run's outcome
         assert f"run {run['run_id']}: {run['status']}" in done.stderr, done.stderr[-3000:]
@@ -87,9 +95,13 @@ def stored(db: Path) -> Stored:
 
     con = connect(db, read_only=True)
     try:
-        rows = con.execute("SELECT marketplace, listing_id, coalesce(final_price, price) + coalesce(shipping, 0), "
-                           "coalesce(in_stock, true) FROM offers").fetchall()
-        prices = con.execute("SELECT marketplace, listing_id, run_id, count(*) FROM prices GROUP BY ALL").fetchall()
+        rows = con.execute(
+            "SELECT marketplace, listing_id, coalesce(final_price, price) + coalesce(shipping, 0), "
+            "coalesce(in_stock, true) FROM offers"
+        ).fetchall()
+        prices = con.execute(
+            "SELECT marketplace, listing_id, run_id, count(*) FROM prices GROUP BY ALL"
+        ).fetchall()
         (staging,) = con.execute("SELECT count(*) FROM staging_offers").fetchone()
     finally:
         con.close()

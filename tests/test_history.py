@@ -27,19 +27,48 @@ def observe(con, run_id, offers, ok=None):
 def seed(con, o):
     """P (a/1, b/1): cut to 80 two days ago, lowest before that in 30 days 85 (b, 15 days ago).
     Q (c/1): back to 75 after 100; it was 70 twenty days ago — not a real discount."""
-    observe(con, "d40", [o("a", "1", "Phone", "60", in_stock=False, observed_at=day(40)),
-                         o("c", "1", "Kettle", "70", observed_at=day(40))])
-    observe(con, "d20", [o("a", "1", "Phone", "100", observed_at=day(20)),
-                         o("c", "1", "Kettle", "70", observed_at=day(20))])
+    observe(
+        con,
+        "d40",
+        [
+            o("a", "1", "Phone", "60", in_stock=False, observed_at=day(40)),
+            o("c", "1", "Kettle", "70", observed_at=day(40)),
+        ],
+    )
+    observe(
+        con,
+        "d20",
+        [o("a", "1", "Phone", "100", observed_at=day(20)), o("c", "1", "Kettle", "70", observed_at=day(20))],
+    )
     observe(con, "d15", [o("b", "1", "Phone", "85", observed_at=day(15))])
-    observe(con, "d10", [o("a", "1", "Phone", "95", observed_at=day(10)),
-                         o("c", "1", "Kettle", "100", observed_at=day(10))])
-    observe(con, "d2", [o("a", "1", "Phone", "80", observed_at=day(2)),
-                        o("a", "9", "Old phone", "1", in_stock=False, observed_at=day(2))])
-    observe(con, "d1", [o("a", "1", "Phone", "80", observed_at=day(1)), o("b", "1", "Phone", "85", observed_at=day(1)),
-                        o("c", "1", "Kettle", "75", observed_at=day(1))])
-    save_products(con, "m", [SavedGroup("P", ["a/1", "b/1"], 1.0, {}), SavedGroup("Q", ["c/1"], 1.0, {})],
-                  {"P": ("Phone", None, None), "Q": ("Kettle", None, None)})
+    observe(
+        con,
+        "d10",
+        [o("a", "1", "Phone", "95", observed_at=day(10)), o("c", "1", "Kettle", "100", observed_at=day(10))],
+    )
+    observe(
+        con,
+        "d2",
+        [
+            o("a", "1", "Phone", "80", observed_at=day(2)),
+            o("a", "9", "Old phone", "1", in_stock=False, observed_at=day(2)),
+        ],
+    )
+    observe(
+        con,
+        "d1",
+        [
+            o("a", "1", "Phone", "80", observed_at=day(1)),
+            o("b", "1", "Phone", "85", observed_at=day(1)),
+            o("c", "1", "Kettle", "75", observed_at=day(1)),
+        ],
+    )
+    save_products(
+        con,
+        "m",
+        [SavedGroup("P", ["a/1", "b/1"], 1.0, {}), SavedGroup("Q", ["c/1"], 1.0, {})],
+        {"P": ("Phone", None, None), "Q": ("Kettle", None, None)},
+    )
 
 
 def test_real_discount_is_judged_against_the_30_days_before_the_price_took_effect(db_path, offer_factory):
@@ -52,8 +81,12 @@ def test_real_discount_is_judged_against_the_30_days_before_the_price_took_effec
     assert p.low_30d == Decimal("85.00") and p.is_real_discount
     assert p.low_all_time == Decimal("80.00")  # the second run at 80 (d1) did not move "since" either
     # Q merely returned to a recent low: not a real discount
-    assert (q.price_now, q.since, q.low_30d, q.is_real_discount) == (Decimal("75.00"), day(1),
-                                                                       Decimal("70.00"), False)
+    assert (q.price_now, q.since, q.low_30d, q.is_real_discount) == (
+        Decimal("75.00"),
+        day(1),
+        Decimal("70.00"),
+        False,
+    )
     assert q.low_all_time == Decimal("70.00")
     assert discount_facts(con, ["Q"], now=NOW).keys() == {"Q"}
 
@@ -71,8 +104,14 @@ def test_price_history_lists_every_observation_oldest_first(db_path, offer_facto
     seed(con, offer_factory)
     rows = price_history(con, "P", now=NOW)
     assert [(r["marketplace"], str(r["landed_price"])) for r in rows] == [
-        ("a", "60.00"), ("a", "100.00"), ("b", "85.00"), ("a", "95.00"), ("a", "80.00"), ("a", "80.00"),
-        ("b", "85.00")]
+        ("a", "60.00"),
+        ("a", "100.00"),
+        ("b", "85.00"),
+        ("a", "95.00"),
+        ("a", "80.00"),
+        ("a", "80.00"),
+        ("b", "85.00"),
+    ]
     assert len(price_history(con, "P", days=5, now=NOW)) == 3
 
 

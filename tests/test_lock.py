@@ -26,7 +26,9 @@ with run_lock(sys.argv[1], run_id="holder-run"):
 
 
 def _holder(db: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -53,9 +55,14 @@ def test_bijia_run_exits_75_while_another_run_holds_the_lock(db_path):
     proc = _holder(db_path)
     try:
         started = time.monotonic()
-        result = subprocess.run([str(BIJIA), "run", "--db", str(db_path)], cwd=ROOT, capture_output=True,
-                                text=True, timeout=60,
-                                env={**os.environ, "BIJIA_DEMO_URL": "http://127.0.0.1:9"})
+        result = subprocess.run(
+            [str(BIJIA), "run", "--db", str(db_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "BIJIA_DEMO_URL": "http://127.0.0.1:9"},
+        )
         assert result.returncode == 75, result.stderr
         assert "another bijia run holds the lock" in result.stderr and f"pid {proc.pid}" in result.stderr
         assert time.monotonic() - started < 30  # refused at once, no crawl

@@ -34,8 +34,12 @@ def bijia(*args: str) -> tuple[int, str, str]:
 def test_add_probes_each_shape_then_list_and_check(demo: str, tmp_path: Path) -> None:
     config = tmp_path / "shops.toml"
     config.write_text("# my shops\n[run]\ngone_after_runs = 2\n", encoding="utf-8")
-    for shop, shape in [("techmall", "jsonld"), ("shopline", "shopify"), ("woomart", "woocommerce"),
-                        ("shandian", "instant")]:
+    for shop, shape in [
+        ("techmall", "jsonld"),
+        ("shopline", "shopify"),
+        ("woomart", "woocommerce"),
+        ("shandian", "instant"),
+    ]:
         code, out, err = bijia("marketplaces", "add", f"{demo}/{shop}/", "-c", str(config), "-f", "json")
         assert code == 0, err
         [added] = json.loads(out)
@@ -45,23 +49,40 @@ def test_add_probes_each_shape_then_list_and_check(demo: str, tmp_path: Path) ->
     before = config.read_text()
     code, _, err = bijia("marketplaces", "add", f"{demo}/jingxuan/", "-c", str(config))
     assert code == 1 and "--shape" in err and config.read_text() == before
-    code, _, err = bijia("marketplaces", "add", f"{demo}/jingxuan/", "-c", str(config), "--shape", "browser",
-                         "--title", "精选商城")
+    code, _, err = bijia(
+        "marketplaces",
+        "add",
+        f"{demo}/jingxuan/",
+        "-c",
+        str(config),
+        "--shape",
+        "browser",
+        "--title",
+        "精选商城",
+    )
     assert code == 0, err
     assert config.read_text().startswith(before) and "# my shops" in config.read_text()
 
     code, out, _ = bijia("marketplaces", "list", "-c", str(config), "-f", "json")
     assert code == 0
     assert [(r["name"], r["shape"], r["discovery"]) for r in json.loads(out)] == [
-        ("techmall", "jsonld", "sitemaps"), ("shopline", "shopify", "base_url"),
-        ("woomart", "woocommerce", "base_url"), ("shandian", "instant", "base_url"),
-        ("jingxuan", "browser", "base_url")]
+        ("techmall", "jsonld", "sitemaps"),
+        ("shopline", "shopify", "base_url"),
+        ("woomart", "woocommerce", "base_url"),
+        ("shandian", "instant", "base_url"),
+        ("jingxuan", "browser", "base_url"),
+    ]
 
     code, out, err = bijia("marketplaces", "check", "-c", str(config), "-f", "json")
     assert code == 0, err
     rows = {r["name"]: r for r in json.loads(out)}
     assert {n: r["status"] for n, r in rows.items()} == {
-        "techmall": "ok", "shopline": "ok", "woomart": "ok", "shandian": "ok", "jingxuan": "unchecked"}
+        "techmall": "ok",
+        "shopline": "ok",
+        "woomart": "ok",
+        "shandian": "ok",
+        "jingxuan": "unchecked",
+    }
     for name in ("techmall", "shopline", "woomart", "shandian"):
         assert rows[name]["usable"] >= 1 and rows[name]["title"] and rows[name]["currency"] == "CNY"
         assert float(rows[name]["price"]) > 0
@@ -74,7 +95,9 @@ def test_check_fails_with_a_reason_and_exit_code(demo: str, tmp_path: Path) -> N
     config = tmp_path / "shops.toml"
     config.write_text(
         f'[[marketplace]]\nname = "good"\nshape = "shopify"\nbase_url = "{demo}/shopline/"\n\n'
-        f'[[marketplace]]\nname = "gone"\nshape = "woocommerce"\nbase_url = "{demo}/nothing-here/"\n', encoding="utf-8")
+        f'[[marketplace]]\nname = "gone"\nshape = "woocommerce"\nbase_url = "{demo}/nothing-here/"\n',
+        encoding="utf-8",
+    )
     code, out, err = bijia("marketplaces", "check", "-c", str(config), "-f", "json")
     assert code == 3 and "failed: gone" in err
     gone = next(r for r in json.loads(out) if r["name"] == "gone")
@@ -88,15 +111,30 @@ def test_check_fails_with_a_reason_and_exit_code(demo: str, tmp_path: Path) -> N
 def test_check_obeys_robots_and_reports_dropped_offers(tmp_path: Path) -> None:
     with LocalSite() as site:
         site.add("/robots.txt", "User-agent: *\nDisallow: /secret/\n", "text/plain")
-        site.add("/shop/products.json?limit=10&page=1", json.dumps({"products": [
-            {"id": 1, "title": "Kettle", "variants": [{"id": 11, "title": "Default Title", "price": "99.00"},
-                                                       {"id": 12, "title": "Big", "price": None}]}]}),
-                 "application/json")
+        site.add(
+            "/shop/products.json?limit=10&page=1",
+            json.dumps(
+                {
+                    "products": [
+                        {
+                            "id": 1,
+                            "title": "Kettle",
+                            "variants": [
+                                {"id": 11, "title": "Default Title", "price": "99.00"},
+                                {"id": 12, "title": "Big", "price": None},
+                            ],
+                        }
+                    ]
+                }
+            ),
+            "application/json",
+        )
         config = tmp_path / "shops.toml"
         config.write_text(
             f'[[marketplace]]\nname = "shop"\nshape = "shopify"\nbase_url = "{site.url}/shop/"\n\n'
             f'[[marketplace]]\nname = "secret"\nshape = "shopify"\nbase_url = "{site.url}/secret/"\n',
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         code, out, _ = bijia("marketplaces", "check", "-c", str(config), "-f", "json")
         assert not any(p.startswith("/secret/") for p in site.paths())
         assert all(h.headers["user-agent"].startswith("bijia/") for h in site.hits)
@@ -124,25 +162,44 @@ def test_add_rolls_back_an_invalid_entry_and_names_line_and_key(demo: str, tmp_p
 
 def test_new_keys_are_validated_with_line_and_key(tmp_path: Path) -> None:
     config = tmp_path / "shops.toml"
-    config.write_text('[[marketplace]]\nname = "a"\nshape = "shopify"\nbase_url = "http://127.0.0.1:1/"\n'
-                      'http_cache = "sometimes"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"line 5: marketplace 'a': http_cache: Input should be a valid boolean"):
+    config.write_text(
+        '[[marketplace]]\nname = "a"\nshape = "shopify"\nbase_url = "http://127.0.0.1:1/"\n'
+        'http_cache = "sometimes"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError, match=r"line 5: marketplace 'a': http_cache: Input should be a valid boolean"
+    ):
         load_marketplaces(config)
 
 
 def test_toml_values_are_escaped() -> None:
     title = 'Zhang\'s "best" shop \\ 张记\n二店\t'
-    block = marketplace_block({"name": "z", "title": title, "shape": "jsonld", "base_url": "http://127.0.0.1/",
-                               "start_urls": ["http://127.0.0.1/a?b=1&c=\"2\""]}, "first line\nsecond")
+    block = marketplace_block(
+        {
+            "name": "z",
+            "title": title,
+            "shape": "jsonld",
+            "base_url": "http://127.0.0.1/",
+            "start_urls": ['http://127.0.0.1/a?b=1&c="2"'],
+        },
+        "first line\nsecond",
+    )
     parsed = tomllib.loads(block)["marketplace"][0]
     assert parsed["title"] == title and parsed["start_urls"] == ['http://127.0.0.1/a?b=1&c="2"']
     assert block.startswith("# first line\n# second\n[[marketplace]]")
 
 
-@pytest.mark.parametrize(("url", "taken", "expected"), [
-    ("https://www.shop-a.example/", set(), "shop-a"), ("https://shop.example/zh/store", set(), "shop-zh"),
-    ("http://127.0.0.1:8765/techmall/", set(), "techmall"), ("http://127.0.0.1:8765/", set(), "shop"),
-    ("http://127.0.0.1:8765/techmall/", {"techmall"}, "techmall-2"), ("https://_x.example/", set(), "x"),
-])
+@pytest.mark.parametrize(
+    ("url", "taken", "expected"),
+    [
+        ("https://www.shop-a.example/", set(), "shop-a"),
+        ("https://shop.example/zh/store", set(), "shop-zh"),
+        ("http://127.0.0.1:8765/techmall/", set(), "techmall"),
+        ("http://127.0.0.1:8765/", set(), "shop"),
+        ("http://127.0.0.1:8765/techmall/", {"techmall"}, "techmall-2"),
+        ("https://_x.example/", set(), "x"),
+    ],
+)
 def test_suggested_names(url: str, taken: set[str], expected: str) -> None:
     assert suggest_name(url, taken) == expected

@@ -39,8 +39,14 @@ def test_chinese_is_segmented_not_one_token() -> None:
 
 @pytest.mark.parametrize(
     ("brand", "expected"),
-    [("苹果", "apple"), ("Apple Inc.", "apple"), ("Under Armour/安德玛", "under armour"), ("茵宝/ Umbro", "umbro"),
-     ("", None), (None, None)],
+    [
+        ("苹果", "apple"),
+        ("Apple Inc.", "apple"),
+        ("Under Armour/安德玛", "under armour"),
+        ("茵宝/ Umbro", "umbro"),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_canonical_brand(brand: str | None, expected: str | None) -> None:
     assert canonical_brand(brand) == expected
@@ -48,7 +54,13 @@ def test_canonical_brand(brand: str | None, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("4006381333931", True), ("4006381333932", False), ("036000291452", True), ("96385074", True), ("123", False)],
+    [
+        ("4006381333931", True),
+        ("4006381333932", False),
+        ("036000291452", True),
+        ("96385074", True),
+        ("123", False),
+    ],
 )
 def test_gtin_check_digit(value: str, ok: bool) -> None:
     assert gtin_check_ok(value) is ok
@@ -117,8 +129,11 @@ def test_variant_conflict_never_merges(t1: str, t2: str) -> None:
 
 def test_group_veto_blocks_transitive_merge() -> None:
     # 'no storage' bridges 128GB and 256GB pairwise; the group veto keeps them apart.
-    offers = [rec("a/1", "Apple iPhone 15 Pro 128GB"), rec("b/1", "Apple iPhone 15 Pro"),
-              rec("c/1", "Apple iPhone 15 Pro 256GB")]
+    offers = [
+        rec("a/1", "Apple iPhone 15 Pro 128GB"),
+        rec("b/1", "Apple iPhone 15 Pro"),
+        rec("c/1", "Apple iPhone 15 Pro 256GB"),
+    ]
     groups = match_offers(offers).groups
     for g in groups:
         assert not {"a/1", "c/1"} <= set(g.members)
@@ -191,7 +206,10 @@ def test_explain_shows_the_identity_veto_the_pipeline_applies() -> None:
 
 
 def test_explain_with_a_tree_profile_claims_no_per_feature_weights() -> None:
-    a, b = rec("a/1", "Sony WH-1000XM5 Wireless Headphones Black"), rec("b/1", "SONY WH1000XM5 Noise Cancelling Black")
+    a, b = (
+        rec("a/1", "Sony WH-1000XM5 Wireless Headphones Black"),
+        rec("b/1", "SONY WH1000XM5 Noise Cancelling Black"),
+    )
     tree = explain(a, b, MatchConfig.load("abt-buy"))
     assert tree.model and tree.contributions == {}
     assert f"tree model {tree.model} decides" in str(tree) and str(tree).count("→") == 1  # the decision line

@@ -25,7 +25,9 @@ def test_valid_f1_above_floor(dataset: str) -> None:
 
 
 def test_demo_truth_pairwise_precision_recall() -> None:
-    catalogue = pytest.importorskip("demo.catalogue", reason="demo.catalogue (the generator) is not built yet")
+    catalogue = pytest.importorskip(
+        "demo.catalogue", reason="demo.catalogue (the generator) is not built yet"
+    )
     records, truth = demo_listing_records(catalogue.generate_catalogue, 2500, seed=7)
     result = match_offers(records, MatchConfig.load("default"))
     tp = predicted = 0

@@ -12,11 +12,13 @@ from matching.prepare import Vocabulary, prepare_all
 
 
 def _prepared():
-    return prepare_all([
-        OfferRecord(key="a/1", marketplace="a", title="Samsung T7 Touch 1TB"),
-        OfferRecord(key="b/1", marketplace="b", title="Samsung MU-PC1T0S portable SSD"),
-        OfferRecord(key="b/2", marketplace="b", title="Samsung T5 500GB"),
-    ])
+    return prepare_all(
+        [
+            OfferRecord(key="a/1", marketplace="a", title="Samsung T7 Touch 1TB"),
+            OfferRecord(key="b/1", marketplace="b", title="Samsung MU-PC1T0S portable SSD"),
+            OfferRecord(key="b/2", marketplace="b", title="Samsung T5 500GB"),
+        ]
+    )
 
 
 def test_cooc_terms_are_unordered_cross_shared_and_one_sided() -> None:
@@ -43,7 +45,9 @@ def test_fit_cooc_learns_which_words_go_together() -> None:
     from matching.learn import fit_cooc
 
     titles = ["acme x1 drill", "acme drill x1 cordless", "acme x2 saw", "acme saw x2 blade", "acme x3 drill"]
-    prepared = prepare_all([OfferRecord(key=f"m/{k}", marketplace="m", title=t) for k, t in enumerate(titles)])
+    prepared = prepare_all(
+        [OfferRecord(key=f"m/{k}", marketplace="m", title=t) for k, t in enumerate(titles)]
+    )
     pairs = [(0, 1), (2, 3), (0, 2), (1, 3), (0, 4), (1, 4)] * 3
     labels = [1, 1, 0, 0, 0, 0] * 3
     cooc = fit_cooc(prepared, pairs, labels, min_count=1, prune=0.0)

@@ -13,9 +13,21 @@ from matching.prepare import Vocabulary, prepare_all
 from matching.scoring import FEATURES, score_pairs
 
 # One stump: feature 0 <= 0.5 → -2 (left), else +2; nan goes right.
-STUMP = {"features": ["x", "y"], "baseline": 0.0, "depth": 2, "trees": [
-    {"feature": [0, -1, -1], "threshold": [0.5, 0, 0], "missing_left": [0, 0, 0], "left": [1, 0, 0],
-     "right": [2, 0, 0], "value": [0.0, -2.0, 2.0]}]}
+STUMP = {
+    "features": ["x", "y"],
+    "baseline": 0.0,
+    "depth": 2,
+    "trees": [
+        {
+            "feature": [0, -1, -1],
+            "threshold": [0.5, 0, 0],
+            "missing_left": [0, 0, 0],
+            "left": [1, 0, 0],
+            "right": [2, 0, 0],
+            "value": [0.0, -2.0, 2.0],
+        }
+    ],
+}
 
 
 def test_tree_model_routes_values_and_nan() -> None:
@@ -44,15 +56,19 @@ def _records() -> list[OfferRecord]:
         OfferRecord(key="a/1", marketplace="a", title="Canon PIXMA TS5150 printer black", price=179.0),
         OfferRecord(key="b/1", marketplace="b", title="CANON Pixma TS-5150 (black)", price=175.0),
         OfferRecord(key="b/2", marketplace="b", title="Canon PIXMA TS5150s printer black", price=199.0),
-        OfferRecord(key="b/3", marketplace="b", title="货号 X1", attributes={"货号": "AB-123", "品牌": "李宁"}),
+        OfferRecord(
+            key="b/3", marketplace="b", title="货号 X1", attributes={"货号": "AB-123", "品牌": "李宁"}
+        ),
     ]
 
 
 def test_extra_features_code_suffix_and_missing_signals() -> None:
     prepared = prepare_all(_records())
     vocab = Vocabulary(p.tokens for p in prepared)
-    same, suffix, other = (dict(zip(EXTRA_FEATURES, r, strict=True))
-                           for r in extra_rows(prepared, [(0, 1), (0, 2), (0, 3)], vocab))
+    same, suffix, other = (
+        dict(zip(EXTRA_FEATURES, r, strict=True))
+        for r in extra_rows(prepared, [(0, 1), (0, 2), (0, 3)], vocab)
+    )
     assert same["code_sim"] == 1.0 and same["code_digits_same"] == 0.0
     assert suffix["code_prefix"] == 1.0 and suffix["code_digits_same"] == 1.0
     assert math.isnan(same["kv:mpn"]) and math.isnan(other["mpn_sim"])

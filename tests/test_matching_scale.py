@@ -43,10 +43,16 @@ DIFFERENT = [
 ]
 # Missed merges seen there (Chinese 【官方旗舰店】 titles, units, glued models).
 SAME = [
-    ("【官方旗舰店】 Apple/苹果 MacBook Pro 14 M3 Pro 笔记本电脑 8G+1T 正品", "Apple MacBook Pro 14 M3 Pro 8G+1T"),
+    (
+        "【官方旗舰店】 Apple/苹果 MacBook Pro 14 M3 Pro 笔记本电脑 8G+1T 正品",
+        "Apple MacBook Pro 14 M3 Pro 8G+1T",
+    ),
     ("Huawei/华为 Mate 50 智能手机 1TB 绿色 正品行货 官方标配", "华为Mate 50 1T 绿色"),
     ("Pepsi No Sugar 2L", "PepsiNoSugar Soft Drink - 2 L / Single"),
-    ("Xiaomi Redmi Book Pro 14 2024 Laptop 8GB RAM 256GB SSD", "小米 Redmi Book Pro 142024款 笔记本电脑 8G+256G"),
+    (
+        "Xiaomi Redmi Book Pro 14 2024 Laptop 8GB RAM 256GB SSD",
+        "小米 Redmi Book Pro 142024款 笔记本电脑 8G+256G",
+    ),
     ("Adidas Ultraboost 50 43 Red", "阿迪达斯Ultraboost 50 43码 红色"),
     ("Nongfu Spring Natural Water 6-Pack 2 L", "Brand New NaturalWater 6 x 2L - nongfu spring"),
     ("Sony WH-1000XM5 Wireless Headphones Black", "SONY WH1000XM5 Noise Cancelling Black"),
@@ -69,7 +75,10 @@ def test_identity_allows_one_product(a: str, b: str) -> None:
 
 @pytest.mark.parametrize(("a", "b"), SAME[:3])
 def test_named_missed_merges_now_merge(a: str, b: str) -> None:
-    assert len(match_offers([rec("jingxuan/1", a), rec("shandian/1", b)], MatchConfig.load("default")).groups) == 1
+    assert (
+        len(match_offers([rec("jingxuan/1", a), rec("shandian/1", b)], MatchConfig.load("default")).groups)
+        == 1
+    )
 
 
 def _pairwise(groups, truth: dict[str, str]) -> tuple[float, float]:
@@ -95,7 +104,9 @@ def test_blocking_recall_on_20k_offers() -> None:
     records.sort(key=lambda r: r.key)
     config = MatchConfig.load("default")
     prepared = prepare_all(records, config.cjk_tokens)
-    codes = candidate_codes(prepared, Vocabulary(p.tokens for p in prepared), config, identities(records, prepared))
+    codes = candidate_codes(
+        prepared, Vocabulary(p.tokens for p in prepared), config, identities(records, prepared)
+    )
     n = len(records)
     index: dict[str, int] = {}
     sku = np.array([index.setdefault(truth[r.key], len(index)) for r in records])

@@ -22,35 +22,53 @@ def crawler_for(market: Marketplace):
     return crawler
 
 
-MARKET = Marketplace(name="jx", shape="browser", base_url="http://127.0.0.1/jx/", currency="CNY",
-                     default_shipping=Decimal("7"))
+MARKET = Marketplace(
+    name="jx", shape="browser", base_url="http://127.0.0.1/jx/", currency="CNY", default_shipping=Decimal("7")
+)
 
 
 def raw_offer(**fields) -> Offer:
-    return Offer(marketplace="jx", listing_id="JX1", url="http://127.0.0.1/jx/1", title="苹果 iPhone 15", **fields)
+    return Offer(
+        marketplace="jx", listing_id="JX1", url="http://127.0.0.1/jx/1", title="苹果 iPhone 15", **fields
+    )
 
 
 def test_price_pipeline_parses_raw_texts():
-    item = PricePipeline(crawler_for(MARKET)).process_item(raw_offer(
-        price_raw="¥5,999.00", final_price_raw="券后价 ¥5,799.00", shipping_raw="包邮", delivery_raw="次日达"))
-    assert (item.price, item.final_price, item.shipping) == (Decimal("5999.00"), Decimal("5799.00"), Decimal(0))
+    item = PricePipeline(crawler_for(MARKET)).process_item(
+        raw_offer(
+            price_raw="¥5,999.00",
+            final_price_raw="券后价 ¥5,799.00",
+            shipping_raw="包邮",
+            delivery_raw="次日达",
+        )
+    )
+    assert (item.price, item.final_price, item.shipping) == (
+        Decimal("5999.00"),
+        Decimal("5799.00"),
+        Decimal(0),
+    )
     assert item.currency == "CNY" and item.delivery_hours == 24
 
 
 def test_default_shipping_only_when_shop_states_none():
     pipeline = PricePipeline(crawler_for(MARKET))
     assert pipeline.process_item(raw_offer(price=Decimal("10"))).shipping == Decimal("7")
-    assert pipeline.process_item(raw_offer(price=Decimal("10"), shipping_raw="运费 ¥6.00")).shipping == Decimal("6.00")
+    assert pipeline.process_item(
+        raw_offer(price=Decimal("10"), shipping_raw="运费 ¥6.00")
+    ).shipping == Decimal("6.00")
 
 
-@pytest.mark.parametrize("fields, reason", [
-    ({}, "no_price"),
-    ({"price": Decimal(0)}, "price_not_positive"),
-    ({"price": Decimal(-5)}, "price_not_positive"),
-    ({"price": Decimal("1e12")}, "price_absurd"),
-    ({"price": Decimal(10), "final_price": Decimal(12)}, "final_price_inconsistent"),
-    ({"price": Decimal(10), "title": "  "}, "no_title"),
-])
+@pytest.mark.parametrize(
+    "fields, reason",
+    [
+        ({}, "no_price"),
+        ({"price": Decimal(0)}, "price_not_positive"),
+        ({"price": Decimal(-5)}, "price_not_positive"),
+        ({"price": Decimal("1e12")}, "price_absurd"),
+        ({"price": Decimal(10), "final_price": Decimal(12)}, "final_price_inconsistent"),
+        ({"price": Decimal(10), "title": "  "}, "no_title"),
+    ],
+)
 def test_validation_drops_with_counted_reason(fields, reason):
     crawler = crawler_for(MARKET)
     pipeline = ValidatePipeline.from_crawler(crawler)

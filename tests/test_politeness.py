@@ -35,7 +35,9 @@ def test_polite_defaults(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     assert s["USER_AGENT"].startswith("bijia/") and "github.com" in s["USER_AGENT"]
     assert s.getbool("ROBOTSTXT_OBEY") and s.getbool("AUTOTHROTTLE_ENABLED")
-    assert s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 8 and s.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY") == 8
+    assert (
+        s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 8 and s.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY") == 8
+    )
     assert {429, 503} <= set(s.getlist("RETRY_HTTP_CODES")) and s.getint("RETRY_TIMES") >= 2
     middlewares = {load_object(k): v for k, v in s.getdict("DOWNLOADER_MIDDLEWARES").items()}
     assert middlewares[RetryAfterMiddleware] == 560 and middlewares[EncodingMiddleware] == 580
@@ -44,8 +46,15 @@ def test_polite_defaults(tmp_path: Path) -> None:
 
 def test_per_marketplace_overrides(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    s = settings_for(tmp_path, concurrency=2, delay=1.5, obey_robots=False, autothrottle=False,
-                     user_agent="Mozilla/5.0 (compatible; bijia-test)", http_cache=True)
+    s = settings_for(
+        tmp_path,
+        concurrency=2,
+        delay=1.5,
+        obey_robots=False,
+        autothrottle=False,
+        user_agent="Mozilla/5.0 (compatible; bijia-test)",
+        http_cache=True,
+    )
     assert (s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), s.getfloat("DOWNLOAD_DELAY")) == (2, 1.5)
     assert not s.getbool("ROBOTSTXT_OBEY") and not s.getbool("AUTOTHROTTLE_ENABLED")
     assert s["USER_AGENT"] == "Mozilla/5.0 (compatible; bijia-test)"
@@ -63,8 +72,11 @@ def test_real_crawl_obeys_robots_names_itself_waits_for_retry_after_and_revalida
     with LocalSite() as polite, LocalSite() as rude:
         for site in (polite, rude):
             site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
-            site.add("/shop/all", '<a class="product-link" href="/shop/p/1">1</a>'
-                                  '<a class="product-link" href="/private/p/2">2</a>')
+            site.add(
+                "/shop/all",
+                '<a class="product-link" href="/shop/p/1">1</a>'
+                '<a class="product-link" href="/private/p/2">2</a>',
+            )
             site.add("/shop/p/1", PRODUCT.format(name="Kettle", sku="K1", price="99"), ETag='"k1-v1"')
             site.add("/private/p/2", PRODUCT.format(name="Secret", sku="S2", price="1"))
         polite.queue("/shop/p/1", 429, b"slow down", **{"Retry-After": "1"})
@@ -74,11 +86,15 @@ def test_real_crawl_obeys_robots_names_itself_waits_for_retry_after_and_revalida
             f'start_urls = ["{polite.url}/shop/all"]\nhttp_cache = true\n\n'
             f'[[marketplace]]\nname = "rude"\nshape = "jsonld"\nbase_url = "{rude.url}/shop/"\n'
             f'start_urls = ["{rude.url}/shop/all"]\nobey_robots = false\nuser_agent = "TestAgent/1.0"\n',
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         result, offers = crawl(config, tmp_path / "x.duckdb", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert {(o["marketplace"], o["title"]) for o in offers} == {
-            ("polite", "Kettle"), ("rude", "Kettle"), ("rude", "Secret")}
+            ("polite", "Kettle"),
+            ("rude", "Kettle"),
+            ("rude", "Secret"),
+        }
         assert "/private/p/2" not in polite.paths() and "/private/p/2" in rude.paths()
         assert {h.headers["user-agent"] for h in polite.hits} == {polite.hits[0].headers["user-agent"]}
         assert polite.hits[0].headers["user-agent"].startswith("bijia/")

@@ -11,19 +11,22 @@ from hypothesis import strategies as st
 from crawler.prices import currency_code, parse_delivery_hours, parse_price, parse_shipping
 
 
-@pytest.mark.parametrize(("text", "amount", "currency"), [
-    ("¥5,999.00", "5999.00", "CNY"),
-    ("券后价 ¥5,799.00", "5799.00", "CNY"),
-    ("￥１２３．５０", "123.50", "CNY"),
-    ("22000.00元/台", "22000", "CNY"),
-    ("1 人民币", "1", "CNY"),
-    ("RMB 120", "120", "CNY"),
-    ("CNY 88.5", "88.5", "CNY"),
-    ("$1,299.99", "1299.99", "USD"),
-    ("12,50 €", "12.50", "EUR"),
-    ("£7.49", "7.49", "GBP"),
-    ("3,500円", "3500", "JPY"),
-])
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("¥5,999.00", "5999.00", "CNY"),
+        ("券后价 ¥5,799.00", "5799.00", "CNY"),
+        ("￥１２３．５０", "123.50", "CNY"),
+        ("22000.00元/台", "22000", "CNY"),
+        ("1 人民币", "1", "CNY"),
+        ("RMB 120", "120", "CNY"),
+        ("CNY 88.5", "88.5", "CNY"),
+        ("$1,299.99", "1299.99", "USD"),
+        ("12,50 €", "12.50", "EUR"),
+        ("£7.49", "7.49", "GBP"),
+        ("3,500円", "3500", "JPY"),
+    ],
+)
 def test_parse_price_amount_and_iso_currency(text: str, amount: str, currency: str) -> None:
     parsed = parse_price(text)
     assert parsed.amount == Decimal(amount)
@@ -42,20 +45,35 @@ def test_currency_hint_settles_ambiguous_symbols_and_fills_a_missing_currency() 
     assert currency_code("руб.") == "RUB" and currency_code("kr", "SEK") == "SEK"
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    (None, "missing"), ("", "missing"), ("   ", "missing"),
-    ("¥**", "masked"), ("询价", "masked"), ("价格面议", "masked"), ("Call for price", "masked"),
-    ("暂无报价", "masked"), ("sold out", "unparsed"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (None, "missing"),
+        ("", "missing"),
+        ("   ", "missing"),
+        ("¥**", "masked"),
+        ("询价", "masked"),
+        ("价格面议", "masked"),
+        ("Call for price", "masked"),
+        ("暂无报价", "masked"),
+        ("sold out", "unparsed"),
+    ],
+)
 def test_unusable_prices_have_a_reason(text: str | None, reason: str) -> None:
     parsed = parse_price(text)
     assert parsed.amount is None and not parsed.usable
     assert parsed.reason == reason
 
 
-@pytest.mark.parametrize(("text", "low"), [
-    ("¥99-¥199", "99"), ("99~199元", "99"), ("¥1,299 - 1,599", "1299"), ("$10.00 – $20.00", "10.00"),
-])
+@pytest.mark.parametrize(
+    ("text", "low"),
+    [
+        ("¥99-¥199", "99"),
+        ("99~199元", "99"),
+        ("¥1,299 - 1,599", "1299"),
+        ("$10.00 – $20.00", "10.00"),
+    ],
+)
 def test_ranges_take_the_low_end_and_say_so(text: str, low: str) -> None:
     parsed = parse_price(text)
     assert parsed.amount == Decimal(low)
@@ -74,11 +92,21 @@ def test_from_prices_are_flagged(text: str) -> None:
     assert parsed.amount is not None and parsed.is_from and parsed.reason == "from"
 
 
-@pytest.mark.parametrize(("text", "fee"), [
-    ("包邮", "0"), ("免运费", "0"), ("免邮", "0"), ("Free shipping", "0"), ("FREE", "0"),
-    ("运费 ¥6.00", "6.00"), ("运费 ¥0.00", "0"), ("运费 ¥0.50", "0.50"), ("Shipping: $4.99", "4.99"),
-    ("运费：￥１２", "12"),
-])
+@pytest.mark.parametrize(
+    ("text", "fee"),
+    [
+        ("包邮", "0"),
+        ("免运费", "0"),
+        ("免邮", "0"),
+        ("Free shipping", "0"),
+        ("FREE", "0"),
+        ("运费 ¥6.00", "6.00"),
+        ("运费 ¥0.00", "0"),
+        ("运费 ¥0.50", "0.50"),
+        ("Shipping: $4.99", "4.99"),
+        ("运费：￥１２", "12"),
+    ],
+)
 def test_parse_shipping(text: str, fee: str) -> None:
     assert parse_shipping(text) == Decimal(fee)
 
@@ -88,11 +116,26 @@ def test_parse_shipping_unknown(text: str | None) -> None:
     assert parse_shipping(text) is None
 
 
-@pytest.mark.parametrize(("text", "hours"), [
-    ("30分钟达", 0.5), ("1小时达", 1), ("半小时达", 0.5), ("当日达", 12), ("次日达", 24), ("隔日达", 48),
-    ("预计3天送达", 72), ("预计两天送达", 48), ("3-5 days", 72), ("1-2 business days", 24),
-    ("next day", 24), ("Next-day delivery", 24), ("2 hours", 2), ("45 min", 0.75), ("1 week", 168),
-])
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("30分钟达", 0.5),
+        ("1小时达", 1),
+        ("半小时达", 0.5),
+        ("当日达", 12),
+        ("次日达", 24),
+        ("隔日达", 48),
+        ("预计3天送达", 72),
+        ("预计两天送达", 48),
+        ("3-5 days", 72),
+        ("1-2 business days", 24),
+        ("next day", 24),
+        ("Next-day delivery", 24),
+        ("2 hours", 2),
+        ("45 min", 0.75),
+        ("1 week", 168),
+    ],
+)
 def test_parse_delivery_hours(text: str, hours: float) -> None:
     assert parse_delivery_hours(text) == pytest.approx(hours)
 

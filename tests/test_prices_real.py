@@ -14,8 +14,10 @@ from crawler.prices import currency_code, parse_price
 
 SHARED = Path(os.environ.get("BIJIA_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 DATA = SHARED / "pages" / "price-strings.json"
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"real price strings not available: {DATA} "
-                                "(set BIJIA_SHARED to the shared folder)")
+pytestmark = pytest.mark.skipif(
+    not DATA.exists(),
+    reason=f"real price strings not available: {DATA} (set BIJIA_SHARED to the shared folder)",
+)
 
 
 def _cases() -> list[dict]:
@@ -38,20 +40,27 @@ def test_accuracy_is_at_least_price_parsers() -> None:
     ours = theirs = 0
     for case in cases:
         amount, currency = _expected(case)
-        pp = Price.fromstring(case["text"], currency_hint=case["currency_hint"],
-                              decimal_separator=case["decimal_separator"])
+        pp = Price.fromstring(
+            case["text"], currency_hint=case["currency_hint"], decimal_separator=case["decimal_separator"]
+        )
         we = parse_price(case["text"], case["currency_hint"], decimal_separator=case["decimal_separator"])
         theirs += pp.amount == amount and _norm(pp.currency) == currency
         ours += we.amount == amount and _norm(we.currency or we.currency_symbol) == currency
-    print(f"accuracy on {len(cases)} real price strings: bijia {ours} ({ours / len(cases):.1%}), "
-          f"price-parser {theirs} ({theirs / len(cases):.1%})")
+    print(
+        f"accuracy on {len(cases)} real price strings: bijia {ours} ({ours / len(cases):.1%}), "
+        f"price-parser {theirs} ({theirs / len(cases):.1%})"
+    )
     assert ours >= theirs
     assert ours / len(cases) >= 0.94
 
 
 def test_every_yuan_case_is_right() -> None:
-    yuan = [c for c in _cases() if _norm(c["currency"]) == "CNY"
-            or any(s in (c["text"] or "") for s in ("¥", "￥", "元", "人民币", "RMB", "CNY"))]
+    yuan = [
+        c
+        for c in _cases()
+        if _norm(c["currency"]) == "CNY"
+        or any(s in (c["text"] or "") for s in ("¥", "￥", "元", "人民币", "RMB", "CNY"))
+    ]
     assert len(yuan) >= 2
     for case in yuan:
         we = parse_price(case["text"], case["currency_hint"])

@@ -13,17 +13,59 @@ from matching.normalise import fold, normalise_title
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FULL = {cp: cp + 0xFEE0 for cp in range(0x21, 0x7F)} | {0x20: 0x3000}
 
-amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999.99"), places=2,
-                      allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=Decimal("0.01"),
+    max_value=Decimal("9999999.99"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
 # page-like text: price words, currency signs, digits, separators, CJK, and anything else
-price_alphabet = st.sampled_from(list("0123456789.,-~ ¥￥$€£元起券后价包邮运费满减询价*天小时分钟次日达kKmM\u3000０１２３４５６７８９"))
+price_alphabet = st.sampled_from(
+    list("0123456789.,-~ ¥￥$€£元起券后价包邮运费满减询价*天小时分钟次日达kKmM\u3000０１２３４５６７８９")
+)
 price_like = st.one_of(st.text(), st.text(alphabet=price_alphabet, max_size=30))
 # titles: mixed Chinese/English product words, units, brackets, full-width forms, anything else
-title_words = st.sampled_from(["Apple", "苹果", "iPhone", "15", "Pro", "256G", "256GB", "1TB", "黑色", "Black",
-                               "【官方旗舰店】", "正品", "包邮", "500ml", "1L", "2kg", "华为", "Mate60", "Galaxy S24+",
-                               "ＩＰＨＯＮＥ", "２５６Ｇ", "-", "/", "(", ")", "x", "12", "罐", "装", "手机", "新款"])
-titles = st.one_of(st.text(max_size=80), st.lists(title_words, max_size=12).map(" ".join),
-                   st.lists(title_words, max_size=12).map("".join))
+title_words = st.sampled_from(
+    [
+        "Apple",
+        "苹果",
+        "iPhone",
+        "15",
+        "Pro",
+        "256G",
+        "256GB",
+        "1TB",
+        "黑色",
+        "Black",
+        "【官方旗舰店】",
+        "正品",
+        "包邮",
+        "500ml",
+        "1L",
+        "2kg",
+        "华为",
+        "Mate60",
+        "Galaxy S24+",
+        "ＩＰＨＯＮＥ",
+        "２５６Ｇ",
+        "-",
+        "/",
+        "(",
+        ")",
+        "x",
+        "12",
+        "罐",
+        "装",
+        "手机",
+        "新款",
+    ]
+)
+titles = st.one_of(
+    st.text(max_size=80),
+    st.lists(title_words, max_size=12).map(" ".join),
+    st.lists(title_words, max_size=12).map("".join),
+)
 
 
 def full_width(text: str) -> str:
@@ -46,8 +88,12 @@ def test_parse_price_never_raises_and_is_consistent(text, hint):
 
 
 @SETTINGS
-@given(amounts, st.sampled_from(["¥{:,.2f}", "￥{:,.2f}", "{:.2f}元", "券后价 ¥{:,.2f}", "¥ {:.2f}", "RMB {:,.2f}",
-                                 "价格：{:.2f} 元"]))
+@given(
+    amounts,
+    st.sampled_from(
+        ["¥{:,.2f}", "￥{:,.2f}", "{:.2f}元", "券后价 ¥{:,.2f}", "¥ {:.2f}", "RMB {:,.2f}", "价格：{:.2f} 元"]
+    ),
+)
 @example(Decimal("5999.00"), "¥{:,.2f}")
 @example(Decimal("0.10"), "{:.2f}元")
 def test_a_formatted_yuan_price_parses_back(amount, template):

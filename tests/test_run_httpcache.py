@@ -37,7 +37,10 @@ def test_validators_make_the_next_request_conditional_and_a_304_serves_the_cache
     served = mw.process_response(second, HtmlResponse(URL, status=304, request=second))
     assert (served.status, served.body) == (200, b"v1")
     third = Request(URL)  # changed at the shop: the new page replaces the cached one
-    assert fetch(mw, third, HtmlResponse(URL, body=b"v2", headers={"ETag": '"def"'}, request=third)).body == b"v2"
+    assert (
+        fetch(mw, third, HtmlResponse(URL, body=b"v2", headers={"ETag": '"def"'}, request=third)).body
+        == b"v2"
+    )
 
 
 def test_pages_without_validators_are_not_cached(mw):

@@ -54,8 +54,11 @@ def test_a_crashed_run_is_not_in_the_snapshot(tmp_path: Path) -> None:
     working = build_working_db(tmp_path / "w.duckdb", days=1)
     con = storage.connect(working)
     start_run(con, "crashed", "crawl", ["techmall"])  # staged, never committed: a killed crawl
-    stage_offers(con, "crashed", [_offer("techmall", "NEW-1", "Brand new phone", "1.00", None, "0", True,
-                                         "X", "phones", NOW, 0)])
+    stage_offers(
+        con,
+        "crashed",
+        [_offer("techmall", "NEW-1", "Brand new phone", "1.00", None, "0", True, "X", "phones", NOW, 0)],
+    )
     con.close()
     publish(working, tmp_path / "snaps")
     snap = current_snapshot(tmp_path / "snaps")
@@ -133,16 +136,23 @@ def test_offer_keys_are_unambiguous(working: Path, tmp_path: Path) -> None:
     con = duckdb.connect(str(current_snapshot(tmp_path / "snaps").path), read_only=True)
     try:
         assert con.execute("SELECT offer_key FROM api_offer_keys WHERE okey = 1").fetchone() == (
-            snapshots.offer_key(*con.execute("SELECT marketplace, listing_id FROM offers "
-                                             "ORDER BY marketplace, listing_id LIMIT 1").fetchone()),)
-        assert con.execute("SELECT count(*) FROM api_offer_keys").fetchone() == con.execute(
-            "SELECT count(*) FROM offers").fetchone()
+            snapshots.offer_key(
+                *con.execute(
+                    "SELECT marketplace, listing_id FROM offers ORDER BY marketplace, listing_id LIMIT 1"
+                ).fetchone()
+            ),
+        )
+        assert (
+            con.execute("SELECT count(*) FROM api_offer_keys").fetchone()
+            == con.execute("SELECT count(*) FROM offers").fetchone()
+        )
     finally:
         con.close()
 
 
 def test_a_pointer_to_a_missing_snapshot_is_logged_once_and_the_old_one_serves(
-        working: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    working: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from api.snapshots import SnapshotManager
 
     sid = publish(working, tmp_path / "snaps")

@@ -41,6 +41,7 @@ def make_spider(shape: str, **extra: Any) -> Any:
 def start_requests(spider: Any) -> list[Request]:
     async def collect() -> list[Request]:
         return [r async for r in spider.start()]
+
     return asyncio.run(collect())
 
 
@@ -71,6 +72,7 @@ def test_registry_and_marketplace_kwarg() -> None:
 
 # --- jsonld -----------------------------------------------------------------------------------------
 
+
 def test_jsonld_walks_category_pages_and_products() -> None:
     spider = make_spider("jsonld", start_urls=[f"{BASE}/techmall/category/all"], max_pages=3)
     [first] = start_requests(spider)
@@ -79,7 +81,10 @@ def test_jsonld_walks_category_pages_and_products() -> None:
     offers, requests = split(call(first, respond(first, category, HtmlResponse)))
     assert offers == []
     products = [r for r in requests if r.callback == spider.parse_product]
-    assert [r.url for r in products] == [f"{BASE}/techmall/p/tm-000123", "https://127.0.0.1:8765/techmall/p/tm-000124"]
+    assert [r.url for r in products] == [
+        f"{BASE}/techmall/p/tm-000123",
+        "https://127.0.0.1:8765/techmall/p/tm-000124",
+    ]
     [following] = [r for r in requests if r.callback == spider.parse_category]
     assert following.url == f"{BASE}/techmall/category/all?page=3" and following.cb_kwargs == {"page": 2}
     # page 3 is allowed, page 4 is not (max_pages=3)
@@ -98,31 +103,46 @@ def test_jsonld_walks_category_pages_and_products() -> None:
 def test_jsonld_product_page_yields_offers() -> None:
     spider = make_spider("jsonld", default_shipping=10)
     request = Request(f"{BASE}/techmall/p/tm-000123", callback=spider.parse_product)
-    offers, _ = split(call(request, respond(request, (PAGES / "jsonld" / "product.html").read_bytes(), HtmlResponse)))
-    assert [(o.listing_id, o.price, o.marketplace) for o in offers] == [("TM-000123", Decimal("7999.00"), "m-jsonld")]
+    offers, _ = split(
+        call(request, respond(request, (PAGES / "jsonld" / "product.html").read_bytes(), HtmlResponse))
+    )
+    assert [(o.listing_id, o.price, o.marketplace) for o in offers] == [
+        ("TM-000123", Decimal("7999.00"), "m-jsonld")
+    ]
 
 
 def test_jsonld_sitemaps_via_robots_index_and_gzip() -> None:
     spider = make_spider("jsonld", sitemap_urls=[f"{BASE}/robots.txt"], start_urls=[f"{BASE}/ignored"])
     [robots] = start_requests(spider)
     assert robots.callback == spider.parse_robots
-    _, [index] = split(call(robots, respond(robots, f"User-agent: *\nSitemap: {BASE}/techmall/sitemap.xml\n")))
+    _, [index] = split(
+        call(robots, respond(robots, f"User-agent: *\nSitemap: {BASE}/techmall/sitemap.xml\n"))
+    )
     assert index.url == f"{BASE}/techmall/sitemap.xml"
-    index_xml = (f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-                 f"<sitemap><loc>{BASE}/techmall/sitemap-products-1.xml</loc></sitemap>"
-                 f"<sitemap><loc>{BASE}/techmall/sitemap-products-2.xml.gz</loc></sitemap></sitemapindex>")
+    index_xml = (
+        f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{BASE}/techmall/sitemap-products-1.xml</loc></sitemap>"
+        f"<sitemap><loc>{BASE}/techmall/sitemap-products-2.xml.gz</loc></sitemap></sitemapindex>"
+    )
     _, children = split(call(index, respond(index, index_xml)))
-    assert [c.url.rsplit("/", 1)[1] for c in children] == ["sitemap-products-1.xml", "sitemap-products-2.xml.gz"]
-    urlset = (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-              f"<url><loc>{BASE}/techmall/p/a</loc></url><url><loc>{BASE}/techmall/p/b</loc></url></urlset>")
-    _, products = split(call(children[1], Response(children[1].url, body=gzip.compress(urlset.encode()),
-                                                   request=children[1])))
+    assert [c.url.rsplit("/", 1)[1] for c in children] == [
+        "sitemap-products-1.xml",
+        "sitemap-products-2.xml.gz",
+    ]
+    urlset = (
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{BASE}/techmall/p/a</loc></url><url><loc>{BASE}/techmall/p/b</loc></url></urlset>"
+    )
+    _, products = split(
+        call(children[1], Response(children[1].url, body=gzip.compress(urlset.encode()), request=children[1]))
+    )
     assert [p.url for p in products] == [f"{BASE}/techmall/p/a", f"{BASE}/techmall/p/b"]
     assert all(p.callback == spider.parse_product for p in products)
     assert split(call(children[0], respond(children[0], "<html>not a sitemap</html>"))) == ([], [])
 
 
 # --- shopify / woocommerce / instant ----------------------------------------------------------------
+
 
 def test_shopify_walks_pages_until_empty() -> None:
     spider = make_spider("shopify")
@@ -147,7 +167,9 @@ def test_woocommerce_uses_total_pages(max_pages: int | None, expected: list[int]
     [first] = start_requests(spider)
     assert first.url == f"{BASE}/woocommerce/wp-json/wc/store/v1/products?per_page=100&page=1"
     body = (PAGES / "woocommerce" / "products.json").read_bytes()
-    offers, requests = split(call(first, respond(first, body, headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"})))
+    offers, requests = split(
+        call(first, respond(first, body, headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"}))
+    )
     assert len(offers) == 3
     assert [r.cb_kwargs["page"] for r in requests] == expected
     # later pages do not schedule again
@@ -166,7 +188,9 @@ def test_instant_walks_stores_then_product_pages() -> None:
     spider = make_spider("instant", max_pages=2)
     [stores_request] = start_requests(spider)
     assert stores_request.url == f"{BASE}/instant/api/stores"
-    _, per_store = split(call(stores_request, respond(stores_request, (PAGES / "instant" / "stores.json").read_bytes())))
+    _, per_store = split(
+        call(stores_request, respond(stores_request, (PAGES / "instant" / "stores.json").read_bytes()))
+    )
     assert [r.cb_kwargs["store"].id for r in per_store] == ["S01", "S02"]
     assert per_store[0].url == f"{BASE}/instant/api/stores/S01/products?page=1&size=100"
     body = json.loads((PAGES / "instant" / "products-S01.json").read_text())
@@ -177,6 +201,7 @@ def test_instant_walks_stores_then_product_pages() -> None:
 
 
 # --- browser ----------------------------------------------------------------------------------------
+
 
 class FakePage:
     def __init__(self) -> None:
@@ -196,6 +221,7 @@ def test_browser_requests_a_playwright_page_and_closes_it_on_error() -> None:
 
     class Failure:
         value = TimeoutError("boom")
+
     Failure.request = request
     asyncio.run(spider.close_page(Failure()))
     assert page.closed
@@ -204,11 +230,13 @@ def test_browser_requests_a_playwright_page_and_closes_it_on_error() -> None:
 
 # --- Retry-After ------------------------------------------------------------------------------------
 
+
 def test_retry_after_values() -> None:
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds(b"7") == 7
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past
     from datetime import UTC, datetime
+
     now = datetime(2015, 10, 21, 7, 27, 0, tzinfo=UTC)
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now) == 60
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
@@ -228,7 +256,9 @@ def test_retry_after_delay_is_capped_and_counted() -> None:
     assert mw.delay_for(request, response(503, "5")) == 5
     assert mw.delay_for(request, response(429, None)) is None
     assert mw.delay_for(request, response(500, "5")) is None
-    assert mw.delay_for(request.replace(meta={"retry_times": 2}), response(429, "5")) is None  # gives up anyway
+    assert (
+        mw.delay_for(request.replace(meta={"retry_times": 2}), response(429, "5")) is None
+    )  # gives up anyway
     assert mw.delay_for(request.replace(meta={"dont_retry": True}), response(429, "5")) is None
     passed = asyncio.run(mw.process_response(request, response(429, "0")))
     assert passed.status == 429  # RetryMiddleware retries it next
@@ -237,5 +267,6 @@ def test_retry_after_delay_is_capped_and_counted() -> None:
 
 def test_retry_after_off_when_retries_are_off() -> None:
     from scrapy.exceptions import NotConfigured
+
     with pytest.raises(NotConfigured):
         RetryAfterMiddleware.from_crawler(get_crawler(settings_dict={"RETRY_ENABLED": False}))

@@ -44,8 +44,10 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path.endswith("/api/items"):
             page = int(parse_qs(parts.query)["page"][0])
-            items = [{"id": f"JX{page}{i:02d}", "title": f"商品 {page}-{i}", "price": f"{page * 100 + i}.00"}
-                     for i in range(PER_PAGE)]
+            items = [
+                {"id": f"JX{page}{i:02d}", "title": f"商品 {page}-{i}", "price": f"{page * 100 + i}.00"}
+                for i in range(PER_PAGE)
+            ]
             body, kind = json.dumps({"items": items, "total_pages": PAGES}).encode(), "application/json"
         else:
             body, kind = SHELL.encode(), "text/html; charset=utf-8"
@@ -135,7 +137,12 @@ def test_browser_spider_through_scrapy_playwright() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-W", "error::DeprecationWarning:scrapy", "-c", CRAWL], cwd=root,
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning:scrapy", "-c", CRAWL],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"ITEMS {PAGES * PER_PAGE} {PAGES * PER_PAGE} {PAGES - 1}" in done.stdout, done.stderr[-3000:]

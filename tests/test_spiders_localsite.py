@@ -42,8 +42,9 @@ class LocalSite:
                 hit = Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, time.monotonic())
                 site.hits.append(hit)
                 queued = site.queued.get(self.path)
-                status, headers, body = (queued.pop(0) if queued else
-                                         site.routes.get(self.path, (404, {}, b"not found")))
+                status, headers, body = (
+                    queued.pop(0) if queued else site.routes.get(self.path, (404, {}, b"not found"))
+                )
                 if headers.get("ETag") and hit.headers.get("if-none-match") == headers["ETag"]:
                     status, body = 304, b""
                 self.send_response(status)
@@ -63,10 +64,15 @@ class LocalSite:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def add(self, path: str, body: bytes | str, content_type: str = "text/html", status: int = 200,
-            **headers: str) -> None:
+    def add(
+        self, path: str, body: bytes | str, content_type: str = "text/html", status: int = 200, **headers: str
+    ) -> None:
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = (status, {"Content-Type": content_type, **headers} if content_type else headers, data)
+        self.routes[path] = (
+            status,
+            {"Content-Type": content_type, **headers} if content_type else headers,
+            data,
+        )
 
     def queue(self, path: str, status: int, body: bytes = b"", **headers: str) -> None:
         """Serve this response for ``path`` once before its route (e.g. a 429 with ``Retry-After``)."""
@@ -84,10 +90,17 @@ class LocalSite:
         self.server.server_close()
 
 
-def crawl(config: Path, db: Path, *args: str, cwd: Path | None = None) -> tuple[subprocess.CompletedProcess, list]:
+def crawl(
+    config: Path, db: Path, *args: str, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess, list]:
     """``bijia crawl --config CONFIG --db DB`` → (process, the stored offers as dicts)."""
-    result = subprocess.run([*BIJIA, "crawl", "--config", str(config), "--db", str(db), *args],
-                            capture_output=True, text=True, timeout=120, cwd=cwd or ROOT)
+    result = subprocess.run(
+        [*BIJIA, "crawl", "--config", str(config), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or ROOT,
+    )
     if not db.exists():
         return result, []
     import duckdb

@@ -61,9 +61,13 @@ def test_history_appends_and_latest_state_updates(db_path, offer_factory):
     publish(con, "r1", [offer_factory("a", "1", "Phone", "10"), offer_factory("a", "2", "Case", "5")])
     publish(con, "r2", [offer_factory("a", "1", "Phone", "8")])
     assert con.execute("SELECT price FROM prices WHERE listing_id = '1' ORDER BY observed_at").fetchall() == [
-        (Decimal("10.00"),), (Decimal("8.00"),)]
+        (Decimal("10.00"),),
+        (Decimal("8.00"),),
+    ]
     assert con.execute("SELECT price, last_run_id FROM offers WHERE listing_id = '1'").fetchone() == (
-        Decimal("8.00"), "r2")
+        Decimal("8.00"),
+        "r2",
+    )
     # a listing not seen again is kept, counted as missed, never deleted
     assert con.execute("SELECT missed_runs FROM offers WHERE listing_id = '2'").fetchone()[0] == 1
 
@@ -80,13 +84,19 @@ def test_compare_lowest_landed_price_and_saving(db_path, offer_factory):
     con = connect(db_path)
     offers = [
         offer_factory("a", "1", "Apple iPhone 15 128GB", "5999", shipping=Decimal("10")),
-        offer_factory("b", "9", "苹果 iPhone 15 128G", "6099", final_price=Decimal("5899"), shipping=Decimal(0)),
+        offer_factory(
+            "b", "9", "苹果 iPhone 15 128G", "6099", final_price=Decimal("5899"), shipping=Decimal(0)
+        ),
         offer_factory("b", "10", "苹果 iPhone 15 128G 旗舰店", "5000", in_stock=False),
         offer_factory("c", "x", "iPhone 15 128 GB", "6200"),
     ]
     publish(con, "r1", offers)
-    save_products(con, "m1", [SavedGroup("p_1", ["a/1", "b/9", "b/10", "c/x"], 0.9, {})],
-                  {"p_1": ("Apple iPhone 15 128GB", "Apple", None)})
+    save_products(
+        con,
+        "m1",
+        [SavedGroup("p_1", ["a/1", "b/9", "b/10", "c/x"], 0.9, {})],
+        {"p_1": ("Apple iPhone 15 128GB", "Apple", None)},
+    )
     [row] = compare(con)
     assert row.lowest.marketplace == "b" and row.lowest.landed_price == Decimal("5899.00")
     assert [b.marketplace for b in row.best] == ["b", "a", "c"]  # out-of-stock b/10 is ignored

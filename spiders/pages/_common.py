@@ -14,11 +14,49 @@ from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_co
 _SPACE = re.compile(r"\s+")
 # schema.org ItemAvailability names and the plain words shops write (OpenGraph, WooCommerce, Chinese
 # shops), compared lower-cased without spaces, ``_`` or ``-``.
-_OUT_OF_STOCK = frozenset({"outofstock", "soldout", "discontinued", "oos", "unavailable", "notavailable",
-                           "无货", "缺货", "售罄", "已售罄", "已下架", "下架", "暂时缺货", "已售完", "補貨中", "缺貨"})
-_IN_STOCK = frozenset({"instock", "limitedavailability", "instoreonly", "onlineonly", "preorder", "presale",
-                       "backorder", "madetoorder", "available", "availablefororder", "onbackorder",
-                       "有货", "现货", "有貨", "現貨", "在售", "可售", "预售", "預售"})
+_OUT_OF_STOCK = frozenset(
+    {
+        "outofstock",
+        "soldout",
+        "discontinued",
+        "oos",
+        "unavailable",
+        "notavailable",
+        "无货",
+        "缺货",
+        "售罄",
+        "已售罄",
+        "已下架",
+        "下架",
+        "暂时缺货",
+        "已售完",
+        "補貨中",
+        "缺貨",
+    }
+)
+_IN_STOCK = frozenset(
+    {
+        "instock",
+        "limitedavailability",
+        "instoreonly",
+        "onlineonly",
+        "preorder",
+        "presale",
+        "backorder",
+        "madetoorder",
+        "available",
+        "availablefororder",
+        "onbackorder",
+        "有货",
+        "现货",
+        "有貨",
+        "現貨",
+        "在售",
+        "可售",
+        "预售",
+        "預售",
+    }
+)
 _GS1_LINK = re.compile(r"/01/(\d{8,14})(?:[/?#]|$)")
 
 
@@ -116,11 +154,29 @@ def to_text(body: str | bytes, content_type: str | None = None) -> str:
 # hanzi (the 3,755 most used simplified characters) for GBK, Big5 symbols and level-1 (the 5,401 most
 # used traditional characters) for Big5. A wrong decoding yields mostly rare characters.
 
-_CJK_CANDIDATES = (("gb18030", "gb2312", (0xA1, 0xA3), (0xB0, 0xD7)),
-                   ("big5hkscs", "big5", (0xA1, 0xA3), (0xA4, 0xC5)))
+_CJK_CANDIDATES = (
+    ("gb18030", "gb2312", (0xA1, 0xA3), (0xB0, 0xD7)),
+    ("big5hkscs", "big5", (0xA1, 0xA3), (0xA4, 0xC5)),
+)
 _COMMON_SHARE = 0.8
-_LATIN = frozenset({"cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_15", "mac_roman",
-                    "mac_latin2", "iso8859_9", "iso8859_13", "iso8859_16", "iso8859_4", "iso8859_10"})
+_LATIN = frozenset(
+    {
+        "cp1250",
+        "cp1252",
+        "cp1254",
+        "cp1257",
+        "latin_1",
+        "iso8859_2",
+        "iso8859_15",
+        "mac_roman",
+        "mac_latin2",
+        "iso8859_9",
+        "iso8859_13",
+        "iso8859_16",
+        "iso8859_4",
+        "iso8859_10",
+    }
+)
 
 
 def choose_encoding(body: bytes, content_type: str | None = None) -> str:
@@ -141,8 +197,11 @@ def choose_encoding(body: bytes, content_type: str | None = None) -> str:
 
 def declared_encoding(body: bytes, content_type: str | None = None) -> str | None:
     """What the bytes or the header say (BOM, header, meta), or ``None`` when nothing is declared."""
-    return (read_bom(body)[0] or (http_content_type_encoding(content_type) if content_type else None)
-            or html_body_declared_encoding(body))
+    return (
+        read_bom(body)[0]
+        or (http_content_type_encoding(content_type) if content_type else None)
+        or html_body_declared_encoding(body)
+    )
 
 
 def detect_encoding(body: bytes) -> str | None:
@@ -150,8 +209,11 @@ def detect_encoding(body: bytes) -> str | None:
     else charset-normalizer's best guess (Japanese, Korean, Western pages)."""
     if _is_utf8(body):
         return "utf-8"
-    scores = [(share, encoding) for encoding, table, symbols, level1 in _CJK_CANDIDATES
-              if (share := _common_share(body, encoding, table, symbols, level1)) is not None]
+    scores = [
+        (share, encoding)
+        for encoding, table, symbols, level1 in _CJK_CANDIDATES
+        if (share := _common_share(body, encoding, table, symbols, level1)) is not None
+    ]
     if scores:
         share, encoding = max(scores, key=lambda s: s[0])  # ties: GB18030, the first candidate
         if share >= _COMMON_SHARE:
@@ -178,8 +240,9 @@ def _decodes(body: bytes, encoding: str) -> bool:
     return True
 
 
-def _common_share(body: bytes, encoding: str, table: str, symbols: tuple[int, int],
-                  level1: tuple[int, int]) -> float | None:
+def _common_share(
+    body: bytes, encoding: str, table: str, symbols: tuple[int, int], level1: tuple[int, int]
+) -> float | None:
     """Share of the non-ASCII characters that are common ones when ``body`` is read as ``encoding``;
     ``None`` when the bytes are not valid in it."""
     try:

@@ -30,11 +30,15 @@ def extract_stores(body: str | bytes | dict) -> list[Store]:
     for s in stores or []:
         if not isinstance(s, dict) or s.get("id") is None:
             continue
-        out.append(Store(
-            id=str(s["id"]), name=clean(s.get("name")) or str(s["id"]),
-            distance_km=_float(s.get("distance_km")), delivery_minutes=_float(s.get("delivery_minutes")),
-            delivery_fee=money(s.get("delivery_fee")),
-        ))
+        out.append(
+            Store(
+                id=str(s["id"]),
+                name=clean(s.get("name")) or str(s["id"]),
+                distance_km=_float(s.get("distance_km")),
+                delivery_minutes=_float(s.get("delivery_minutes")),
+                delivery_fee=money(s.get("delivery_fee")),
+            )
+        )
     return out
 
 
@@ -47,7 +51,9 @@ def total_pages(body: str | bytes | dict) -> int | None:
 def extract_offers(body: str | bytes | dict, url: str, marketplace: Marketplace, store: Store) -> list[Offer]:
     data = to_json(body)
     items = data.get("items") if isinstance(data, dict) else None
-    return [_offer(p, marketplace, store) for p in items or [] if isinstance(p, dict) and p.get("id") is not None]
+    return [
+        _offer(p, marketplace, store) for p in items or [] if isinstance(p, dict) and p.get("id") is not None
+    ]
 
 
 def _offer(product: dict, m: Marketplace, store: Store) -> Offer:
@@ -64,7 +70,8 @@ def _offer(product: dict, m: Marketplace, store: Store) -> Offer:
         brand=clean(product.get("brand")),
         gtin=gtin(product.get("barcode")),
         attributes={"spec": spec} if spec else {},
-        price=price, price_raw=None if product.get("price") is None else str(product["price"]),
+        price=price,
+        price_raw=None if product.get("price") is None else str(product["price"]),
         final_price=promo if discounted else None,
         final_price_raw=str(product["promo_price"]) if discounted else None,
         shipping=store.delivery_fee if store.delivery_fee is not None else m.default_shipping,

@@ -30,14 +30,20 @@ _ATTRIBUTES = {"color": "colour", "size": "size", "material": "material", "patte
 
 def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> list[Offer]:
     """Every offer of every Product on the page (one per Offer / AggregateOffer / variant)."""
-    data = extruct.extract(to_text(body), base_url=url, syntaxes=["json-ld", "microdata", "rdfa", "opengraph"],
-                           uniform=True, errors="ignore")
+    data = extruct.extract(
+        to_text(body),
+        base_url=url,
+        syntaxes=["json-ld", "microdata", "rdfa", "opengraph"],
+        uniform=True,
+        errors="ignore",
+    )
     nodes = _link([*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(data.get("rdfa", []))])
     offers: dict[str, Offer] = {}
     products = _products(nodes)
     # Products without offers are usually related/referenced items; keep them only if nothing else.
-    products = ([p for p in products if p.get("offers") or p.get("hasVariant")]
-                or [p for p in products if _name(p.get("name"))])
+    products = [p for p in products if p.get("offers") or p.get("hasVariant")] or [
+        p for p in products if _name(p.get("name"))
+    ]
     for product in products:
         for offer in _product_offers(product, url, marketplace):
             key, n = offer.listing_id, 1
@@ -67,20 +73,24 @@ def _page_title(opengraph: list[dict], body: str | bytes) -> str:
 def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
     """Absolute product-page links on a category page, in page order, without repeats."""
     sel = Selector(text=to_text(body))
-    hrefs = sel.css(f"{selector}::attr(href)").getall() or sel.css(
-        "[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
+    hrefs = (
+        sel.css(f"{selector}::attr(href)").getall()
+        or sel.css("[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
+    )
     return list(dict.fromkeys(urljoin(url, h.strip()) for h in hrefs if h.strip()))
 
 
 def next_page(body: str | bytes, url: str) -> str | None:
     """The ``rel=next`` link (``<a rel="next">`` or ``<link rel="next">``) as an absolute URL."""
     sel = Selector(text=to_text(body))
-    href = sel.xpath("//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]"
-                     "/@href").get()
+    href = sel.xpath(
+        "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
+    ).get()
     return urljoin(url, href.strip()) if href and href.strip() else None
 
 
 # --- finding products -------------------------------------------------------------------------------
+
 
 def _type(node: Any) -> set[str]:
     if not isinstance(node, dict):
@@ -173,6 +183,7 @@ def _image(value: Any) -> str | None:
 
 # --- products and offers ----------------------------------------------------------------------------
 
+
 def _product_offers(product: dict, page_url: str, m: Marketplace, group: dict | None = None) -> list[Offer]:
     variants = [v for v in _as_list(product.get("hasVariant")) if isinstance(v, dict) and _type(v)]
     if "ProductGroup" in _type(product) and variants:
@@ -203,7 +214,9 @@ def _offer(product: dict, node: dict, page_url: str, m: Marketplace, group: dict
         return _first(node.get(key)) or _first(product.get(key)) or _first(group.get(key))
 
     price_raw, price, list_raw, list_price, currency = _prices(node)
-    shipping, delivery_hours, delivery_raw = _shipping(node.get("shippingDetails") or product.get("shippingDetails"))
+    shipping, delivery_hours, delivery_raw = _shipping(
+        node.get("shippingDetails") or product.get("shippingDetails")
+    )
     sku = clean(pick("sku"))
     link = clean(_first(node.get("url"))) or clean(_first(product.get("url"))) or page_url
     return Offer(
@@ -217,13 +230,16 @@ def _offer(product: dict, node: dict, page_url: str, m: Marketplace, group: dict
         sku=sku,
         category=_name(pick("category")),
         attributes=_attributes(product, group),
-        price=price, price_raw=price_raw, list_price=list_price,
+        price=price,
+        price_raw=price_raw,
+        list_price=list_price,
         list_price_raw=None if list_price is None else list_raw,
         currency=currency or m.currency,
         shipping=shipping if shipping is not None else m.default_shipping,
         in_stock=_in_stock(node),
         seller=_name(node.get("seller")) or _name(node.get("offeredBy")),
-        delivery_hours=delivery_hours, delivery_raw=delivery_raw,
+        delivery_hours=delivery_hours,
+        delivery_raw=delivery_raw,
         image=_image(product.get("image")) or _image(group.get("image")),
     )
 
@@ -289,8 +305,14 @@ def _in_stock(node: dict) -> bool | None:
 def _shipping(details: Any) -> tuple[Decimal | None, float | None, str | None]:
     """(fee, delivery hours, delivery text) from the first ``shippingDetails`` (OfferShippingDetails)
     that ships (``doesNotShip`` ones are skipped); free shipping is a rate of 0."""
-    detail = next((d for d in _as_list(details) if isinstance(d, dict)
-                   and str(_first(d.get("doesNotShip"))).lower() not in ("true", "1")), None)
+    detail = next(
+        (
+            d
+            for d in _as_list(details)
+            if isinstance(d, dict) and str(_first(d.get("doesNotShip"))).lower() not in ("true", "1")
+        ),
+        None,
+    )
     if not isinstance(detail, dict):
         return None, None, None
     rate = _first(detail.get("shippingRate"))
@@ -334,11 +356,18 @@ def _attributes(product: dict, group: dict) -> dict[str, str]:
 
 def _duplicate(offer: Offer, seen: Any) -> bool:
     """The same offer found again in another syntax (JSON-LD and microdata on one page)."""
-    return any(o.title == offer.title and o.price == offer.price and o.sku == offer.sku
-               and o.seller == offer.seller and o.attributes == offer.attributes for o in seen)
+    return any(
+        o.title == offer.title
+        and o.price == offer.price
+        and o.sku == offer.sku
+        and o.seller == offer.seller
+        and o.attributes == offer.attributes
+        for o in seen
+    )
 
 
 # --- RDFa and OpenGraph -----------------------------------------------------------------------------
+
 
 def _rdfa_nodes(items: list[dict]) -> list[dict]:
     """extruct's RDFa (expanded JSON-LD) → compact schema.org dicts, references resolved."""
@@ -349,12 +378,20 @@ def _rdfa_nodes(items: list[dict]) -> list[dict]:
         for key, values in node.items():
             if not key.startswith(SCHEMA):
                 continue
-            vals = [_rdfa_value(v, by_id, depth, compact) for v in (values if isinstance(values, list) else [values])]
+            vals = [
+                _rdfa_value(v, by_id, depth, compact)
+                for v in (values if isinstance(values, list) else [values])
+            ]
             out[key.split("/")[-1]] = vals[0] if len(vals) == 1 else vals
         return out
 
-    return [compact(i, 0) for i in items if isinstance(i, dict) and _type(i) & PRODUCT_TYPES
-            and any(str(t).startswith(SCHEMA) for t in i.get("@type", []))]
+    return [
+        compact(i, 0)
+        for i in items
+        if isinstance(i, dict)
+        and _type(i) & PRODUCT_TYPES
+        and any(str(t).startswith(SCHEMA) for t in i.get("@type", []))
+    ]
 
 
 def _rdfa_value(value: Any, by_id: dict, depth: int, compact: Any) -> Any:
@@ -375,10 +412,15 @@ def _opengraph_offer(items: list[dict], url: str, m: Marketplace) -> Offer | Non
             continue
         sku = clean(og.get("product:retailer_item_id"))
         return Offer(
-            marketplace=m.name, listing_id=sku or url_path(url), url=og.get("og:url") or url,
-            title=clean(og.get("og:title")) or "", brand=clean(og.get("product:brand")),
+            marketplace=m.name,
+            listing_id=sku or url_path(url),
+            url=og.get("og:url") or url,
+            title=clean(og.get("og:title")) or "",
+            brand=clean(og.get("product:brand")),
             gtin=gtin(og.get("product:gtin") or og.get("product:ean") or og.get("product:upc")),
-            sku=sku, price=money(raw), price_raw=str(raw),
+            sku=sku,
+            price=money(raw),
+            price_raw=str(raw),
             currency=clean(og.get("product:price:currency") or og.get("og:price:currency")) or m.currency,
             shipping=m.default_shipping,
             in_stock=availability(og.get("product:availability") or og.get("og:availability")),

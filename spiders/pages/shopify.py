@@ -29,7 +29,9 @@ def extract_offers(body: str | bytes | dict, url: str, marketplace: Marketplace)
 
 
 def _product_offers(product: dict, m: Marketplace) -> list[Offer]:
-    option_names = [clean(o.get("name")) if isinstance(o, dict) else clean(o) for o in product.get("options") or []]
+    option_names = [
+        clean(o.get("name")) if isinstance(o, dict) else clean(o) for o in product.get("options") or []
+    ]
     images = {i.get("id"): i.get("src") for i in product.get("images") or [] if isinstance(i, dict)}
     first_image = next(iter(images.values()), None)
     title = clean(product.get("title")) or ""
@@ -41,25 +43,29 @@ def _product_offers(product: dict, m: Marketplace) -> list[Offer]:
         price, list_price = money(variant.get("price")), money(variant.get("compare_at_price"))
         featured = variant.get("featured_image")
         shown = list_price is not None and price is not None and list_price > price  # a real "was" price
-        offers.append(Offer(
-            marketplace=m.name,
-            listing_id=str(variant["id"]),
-            url=m.url(f"products/{product.get('handle') or product.get('id')}?variant={variant['id']}"),
-            title=f"{title} - {vtitle}" if vtitle and vtitle != DEFAULT_TITLE else title,
-            brand=clean(product.get("vendor")),
-            gtin=gtin(variant.get("barcode")),
-            sku=clean(variant.get("sku")),
-            category=clean(product.get("product_type")),
-            attributes=_attributes(variant, option_names),
-            price=price, price_raw=clean(variant.get("price")),
-            list_price=list_price if shown else None,
-            list_price_raw=clean(variant.get("compare_at_price")) if shown else None,
-            currency=m.currency,
-            shipping=m.default_shipping,
-            in_stock=variant.get("available") if isinstance(variant.get("available"), bool) else None,
-            image=(featured.get("src") if isinstance(featured, dict) else None)
-            or images.get(variant.get("image_id")) or first_image,
-        ))
+        offers.append(
+            Offer(
+                marketplace=m.name,
+                listing_id=str(variant["id"]),
+                url=m.url(f"products/{product.get('handle') or product.get('id')}?variant={variant['id']}"),
+                title=f"{title} - {vtitle}" if vtitle and vtitle != DEFAULT_TITLE else title,
+                brand=clean(product.get("vendor")),
+                gtin=gtin(variant.get("barcode")),
+                sku=clean(variant.get("sku")),
+                category=clean(product.get("product_type")),
+                attributes=_attributes(variant, option_names),
+                price=price,
+                price_raw=clean(variant.get("price")),
+                list_price=list_price if shown else None,
+                list_price_raw=clean(variant.get("compare_at_price")) if shown else None,
+                currency=m.currency,
+                shipping=m.default_shipping,
+                in_stock=variant.get("available") if isinstance(variant.get("available"), bool) else None,
+                image=(featured.get("src") if isinstance(featured, dict) else None)
+                or images.get(variant.get("image_id"))
+                or first_image,
+            )
+        )
     return offers
 
 

@@ -61,8 +61,10 @@ def _offer(product: dict, m: Marketplace) -> Offer:
         category=next((c for c in categories if c), None),
         attributes=attributes,
         # raw texts only beside a parsed value: minor units must never reach PricePipeline's text parser
-        price=price, price_raw=None if price is None else str(prices["price"]),
-        list_price=list_price, list_price_raw=None if list_price is None else str(prices["regular_price"]),
+        price=price,
+        price_raw=None if price is None else str(prices["price"]),
+        list_price=list_price,
+        list_price_raw=None if list_price is None else str(prices["regular_price"]),
         currency=clean(prices.get("currency_code")) or m.currency,
         shipping=m.default_shipping,
         in_stock=product.get("is_in_stock") if isinstance(product.get("is_in_stock"), bool) else None,
