@@ -26,7 +26,7 @@ SHOPS = ("techmall", "shopline", "woomart", "jingxuan", "shandian")
 
 
 def make_offers(n: int, run: int):
-    from crawler.items import Offer
+    from core.offer import Offer
 
     now = datetime.now(UTC)
     out = []

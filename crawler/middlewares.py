@@ -93,7 +93,7 @@ class EncodingMiddleware:
 
     Scrapy trusts a BOM, the ``Content-Type`` charset and ``<meta charset>``/``http-equiv``; with none
     of them it guesses (charset-normalizer), which reads short GBK pages as Korean and Big5 ones as
-    cp1252. ``spiders.pages._common.choose_encoding`` tells GB18030/GBK from Big5 by their common
+    cp1252. ``core.encoding.choose_encoding`` tells GB18030/GBK from Big5 by their common
     characters. Sits inside HttpCompressionMiddleware (590), so it sees the decompressed body.
     Counted as ``bijia/encoding/<encoding>``.
     """
@@ -110,7 +110,7 @@ class EncodingMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HtmlResponse) or not response.body:
             return response
-        from spiders.pages._common import choose_encoding
+        from core.encoding import choose_encoding
 
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         chosen = choose_encoding(response.body, content_type)

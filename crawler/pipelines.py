@@ -11,7 +11,7 @@ from decimal import Decimal
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.items import Offer
+from core.offer import Offer
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class PricePipeline:
         return cls(crawler)
 
     def process_item(self, item: Offer) -> Offer:
-        from crawler.prices import parse_delivery_hours, parse_price, parse_shipping
+        from core.prices import parse_delivery_hours, parse_price, parse_shipping
 
         market = _marketplace(self.crawler) if self.crawler else None
         hint = item.currency or (market.currency if market else None)

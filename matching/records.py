@@ -25,7 +25,7 @@ class OfferRecord:
 
     @classmethod
     def from_offer(cls, offer: Any) -> OfferRecord:
-        """Build from a ``crawler.items.Offer`` (or anything with the same attribute names)."""
+        """Build from a ``core.offer.Offer`` (or anything with the same attribute names)."""
         landed = getattr(offer, "landed_price", None)
         price = landed if landed is not None else getattr(offer, "price", None)
         return cls(

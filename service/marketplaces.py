@@ -116,8 +116,8 @@ def _found(found: Probe, shape: str, note: str) -> Probe:
 
 
 def _probe_html(found: Probe, timeout: float) -> Probe:
+    from core.encoding import to_text
     from spiders.pages import jsonld
-    from spiders.pages._common import to_text
 
     page = fetch(found.url, timeout=timeout)
     if not page.ok:

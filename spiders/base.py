@@ -17,9 +17,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 
+from core.encoding import choose_encoding, to_text
 from crawler.config import Marketplace, load_marketplaces
 from crawler.middlewares import EncodingMiddleware, RetryAfterMiddleware
-from spiders.pages._common import choose_encoding, to_text
 
 
 def as_marketplace(value: Marketplace | dict | str | None) -> Marketplace:

@@ -15,7 +15,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from crawler.items import Offer
+from core.offer import Offer
 from spiders.base import MarketplaceSpider
 from spiders.pages import jsonld
 

@@ -12,10 +12,10 @@ from urllib.parse import urljoin
 
 from scrapy.utils.sitemap import Sitemap
 
+from core.encoding import to_text
+from core.offer import Offer
 from crawler.config import Marketplace
-from crawler.items import Offer
 from spiders.pages import instant, jsonld, shopify, woocommerce
-from spiders.pages._common import to_text
 
 SAMPLE_SIZE = 10
 MAX_SITEMAP_HOPS = 4

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from crawler.items import Offer
+from core.offer import Offer
 
 STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("marketplace", "VARCHAR"),

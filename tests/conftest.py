@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.items import Offer
+from core.offer import Offer
 
 SHARED = Path(os.environ.get("BIJIA_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 

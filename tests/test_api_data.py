@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import storage
-from crawler.items import Offer
+from core.offer import Offer
 from storage.offers import commit_run, stage_offers, start_run
 from storage.products import SavedGroup, save_products
 from storage.snapshots import publish

@@ -12,8 +12,8 @@ from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
+from core.encoding import choose_encoding, detect_encoding, to_text
 from crawler.middlewares import EncodingMiddleware
-from spiders.pages._common import choose_encoding, detect_encoding, to_text
 from tests.test_spiders import call, make_spider, split
 from tests.test_spiders_localsite import LocalSite, crawl
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from core.offer import OFFER_FIELDS, Offer
 from crawler.config import Marketplace
-from crawler.items import OFFER_FIELDS, Offer
 from spiders.pages import browser_listing, instant, jsonld, shopify, woocommerce
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"

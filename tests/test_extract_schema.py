@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
+from core.values import availability, gtin, structured_price
 from crawler.config import Marketplace
 from spiders.pages import jsonld
-from spiders.pages._common import availability, gtin, structured_price
 from tests.test_extract_recorded import PAGES
 
 M = Marketplace(name="shop", shape="jsonld", base_url="http://127.0.0.1:8765/shop/", default_shipping=10)

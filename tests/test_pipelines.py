@@ -8,8 +8,8 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
+from core.offer import Offer
 from crawler.config import Marketplace
-from crawler.items import Offer
 from crawler.pipelines import DuckDBPipeline, PricePipeline, ValidatePipeline
 from storage import connect
 from storage.offers import staged_count, start_run

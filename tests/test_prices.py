@@ -1,4 +1,4 @@
-"""crawler/prices.py: price, shipping and delivery text parsing."""
+"""core/prices.py: price, shipping and delivery text parsing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.prices import currency_code, parse_delivery_hours, parse_price, parse_shipping
+from core.prices import currency_code, parse_delivery_hours, parse_price, parse_shipping
 
 
 @pytest.mark.parametrize(

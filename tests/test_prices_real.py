@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from price_parser import Price
 
-from crawler.prices import currency_code, parse_price
+from core.prices import currency_code, parse_price
 
 SHARED = Path(os.environ.get("BIJIA_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 DATA = SHARED / "pages" / "price-strings.json"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.prices import parse_delivery_hours, parse_price, parse_shipping
+from core.prices import parse_delivery_hours, parse_price, parse_shipping
 from matching.normalise import fold, normalise_title
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,8 +16,8 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler, get_reactor_settings
 
+from core.offer import Offer
 from crawler.config import Marketplace
-from crawler.items import Offer
 from crawler.middlewares import RetryAfterMiddleware, retry_after_seconds
 from spiders import SPIDERS
 from tests.test_extract_recorded import PAGES

@@ -11,9 +11,10 @@ from urllib.parse import urljoin
 
 from parsel import Selector
 
+from core.encoding import to_text
+from core.offer import Offer
 from crawler.config import Marketplace
-from crawler.items import Offer
-from spiders.pages._common import clean, to_text
+from spiders.pages._common import clean
 
 IN_STOCK = ("有货", "现货", "in stock")
 OUT_OF_STOCK = ("无货", "缺货", "售罄", "已售完", "out of stock", "sold out")

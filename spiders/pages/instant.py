@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.offer import Offer
+from core.values import gtin, money
 from crawler.config import Marketplace
-from crawler.items import Offer
-from spiders.pages._common import clean, gtin, money, to_json
+from spiders.pages._common import clean, to_json
 
 
 @dataclass(frozen=True)

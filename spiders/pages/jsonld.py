@@ -13,10 +13,12 @@ from urllib.parse import urljoin
 import extruct
 from parsel import Selector
 
+from core.encoding import to_text
+from core.offer import Offer
+from core.prices import currency_code, parse_price
+from core.values import availability, gtin, money, structured_price
 from crawler.config import Marketplace
-from crawler.items import Offer
-from crawler.prices import currency_code, parse_price
-from spiders.pages._common import availability, clean, gtin, money, structured_price, to_text, url_path
+from spiders.pages._common import clean, url_path
 
 SCHEMA = ("http://schema.org/", "https://schema.org/")
 PRODUCT_TYPES = {"Product", "ProductGroup", "ProductModel", "IndividualProduct", "Vehicle"}

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.offer import Offer
+from core.values import gtin, money
 from crawler.config import Marketplace
-from crawler.items import Offer
-from spiders.pages._common import clean, gtin, money, to_json
+from spiders.pages._common import clean, to_json
 
 DEFAULT_TITLE = "Default Title"
 _OPTION_KEYS = {"color": "colour", "colour": "colour", "size": "size", "storage": "storage"}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core.offer import Offer
+from core.values import gtin
 from crawler.config import Marketplace
-from crawler.items import Offer
-from spiders.pages._common import clean, gtin, to_json
+from spiders.pages._common import clean, to_json
 
 _ATTR_KEYS = {"color": "colour", "colour": "colour", "颜色": "colour", "size": "size", "storage": "storage"}
 _BRAND_KEYS = ("brand", "品牌", "pa_brand")
