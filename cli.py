@@ -327,7 +327,7 @@ def show_comparison(
 ) -> int:
     from service.output import comparison_table, render
     from storage import connect
-    from storage.compare import compare as compare_rows
+    from storage.working_queries import compare as compare_rows
 
     con = connect(db, read_only=True)
     try:

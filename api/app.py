@@ -27,7 +27,7 @@ from api.http import (
     wants_csv,
 )
 from api.snapshots import Reading, SnapshotManager
-from storage import queries
+from storage import snapshot_queries as queries
 from storage.snapshots import Snapshot
 
 MAX_QUERY = 100

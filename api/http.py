@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.snapshots import NoSnapshot
-from storage.queries import SearchKey, Table
+from storage.snapshot_queries import SearchKey, Table
 from storage.snapshots import Snapshot
 
 JSON = "application/json"

@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 import duckdb
 
-from storage.snapshots import FORMAT, Snapshot, read_pointer, snapshot_from_name
+from storage.snapshot_tables import FORMAT
+from storage.snapshots import Snapshot, read_pointer, snapshot_from_name
 
 log = logging.getLogger("bijia.api")
 

@@ -120,7 +120,6 @@ def run_crawl(
     from scrapy import signals
     from scrapy.crawler import AsyncCrawlerProcess, Crawler
 
-    from spiders import SPIDERS
     from storage import connect
     from storage.offers import commit_run, start_run
 
@@ -139,7 +138,10 @@ def run_crawl(
         spider_settings = settings.copy()
         if jobdir is not None:
             spider_settings.set("JOBDIR", str(Path(jobdir) / market.name), priority="cmdline")
-        crawler = process.create_crawler(Crawler(SPIDERS[market.shape], spider_settings))
+        # the spider of each shape is found by name in SPIDER_MODULES (Scrapy's spider loader), so the
+        # Scrapy plumbing does not import the spiders that build on it
+        spider_class = process.spider_loader.load(market.shape)
+        crawler = process.create_crawler(Crawler(spider_class, spider_settings))
         crawlers[market.name] = crawler
         if progress is not None:
             count = {"n": 0}

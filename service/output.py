@@ -58,7 +58,7 @@ def render(
 
 
 def comparison_table(rows: Sequence[Any], marketplaces: Sequence[str]) -> tuple[list[dict], list[str]]:
-    """Flatten ``storage.compare.ComparisonRow``s: product, one column per marketplace, lowest, where, saving."""
+    """Flatten ``storage.working_queries.ComparisonRow``s: product, one column per marketplace, lowest, where, saving."""
     columns = ["product_id", "product", *marketplaces, "lowest_price", "where", "saving"]
     flat = []
     for row in rows:

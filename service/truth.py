@@ -40,7 +40,7 @@ def _pairs(counts: Counter) -> int:
 
 def score_against_truth(db_path: Path, catalogue, absurd: tuple[str, ...] = ()) -> TruthReport:
     from storage import connect
-    from storage.compare import compare
+    from storage.working_queries import compare
 
     rows_truth = {f"{r.marketplace}/{r.listing_id}": r for r in catalogue.truth_rows(absurd)}
     truth = {k: r.sku_id for k, r in rows_truth.items()}

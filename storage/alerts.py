@@ -20,9 +20,10 @@ from typing import Any
 
 import duckdb
 
+from storage.schema import effective_price, landed_price
+
 KINDS = ("price_drop", "price_rise", "out_of_stock", "back_in_stock", "new_lowest")
-_EFFECTIVE = "coalesce({p}.final_price, {p}.price)"
-_LANDED = "coalesce(o.final_price, o.price) + coalesce(o.shipping, 0)"
+_LANDED = landed_price("o")
 
 
 @dataclass
@@ -65,7 +66,7 @@ def price_and_stock_changes(
     con: duckdb.DuckDBPyConnection, run_id: str, *, drop_percent: float, rise_percent: float
 ) -> list[Alert]:
     """Alerts for the listings ``run_id`` observed, against each one's previous observation."""
-    cur, prev = _EFFECTIVE.format(p="c"), _EFFECTIVE.format(p="p")
+    cur, prev = effective_price("c"), effective_price("p")
     rows = con.execute(
         f"""
         WITH cur AS (SELECT * FROM prices WHERE run_id = ?),

@@ -19,8 +19,9 @@ from typing import Any
 
 import duckdb
 
+from storage.schema import landed_price
+
 WINDOW = timedelta(days=30)
-_LANDED = "coalesce({p}.final_price, {p}.price) + coalesce({p}.shipping, 0)"
 
 
 @dataclass
@@ -47,7 +48,7 @@ def discount_facts(
 ) -> dict[str, DiscountFacts]:
     """Facts per product (all products, or those listed), as of ``now`` (default: the clock)."""
     now = now or datetime.now(UTC)
-    landed_o, landed_p = _LANDED.format(p="o"), _LANDED.format(p="p")
+    landed_o, landed_p = landed_price("o"), landed_price("p")
     only = "AND list_contains(?, po.product_id)" if product_ids is not None else ""
     params: list[Any] = [product_ids] if product_ids is not None else []
     rows = con.execute(
@@ -113,7 +114,7 @@ def price_history(
     rows = con.execute(
         f"""
         SELECT p.observed_at, p.marketplace, p.listing_id, p.run_id, p.price, p.final_price, p.shipping,
-               {_LANDED.format(p="p")} AS landed, p.in_stock
+               {landed_price("p")} AS landed, p.in_stock
         FROM product_offers po JOIN prices p USING (marketplace, listing_id)
         WHERE po.product_id = ? AND p.observed_at BETWEEN ? AND ?
         ORDER BY p.observed_at, p.marketplace, p.listing_id

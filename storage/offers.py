@@ -16,37 +16,9 @@ from typing import Any
 import duckdb
 
 from core.offer import Offer
+from storage.schema import OFFER_COLUMN_NAMES, OFFER_COLUMNS
 
-STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("marketplace", "VARCHAR"),
-    ("listing_id", "VARCHAR"),
-    ("url", "VARCHAR"),
-    ("title", "VARCHAR"),
-    ("brand", "VARCHAR"),
-    ("gtin", "VARCHAR"),
-    ("mpn", "VARCHAR"),
-    ("sku", "VARCHAR"),
-    ("category", "VARCHAR"),
-    ("attributes", "JSON"),
-    ("price", "DECIMAL(18,2)"),
-    ("price_raw", "VARCHAR"),
-    ("list_price", "DECIMAL(18,2)"),
-    ("final_price", "DECIMAL(18,2)"),
-    ("final_price_raw", "VARCHAR"),
-    ("shipping", "DECIMAL(18,2)"),
-    ("shipping_raw", "VARCHAR"),
-    ("currency", "VARCHAR"),
-    ("in_stock", "BOOLEAN"),
-    ("stock_qty", "INTEGER"),
-    ("seller", "VARCHAR"),
-    ("store", "VARCHAR"),
-    ("distance_km", "DOUBLE"),
-    ("delivery_hours", "DOUBLE"),
-    ("delivery_raw", "VARCHAR"),
-    ("image", "VARCHAR"),
-    ("observed_at", "TIMESTAMPTZ"),
-)
-_NAMES = [name for name, _ in STAGED_COLUMNS]
+_NAMES = OFFER_COLUMN_NAMES
 
 
 def start_run(
@@ -90,7 +62,7 @@ def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[O
             if name == "attributes":
                 value = json.dumps(value or {}, ensure_ascii=False)
             columns[i].append(value)
-    selects = ", ".join(f"unnest(?::{sql_type}[])" for _, sql_type in STAGED_COLUMNS)
+    selects = ", ".join(f"unnest(?::{sql_type}[])" for _, sql_type in OFFER_COLUMNS)
     updates = ", ".join(f"{n} = excluded.{n}" for n in _NAMES[2:])
     con.execute(
         f"INSERT INTO staging_offers (run_id, {', '.join(_NAMES)}) SELECT ?, {selects} "

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from storage.schema import effective_price
+
 
 @dataclass(frozen=True)
 class OfferRow:
@@ -28,7 +30,7 @@ class OfferRow:
 def offers_for_matching(con: duckdb.DuckDBPyConnection) -> list[OfferRow]:
     rows = con.execute(
         "SELECT marketplace, listing_id, title, brand, gtin, mpn, attributes, "
-        "CAST(coalesce(final_price, price) AS DOUBLE), category FROM offers WHERE NOT gone "
+        f"CAST({effective_price()} AS DOUBLE), category FROM offers WHERE NOT gone "
         "ORDER BY marketplace, listing_id"
     ).fetchall()
     return [

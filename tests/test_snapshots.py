@@ -8,10 +8,10 @@ import duckdb
 import pytest
 
 import storage
-from storage import snapshots
-from storage.compare import compare
+from storage import snapshot_tables, snapshots
 from storage.offers import stage_offers, start_run
 from storage.snapshots import current_snapshot, list_snapshots, publish
+from storage.working_queries import compare
 from tests.test_api_data import NOW, _offer, build_working_db
 
 
@@ -110,7 +110,7 @@ def test_the_api_point_lookups_scan_an_index(working: Path, tmp_path: Path) -> N
     condition): every lookup of a product page, its history, an offer's history and a comparison must."""
     from datetime import date
 
-    from storage import queries
+    from storage import snapshot_queries as queries
 
     publish(working, tmp_path / "snaps")
     con = duckdb.connect(str(current_snapshot(tmp_path / "snaps").path), read_only=True)
@@ -131,12 +131,12 @@ def test_the_api_point_lookups_scan_an_index(working: Path, tmp_path: Path) -> N
 
 
 def test_offer_keys_are_unambiguous(working: Path, tmp_path: Path) -> None:
-    assert snapshots.offer_key("ab", "c") != snapshots.offer_key("a", "bc")
+    assert snapshot_tables.offer_key("ab", "c") != snapshot_tables.offer_key("a", "bc")
     publish(working, tmp_path / "snaps")
     con = duckdb.connect(str(current_snapshot(tmp_path / "snaps").path), read_only=True)
     try:
         assert con.execute("SELECT offer_key FROM api_offer_keys WHERE okey = 1").fetchone() == (
-            snapshots.offer_key(
+            snapshot_tables.offer_key(
                 *con.execute(
                     "SELECT marketplace, listing_id FROM offers ORDER BY marketplace, listing_id LIMIT 1"
                 ).fetchone()

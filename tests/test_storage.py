@@ -6,10 +6,10 @@ import duckdb
 import pytest
 
 from storage import StorageError, connect
-from storage.compare import compare
 from storage.migrations import MIGRATIONS
 from storage.offers import commit_run, stage_offers, staged_count, start_run
 from storage.products import SavedGroup, save_products
+from storage.working_queries import compare
 
 
 def publish(con, run_id, offers, marketplaces=None):

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 import duckdb
 
-_LANDED = "coalesce(o.final_price, o.price) + coalesce(o.shipping, 0)"
+from storage.schema import landed_price
+
+_LANDED = landed_price("o")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from storage.snapshots import FILTER_PREFIX, offer_key
+from storage.snapshot_tables import FILTER_PREFIX, offer_key
 
 MAX_TERMS = 12
 _TOKEN_RE = re.compile(r"[0-9]+[a-z]+|[a-z]+|[0-9]+|[\u3400-\u9fff\uf900-\ufaff]+")
