@@ -7,7 +7,7 @@ Stages, one module each: ``normalise`` → ``attributes`` → ``blocking`` → `
 
 from .config import MatchConfig
 from .explain import Explanation, explain
-from .ids import assign_product_ids
+from .product_ids import assign_product_ids
 from .overrides import Overrides
 from .pipeline import Group, MatchResult, PairDecision, match_offers
 from .records import OfferRecord
