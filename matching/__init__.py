@@ -7,9 +7,9 @@ Stages, one module each: ``normalise`` → ``attributes`` → ``blocking`` → `
 
 from .config import MatchConfig
 from .explain import Explanation, explain
-from .product_ids import assign_product_ids
 from .overrides import Overrides
 from .pipeline import Group, MatchResult, PairDecision, match_offers
+from .product_ids import assign_product_ids
 from .records import OfferRecord
 
 __all__ = [

@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 
 from crawler.config import AlertsOptions
+from storage import connected
+from storage.alerts import recent_alerts
 
 log = logging.getLogger("bijia.alerts")
 RETRY_WINDOW = timedelta(days=1)
@@ -134,3 +136,14 @@ def deliver(con: duckdb.DuckDBPyConnection, url: str, run_id: str, timeout: floa
         return f"failed: HTTP {status}", 0
     mark_delivered(con, [a["alert_id"] for a in pending])
     return "sent", len(pending)
+
+
+def alerts(db: Path, *, run_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """``bijia alerts``: stored alerts, newest first, with a ``change`` (percent or previous lowest
+    marketplace) and a ``price`` (the price, else the landed price) column for display."""
+    with connected(db, read_only=True) as con:
+        rows = recent_alerts(con, run_id=run_id, limit=limit)
+    for row in rows:
+        row["change"] = row.get("change_percent") or row.get("previous_marketplace") or ""
+        row["price"] = row.get("price") or row.get("landed_price")
+    return rows

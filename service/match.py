@@ -79,8 +79,8 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
 
     from crawler.runner import new_run_id
     from matching import match_offers
-    from matching.product_ids import assign_product_ids
     from matching.overrides import Overrides
+    from matching.product_ids import assign_product_ids
     from storage.offers import finish_run, start_run
     from storage.products import (
         SavedGroup,

@@ -3,6 +3,6 @@
 Runs, offers (latest state), prices (append-only history), products and their offers, match overrides.
 """
 
-from storage.db import StorageError, connect
+from storage.db import StorageError, connect, connected
 
-__all__ = ["StorageError", "connect"]
+__all__ = ["StorageError", "connect", "connected"]

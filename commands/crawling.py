@@ -1,0 +1,192 @@
+"""``bijia crawl``, ``run``, ``runs`` and ``alerts``: crawling, and the unattended run cron starts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands.common import (
+    DEFAULT_DB,
+    ConfigOption,
+    DbOption,
+    FormatOption,
+    VerboseOption,
+    exit_for_crawl,
+    print_report,
+    progress_callback,
+    progress_display,
+    showing,
+    user_errors,
+)
+from service.output import Format, render
+
+app = typer.Typer()
+
+MarketplaceOption = Annotated[
+    list[str] | None, typer.Option("--marketplace", "-m", help="Only this marketplace (repeatable).")
+]
+
+RUN_EPILOG = """\b
+Exit codes (for cron):
+  0   all well: every marketplace crawled and published
+  1   user error (bad database file, bad value)
+  2   bad command line
+  3   partial failure: some marketplaces failed, the others were published
+  4   total failure: nothing published (all marketplaces failed, interrupted, or match/publish failed)
+  75  another run holds the lock (EX_TEMPFAIL: try again later)
+  78  invalid marketplaces file (EX_CONFIG)
+
+Quiet on success when stderr is not a terminal; warnings and errors go to stderr
+(one JSON object per line with --log-format json). See docs/cron.md."""
+
+
+@app.command()
+@user_errors
+def crawl(
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    marketplace: MarketplaceOption = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id (default: a new one from the clock).")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl the marketplaces into the database (exit 3 if some failed, 4 if all failed)."""
+    from service.crawl import crawl as crawl_marketplaces
+    from service.logging_setup import configure
+
+    configure(
+        "text",
+        "INFO" if verbose else "WARNING",
+        library_level="INFO" if verbose else "ERROR",
+        tracebacks=verbose,
+    )
+    progress = progress_display()
+    with showing(progress):
+        report = crawl_marketplaces(
+            db, config, only=marketplace, run_id=run_id, verbose=verbose, progress=progress_callback(progress)
+        )
+    if sys.stderr.isatty() or report.status != "finished":
+        print_report(
+            report.marketplaces, f"run {report.run_id}: {report.status}, {report.published} offers published"
+        )
+    exit_for_crawl(report.status)
+
+
+@app.command("run", epilog=RUN_EPILOG)
+@user_errors
+def run_command(
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    marketplace: MarketplaceOption = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Run id: a finished run is not run again (idempotent rerun); an unfinished one is continued."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue the last run if it was killed or interrupted, else start a new one."
+        ),
+    ] = False,
+    snapshots: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshots",
+            envvar="BIJIA_SNAPSHOTS",
+            help="Folder of published snapshots (default: [run] snapshots_dir, else 'snapshots' beside the db).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="Log lines on stderr: text or json (one JSON object per line)."),
+    ] = "text",
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron)."""
+    from service.logging_setup import LogFormat, configure
+    from service.run import run
+
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be 'text' or 'json'", param_hint="--log-format")
+    json_logs = log_format == "json"
+    configure(
+        LogFormat(log_format),
+        "INFO" if verbose or json_logs else "WARNING",
+        library_level="INFO" if verbose else ("WARNING" if json_logs else "ERROR"),
+        tracebacks=verbose,
+    )
+    tty = sys.stderr.isatty() and not json_logs
+    progress = progress_display() if tty else None
+    with showing(progress):
+        report = run(
+            db,
+            config_path=config,
+            only=marketplace,
+            run_id=run_id,
+            resume=resume,
+            snapshots_dir=snapshots,
+            log_level="INFO" if verbose else "WARNING",
+            progress=progress_callback(progress),
+        )
+    if tty:
+        alerts_sent = report.alerts.new if report.alerts else 0
+        print_report(
+            report.marketplaces,
+            f"run {report.run_id}: {report.status} (exit {int(report.exit_code)}), {report.published} "
+            f"offers published, {report.gone} gone, {report.products} products, snapshot {report.snapshot}, "
+            f"{alerts_sent} alert(s), {report.seconds}s",
+            report.notes,
+        )
+    if report.exit_code:
+        raise typer.Exit(int(report.exit_code))
+
+
+@app.command()
+@user_errors
+def runs(
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = Format.table,
+    limit: Annotated[int, typer.Option(min=1, help="Most recent N runs.")] = 20,
+) -> None:
+    """List recent runs with their status and per-marketplace counts."""
+    from service.runs import runs as recent_runs
+
+    render(
+        recent_runs(db, limit),
+        ["run_id", "kind", "status", "started_at", "seconds", "summary"],
+        fmt,
+        title="Runs",
+    )
+
+
+@app.command()
+@user_errors
+def alerts(
+    db: DbOption = DEFAULT_DB,
+    fmt: FormatOption = Format.table,
+    run_id: Annotated[str | None, typer.Option(help="Only the alerts of this run.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Most recent N alerts.")] = 50,
+) -> None:
+    """List recent alerts: price drops/rises, out of stock, back in stock, new lowest marketplace."""
+    from service.alerts import alerts as recent_alerts
+
+    columns = [
+        "run_id",
+        "kind",
+        "marketplace",
+        "listing_id",
+        "product_id",
+        "title",
+        "previous_price",
+        "price",
+    ]
+    render(
+        recent_alerts(db, run_id=run_id, limit=limit),
+        [*columns, "change", "delivered_at"],
+        fmt,
+        title="Alerts",
+    )
