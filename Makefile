@@ -7,7 +7,7 @@ setup:
 demo: setup
 	.venv/bin/bijia demo
 
-# lint (ruff check + format check), then the whole test suite; .ci/run calls exactly this
+# lint (ruff check, format check, mypy), then the whole test suite; .ci/run calls exactly this
 test: setup lint
 	.venv/bin/python -m pytest -q
 
@@ -18,6 +18,7 @@ test-fast: setup
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 format: setup
 	.venv/bin/ruff format .

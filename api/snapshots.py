@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import duckdb
 
+from storage.db import one_row
 from storage.snapshot_tables import FORMAT
 from storage.snapshots import Snapshot, read_pointer, snapshot_from_name
 
@@ -40,7 +41,7 @@ class _Open:
         self.snapshot = snapshot
         self.con = duckdb.connect(str(snapshot.path), read_only=True, config=config)
         try:
-            (fmt,) = self.con.execute("SELECT format FROM api_meta").fetchone()
+            (fmt,) = one_row(self.con, "SELECT format FROM api_meta")
         except duckdb.Error as exc:
             self.con.close()
             raise NoSnapshot(f"{snapshot.path}: not a published snapshot ({exc})") from None
@@ -161,7 +162,7 @@ class SnapshotManager:
             close = old is not None and old.users == 0
             if old is not None:
                 old.retired = True
-        if close:
+        if close and old is not None:
             old.close()
         log.info("serving snapshot %s", handle.snapshot.id)
 

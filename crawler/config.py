@@ -11,7 +11,7 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -157,11 +157,11 @@ def load_config(path: Path | str | None = None) -> MarketplacesFile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    raw = _expand_vars(raw, path, text)
+    expanded = cast(dict[str, Any], _expand_vars(raw, path, text))  # a TOML document is a table
     try:
-        return MarketplacesFile.model_validate(raw)
+        return MarketplacesFile.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, text, raw)) from None
+        raise ConfigError(_describe(exc, path, text, expanded)) from None
 
 
 def select_marketplaces(

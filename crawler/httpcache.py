@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy import Spider
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
@@ -33,7 +34,9 @@ class RevalidatingCacheMiddleware(HttpCacheMiddleware):
     answer with the cached page, and a failed crawl would publish stale prices as fresh observations.
     Here a download error stays an error (the marketplace's crawl reports it)."""
 
-    def process_exception(self, request: Request, exception: Exception) -> None:
+    def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | Response | None:
         request.meta.pop("cached_response", None)
         return None
 

@@ -79,7 +79,7 @@ class RetryAfterMiddleware:
             return response
         if self.stats is not None:
             self.stats.inc_value("retry_after/count")
-            self.stats.inc_value("retry_after/seconds", delay)
+            self.stats.inc_value("retry_after/seconds", delay)  # type: ignore[arg-type]  # seconds, not a count
         if delay > 0:
             # import here: importing the reactor at module level would install the default one
             from twisted.internet import reactor
@@ -112,7 +112,7 @@ class EncodingMiddleware:
             return response
         from core.encoding import choose_encoding
 
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         chosen = choose_encoding(response.body, content_type)
         if _same_codec(chosen, response.encoding):
             return response

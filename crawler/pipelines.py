@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+import duckdb
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
@@ -103,7 +104,7 @@ class DuckDBPipeline:
         self.crawler = crawler
         self.buffer: list[Offer] = []
         self.seen: set[tuple[str, str]] = set()
-        self.con = None
+        self.con: duckdb.DuckDBPyConnection | None = None
         self.written = 0
 
     @classmethod

@@ -161,9 +161,9 @@ def variant_attributes(title: str) -> dict[str, str]:
             out["storage"] = _num(gb)
             break
     for key, regex in (("volume", _VOL), ("weight", _WGT)):
-        m = regex.search(unitised)
-        if m and (key == "volume" or float(m.group(1)) >= 10):  # '5g' is a network, not 5 grams
-            out[key] = _num(float(m.group(1)))
+        found = regex.search(unitised)
+        if found and (key == "volume" or float(found.group(1)) >= 10):  # '5g' is a network, not 5 grams
+            out[key] = _num(float(found.group(1)))
     pack = _PACK.search(folded.lower())
     if pack:
         count = int(pack.group(1) or pack.group(2))

@@ -11,7 +11,7 @@ from .config import MatchConfig
 from .features import EXTRA_FEATURES
 from .identity import conflict as identity_conflict
 from .identity import identity_of
-from .prepare import Vocabulary, prepare
+from .prepare import Prepared, Vocabulary, prepare
 from .records import OfferRecord
 from .scoring import FEATURES, feature_rows, method_of, probabilities
 
@@ -93,7 +93,7 @@ def explain(
         key_a=a.key,
         key_b=b.key,
         normalised=(pa.norm, pb.norm),
-        identifiers=tuple({"gtin": x.gtin, "codes": sorted(x.codes), "brand": x.brand} for x in (pa, pb)),
+        identifiers=(_identifiers(pa), _identifiers(pb)),
         attributes=(pa.attrs, pb.attrs),
         shared_blocking_keys=shared,
         vetoes=fired,
@@ -107,3 +107,7 @@ def explain(
         method=method_of(pa, pb),
         model=config.model,
     )
+
+
+def _identifiers(record: Prepared) -> dict[str, Any]:
+    return {"gtin": record.gtin, "codes": sorted(record.codes), "brand": record.brand}

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from .config import TUNED_PATH, MatchConfig
 from .evaluate import decide, featurise, load
@@ -258,7 +259,7 @@ def tune_trees(
                 trials.append((f1, dict(params), veto, one, cfg, data))
     trials.sort(key=lambda x: -x[0])
     f1, params, veto, one, cfg, data = trials[0]
-    record = {
+    record: dict[str, Any] = {
         "tuned_on": {"fit": f"{dataset}:{train}", "threshold_and_options": f"{dataset}:{valid}"},
         "tuned": [
             "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, fit on train)",

@@ -120,21 +120,9 @@ def other_features(a: Prepared, b: Prepared, vocab: Vocabulary) -> list[float]:
 
 def _string_scores(left: list[str], right: list[str], workers: int) -> list[list[float]]:
     """Per scorer, the pairwise similarities (0..1) of left[i] vs right[i]."""
-    try:
-        from rapidfuzz.process import cpdist
-    except ImportError:  # pragma: no cover - rapidfuzz < 3.6
-        cpdist = None
-    out: list[list[float]] = []
-    for _, scorer in _FUZZ:
-        if cpdist is not None:
-            try:
-                values = cpdist(left, right, scorer=scorer, workers=workers)
-                out.append((values / 100.0).tolist())
-                continue
-            except ImportError:  # numpy missing: fall back to a loop of C calls
-                pass
-        out.append([scorer(x, y) / 100.0 for x, y in zip(left, right, strict=True)])
-    return out
+    from rapidfuzz.process import cpdist
+
+    return [(cpdist(left, right, scorer=scorer, workers=workers) / 100.0).tolist() for _, scorer in _FUZZ]
 
 
 def feature_rows(

@@ -267,8 +267,12 @@ def _names(config: Path, text: str | None) -> set[str]:
     except tomllib.TOMLDecodeError:
         load_config(config)  # raises ConfigError naming the file and the problem
         raise
-    entries = raw.get("marketplace") if isinstance(raw.get("marketplace"), list) else []
-    return {e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)}
+    entries = raw.get("marketplace")
+    return {
+        e["name"]
+        for e in (entries if isinstance(entries, list) else [])
+        if isinstance(e, dict) and isinstance(e.get("name"), str)
+    }
 
 
 def _write(path: Path, text: str) -> None:

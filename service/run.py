@@ -149,7 +149,7 @@ def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, b
                 "SELECT run_id, status FROM runs WHERE kind = 'run' ORDER BY started_at DESC LIMIT 1"
             ).fetchone()
             resumed = bool(resume and row and row[1] in UNFINISHED)
-            run_id = row[0] if resumed else new_run_id()
+            run_id = row[0] if resumed and row else new_run_id()
             if resume and not resumed:
                 log.info(
                     "nothing to resume; starting run %s",
@@ -192,12 +192,13 @@ def _run_marketplaces(
 ) -> list[Marketplace]:
     """Record the run as running; a resumed run keeps the marketplaces it started with."""
     from storage import connect
+    from storage.db import one_row
     from storage.offers import start_run
 
     con = connect(db_path)
     try:
         if resumed:
-            (stored,) = con.execute("SELECT marketplaces FROM runs WHERE run_id = ?", [run_id]).fetchone()
+            (stored,) = one_row(con, "SELECT marketplaces FROM runs WHERE run_id = ?", [run_id])
             if stored and sorted(stored) != sorted(m.name for m in markets):
                 log.info(
                     "resuming run %s with its marketplaces %s",

@@ -65,7 +65,7 @@ class MarketplaceSpider(scrapy.Spider):
         """The page as text: Scrapy's decoding, unless it had to guess (see ``EncodingMiddleware``)."""
         if not isinstance(response, TextResponse):
             return response.body.decode("utf-8", "replace")
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         chosen = choose_encoding(response.body, content_type)
         if codecs.lookup(chosen).name == codecs.lookup(response.encoding).name:
             return response.text

@@ -68,8 +68,9 @@ class BrowserSpider(MarketplaceSpider):
             yield offer
 
     async def close_page(self, failure: Failure) -> None:
-        page = failure.request.meta.get("playwright_page")
+        request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errback failures
+        page = request.meta.get("playwright_page")
         if page is not None:
             await page.close()
         self.count("browser_errors")
-        self.logger.error("browser page failed: %s: %s", failure.request.url, failure.value)
+        self.logger.error("browser page failed: %s: %s", request.url, failure.value)

@@ -7,9 +7,10 @@ provides (``service.marketplaces.fetch`` with robots.txt checked), and the same 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
+from scrapy.http import Response
 from scrapy.utils.sitemap import Sitemap
 
 from core.encoding import to_text
@@ -128,7 +129,7 @@ def _from_sitemaps(m: Marketplace, get: Get, problems: list[str]) -> str | None:
                 if line.lower().startswith("sitemap:")
             ]
             continue
-        body = sitemap_body(_AsResponse(page.body))
+        body = sitemap_body(cast(Response, _AsResponse(page.body)))  # only .body is read
         if body is None:
             problems.append(f"{url}: not a sitemap")
             continue

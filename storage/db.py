@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -41,6 +42,15 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         con.close()
         raise
     return con
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+    """The single row an aggregate or key lookup returns (``SELECT count(*) …``); an empty result is a
+    ``StorageError`` rather than a ``None`` to unpack."""
+    row = con.execute(sql, params or []).fetchone()
+    if row is None:
+        raise StorageError(f"no row for: {sql.split()[:6]}")
+    return row
 
 
 @contextmanager
@@ -101,7 +111,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path | str = "database") -> in
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if "schema_migrations" not in _tables(con):
         raise StorageError(f"{path}: not a bijia database (no schema_migrations table)")
-    (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    (version,) = one_row(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")
     if version > SCHEMA_VERSION:
         raise StorageError(
             f"{path}: schema version {version} is newer than this bijia ({SCHEMA_VERSION}); upgrade bijia"

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from storage.db import one_row
 from storage.schema import landed_price
 
 WINDOW = timedelta(days=30)
@@ -138,10 +139,11 @@ def price_history(
 def mark_gone(con: duckdb.DuckDBPyConnection, marketplaces: list[str], after_runs: int) -> int:
     """Mark offers of ``marketplaces`` missed by ``after_runs`` or more runs in a row as gone (never
     deleted; seeing one again clears it). Returns how many were newly marked."""
-    (count,) = con.execute(
+    (count,) = one_row(
+        con,
         "SELECT count(*) FROM offers WHERE list_contains(?, marketplace) AND NOT gone AND missed_runs >= ?",
         [marketplaces, after_runs],
-    ).fetchone()
+    )
     if count:
         con.execute(
             "UPDATE offers SET gone = true WHERE list_contains(?, marketplace) AND NOT gone "

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from core.offer import Offer
+from storage.db import one_row
 from storage.schema import OFFER_COLUMN_NAMES, OFFER_COLUMNS
 
 _NAMES = OFFER_COLUMN_NAMES
@@ -116,10 +117,11 @@ def commit_run(
             "WHERE run_id = ? AND list_contains(?, marketplace) ON CONFLICT DO NOTHING",
             [run_id, names],
         )
-        (published,) = con.execute(
+        (published,) = one_row(
+            con,
             "SELECT count(*) FROM staging_offers WHERE run_id = ? AND list_contains(?, marketplace)",
             [run_id, names],
-        ).fetchone()
+        )
         con.execute("DELETE FROM staging_offers WHERE run_id = ?", [run_id])
         con.execute(
             "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from storage.db import one_row
 from storage.snapshot_tables import FILTER_PREFIX, offer_key
 
 MAX_TERMS = 12
@@ -124,7 +125,7 @@ class SearchIndex:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        (self.snapshot_id,) = con.execute("SELECT snapshot_id FROM api_meta").fetchone()
+        (self.snapshot_id,) = one_row(con, "SELECT snapshot_id FROM api_meta")
         cents = con.execute("SELECT sort_cents FROM api_products ORDER BY pkey").fetchnumpy()["sort_cents"]
         self.count = len(cents)
         self.cents = np.concatenate([np.zeros(1, dtype=np.int64), np.asarray(cents, dtype=np.int64)])
@@ -189,10 +190,10 @@ def search_products(
     if after:
         boundary = after.pkey if after.snapshot_id == index.snapshot_id else _rank_of(con, after.product_id)
     if sort == "price":
-        keys = _page_by_price(index, hits, after, boundary, limit + 1)
+        found = _page_by_price(index, hits, after, boundary, limit + 1)
     else:
-        keys = _page_by_id(index, hits, boundary, limit + 1)
-    more, keys = len(keys) > limit, [int(k) for k in keys[:limit]]
+        found = _page_by_id(index, hits, boundary, limit + 1)
+    more, keys = len(found) > limit, [int(k) for k in found[:limit]]
     columns = _SEARCH_SELECT if table else "product_id, summary"
     rows = _rows_by_pkey(con, keys, columns)
     next_key = None
@@ -230,7 +231,7 @@ def _page_by_price(
         ordered = hits[np.lexsort((hits, index.cents[hits]))] if len(hits) > 1 else hits
     if after is None:
         return ordered[:n]
-    cents = int(Decimal(after.price) * 100)
+    cents = int(Decimal(after.price or "0") * 100)
     prices = index.cents[ordered]
     keep = (prices > cents) | ((prices == cents) & (ordered > boundary))
     return ordered[keep][:n]
@@ -248,7 +249,7 @@ def _rows_by_pkey(con: duckdb.DuckDBPyConnection, pkeys: list[int], columns: str
 
 def _rank_of(con: duckdb.DuckDBPyConnection, product_id: str) -> int:
     """The pkey a product id has, or would have, in this snapshot (pkeys number products in id order)."""
-    return con.execute("SELECT count(*) FROM api_products WHERE product_id <= ?", [product_id]).fetchone()[0]
+    return one_row(con, "SELECT count(*) FROM api_products WHERE product_id <= ?", [product_id])[0]
 
 
 def product_page(con: duckdb.DuckDBPyConnection, product_id: str) -> str | None:
@@ -401,9 +402,9 @@ def marketplaces(con: duckdb.DuckDBPyConnection) -> Table:
 
 
 def snapshot_info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    sid, fmt = con.execute("SELECT snapshot_id, format FROM api_meta").fetchone()
-    (products,) = con.execute("SELECT count(*) FROM api_products").fetchone()
-    (offers,) = con.execute("SELECT count(*) FROM api_offers").fetchone()
+    sid, fmt = one_row(con, "SELECT snapshot_id, format FROM api_meta")
+    (products,) = one_row(con, "SELECT count(*) FROM api_products")
+    (offers,) = one_row(con, "SELECT count(*) FROM api_offers")
     return {"snapshot_id": sid, "format": fmt, "products": products, "offers": offers}
 
 

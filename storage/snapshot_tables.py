@@ -11,6 +11,7 @@ from datetime import datetime
 
 import duckdb
 
+from storage.db import one_row
 from storage.schema import landed_price
 
 FORMAT = 3
@@ -164,7 +165,7 @@ def _build_products(con: duckdb.DuckDBPyConnection, published_at: datetime) -> N
 
 
 def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT snapshot_id FROM api_meta").fetchone()[0]
+    return one_row(con, "SELECT snapshot_id FROM api_meta")[0]
 
 
 def _build_search(con: duckdb.DuckDBPyConnection) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from storage.db import SCHEMA_VERSION, StorageError
+from storage.db import SCHEMA_VERSION, StorageError, one_row
 from storage.snapshot_tables import FORMAT, build_api_tables
 
 POINTER = "CURRENT"
@@ -146,7 +146,7 @@ def _build(working_db: Path, out: Path, snapshot_id: str, published_at: datetime
         }
         if "schema_migrations" not in tables:
             raise StorageError(f"{working_db}: not a bijia database (no schema_migrations table)")
-        (version,) = con.execute("SELECT coalesce(max(version), 0) FROM w.schema_migrations").fetchone()
+        (version,) = one_row(con, "SELECT coalesce(max(version), 0) FROM w.schema_migrations")
         if version != SCHEMA_VERSION:
             raise StorageError(
                 f"{working_db}: schema version {version}, this bijia publishes {SCHEMA_VERSION}"

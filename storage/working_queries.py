@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 
@@ -84,7 +85,8 @@ def compare(
     product_ids: list[str] | None = None,
 ) -> list[ComparisonRow]:
     """Comparison rows, the biggest saving first. ``query``: every word must occur in a member's title."""
-    where, params = ["NOT o.gone", "coalesce(o.in_stock, true)"], []
+    where = ["NOT o.gone", "coalesce(o.in_stock, true)"]
+    params: list[Any] = []
     for word in (query or "").split():
         where.append(
             "po.product_id IN (SELECT po2.product_id FROM product_offers po2 JOIN offers o2 "

@@ -88,7 +88,7 @@ def _offer(product: dict, m: Marketplace, store: Store) -> Offer:
 
 
 def _float(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
     try:
         return float(value)

@@ -350,9 +350,12 @@ def _attributes(product: dict, group: dict) -> dict[str, str]:
             out[name] = value
     props = product.get("additionalProperty") or []
     for prop in props if isinstance(props, list) else [props]:
-        if isinstance(prop, dict) and clean(prop.get("name")) and clean(_first(prop.get("value"))):
-            key = clean(prop["name"]).lower()
-            out.setdefault(_ATTRIBUTES.get(key, key), clean(_first(prop["value"])))
+        if not isinstance(prop, dict):
+            continue
+        prop_name, prop_value = clean(prop.get("name")), clean(_first(prop.get("value")))
+        if prop_name and prop_value:
+            key = prop_name.lower()
+            out.setdefault(_ATTRIBUTES.get(key, key), prop_value)
     return out
 
 

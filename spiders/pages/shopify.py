@@ -76,6 +76,6 @@ def _attributes(variant: dict, option_names: list[str | None]) -> dict[str, str]
         value: Any = clean(variant.get(f"option{i}"))
         if not value or value == DEFAULT_TITLE:
             continue
-        name = option_names[i - 1] if i <= len(option_names) and option_names[i - 1] else f"option{i}"
+        name = (option_names[i - 1] if i <= len(option_names) else None) or f"option{i}"
         out[_OPTION_KEYS.get(name.lower(), name.lower())] = value
     return out

@@ -81,8 +81,8 @@ def _attributes(items: list[Any]) -> tuple[dict[str, str], str | None]:
         if not isinstance(attr, dict):
             continue
         name = clean(attr.get("name")) or clean(attr.get("taxonomy")) or ""
-        terms = [clean(t.get("name")) for t in attr.get("terms") or [] if isinstance(t, dict)]
-        terms = [t for t in terms if t]
+        names = [clean(t.get("name")) for t in attr.get("terms") or [] if isinstance(t, dict)]
+        terms = [t for t in names if t]
         if len(terms) != 1 or not name:
             continue
         key = name.lower()
