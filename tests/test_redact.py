@@ -22,7 +22,9 @@ def test_token_query_parameters_are_masked_plain_ones_kept():
 
 
 def test_wecom_key_and_feishu_path_hook_are_masked():
-    wecom = redact_url("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa")
+    wecom = redact_url(
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    )
     feishu = redact_url("https://open.feishu.cn/open-apis/bot/v2/hook/2bd4c1e2-0f2e-4c7f-9d55-2a1f0d9e8b11")
     assert "693a91f6" not in wecom and "2bd4c1e2" not in feishu
     assert feishu.startswith("https://open.feishu.cn/open-apis/bot/v2/hook/")
