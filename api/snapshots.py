@@ -145,7 +145,7 @@ class SnapshotManager:
                 cur = handle.con.cursor()
                 handle.pool.append(cur)
                 self.warm(Reading(handle.snapshot, cur, handle.cache))
-        except Exception as exc:  # a vanished or broken file: keep serving the old one, retry later
+        except Exception as exc:  # noqa: BLE001 - a vanished or broken file: keep serving the old one, retry later
             error = f"cannot open snapshot {name}: {str(exc).splitlines()[0]}"
             if error != self.last_error:  # retried every check_interval: say it once, not twice a second
                 log.warning(error)

@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             globals()[name](table, args)
         except Skip as exc:
             skipped.append(f"{name}: {exc}")
-        except Exception as exc:  # one broken section must not hide the others' figures
+        except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others' figures
             traceback.print_exc(file=sys.stderr)
             skipped.append(f"{name}: failed: {type(exc).__name__}: {exc}")
         for f in table.figures[before:]:  # as they come: a long run can be read before it ends

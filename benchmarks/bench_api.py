@@ -29,10 +29,10 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import duckdb  # noqa: E402
-import httpx  # noqa: E402
+import duckdb
+import httpx
 
-from storage.snapshots import current_snapshot, list_snapshots, publish  # noqa: E402
+from storage.snapshots import current_snapshot, list_snapshots, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 SEARCH_WORDS = [
@@ -208,7 +208,7 @@ def server_cpu(pid: int) -> float:
     return total
 
 
-def measured(drive, pid: int, *args) -> dict:  # noqa: ANN001
+def measured(drive, pid: int, *args) -> dict:
     """One ``drive`` run, with the server's CPU milliseconds per request: a figure the machine's other load
     disturbs far less than latency."""
     before = server_cpu(pid)
@@ -286,7 +286,7 @@ def main() -> None:
         proc.wait(timeout=30)
 
 
-def swap(base: str, snapshots: Path, args: argparse.Namespace, paths: list[str], drive) -> None:  # noqa: ANN001
+def swap(base: str, snapshots: Path, args: argparse.Namespace, paths: list[str], drive) -> None:
     """Swap snapshots while ``paths`` are under load; count failed requests.
 
     ``--swap prebuilt`` (default): publish the working DB once more first, then under load swap ``CURRENT``

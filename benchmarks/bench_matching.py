@@ -22,15 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from matching import MatchConfig, OfferRecord  # noqa: E402
-from matching.blocking import candidate_codes  # noqa: E402
-from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load  # noqa: E402
-from matching.identity import identities  # noqa: E402
-from matching.pipeline import match_prepared  # noqa: E402
-from matching.prepare import Vocabulary, prepare_all  # noqa: E402
-from matching.scoring import score_pairs  # noqa: E402
+from matching import MatchConfig, OfferRecord
+from matching.blocking import candidate_codes
+from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load
+from matching.identity import identities
+from matching.pipeline import match_prepared
+from matching.prepare import Vocabulary, prepare_all
+from matching.scoring import score_pairs
 
 SPLITS = [
     ("abt-buy", "test"),

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import storage  # noqa: E402
-from storage.snapshots import publish  # noqa: E402
+import storage
+from storage.snapshots import publish
 
 BRANDS = [
     ("Apple", "苹果"),

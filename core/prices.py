@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from price_parser import Price
 
-__all__ = ["ParsedPrice", "currency_code", "parse_price", "parse_shipping", "parse_delivery_hours"]
+__all__ = ["ParsedPrice", "currency_code", "parse_delivery_hours", "parse_price", "parse_shipping"]
 
 
 @dataclass(frozen=True)

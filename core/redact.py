@@ -23,11 +23,8 @@ _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 def _secret_like(segment: str) -> bool:
     """A path segment that looks generated (a token, uuid, hash): long, mixing letters and digits."""
     plain = segment.replace("-", "").replace("_", "")
-    return (
-        len(plain) >= 16
-        and any(c.isdigit() for c in plain)
-        and any(c.isalpha() for c in plain)
-        or (len(plain) >= 24 and plain.isalnum())
+    return (len(plain) >= 16 and any(c.isdigit() for c in plain) and any(c.isalpha() for c in plain)) or (
+        len(plain) >= 24 and plain.isalnum()
     )
 
 

@@ -25,7 +25,7 @@ from demo.listings import SHOPS, STORES, Listing, Store, make_listing, money
 from demo.products import Product, iter_products
 from demo.rand import Draw, permute
 
-__all__ = ["Catalogue", "Sku", "Listing", "Store", "TruthRow", "SHOPS", "STORES", "generate_catalogue"]
+__all__ = ["SHOPS", "STORES", "Catalogue", "Listing", "Sku", "Store", "TruthRow", "generate_catalogue"]
 
 SHOP_SHARE = 0.85
 STORE_SHARE = 0.65

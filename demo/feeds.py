@@ -44,7 +44,7 @@ class Reply(NamedTuple):
     status: int
     content_type: str
     body: bytes
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {}  # noqa: RUF012 - never mutated; json_reply/… pass their own
 
 
 def json_reply(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Reply:

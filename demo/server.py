@@ -9,6 +9,7 @@ python -m demo.server --port 8765 --size 150 --seed 7 --fault techmall:status_42
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import struct
 import sys
@@ -128,10 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self._serve(head=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(head=True)
 
     def _serve(self, head: bool) -> None:
@@ -162,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 query = dict(parse_qsl(url.query))
                 reply = route(self.server.catalogue, state, url.path, query, f"http://{host}") or NOT_FOUND
-            except Exception as exc:  # a bug in the demo must not kill the connection silently
+            except Exception as exc:  # noqa: BLE001 - a bug in the demo must not kill the connection silently
                 reply = json_reply({"error": f"{type(exc).__name__}: {exc}"}, 500)
         self._send(reply, head, truncate=action == "truncate")
 
@@ -302,10 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

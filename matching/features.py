@@ -118,7 +118,7 @@ def code_features(a: Prepared, b: Prepared) -> list[float]:
 class _Side:
     """What the pair features read of one record, computed once per record and call."""
 
-    __slots__ = ("grams", "ranked", "first", "glued", "brands", "digits", "code_digits")
+    __slots__ = ("brands", "code_digits", "digits", "first", "glued", "grams", "ranked")
 
     def __init__(self, p: Prepared, vocab: Vocabulary, brands: frozenset[str]) -> None:
         self.grams = _bigrams(p.condensed)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .attributes import VARIANT_KEYS, attribute_conflict, canonical_attributes, variant_attributes
-from .normalise import (  # noqa: PLC2701 - same package
+from .normalise import (
     _ALIAS_MAP,
     _ALIAS_RE,
     _CAMEL,

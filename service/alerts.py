@@ -111,7 +111,7 @@ def deliver(con: duckdb.DuckDBPyConnection, url: str, run_id: str, timeout: floa
         headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "bijia-alerts/0.1"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         status = exc.code

@@ -66,7 +66,7 @@ def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = Non
         url, headers={"User-Agent": agent or user_agent(), "Accept-Encoding": "gzip"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) only)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
             if response.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)

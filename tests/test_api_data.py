@@ -140,7 +140,7 @@ def build_working_db(path: Path, *, days: int = 3, price_bump: int = 0) -> Path:
     return path
 
 
-def run_server(app, *, port: int = 0):  # noqa: ANN001, ANN201 - test helper
+def run_server(app, *, port: int = 0):
     """Start ``app`` under a real uvicorn on 127.0.0.1 in a thread; returns (server, thread, base url)."""
     import threading
     import time
@@ -161,7 +161,7 @@ def run_server(app, *, port: int = 0):  # noqa: ANN001, ANN201 - test helper
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-def stop_server(server, thread) -> None:  # noqa: ANN001
+def stop_server(server, thread) -> None:
     server.should_exit = True
     thread.join(timeout=10)
 

@@ -38,7 +38,7 @@ class LocalSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 hit = Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, time.monotonic())
                 site.hits.append(hit)
                 queued = site.queued.get(self.path)
