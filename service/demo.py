@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.runner import CrawlReport, ProgressCallback
-from service.match import MatchReport
-from service.truth import TruthReport
+from crawler.config import load_marketplaces
+from crawler.runner import CrawlReport, ProgressCallback, run_crawl
+from demo.catalogue import Catalogue, generate_catalogue
+from demo.faults import FaultPlan, Faults
+from demo.server import DemoServer
+from service.match import MatchReport, run_match
+from service.truth import TruthReport, score_against_truth
 
 
 @dataclass
@@ -23,10 +28,10 @@ class DemoReport:
 
 
 @contextmanager
-def demo_server(catalogue, port: int = 0, faults=None) -> Iterator[str]:
+def demo_server(
+    catalogue: Catalogue, port: int = 0, faults: Faults | FaultPlan | None = None
+) -> Iterator[str]:
     """Run the demo marketplaces in a background thread; yields the base URL, also set as BIJIA_DEMO_URL."""
-    from demo.server import DemoServer
-
     previous = os.environ.get("BIJIA_DEMO_URL")
     with DemoServer(catalogue, port=port, faults=faults) as server:
         os.environ["BIJIA_DEMO_URL"] = server.base_url.rstrip("/")
@@ -47,14 +52,6 @@ def run_demo(
     progress: ProgressCallback | None = None,
     log_level: str = "ERROR",
 ) -> DemoReport:
-    import time
-
-    from crawler.config import load_marketplaces
-    from crawler.runner import run_crawl
-    from demo.catalogue import generate_catalogue
-    from service.match import run_match
-    from service.truth import score_against_truth
-
     started = time.monotonic()
     catalogue = generate_catalogue(size, seed)
     with demo_server(catalogue) as base_url:

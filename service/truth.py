@@ -6,6 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage import connect
+from storage.working_queries import compare
+
 
 @dataclass
 class TruthReport:
@@ -39,8 +42,6 @@ def _pairs(counts: Counter) -> int:
 
 
 def score_against_truth(db_path: Path, catalogue, absurd: tuple[str, ...] = ()) -> TruthReport:
-    from storage import connect
-    from storage.working_queries import compare
 
     rows_truth = {f"{r.marketplace}/{r.listing_id}": r for r in catalogue.truth_rows(absurd)}
     truth = {k: r.sku_id for k, r in rows_truth.items()}
