@@ -1,19 +1,21 @@
-"""schema.org product pages: Product/ProductGroup from JSON-LD, microdata and RDFa (via extruct), with
-OpenGraph ``product:price:amount`` as a fallback; plus link discovery on category pages.
+"""Structured data of a product page: schema.org Product/ProductGroup from JSON-LD, microdata and RDFa
+(through extruct, on a tree parsed once), and OpenGraph ``product:`` tags.
 
-``listing_id`` is the offer's (else the Product's) ``sku``, else the page URL path.
+``listing_id`` is the offer's (else the Product's) ``sku``, else the page URL path. ``@type`` names are
+compared case-insensitively (``"product"`` is a Product). What the visible page says is weighed
+against these offers in ``spiders.pages.product_page``.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
-import extruct
-from parsel import Selector
+from lxml.html import HtmlElement
 
-from core.encoding import to_text
 from core.offer import Offer
 from core.prices import currency_code, parse_price
 from core.values import availability, gtin, money, structured_price
@@ -21,85 +23,106 @@ from crawler.config import Marketplace
 from spiders.pages._common import clean, url_path
 
 SCHEMA = ("http://schema.org/", "https://schema.org/")
-PRODUCT_TYPES = {"Product", "ProductGroup", "ProductModel", "IndividualProduct", "Vehicle"}
+PRODUCT_TYPES = {"product", "productgroup", "productmodel", "individualproduct", "vehicle", "car"}
 CONTAINERS = ("mainEntity", "mainEntityOfPage", "itemListElement", "item", "about")
 _GTIN_KEYS = {"gtin14": 14, "gtin13": 13, "gtin12": 12, "gtin8": 8, "gtin": None, "isbn": None}
-_LIST_PRICE_TYPES = {"ListPrice", "StrikethroughPrice", "MSRP", "SRP", "InvoicePrice"}
+_LIST_PRICE_TYPES = {"listprice", "strikethroughprice", "msrp", "srp", "invoiceprice"}
 _AGGREGATE_INHERITS = ("priceCurrency", "availability", "seller", "offeredBy", "shippingDetails", "url")
 _UNIT_HOURS = {"DAY": 24.0, "D": 24.0, "HUR": 1.0, "H": 1.0, "MIN": 1 / 60, "WEE": 168.0, "WK": 168.0}
 _ATTRIBUTES = {"color": "colour", "size": "size", "material": "material", "pattern": "pattern"}
 
 
-def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> list[Offer]:
-    """Every offer of every Product on the page (one per Offer / AggregateOffer / variant)."""
+_RDFA = re.compile(r"\btypeof\s*=", re.IGNORECASE)
+
+
+@dataclass
+class Structured:
+    """What a page's markup says: its offers and the Product nodes and OpenGraph tags they came from."""
+
+    offers: list[Offer] = field(default_factory=list)
+    products: list[dict] = field(default_factory=list)
+    opengraph: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Titles the markup gives (Product names, then ``og:title``)."""
+        names = [_name(p.get("name")) for p in self.products]
+        return [n for n in (*names, clean(self.opengraph.get("og:title"))) if n]
+
+
+def read_structured(tree: HtmlElement, text: str, url: str, m: Marketplace) -> Structured:
+    """Every offer of every Product the markup of the page (``tree``, parsed from ``text``) lists."""
+    import extruct  # heavy (rdflib): loaded with the first page
+
     data = extruct.extract(
-        to_text(body),
-        base_url=url,
-        syntaxes=["json-ld", "microdata", "rdfa", "opengraph"],
-        uniform=True,
-        errors="ignore",
+        tree, base_url=url, syntaxes=["json-ld", "microdata", "opengraph"], uniform=True, errors="ignore"
     )
-    nodes = _link([*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(data.get("rdfa", []))])
-    offers: dict[str, Offer] = {}
+    rdfa = []
+    if _RDFA.search(text):  # RDFa is slow to read (rdflib): only where some element declares a type
+        rdfa = extruct.extract(text, base_url=url, syntaxes=["rdfa"], errors="ignore").get("rdfa", [])
+    nodes = _link([*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(rdfa)])
+    opengraph: dict[str, Any] = {}
+    for og in data.get("opengraph", []):
+        opengraph.update({k: v for k, v in og.items() if k not in opengraph})
     products = _products(nodes)
     # Products without offers are usually related/referenced items; keep them only if nothing else.
     products = [p for p in products if p.get("offers") or p.get("hasVariant")] or [
         p for p in products if _name(p.get("name"))
     ]
+    offers = _page_offers(products, url, m)
+    og_offer = _opengraph_offer(opengraph, url, m)
+    if not offers and og_offer is not None:
+        offers = [og_offer]
+    elif og_offer is not None:
+        _fill_from(offers, og_offer)
+    return Structured(offers, products, opengraph)
+
+
+def _page_offers(products: list[dict], url: str, m: Marketplace) -> list[Offer]:
+    offers: dict[str, Offer] = {}
     for product in products:
-        for offer in _product_offers(product, url, marketplace):
+        for offer in _product_offers(product, url, m):
             key, n = offer.listing_id, 1
             while offer.listing_id in offers:  # the same SKU sold by several sellers on one page
                 n += 1
                 offer.listing_id = f"{key}#{n}"
             if not _duplicate(offer, offers.values()):
                 offers[offer.listing_id] = offer
-    if not offers:
-        og = _opengraph_offer(data.get("opengraph", []), url, marketplace)
-        offers = {og.listing_id: og} if og else {}
-    for offer in offers.values():
-        if not offer.title:  # markup without a name: the heading a person reads
-            offer.title = _page_title(data.get("opengraph", []), body)
-    return list(offers.values())
+    found = list(offers.values())
+    priced = [o for o in found if o.price is not None]
+    if priced and len(priced) < len(found):  # a price-less copy of a priced product (another syntax)
+        found = [o for o in found if o.price is not None or not _same_product(o, priced)]
+    return found
 
 
-def _page_title(opengraph: list[dict], body: str | bytes) -> str:
-    """``og:title``, else the first ``<h1>``, else ``<title>``."""
-    for og in opengraph:
-        if clean(og.get("og:title")):
-            return clean(og.get("og:title")) or ""
-    sel = Selector(text=to_text(body))
-    return clean(" ".join(sel.css("h1 ::text").getall())) or clean(sel.css("title::text").get()) or ""
-
-
-def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
-    """Absolute product-page links on a category page, in page order, without repeats."""
-    sel = Selector(text=to_text(body))
-    hrefs = (
-        sel.css(f"{selector}::attr(href)").getall()
-        or sel.css("[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
+def _same_product(offer: Offer, others: list[Offer]) -> bool:
+    return any(
+        o.title == offer.title or (offer.sku is not None and o.sku == offer.sku) or not offer.sku
+        for o in others
     )
-    return list(dict.fromkeys(urljoin(url, h.strip()) for h in hrefs if h.strip()))
 
 
-def next_page(body: str | bytes, url: str) -> str | None:
-    """The ``rel=next`` link (``<a rel="next">`` or ``<link rel="next">``) as an absolute URL."""
-    sel = Selector(text=to_text(body))
-    href = sel.xpath(
-        "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
-    ).get()
-    return urljoin(url, href.strip()) if href and href.strip() else None
+def _fill_from(offers: list[Offer], og: Offer) -> None:
+    """OpenGraph fills what the schema.org offers leave empty (price and currency, availability)."""
+    for offer in offers:
+        if offer.price is None and og.price is not None:
+            offer.price, offer.price_raw, offer.currency = og.price, og.price_raw, og.currency
+        if offer.in_stock is None:
+            offer.in_stock = og.in_stock
 
 
 # --- finding products -------------------------------------------------------------------------------
 
 
 def _type(node: Any) -> set[str]:
+    """The node's ``@type`` names, lower-cased, without a vocabulary prefix (``schema:Product`` → product)."""
     if not isinstance(node, dict):
         return set()
     types = node.get("@type") or []
     types = types if isinstance(types, list) else [types]
-    return {str(t).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1] for t in types}
+    return {
+        str(t).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1].rsplit(":", 1)[-1].lower() for t in types
+    }
 
 
 def _link(nodes: list[Any]) -> list[Any]:
@@ -155,7 +178,7 @@ def _products(nodes: list[Any]) -> list[dict]:
             found.append(node)
             continue
         stack.extend(node.get(k) for k in ("@graph", *CONTAINERS) if node.get(k))
-    variants = {id(v) for p in found if "ProductGroup" in _type(p) for v in _as_list(p.get("hasVariant"))}
+    variants = {id(v) for p in found if "productgroup" in _type(p) for v in _as_list(p.get("hasVariant"))}
     return [p for p in found if id(p) not in variants]
 
 
@@ -188,7 +211,7 @@ def _image(value: Any) -> str | None:
 
 def _product_offers(product: dict, page_url: str, m: Marketplace, group: dict | None = None) -> list[Offer]:
     variants = [v for v in _as_list(product.get("hasVariant")) if isinstance(v, dict) and _type(v)]
-    if "ProductGroup" in _type(product) and variants:
+    if "productgroup" in _type(product) and variants:
         return [o for v in variants for o in _product_offers(v, page_url, m, product)]
     parent = _first(product.get("isVariantOf"))
     if group is None and isinstance(parent, dict) and _type(parent) & PRODUCT_TYPES:
@@ -203,7 +226,7 @@ def _offer_nodes(value: Any) -> list[dict]:
     for node in value if isinstance(value, list) else [value]:
         if not isinstance(node, dict):
             continue
-        if "AggregateOffer" in _type(node) and node.get("offers"):
+        if "aggregateoffer" in _type(node) and node.get("offers"):
             inherited = {k: node[k] for k in _AGGREGATE_INHERITS if node.get(k) is not None}
             out.extend({**inherited, **child} for child in _offer_nodes(node["offers"]))
         else:
@@ -236,7 +259,7 @@ def _offer(product: dict, node: dict, page_url: str, m: Marketplace, group: dict
         price_raw=price_raw,
         list_price=list_price,
         list_price_raw=None if list_price is None else list_raw,
-        currency=currency or m.currency,
+        currency=currency,
         shipping=shipping if shipping is not None else m.default_shipping,
         in_stock=_in_stock(node),
         seller=_name(node.get("seller")) or _name(node.get("offeredBy")),
@@ -261,7 +284,7 @@ def _prices(node: dict) -> tuple[str | None, Decimal | None, str | None, Decimal
     for spec in _as_list(node.get("priceSpecification")):
         if not isinstance(spec, dict) or _unit_price(spec):
             continue
-        kind = str(_first(spec.get("priceType")) or "").rsplit("/", 1)[-1]
+        kind = str(_first(spec.get("priceType")) or "").rsplit("/", 1)[-1].lower()
         value = _first(spec.get("price"))
         value = _first(spec.get("minPrice")) if value is None else value
         if kind in _LIST_PRICE_TYPES:
@@ -299,7 +322,7 @@ def _unit_price(spec: dict) -> bool:
 
 def _in_stock(node: dict) -> bool | None:
     known = availability(node.get("availability"))
-    if known is None and "AggregateOffer" in _type(node) and str(_first(node.get("offerCount"))) == "0":
+    if known is None and "aggregateoffer" in _type(node) and str(_first(node.get("offerCount"))) == "0":
         return False  # an AggregateOffer of no offers
     return known
 
@@ -410,25 +433,25 @@ def _rdfa_value(value: Any, by_id: dict, depth: int, compact: Any) -> Any:
     return value.get("@id")
 
 
-def _opengraph_offer(items: list[dict], url: str, m: Marketplace) -> Offer | None:
-    for og in items:
-        raw = og.get("product:price:amount") or og.get("og:price:amount")
-        if raw is None:
-            continue
-        sku = clean(og.get("product:retailer_item_id"))
-        return Offer(
-            marketplace=m.name,
-            listing_id=sku or url_path(url),
-            url=og.get("og:url") or url,
-            title=clean(og.get("og:title")) or "",
-            brand=clean(og.get("product:brand")),
-            gtin=gtin(og.get("product:gtin") or og.get("product:ean") or og.get("product:upc")),
-            sku=sku,
-            price=money(raw),
-            price_raw=str(raw),
-            currency=clean(og.get("product:price:currency") or og.get("og:price:currency")) or m.currency,
-            shipping=m.default_shipping,
-            in_stock=availability(og.get("product:availability") or og.get("og:availability")),
-            image=clean(og.get("og:image")),
-        )
-    return None
+def _opengraph_offer(og: dict[str, Any], url: str, m: Marketplace) -> Offer | None:
+    """The offer OpenGraph ``product:``/``og:`` price tags describe, or ``None`` without a price."""
+    raw = og.get("product:price:amount") or og.get("og:price:amount")
+    if raw is None:
+        return None
+    sku = clean(og.get("product:retailer_item_id"))
+    currency = clean(og.get("product:price:currency") or og.get("og:price:currency"))
+    return Offer(
+        marketplace=m.name,
+        listing_id=sku or url_path(url),
+        url=og.get("og:url") or url,
+        title=clean(og.get("og:title")) or "",
+        brand=clean(og.get("product:brand")),
+        gtin=gtin(og.get("product:gtin") or og.get("product:ean") or og.get("product:upc")),
+        sku=sku,
+        price=structured_price(raw, currency),
+        price_raw=str(raw),
+        currency=_currency(currency),
+        shipping=m.default_shipping,
+        in_stock=availability(og.get("product:availability") or og.get("og:availability")),
+        image=clean(og.get("og:image")),
+    )

@@ -1,0 +1,42 @@
+"""The ``jsonld`` shape's pages: product pages (read by ``spiders.pages.product_page``: markup and visible
+page together) and category pages (product links, ``rel=next``).
+
+The shape keeps its historical name; it reads any product page, with or without schema.org markup.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from parsel import Selector
+
+from core.encoding import to_text
+from core.offer import Offer
+from crawler.config import Marketplace
+from spiders.pages.product_page import ProductPage, read_product_page
+
+__all__ = ["ProductPage", "extract_offers", "next_page", "product_links", "read_product_page"]
+
+
+def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> list[Offer]:
+    """Every offer of the product page (one per Offer / AggregateOffer / variant, or the buy box's)."""
+    return read_product_page(body, url, marketplace).offers
+
+
+def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
+    """Absolute product-page links on a category page, in page order, without repeats."""
+    sel = Selector(text=to_text(body))
+    hrefs = (
+        sel.css(f"{selector}::attr(href)").getall()
+        or sel.css("[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
+    )
+    return list(dict.fromkeys(urljoin(url, h.strip()) for h in hrefs if h.strip()))
+
+
+def next_page(body: str | bytes, url: str) -> str | None:
+    """The ``rel=next`` link (``<a rel="next">`` or ``<link rel="next">``) as an absolute URL."""
+    sel = Selector(text=to_text(body))
+    href = sel.xpath(
+        "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
+    ).get()
+    return urljoin(url, href.strip()) if href and href.strip() else None
