@@ -22,13 +22,15 @@ from spiders.pages.visible import Seen, visible_text
 
 _NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
 _MAX_PRICE_TEXT = 48
+_MAX_LABEL_LETTERS = 20
+_LETTERS = re.compile(r"[^\W\d_]")
 _PRICE_NAME = re.compile(
     r"price|preis|prix|prezzo|precio|preço|prijs|cena|cijena|hinta|pris|fiyat|цена|价|價"
 )
 _SALE_NAME = re.compile(r"sale|special|current|now|final|offer|actual|deal|promo|reduced|buy|selling|our")
 _LIST_PART = re.compile(
     r"^(?:old|was|regular|strike|strikethrough|striked|compare|rrp|msrp|before|original|uvp|crossed|previous"
-    r"|prev|del|s|line-through)$"
+    r"|prev|del|s|line-through|barred|strikeout|crossedout|linethrough)$"
     r"|^(?:old|was|regular|list|strike|compare|original|crossed|previous|retail|reference|base|normal|full"
     r"|initial|market|suggested|recommended)price$|^price(?:old|was|before|list|regular|original)$"
 )
@@ -71,7 +73,11 @@ def _struck(s: Seen, text: str) -> bool:
     lines = s.near(3)
     if re.search(r"^(?:del|s|strike)\|", lines, re.MULTILINE):
         return True
-    parts = (part for word in _names(lines) for part in (word, *re.split(r"[-_]+", word)))
+    parts = (
+        part
+        for word in _names(lines)
+        for part in (word.replace("-", "").replace("_", ""), *re.split(r"[-_]+", word))
+    )
     return any(_LIST_PART.match(part) for part in parts) or bool(_LIST_TEXT.search(text))
 
 
@@ -133,22 +139,28 @@ def _overlap(a: set[str], b: set[str]) -> float:
 def price_candidates(
     seen: list[Seen], page_hidden: frozenset[str], currency_hint: str | None
 ) -> list[PriceSeen]:
-    """Every visible amount that looks like a price (outermost element per amount)."""
-    found: list[PriceSeen] = []
-    taken: set[int] = set()
+    """Every visible amount that looks like a price, each once: the innermost element that shows it
+    whole (with its currency when the page writes one)."""
+    found: dict[int, PriceSeen] = {}
     for s in seen:
         el = s.element
-        if id(el.getparent()) in taken:
-            taken.add(id(el))
-            continue
         own = (el.text or "") + "".join(c.tail or "" for c in el)
         if not any(ch.isdigit() for ch in own) and not _has_digit_child(el):
             continue
         candidate = _candidate(s, page_hidden, currency_hint)
         if candidate is not None:
-            found.append(candidate)
-            taken.add(id(el))
-    return found
+            found[id(el)] = candidate
+    dropped: set[int] = set()
+    for c in found.values():
+        parent = c.seen.element.getparent()
+        for _ in range(4):
+            if parent is None:
+                break
+            outer = found.get(id(parent))
+            if outer is not None and outer.amount == c.amount and (c.symbol or not outer.symbol):
+                dropped.add(id(parent))
+            parent = parent.getparent()
+    return [c for key, c in found.items() if key not in dropped]
 
 
 def _has_digit_child(el: HtmlElement) -> bool:
@@ -161,6 +173,8 @@ def _candidate(s: Seen, page_hidden: frozenset[str], hint: str | None) -> PriceS
         return None
     named = bool(_PRICE_NAME.search(s.near(3)))
     if not (named or _CURRENCY_WORD.search(text)) or _NOT_A_PRICE.search(text):
+        return None
+    if len(_LETTERS.findall(_NUMBER.sub("", text))) > _MAX_LABEL_LETTERS:  # a sentence, not a price
         return None
     parsed = parse_price(text)  # no hint: price-parser would prefer it to a code written in the text
     if parsed.amount is None or parsed.amount <= 0 or not (named or parsed.currency_symbol):

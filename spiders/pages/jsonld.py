@@ -15,12 +15,28 @@ from core.offer import Offer
 from crawler.config import Marketplace
 from spiders.pages.product_page import ProductPage, read_product_page
 
-__all__ = ["ProductPage", "extract_offers", "next_page", "product_links", "read_product_page"]
+__all__ = [
+    "ProductPage",
+    "extract_offers",
+    "is_product_page",
+    "next_page",
+    "product_links",
+    "read_product_page",
+]
 
 
 def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> list[Offer]:
     """Every offer of the product page (one per Offer / AggregateOffer / variant, or the buy box's)."""
     return read_product_page(body, url, marketplace).offers
+
+
+def is_product_page(page: ProductPage, body: str | bytes, url: str) -> bool:
+    """Is this the page of one product (its offers are the point), not a category page? One product
+    with offers, and no walk to follow: fewer than two links to other product pages and no ``rel=next``."""
+    if not page.offers or not page.single_product:
+        return False
+    links = [link for link in product_links(body, url) if link.split("#")[0] != url.split("#")[0]]
+    return len(links) < 2 and next_page(body, url) is None
 
 
 def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:

@@ -25,6 +25,7 @@ from spiders.pages._common import clean, url_path
 from spiders.pages.buybox import PriceSeen, choose, heading, price_candidates, rank
 from spiders.pages.page_facts import PageFacts, read_facts
 from spiders.pages.schema_org import Structured, read_structured
+from spiders.pages.schema_org import product_name as _name_of
 from spiders.pages.visible import Seen, full_text, hidden_classes, parse_tree, visible_text, walk
 
 CONFIDENT = 4.0
@@ -53,6 +54,10 @@ class ProductPage:
     summary: Summary
     disagreements: list[str] = field(default_factory=list)
     """Fields where the visible page overrode the markup (``price``, ``currency``, ``availability``…)."""
+    marked_up: bool = True
+    """The offers come from schema.org/OpenGraph markup (``False``: read from the visible page alone)."""
+    single_product: bool = True
+    """The markup describes at most one product (a ProductGroup's variants count as one)."""
 
 
 @dataclass
@@ -74,10 +79,11 @@ def read_product_page(
     structured = read_structured(tree, text, url, m)
     hint = page_currency_hint(tree, url, m, structured)
     visible = _read_visible(tree, structured, hint)
-    page = ProductPage(structured.offers, Summary())
+    names = {(_name_of(p) or "").lower() for p in structured.products}
+    page = ProductPage(structured.offers, Summary(), single_product=len(names) <= 1)
     if not page.offers:
         offer = _visible_offer(visible, tree, url, m, hint)
-        page.offers = [offer] if offer is not None else []
+        page.offers, page.marked_up = ([offer] if offer is not None else []), False
     else:
         page.disagreements = _reconcile(page.offers, visible, structured, hint)
     for offer in page.offers:
@@ -152,7 +158,7 @@ def _visible_offer(
 ) -> Offer | None:
     """The offer of a page without markup: its heading and buy-box price (both needed)."""
     shown = visible.price
-    title = visible.title_text or _doc_title(tree)
+    title = visible.title_text
     if shown is None or not title:
         return None
     ids = visible.facts.identifiers

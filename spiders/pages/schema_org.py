@@ -46,7 +46,7 @@ class Structured:
     @property
     def names(self) -> list[str]:
         """Titles the markup gives (Product names, then ``og:title``)."""
-        names = [_name(p.get("name")) for p in self.products]
+        names = [product_name(p) for p in self.products]
         return [n for n in (*names, clean(self.opengraph.get("og:title"))) if n]
 
 
@@ -73,9 +73,12 @@ def read_structured(tree: HtmlElement, text: str, url: str, m: Marketplace) -> S
     og_offer = _opengraph_offer(opengraph, url, m)
     if not offers and og_offer is not None:
         offers = [og_offer]
-    elif og_offer is not None:
-        _fill_from(offers, og_offer)
+    _fill_from(offers, og_offer, opengraph)
     return Structured(offers, products, opengraph)
+
+
+def product_name(product: dict) -> str | None:
+    return _name(product.get("name"))
 
 
 def _page_offers(products: list[dict], url: str, m: Marketplace) -> list[Offer]:
@@ -102,13 +105,18 @@ def _same_product(offer: Offer, others: list[Offer]) -> bool:
     )
 
 
-def _fill_from(offers: list[Offer], og: Offer) -> None:
+def _fill_from(offers: list[Offer], og_offer: Offer | None, og: dict[str, Any]) -> None:
     """OpenGraph fills what the schema.org offers leave empty (price and currency, availability)."""
+    in_stock = availability(og.get("product:availability") or og.get("og:availability"))
     for offer in offers:
-        if offer.price is None and og.price is not None:
-            offer.price, offer.price_raw, offer.currency = og.price, og.price_raw, og.currency
+        if offer.price is None and og_offer is not None and og_offer.price is not None:
+            offer.price, offer.price_raw, offer.currency = (
+                og_offer.price,
+                og_offer.price_raw,
+                og_offer.currency,
+            )
         if offer.in_stock is None:
-            offer.in_stock = og.in_stock
+            offer.in_stock = in_stock
 
 
 # --- finding products -------------------------------------------------------------------------------
