@@ -64,6 +64,29 @@ def add_speed(table: Table, result: dict, command: str) -> None:
     )
 
 
+def add_accuracy(table: Table, command: str) -> str | None:
+    """The benchmark scores as figures; the reason when it cannot run here."""
+    from service.errors import UserError
+    from service.extraction import SYSTEM, eval_extraction
+
+    try:
+        result = eval_extraction()
+    except UserError as exc:
+        return str(exc)
+    for s in result.scores:
+        if s.attribute in ("price", "sku", "availability"):
+            table.add(
+                "extraction (6)",
+                f"{s.attribute} F1 {s.system}",
+                f"{s.f1:.3f}",
+                "F1",
+                f"P {s.precision:.3f} R {s.recall:.3f}, support {s.support}"
+                + (f"; {result.pages} pages in {result.seconds}s" if s.system == SYSTEM else ""),
+                command=command,
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=500, help="demo product pages per pass")
@@ -75,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         measure_speed(args.pages, args.repeats),
         f"python -m benchmarks.bench_extraction --pages {args.pages} --repeats {args.repeats}",
     )
+    skipped = add_accuracy(table, "bijia eval-extraction")
     print(table.render())
+    if skipped:
+        print(f"skipped: benchmark accuracy: {skipped}")
     return 0
 
 
