@@ -10,6 +10,7 @@ offer when its heading and buy-box price can be read.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -117,11 +118,33 @@ def page_currency_hint(
             return offer.currency
     if "currency" in m.model_fields_set:
         return m.currency
+    return _local_currency(tree, url, structured) or m.currency
+
+
+def _local_currency(tree: HtmlElement, url: str, structured: Structured | None) -> str | None:
     og_locale = structured.opengraph.get("og:locale") if structured else None
     for locale in (tree.get("lang"), tree.get("xml:lang"), og_locale):
         if currency := locale_currency(locale):
             return currency
-    return domain_currency(urlsplit(url).hostname) or m.currency
+    return domain_currency(urlsplit(url).hostname)
+
+
+def page_currency(body: str | bytes, url: str, content_type: str | None = None) -> str | None:
+    """The currency a shop's page shows its prices in (for ``marketplaces add``): the markup's
+    ``priceCurrency``, else the currency of most prices the page shows with a sign (``$`` settled by
+    the locale), else the page's locale or country domain; ``None`` when nothing tells."""
+    text = to_text(body, content_type)
+    tree = parse_tree(text)
+    structured = read_structured(tree, text, url, Marketplace(name="probe", shape="jsonld", base_url=url))
+    marked = [o.currency for o in structured.offers if o.currency]
+    if marked:
+        return Counter(marked).most_common(1)[0][0]
+    local = _local_currency(tree, url, structured)
+    page_hidden = hidden_classes(tree)
+    shown = [
+        c.currency for c in price_candidates(list(walk(tree, page_hidden)), page_hidden, local) if c.symbol
+    ]
+    return Counter(c for c in shown if c).most_common(1)[0][0] if any(shown) else local
 
 
 def _reconcile(offers: list[Offer], visible: _Visible, structured: Structured, hint: str | None) -> list[str]:
