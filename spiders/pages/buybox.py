@@ -22,6 +22,7 @@ from spiders.pages.visible import Seen, visible_text
 
 _NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
 _MAX_PRICE_TEXT = 48
+_HEADING_OVERLAP = 0.3
 _MAX_LABEL_LETTERS = 20
 _LETTERS = re.compile(r"[^\W\d_]")
 _PRICE_NAME = re.compile(
@@ -44,7 +45,7 @@ _ELSEWHERE = re.compile(
     r"|footer|^(?:site|page|global|main)?[-_]?header$|masthead|^nav$|navbar|navigation|menu|minicart"
     r"|mini-cart|cart-(?:drawer|flyout|popup|preview)|bundle|accessor|sponsor|review|rating|comment"
     r"|breadcrumb|teaser|compare|suggest|banner|^tile$|[-_]tile$|instal|financ|coupon|voucher|loyalty"
-    r"|reward|shipping|delivery|other-?(?:offers|sellers)"
+    r"|reward|shipping|delivery|other-?(?:offers|sellers)|(?:deal|product|item|goods|prod)s?[-_]?(?:list|grid)"
 )
 _WORDS = re.compile(r"[^\s|]+")
 _NEGATED = re.compile(r"^(?:no|not|non|without)[-_]")
@@ -115,7 +116,7 @@ class PriceSeen:
 def heading(seen: list[Seen], names: list[str]) -> Seen | None:
     """The product's main heading: the ``<h1>`` most like the names the markup gives (the first one when
     no name helps), else an element named like a product title."""
-    h1s = [s for s in seen if s.element.tag == "h1"]
+    h1s = [s for s in seen if s.element.tag == "h1" and not _elsewhere(s.tokens)]
     if not h1s:
         h1s = [s for s in seen if re.match(r"[^ ]*(?:product|item|pdp)[-_]?(?:title|name)", s.tokens)][:3]
     if not h1s:
@@ -123,9 +124,11 @@ def heading(seen: list[Seen], names: list[str]) -> Seen | None:
     wanted = [_words(n) for n in names if n]
     if not wanted:
         return h1s[0]
-    return max(
-        h1s, key=lambda s: (max(_overlap(_words(s.element.text_content()), w) for w in wanted), -s.position)
-    )
+    overlap = {id(s): max(_overlap(_words(s.element.text_content()), w) for w in wanted) for s in h1s}
+    best = max(h1s, key=lambda s: (overlap[id(s)], -s.position))
+    if len(h1s) > 1 and overlap[id(best)] < _HEADING_OVERLAP:
+        return None  # several headings (product cards?) and none is named like the page: no main one
+    return best
 
 
 def _words(text: str) -> set[str]:

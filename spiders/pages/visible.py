@@ -30,7 +30,7 @@ _HIDING_CLASS = re.compile(
     r"|[-_](?:hdn|offscreen|sr-only|visually-?hidden)$",
     re.IGNORECASE,
 )
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"(?<![-\w])(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
 _STYLE_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _CLASS_SELECTOR = re.compile(r"^\s*\.([\w-]+)\s*$")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
