@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=500, help="demo product pages per pass")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--speed-only", action="store_true", help="leave out the benchmark accuracy (about a minute)")
     args = ap.parse_args(argv)
     table = Table()
     add_speed(
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         measure_speed(args.pages, args.repeats),
         f"python -m benchmarks.bench_extraction --pages {args.pages} --repeats {args.repeats}",
     )
-    skipped = add_accuracy(table, "bijia eval-extraction")
+    skipped = None if args.speed_only else add_accuracy(table, "bijia eval-extraction")
     print(table.render())
     if skipped:
         print(f"skipped: benchmark accuracy: {skipped}")
