@@ -44,7 +44,7 @@ _ELSEWHERE = re.compile(
     r"related|recommend|similar|carousel|slider|swiper|upsell|up-sell|cross-?sell|also|recently|viewed"
     r"|footer|^(?:site|page|global|main)?[-_]?header$|masthead|^nav$|navbar|navigation|menu|minicart"
     r"|mini-cart|cart-(?:drawer|flyout|popup|preview)|bundle|accessor|sponsor|review|rating|comment"
-    r"|breadcrumb|teaser|compare|suggest|banner|^tile$|[-_]tile$|instal|financ|coupon|voucher|loyalty"
+    r"|breadcrumb|teaser|compar|suggest|banner|^tile$|[-_]tile$|instal|financ|coupon|voucher|loyalty"
     r"|reward|shipping|delivery|other-?(?:offers|sellers)|(?:deal|product|item|goods|prod)s?[-_]?(?:list|grid)"
 )
 _WORDS = re.compile(r"[^\s|]+")
