@@ -45,6 +45,27 @@ _LABELS: dict[str, tuple[str, ...]] = {
         "код",
         "артикул",
         "asin",
+        "item id",
+        "listing id",
+        "post id",
+        "ad id",
+        "numero oggetto",
+        "codice prodotto",
+        "numéro de l'objet",
+        "numéro d'article",
+        "n° d'article",
+        "référence produit",
+        "artikelnr",
+        "art.nr",
+        "šifra",
+        "šifra artikla",
+        "kód produktu",
+        "kod produktu",
+        "katalógové číslo",
+        "код товара",
+        "商品代码",
+        "商品代碼",
+        "品號",
         "商品编号",
         "商品編號",
         "货号",
@@ -88,7 +109,9 @@ _LABEL_FIELD = {label: name for name, labels in _LABELS.items() for label in lab
 _RANK = {label: n for labels in _LABELS.values() for n, label in enumerate(labels)}
 _BY_LENGTH = sorted(_LABEL_FIELD, key=len, reverse=True)
 _KNOWN = "|".join(re.escape(label) for label in _BY_LENGTH)
-_LABEL_VALUE = re.compile(rf"^(.{{0,24}}?(?<![^\W_])(?:{_KNOWN}))\s*[:：#.]?\s*(\S.{{0,40}})$", re.IGNORECASE)
+_LABEL_VALUE = re.compile(
+    rf"^(.{{0,24}}?(?<![^\W_])(?:{_KNOWN})(?![^\W_]).{{0,8}}?)\s*[:：#.]\s*(\S.{{0,40}})$", re.IGNORECASE
+)
 _FORMAT_CHARS = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
 _ID_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{1,38}[A-Za-z0-9]$")
 
@@ -143,7 +166,7 @@ def _identifier(s: Seen, page_hidden: frozenset[str], facts: PageFacts) -> None:
 def _keep(label: str, value: str, facts: PageFacts) -> None:
     """Keep an identifier under its field when the label is known (the most specific label wins)."""
     label = label.strip().rstrip(".:：#").strip().lower()
-    known = next((k for k in _BY_LENGTH if label.endswith(k)), None)
+    known = next((k for k in _BY_LENGTH if re.search(rf"(?<![^\W_]){re.escape(k)}(?![^\W_])", label)), None)
     if known is None or not _ID_LIKE.match(value) or not any(c.isdigit() for c in value):
         return
     name, rank = _LABEL_FIELD[known], _RANK[known]
