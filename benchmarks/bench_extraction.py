@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=500, help="demo product pages per pass")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--speed-only", action="store_true", help="leave out the benchmark accuracy (about a minute)")
+    ap.add_argument(
+        "--speed-only", action="store_true", help="leave out the benchmark accuracy (about a minute)"
+    )
     args = ap.parse_args(argv)
     table = Table()
     add_speed(
