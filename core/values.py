@@ -211,6 +211,8 @@ _SHARED_SIGNS: dict[str, frozenset[str]] = {
         {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "TWD", "MXN", "ARS", "CLP", "COP", "UYU", "BRL", "CUP"}
     ),
     "¥": frozenset({"CNY", "JPY"}),
+    "元": frozenset({"CNY", "TWD", "HKD", "MOP"}),
+    "圓": frozenset({"CNY", "TWD", "HKD", "MOP"}),
     "kr": frozenset({"SEK", "NOK", "DKK", "ISK"}),
     "kr.": frozenset({"SEK", "NOK", "DKK", "ISK"}),
     "Rs": frozenset({"INR", "PKR", "LKR", "NPR", "MUR"}),

@@ -160,3 +160,18 @@ def test_prices_in_menus_and_carousels_are_not_the_product_price() -> None:
     body = """<nav class="menu"><a href="/sale">Dresses under £30</a></nav><h1>Linen dress</h1>
     <div class="carousel"><span class="price">£15.00</span></div>"""
     assert extract_offers(page("", body, "en-GB"), URL, M) == []
+
+
+def test_a_currency_written_beside_the_number_and_a_large_price() -> None:
+    body = """<h1>鵝肉鬆 250g</h1><table><tr><td><strong>特價</strong> <b>7 折</b>
+    <span style="font:bold 27px Verdana">294</span><span> 元 </span></td></tr></table>"""
+    [offer] = extract_offers(page("", body, "zh-TW"), URL, M)
+    assert (offer.price, offer.currency) == (Decimal("294"), "TWD")
+
+
+def test_words_inside_a_buy_button_and_product_cards_are_not_the_product() -> None:
+    body = """<h1>Toilet frame set</h1><p class="price">997 zł</p>
+    <a class="add-to-basket"><span>Add to basket</span><span class="unavailable-label">Produkt niedostępny</span></a>
+    <div class="product-thumb"><span class="price">150.00 zł</span><p>Sold out</p></div>"""
+    [offer] = extract_offers(page("", body, "pl-PL"), URL, M)
+    assert (offer.price, offer.currency, offer.in_stock) == (Decimal("997"), "PLN", None)

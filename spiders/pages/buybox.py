@@ -23,6 +23,14 @@ from spiders.pages.visible import Seen, visible_text
 _NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
 _MAX_PRICE_TEXT = 48
 _HEADING_OVERLAP = 0.3
+_TITLE_NAME = re.compile(
+    r"^[^|]*\|[^|]*(?:product|item|pdp|deal|goods|prod)s?[-_]?(?:title|name)\b", re.IGNORECASE
+)
+_FONT_SIZE = re.compile(r"font(?:-size)?\s*:[^;]*?(\d+(?:\.\d+)?)\s*(px|em|rem|pt)", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"^\d[\d.,'’\u00a0\u202f ]*$")
+_SIGNS = r"[$€£¥₩₹₽₺₪₫฿₱₴₸₦₵]|元|円|원|zł|Kč|Ft|kr|руб\.?|грн|лв|тг|Kn|RM|Rp|TL|Rs\.?"
+_SIGN_AFTER = re.compile(rf"^\s{{0,2}}({_SIGNS})(?![^\W\d_])")
+_SIGN_BEFORE = re.compile(rf"(?<![^\W\d_])({_SIGNS})\s{{0,2}}$")
 _MAX_LABEL_LETTERS = 20
 _LETTERS = re.compile(r"[^\W\d_]")
 _PRICE_NAME = re.compile(
@@ -45,7 +53,7 @@ _ELSEWHERE = re.compile(
     r"|footer|^(?:site|page|global|main)?[-_]?header$|masthead|^nav$|navbar|navigation|menu|minicart"
     r"|mini-cart|cart-(?:drawer|flyout|popup|preview)|bundle|accessor|sponsor|review|rating|comment"
     r"|breadcrumb|teaser|compar|suggest|banner|^tile$|[-_]tile$|instal|financ|coupon|voucher|loyalty"
-    r"|reward|shipping|delivery|other-?(?:offers|sellers)|(?:deal|product|item|goods|prod)s?[-_]?(?:list|grid)"
+    r"|reward|shipping|delivery|other-?(?:offers|sellers)|(?:deal|product|item|goods|prod)s?[-_]?(?:list|grid|thumb|card|tile)"
 )
 _WORDS = re.compile(r"[^\s|]+")
 _NEGATED = re.compile(r"^(?:no|not|non|without)[-_]")
@@ -61,7 +69,7 @@ def _names(tokens: str) -> list[str]:
     ]
 
 
-def _elsewhere(tokens: str) -> bool:
+def elsewhere(tokens: str) -> bool:
     """Is the element inside something that is not the product's buy box (carousel, menu, footer…)?"""
     return any(_ELSEWHERE.search(word) for word in _names(tokens))
 
@@ -115,20 +123,20 @@ class PriceSeen:
 
 def heading(seen: list[Seen], names: list[str]) -> Seen | None:
     """The product's main heading: the ``<h1>`` most like the names the markup gives (the first one when
-    no name helps), else an element named like a product title."""
-    h1s = [s for s in seen if s.element.tag == "h1" and not _elsewhere(s.tokens)]
-    if not h1s:
-        h1s = [s for s in seen if re.match(r"[^ ]*(?:product|item|pdp)[-_]?(?:title|name)", s.tokens)][:3]
-    if not h1s:
-        return None
+    no name helps), else an element named like a product title (``product-title``, ``deal_title``…)."""
+    h1s = [s for s in seen if s.element.tag == "h1" and not elsewhere(s.tokens)]
+    titled = [s for s in seen if _TITLE_NAME.search(s.near(1)) and not elsewhere(s.tokens)][:5]
     wanted = [_words(n) for n in names if n]
-    if not wanted:
-        return h1s[0]
-    overlap = {id(s): max(_overlap(_words(s.element.text_content()), w) for w in wanted) for s in h1s}
-    best = max(h1s, key=lambda s: (overlap[id(s)], -s.position))
-    if len(h1s) > 1 and overlap[id(best)] < _HEADING_OVERLAP:
-        return None  # several headings (product cards?) and none is named like the page: no main one
-    return best
+    for group in (h1s, titled):
+        if not group:
+            continue
+        if not wanted:
+            return group[0]
+        overlap = {id(s): max(_overlap(_words(s.element.text_content()), w) for w in wanted) for s in group}
+        best = max(group, key=lambda s: (overlap[id(s)], -s.position))
+        if len(group) == 1 or overlap[id(best)] >= _HEADING_OVERLAP:
+            return best
+    return None  # several headings (product cards?) and none is named like the page: no main one
 
 
 def _words(text: str) -> set[str]:
@@ -166,12 +174,32 @@ def price_candidates(
     return [c for key, c in found.items() if key not in dropped]
 
 
+def _beside(el: HtmlElement, text: str) -> str:
+    """A bare number with the currency written just outside its element (``<b>294</b> 元``,
+    ``$<span>12</span>``) gets that currency."""
+    if not _BARE_NUMBER.match(text):
+        return text
+    following = el.getnext()
+    tail = el.tail
+    if not (tail or "").strip() and following is not None and isinstance(following.tag, str):
+        tail = (following.text or "")[:12]
+    after = _SIGN_AFTER.match(tail or "")
+    if after:
+        return f"{text} {after.group(1)}"
+    previous = el.getprevious()
+    before_text = (
+        previous.tail if previous is not None else (el.getparent().text if el.getparent() is not None else "")
+    ) or ""
+    before = _SIGN_BEFORE.search(before_text)
+    return f"{before.group(1)}{text}" if before else text
+
+
 def _has_digit_child(el: HtmlElement) -> bool:
     return len(el) <= 6 and any(ch.isdigit() for ch in (el.text_content() or "")[:80])
 
 
 def _candidate(s: Seen, page_hidden: frozenset[str], hint: str | None) -> PriceSeen | None:
-    text = visible_text(s.element, page_hidden, limit=_MAX_PRICE_TEXT * 2)
+    text = _beside(s.element, visible_text(s.element, page_hidden, limit=_MAX_PRICE_TEXT * 2))
     if not text or len(text) > _MAX_PRICE_TEXT or len(_NUMBER.findall(text)) != 1:
         return None
     named = bool(_PRICE_NAME.search(s.near(3)))
@@ -196,15 +224,25 @@ def rank(candidates: list[PriceSeen], title: Seen | None, known: set[Decimal]) -
 def _score(c: PriceSeen, title: Seen | None, known: set[Decimal]) -> float:
     near = c.seen.near(3)
     score = 2.0 if c.symbol else 0.0
+    score += 1.0 if _large(c.seen.element) else 0.0
     score += 2.0 if _PRICE_NAME.search(near) else 0.0
     score += 1.0 if re.search(r"\|price$", c.seen.near(2), re.MULTILINE) else 0.0
     score += 0.5 if _SALE_NAME.search(c.seen.near(2)) else 0.0
-    score -= 4.0 if _elsewhere(c.seen.tokens) else 0.0
+    score -= 4.0 if elsewhere(c.seen.tokens) else 0.0
     score += 3.0 if c.amount in known else 0.0
     if title is not None:
         distance = c.position - title.position
         score += 2.0 * max(0.0, 1 - distance / 400) if distance >= 0 else -1.0 - min(2.0, -distance / 400)
     return score
+
+
+def _large(el: HtmlElement) -> bool:
+    """Written large by the page's own inline style (``font-size: 27px``, ``font: bold 2em …``)?"""
+    size = _FONT_SIZE.search(el.get("style") or "")
+    if size is None:
+        return False
+    value, unit = float(size.group(1)), size.group(2).lower()
+    return value >= (18 if unit == "px" else 1.4 if unit in ("em", "rem") else 14)
 
 
 def choose(ranked: list[PriceSeen], threshold: float) -> tuple[PriceSeen | None, PriceSeen | None]:

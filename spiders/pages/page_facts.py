@@ -7,9 +7,15 @@ import re
 from dataclasses import dataclass, field
 
 from core.values import availability_words, gtin
+from spiders.pages.buybox import elsewhere
 from spiders.pages.visible import Seen, visible_text
 
 _AVAILABILITY_NAME = re.compile(r"avail|stock|inventory|lager|dispon|stock|verfügbar|库存|庫存|在庫")
+_BUY_CONTROL = re.compile(
+    r"add[-_]?to[-_]?(?:cart|basket|bag)|addtocart|buy[-_]?(?:button|now)|^(?:button|a)\|[^\n]*\bbtn\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""Inside a buy button, availability words are a state the page's scripts toggle, not what it shows."""
 _SHIPPING_WORDS = re.compile(
     r"shipping|delivery|postage|versand|lieferung|livraison|spedizione|envío|envio|frete|verzending|доставка"
     r"|运费|包邮|免运费|配送|送料",
@@ -137,7 +143,13 @@ def read_facts(seen: list[Seen], page_hidden: frozenset[str], anchor: int | None
             _identifier(s, page_hidden, facts)
         if not near_anchor:
             continue
-        if facts.in_stock is None and (_AVAILABILITY_NAME.search(s.near(2)) or tag in ("p", "span", "div")):
+        readable = _AVAILABILITY_NAME.search(s.near(2)) or tag in ("p", "span", "div")
+        if (
+            facts.in_stock is None
+            and readable
+            and not _BUY_CONTROL.search(s.tokens)
+            and not elsewhere(s.tokens)
+        ):
             text = visible_text(s.element, page_hidden, limit=120)
             if 0 < len(text) <= 80:
                 facts.in_stock = availability_words(text)
