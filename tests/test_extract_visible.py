@@ -175,3 +175,11 @@ def test_words_inside_a_buy_button_and_product_cards_are_not_the_product() -> No
     <div class="product-thumb"><span class="price">150.00 zł</span><p>Sold out</p></div>"""
     [offer] = extract_offers(page("", body, "pl-PL"), URL, M)
     assert (offer.price, offer.currency, offer.in_stock) == (Decimal("997"), "PLN", None)
+
+
+def test_the_shops_own_id_in_the_url_is_the_sku_when_the_page_shows_it() -> None:
+    body = "<h1>Zombie scars kit</h1><p class='price'>£1.99</p><p>Listing 302474151804 · ships from UK</p>"
+    read = read_product_page(page("", body, "en-GB"), "https://shop.example/itm/302474151804", M)
+    assert read.summary.sku == "302474151804"
+    unseen = read_product_page(page("", body, "en-GB"), "https://shop.example/itm/999999", M)
+    assert unseen.summary.sku is None  # an id the page does not show may be a session or tracking token

@@ -10,6 +10,7 @@ offer when its heading and buy-box price can be read.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -90,7 +91,26 @@ def read_product_page(
     for offer in page.offers:
         _complete(offer, visible, structured, tree, m, hint)
     page.summary = _summary(page.offers, structured, visible)
+    if page.summary.sku is None:
+        page.summary.sku = url_id(url, tree)
     return page
+
+
+_URL_TOKEN = re.compile(r"[A-Za-z0-9]{5,30}")
+
+
+def url_id(url: str, tree: HtmlElement) -> str | None:
+    """An id in the page's URL (``/itm/302474151804``, ``?pid=260591``, ``/M67296549.htm``) that the
+    page also shows as a word: the shop's own id for the product."""
+    parts = urlsplit(url)
+    tokens = [t for t in _URL_TOKEN.findall(f"{parts.path} {parts.query}") if any(c.isdigit() for c in t)]
+    if not tokens:
+        return None
+    body = tree.find("body")
+    words = set(
+        re.findall(r"[A-Za-z0-9]+", visible_text(body if body is not None else tree, frozenset(), 300_000))
+    )
+    return next((t for t in reversed(tokens) if t in words), None)
 
 
 def _read_visible(tree: HtmlElement, structured: Structured, hint: str | None) -> _Visible:
