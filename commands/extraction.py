@@ -41,3 +41,42 @@ def eval_extraction(
     )
     if fmt is Format.table:
         typer.echo(f"bijia's errors, one per line: {result.errors_file}")
+
+
+@app.command("eval-real-pages")
+@user_errors
+def eval_real_pages(
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of saved pages with a truth.json (default: tests/fixtures/real_product_pages)."
+        ),
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Check the product-page reader on real saved product pages against a truth read from each page by
+    hand: title, price, currency, availability and SKU per page (right, wrong, missed), with totals for
+    all pages and for the pages from Chinese marketplaces. JSON/CSV give the per-page rows."""
+    from service.held_out import eval_real_pages as run
+
+    result = run(folder)
+    rows = [check.row() for check in result.checks]
+    if fmt is not Format.table:
+        columns = list(rows[0]) if rows else ["page"]
+        render(rows, columns, fmt)
+        return
+    marks = {"right": "ok", "wrong": "WRONG", "missed": "missed", None: "-"}
+    short = {"title": "title", "price": "price", "currency": "cur.", "availability": "stock", "sku": "sku"}
+    table = [
+        {"page": c.page[:24]}
+        | {short[f]: marks[c.verdicts[f]] for f in short}
+        | {"read / true price": f"{c.got['price'] or '-'} / {c.truth['price'] or '-'}"}
+        for c in result.checks
+    ]
+    render(table, list(table[0]) if table else ["page"], fmt, title="Real product pages, field by field")
+    render(
+        result.totals(),
+        ["field", "pages", "right", "wrong", "missed", "judged"],
+        fmt,
+        title="Totals (page = title, price and currency right)",
+    )
