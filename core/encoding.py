@@ -56,7 +56,9 @@ _LATIN = frozenset(
 
 def choose_encoding(body: bytes, content_type: str | None = None) -> str:
     """The encoding to read ``body`` with: a BOM; else what the HTTP header or the page declares (a
-    declared UTF-8 the bytes are not is ignored); else UTF-8 when the bytes are; else detected."""
+    declared UTF-8 the bytes are not is ignored; a declared legacy encoding is overruled by non-ASCII
+    bytes that are valid UTF-8, which text in GBK, Shift_JIS or cp1252 all but never is: a page saved
+    as UTF-8 keeps the charset it was served with); else UTF-8 when the bytes are; else detected."""
     bom, _ = read_bom(body)
     if bom:
         return bom
@@ -66,8 +68,10 @@ def choose_encoding(body: bytes, content_type: str | None = None) -> str:
     header = http_content_type_encoding(content_type) if content_type else None
     meta = html_body_declared_encoding(body)
     for declared in (header, meta):
-        if declared and (declared not in ("utf-8", "utf8") or _is_utf8(body)):
+        if declared in ("utf-8", "utf8") and _is_utf8(body):
             return declared
+        if declared and declared not in ("utf-8", "utf8"):
+            return "utf-8" if _is_utf8(body) and not body.isascii() else declared
     if _is_utf8(body):
         return "utf-8"
     return detect_encoding(body) or "utf-8"

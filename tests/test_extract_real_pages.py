@@ -17,18 +17,9 @@ TRUTH = json.loads((real_pages_root() / "truth.json").read_text(encoding="utf-8"
 
 KNOWN_FAILURES = {
     "amazon-com-kindle": "a 'buy for others' box ($17.01) is taken for the Kindle price ($10.99)",
-    "globalindustrial-bench-top": "nothing read: no title, no price",
     "etsy-es-doormat": "the JSON-LD 43.90 EUR wins over the buy box's 53,11 €",
     "rejuvenation-keystick-sconce": "the JSON-LD standard price wins over the OpenGraph sale price",
-    "aliexpress-he-iphone-se": "a price range: not its lowest price",
     "monsterpet-flea-tablets": "a price range: not its lowest price",
-    "taobao-keyboard-case": "neither the title nor the price range 价格 ¥149.00 - 159.00 is read",
-    "tmall-iphone-11": "a price range: not its lowest price",
-    "jd-huawei-enjoy-6": "no title",
-    "retrosixty-lamp": "nothing read from a page without markup",
-    "tempur-mattress": "nothing read from a page without markup",
-    "icone-copper-shade": "'Price £340.00' is not read",
-    "icone-mesmeri-halo": "'Price £229.00' is not read",
     "michaelkors-sandal": "another id is taken for the SKU than the page's 'Style #'",
 }
 """Pages the reader gets wrong today, each with what goes wrong (see docs/benchmarks.md). A page that

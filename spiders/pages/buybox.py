@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f ]*\d)?")
 _MAX_PRICE_TEXT = 48
 _HEADING_OVERLAP = 0.3
 _TITLE_NAME = re.compile(
-    r"^[^|]*\|[^|]*(?:product|item|pdp|deal|goods|prod)s?[-_]?(?:title|name)\b", re.IGNORECASE
+    r"^[^|]*\|[^|]*(?:product|item|pdp|deal|goods|prod|main)s?[-_]?(?:title|name)\b", re.IGNORECASE
 )
 _FONT_SIZE = re.compile(r"font(?:-size)?\s*:[^;]*?(\d+(?:\.\d+)?)\s*(px|em|rem|pt)", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"^\d[\d.,'’\u00a0\u202f ]*$")
@@ -55,8 +55,17 @@ _ELSEWHERE = re.compile(
     r"|breadcrumb|teaser|compar|suggest|banner|^tile$|[-_]tile$|instal|financ|coupon|voucher|loyalty"
     r"|reward|shipping|delivery|other-?(?:offers|sellers)|(?:deal|product|item|goods|prod)s?[-_]?(?:list|grid|thumb|card|tile)"
 )
+_RANGE = re.compile(
+    r"^(?P<low>\D*\d[\d.,'’\u00a0\u202f]*)\s*(?:[-–—~～〜至]|\bto\b)\s*(?P<high>\D{0,4}\d.*)$"
+)
+"""A price range ("€ 97,39 - 128,72", "¥149.00 - 159.00", "From £5.29 - £9.56"): its low end is what a
+shopper can buy at."""
+_LIST_SIZE = 3
+_LABEL_LEVELS = 2
+_LISTED = 3.0
 _WORDS = re.compile(r"[^\s|]+")
-_NEGATED = re.compile(r"^(?:no|not|non|without)[-_]")
+_NEGATED = re.compile(r"^(?:no|not|non|without|with|has)[-_]")
+"""``no-reviews``, ``with-slider``: a word about what an element has (or lacks), not what it is."""
 
 
 def _names(tokens: str) -> list[str]:
@@ -200,32 +209,66 @@ def _has_digit_child(el: HtmlElement) -> bool:
 
 def _candidate(s: Seen, page_hidden: frozenset[str], hint: str | None) -> PriceSeen | None:
     text = _beside(s.element, visible_text(s.element, page_hidden, limit=_MAX_PRICE_TEXT * 2))
-    if not text or len(text) > _MAX_PRICE_TEXT or len(_NUMBER.findall(text)) != 1:
+    if not text or len(text) > _MAX_PRICE_TEXT:
+        return None
+    numbers = len(_NUMBER.findall(text))
+    low = _range_low(text) if numbers == 2 else text
+    if low is None or numbers > 2:
         return None
     named = bool(_PRICE_NAME.search(s.near(3)))
     if not (named or _CURRENCY_WORD.search(text)) or _NOT_A_PRICE.search(text):
         return None
     if len(_LETTERS.findall(_NUMBER.sub("", text))) > _MAX_LABEL_LETTERS:  # a sentence, not a price
         return None
-    parsed = parse_price(text)  # no hint: price-parser would prefer it to a code written in the text
+    parsed = parse_price(low)  # no hint: price-parser would prefer it to a code written in the text
     if parsed.amount is None or parsed.amount <= 0 or not (named or parsed.currency_symbol):
         return None
     currency = sign_currency(parsed.currency_symbol, hint)
     return PriceSeen(parsed.amount, currency, parsed.currency_symbol, text, s, _struck(s, text))
 
 
+def _range_low(text: str) -> str | None:
+    """The low end of a price range, with the range's currency sign; ``None`` for two amounts that are
+    not a range (a price and a quantity, two prices in a row)."""
+    match = _RANGE.match(text)
+    if match is None:
+        return None
+    low, high = parse_price(match["low"]), parse_price(match["high"])
+    if low.amount is None or high.amount is None or not 0 < low.amount < high.amount:
+        return None
+    sign = low.currency_symbol or high.currency_symbol
+    return match["low"] if low.currency_symbol or not sign else f"{sign} {match['low']}"
+
+
 def rank(candidates: list[PriceSeen], title: Seen | None, known: set[Decimal]) -> list[PriceSeen]:
-    """Candidates scored and sorted best first (list prices last)."""
+    """Candidates scored and sorted best first (list prices last). A price written in the same place of
+    the same markup as several other, different amounts is one of a list of products (a ranking, "you
+    may also like", a grid), not the buy box."""
+    amounts: dict[str, set[Decimal]] = {}
+    for c in candidates:
+        amounts.setdefault(_place(c.seen), set()).add(c.amount)
     for c in candidates:
         c.score = _score(c, title, known)
+        c.score -= _LISTED if len(amounts[_place(c.seen)]) >= _LIST_SIZE else 0.0
     return sorted(candidates, key=lambda c: (c.struck, -c.score, c.position))
+
+
+def _place(s: Seen) -> str:
+    """Where an element sits in the markup: the tag and first class of it and each ancestor (ids and
+    the classes telling list items apart, ``item odd``/``item even``, left out)."""
+    places = []
+    for line in s.tokens.split("\n"):
+        tag, _, rest = line.partition("|")
+        places.append(f"{tag}|{(rest.split('|')[0].split() or [''])[0]}")
+    return "\n".join(places)
 
 
 def _score(c: PriceSeen, title: Seen | None, known: set[Decimal]) -> float:
     near = c.seen.near(3)
     score = 2.0 if c.symbol else 0.0
     score += 1.0 if _large(c.seen.element) else 0.0
-    score += 2.0 if _PRICE_NAME.search(near) else 0.0
+    named, labelled = bool(_PRICE_NAME.search(near)), _labelled(c)
+    score += (2.0 if named else 0.0) + (1.0 if named and labelled else 2.0 if labelled else 0.0)
     score += 1.0 if re.search(r"\|price$", c.seen.near(2), re.MULTILINE) else 0.0
     score += 0.5 if _SALE_NAME.search(c.seen.near(2)) else 0.0
     score -= 4.0 if elsewhere(c.seen.tokens) else 0.0
@@ -234,6 +277,28 @@ def _score(c: PriceSeen, title: Seen | None, known: set[Decimal]) -> float:
         distance = c.position - title.position
         score += 2.0 * max(0.0, 1 - distance / 400) if distance >= 0 else -1.0 - min(2.0, -distance / 400)
     return score
+
+
+def _labelled(c: PriceSeen) -> bool:
+    """Does a price word label the amount where a shopper reads it: in its own text ("Price: £60") or
+    just before it, beside it or beside its cell ("价格 ¥149.00", "<td>Price</td><td><b>£340.00</b>")?"""
+    labels = [_NUMBER.sub("", c.text)]
+    el: HtmlElement | None = c.seen.element
+    for _ in range(_LABEL_LEVELS):
+        if el is None:
+            break
+        previous = el.getprevious()
+        while previous is not None and not isinstance(previous.tag, str):  # comments
+            previous = previous.getprevious()
+        parent = el.getparent()
+        if previous is not None:
+            labels.append(previous.text_content() + (previous.tail or ""))
+        elif parent is not None:
+            labels.append(parent.text or "")
+        el = parent
+    return any(
+        len(_LETTERS.findall(t)) <= _MAX_LABEL_LETTERS and _PRICE_NAME.search(t.lower()) for t in labels
+    )
 
 
 def _large(el: HtmlElement) -> bool:

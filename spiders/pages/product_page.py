@@ -26,6 +26,7 @@ from crawler.config import Marketplace
 from spiders.pages._common import clean, url_path
 from spiders.pages.buybox import PriceSeen, choose, heading, price_candidates, rank
 from spiders.pages.page_facts import PageFacts, read_facts
+from spiders.pages.page_title import quoted_heading, title_name
 from spiders.pages.schema_org import Structured, read_structured
 from spiders.pages.schema_org import product_name as _name_of
 from spiders.pages.visible import Seen, full_text, hidden_classes, parse_tree, visible_text, walk
@@ -80,7 +81,7 @@ def read_product_page(
     tree = parse_tree(text)
     structured = read_structured(tree, text, url, m)
     hint = page_currency_hint(tree, url, m, structured)
-    visible = _read_visible(tree, structured, hint)
+    visible = _read_visible(tree, structured, hint, url)
     names = {(_name_of(p) or "").lower() for p in structured.products}
     page = ProductPage(structured.offers, Summary(), single_product=len(names) <= 1)
     if not page.offers:
@@ -113,17 +114,22 @@ def url_id(url: str, tree: HtmlElement) -> str | None:
     return next((t for t in reversed(tokens) if t in words), None)
 
 
-def _read_visible(tree: HtmlElement, structured: Structured, hint: str | None) -> _Visible:
+def _read_visible(tree: HtmlElement, structured: Structured, hint: str | None, url: str) -> _Visible:
     page_hidden = hidden_classes(tree)
     seen = list(walk(tree, page_hidden))
-    names = structured.names or [_doc_title(tree)]
-    title = heading(seen, names)
+    doc_title = _doc_title(tree)
+    names = structured.names or [doc_title]
+    title = heading(seen, names) or quoted_heading(seen, doc_title, page_hidden)
     known = {o.price for o in structured.offers if o.price is not None}
     ranked = rank(price_candidates(seen, page_hidden, hint), title, known)
     price, list_price = choose(ranked, CONFIDENT)
     anchor = price.position if price is not None else title.position if title is not None else None
     facts = read_facts(seen, page_hidden, anchor)
-    title_text = visible_text(title.element, page_hidden, 400) if title is not None else None
+    title_text: str | None
+    if title is not None:
+        title_text = visible_text(title.element, page_hidden, 400)
+    else:  # no heading names the product: the <title> does, without the shop's name
+        title_text = title_name(doc_title, urlsplit(url).hostname)
     return _Visible(title, price, list_price, ranked, facts, title_text)
 
 
