@@ -18,7 +18,6 @@ TRUTH = json.loads((real_pages_root() / "truth.json").read_text(encoding="utf-8"
 KNOWN_FAILURES = {
     "amazon-com-kindle": "a 'buy for others' box ($17.01) is taken for the Kindle price ($10.99)",
     "etsy-es-doormat": "the JSON-LD 43.90 EUR wins over the buy box's 53,11 €",
-    "rejuvenation-keystick-sconce": "the JSON-LD standard price wins over the OpenGraph sale price",
     "monsterpet-flea-tablets": "a price range: not its lowest price",
     "michaelkors-sandal": "another id is taken for the SKU than the page's 'Style #'",
 }

@@ -99,3 +99,29 @@ def test_utf8_bytes_under_a_legacy_charset_read_as_utf8() -> None:
     assert (
         choose_encoding(text.replace("华为 畅享6 金色", "Kettle").format("").encode("ascii")) == "gb18030"
     )  # ASCII: the declaration
+
+
+def test_an_opengraph_sale_price_beats_the_regular_price_in_the_markup() -> None:
+    price, currency, _, truth = saved("rejuvenation-keystick-sconce")  # JSON-LD 150.00 = og standard
+    assert (price, currency) == (Decimal(truth["price"]), truth["currency"])
+    ld = '<script type="application/ld+json">{"@type": "Product", "name": "Kettle", "offers": {"price": "150.00", "priceCurrency": "USD"}}</script>'
+    og = '<meta property="product:price:amount" content="150.00"><meta property="product:sale_price:amount" content="{sale}">'
+    summary = read_product_page(
+        f"<html><head>{ld}{og.format(sale='120.00')}</head><body></body></html>", URL, M
+    ).summary
+    assert (summary.price, summary.list_price) == (Decimal("120.00"), Decimal("150.00"))
+    summary = read_product_page(
+        f"<html><head>{ld}{og.format(sale='180.00')}</head><body></body></html>", URL, M
+    ).summary
+    assert (summary.price, summary.list_price) == (Decimal("150.00"), None)  # a "sale" above the price: no
+
+
+def test_the_shops_id_in_the_url_that_the_markup_carries_is_the_sku() -> None:
+    body = "<h1>Kettle</h1><p class='price'>£12.00</p>{}"
+    url = "http://127.0.0.1:8765/shop/kettle-steel-p400105394.html"
+    carried = body.format("<form><input name='product' value='400105394'></form>")
+    assert read_product_page(f"<html><body>{carried}</body></html>", url, M).summary.sku == "400105394"
+    script = body.format("<script>var item = {id: 400105394, qty: 1};</script>")
+    assert read_product_page(f"<html><body>{script}</body></html>", url, M).summary.sku == "400105394"
+    elsewhere = body.format("<p>Call 4001053941 for help</p>")  # only inside another number
+    assert read_product_page(f"<html><body>{elsewhere}</body></html>", url, M).summary.sku is None

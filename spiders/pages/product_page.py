@@ -98,11 +98,13 @@ def read_product_page(
 
 
 _URL_TOKEN = re.compile(r"[A-Za-z0-9]{5,30}")
+_DIGIT_RUN = re.compile(r"\d{5,}")
 
 
 def url_id(url: str, tree: HtmlElement) -> str | None:
-    """An id in the page's URL (``/itm/302474151804``, ``?pid=260591``, ``/M67296549.htm``) that the
-    page also shows as a word: the shop's own id for the product."""
+    """An id in the page's URL (``/itm/302474151804``, ``?pid=260591``, ``/M67296549.htm``, the digits of
+    ``-p400105394.html``) that the page also shows as a word, else that its markup carries as a value
+    (``data-product-id="400105394"``, ``"sku": "400105394"``): the shop's own id for the product."""
     parts = urlsplit(url)
     tokens = [t for t in _URL_TOKEN.findall(f"{parts.path} {parts.query}") if any(c.isdigit() for c in t)]
     if not tokens:
@@ -111,7 +113,20 @@ def url_id(url: str, tree: HtmlElement) -> str | None:
     words = set(
         re.findall(r"[A-Za-z0-9]+", visible_text(body if body is not None else tree, frozenset(), 300_000))
     )
-    return next((t for t in reversed(tokens) if t in words), None)
+    shown = next((t for t in reversed(tokens) if t in words), None)
+    if shown is not None:
+        return shown
+    digits = [d for t in reversed(tokens) for d in _DIGIT_RUN.findall(t)]
+    return next((d for d in digits if _carried(tree, d)), None)
+
+
+def _carried(tree: HtmlElement, token: str) -> bool:
+    """Does the markup hold ``token`` as a whole value: an attribute's value, or a quoted or bare
+    value in a script (``"id":"123456"``, ``id: 123456,``)?"""
+    if any(value.strip() == token for value in tree.xpath("//@*")):
+        return True
+    value = re.compile(rf"[:=]\s*[\"']?{token}[\"']?\s*[,}};\]]")
+    return any(value.search(script.text or "") for script in tree.iter("script"))
 
 
 def _read_visible(tree: HtmlElement, structured: Structured, hint: str | None, url: str) -> _Visible:

@@ -117,6 +117,28 @@ def _fill_from(offers: list[Offer], og_offer: Offer | None, og: dict[str, Any]) 
             )
         if offer.in_stock is None:
             offer.in_stock = in_stock
+    sale = opengraph_sale(og)
+    for offer in offers:
+        if sale is not None and offer.price == sale[1]:  # the markup's price is the regular one
+            offer.list_price, offer.list_price_raw = offer.price, offer.price_raw
+            offer.price, offer.price_raw = sale[0], str(sale[0])
+
+
+def opengraph_sale(og: dict[str, Any]) -> tuple[Decimal, Decimal] | None:
+    """(sale price, regular price) when the OpenGraph tags state both: ``product:sale_price:amount``
+    beside ``product:price:amount``, or ``product:price:amount`` beside a higher
+    ``og:price:standard_amount`` / ``product:original_price:amount``."""
+    currency = clean(og.get("product:price:currency") or og.get("og:price:currency"))
+    price = og.get("product:price:amount") or og.get("og:price:amount")
+    if og.get("product:sale_price:amount") is not None:
+        sale_raw, regular_raw = og.get("product:sale_price:amount"), price
+    else:
+        sale_raw = price
+        regular_raw = og.get("og:price:standard_amount") or og.get("product:original_price:amount")
+    if sale_raw is None or regular_raw is None:
+        return None
+    sale, regular = structured_price(sale_raw, currency), structured_price(regular_raw, currency)
+    return (sale, regular) if sale is not None and regular is not None and 0 < sale < regular else None
 
 
 # --- finding products -------------------------------------------------------------------------------
