@@ -183,3 +183,25 @@ def test_the_shops_own_id_in_the_url_is_the_sku_when_the_page_shows_it() -> None
     assert read.summary.sku == "302474151804"
     unseen = read_product_page(page("", body, "en-GB"), "https://shop.example/itm/999999", M)
     assert unseen.summary.sku is None  # an id the page does not show may be a session or tracking token
+
+
+def test_a_class_hidden_only_in_print_or_on_small_screens_is_seen() -> None:
+    style = "<style>.box{display:flex}@media print{.box{display:none}}@media (max-width:1px){.h1{display:none}}</style>"
+    body = "<h1>Pillows, pair</h1><div class='box'><span class='price'>$200</span> 2 bids</div>"
+    [offer] = extract_offers(page(style, body, "en-US"), URL, M)
+    assert offer.price == Decimal("200")
+    hidden = page("<style>.box{display:none}</style>", body, "en-US")
+    assert extract_offers(hidden, URL, M) == []
+
+
+def test_the_page_settles_a_disagreement_between_jsonld_and_opengraph() -> None:
+    head = ld(
+        '{"@type": "Product", "name": "Pillows, pair", "offers": {"price": 150, "priceCurrency": "USD"}}'
+    )
+    head += '<meta property="product:price:amount" content="200">'
+    others = "".join(f"<li class='lot'><span class='bid'>${n}</span></li>" for n in (150, 400, 250))
+    body = f"<h1>Pillows, pair</h1><span class='price'>$200</span><ul class='lots'>{others}</ul>"
+    read = read_product_page(page(head, body, "en-US"), URL, M)
+    assert read.summary.price == Decimal("200") and read.disagreements == ["price"]
+    alone = read_product_page(page(head.split("<meta")[0], body, "en-US"), URL, M)
+    assert alone.summary.price == Decimal("150")  # no second source: the markup's price stands

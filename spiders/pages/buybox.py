@@ -124,6 +124,8 @@ class PriceSeen:
     seen: Seen
     struck: bool
     score: float = 0.0
+    listed: bool = False
+    """One of a list of products' prices (see ``rank``)."""
 
     @property
     def position(self) -> int:
@@ -248,8 +250,8 @@ def rank(candidates: list[PriceSeen], title: Seen | None, known: set[Decimal]) -
     for c in candidates:
         amounts.setdefault(_place(c.seen), set()).add(c.amount)
     for c in candidates:
-        c.score = _score(c, title, known)
-        c.score -= _LISTED if len(amounts[_place(c.seen)]) >= _LIST_SIZE else 0.0
+        c.listed = len(amounts[_place(c.seen)]) >= _LIST_SIZE
+        c.score = _score(c, title, known) - (_LISTED if c.listed else 0.0)
     return sorted(candidates, key=lambda c: (c.struck, -c.score, c.position))
 
 

@@ -135,7 +135,7 @@ def _read_visible(tree: HtmlElement, structured: Structured, hint: str | None, u
     doc_title = _doc_title(tree)
     names = structured.names or [doc_title]
     title = heading(seen, names) or quoted_heading(seen, doc_title, page_hidden)
-    known = {o.price for o in structured.offers if o.price is not None}
+    known = structured.prices
     ranked = rank(price_candidates(seen, page_hidden, hint), title, known)
     price, list_price = choose(ranked, CONFIDENT)
     anchor = price.position if price is not None else title.position if title is not None else None
@@ -202,7 +202,7 @@ def _reconcile(offers: list[Offer], visible: _Visible, structured: Structured, h
     if prices and shown.amount not in prices and len(prices) == 1:
         marked = next(iter(prices))
         struck = any(c.struck and c.amount == marked for c in visible.candidates)
-        elsewhere = any(c.amount == marked for c in visible.candidates)
+        elsewhere = any(c.amount == marked and not c.listed for c in visible.candidates)
         if (struck and shown.amount < marked) or (not elsewhere and shown.score >= SURE):
             for offer in offers:
                 offer.list_price = marked if marked > shown.amount else offer.list_price

@@ -49,6 +49,15 @@ class Structured:
         names = [product_name(p) for p in self.products]
         return [n for n in (*names, clean(self.opengraph.get("og:title"))) if n]
 
+    @property
+    def prices(self) -> set[Decimal]:
+        """Every price the markup states: its offers' and the OpenGraph price tags' (they may differ)."""
+        og = self.opengraph
+        currency = clean(og.get("product:price:currency") or og.get("og:price:currency"))
+        tagged = (og.get(k) for k in ("product:price:amount", "og:price:amount", "product:sale_price:amount"))
+        stated = {structured_price(raw, currency) for raw in tagged if raw is not None}
+        return {o.price for o in self.offers if o.price is not None} | {p for p in stated if p is not None}
+
 
 def read_structured(tree: HtmlElement, text: str, url: str, m: Marketplace) -> Structured:
     """Every offer of every Product the markup of the page (``tree``, parsed from ``text``) lists."""

@@ -46,13 +46,34 @@ def parse_tree(text: str) -> HtmlElement:
 
 
 def hidden_classes(tree: HtmlElement) -> frozenset[str]:
-    """Class names the page's own ``<style>`` rules hide (``.x{display:none}``)."""
+    """Class names the page's own ``<style>`` rules hide (``.x{display:none}``); rules that apply only
+    sometimes (``@media print{…}``, ``@supports``) are left out."""
     found: set[str] = set()
     for style in tree.iter("style"):
-        for selectors, body in _STYLE_RULE.findall(style.text or ""):
+        for selectors, body in _STYLE_RULE.findall(unconditional_css(style.text or "")):
             if _HIDDEN_STYLE.search(body):
                 found.update(m.group(1) for s in selectors.split(",") if (m := _CLASS_SELECTOR.match(s)))
     return frozenset(found)
+
+
+def unconditional_css(css: str) -> str:
+    """The style sheet without its ``@…{…}`` blocks (media queries and the like, braces nested)."""
+    kept: list[str] = []
+    depth, start, at = 0, 0, -1
+    for i, ch in enumerate(css):
+        if ch == "@" and depth == 0:
+            kept.append(css[start:i])
+            at = i
+        elif ch == "{":
+            depth += 1 if at >= 0 or depth else 0
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                start, at = i + 1, -1
+        elif ch == ";" and at >= 0 and depth == 0:  # @import …; @charset …;
+            start, at = i + 1, -1
+    kept.append(css[start:] if at < 0 else "")
+    return "".join(kept)
 
 
 def is_hidden(el: HtmlElement, page_hidden: frozenset[str]) -> bool:
