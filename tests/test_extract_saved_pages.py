@@ -125,3 +125,35 @@ def test_the_shops_id_in_the_url_that_the_markup_carries_is_the_sku() -> None:
     assert read_product_page(f"<html><body>{script}</body></html>", url, M).summary.sku == "400105394"
     elsewhere = body.format("<p>Call 4001053941 for help</p>")  # only inside another number
     assert read_product_page(f"<html><body>{elsewhere}</body></html>", url, M).summary.sku is None
+
+
+@pytest.mark.parametrize("name", ["amazon-com-gorilla-tape", "amazon-com-wall-sconce"])
+def test_availability_named_as_such_in_a_buy_box_form_far_from_the_price(name: str) -> None:
+    truth = TRUTH[name]
+    body = gzip.decompress((ROOT / truth["file"]).read_bytes())
+    market = Marketplace(name="saved", shape="jsonld", base_url=truth["url"])
+    summary = read_product_page(body, truth["url"], market, "text/html").summary
+    assert summary.in_stock is (truth["availability"] == "InStock")
+    form = (
+        "<form id='addToCart'><div id='availability'><span>{}</span></div><button>Add to Cart</button></form>"
+    )
+    far = "<p>x</p>" * 500
+    for words, stock in (("In Stock.", True), ("Currently unavailable.", False)):
+        html = (
+            f"<html><body>{form.format(words)}{far}<h1>Kettle</h1><p class='price'>£12.00</p></body></html>"
+        )
+        assert read_product_page(html, URL, M).summary.in_stock is stock
+    button = (
+        "<h1>Kettle</h1><p class='price'>£12.00</p><button class='add-to-cart'><span>Sold out</span></button>"
+    )
+    assert read_product_page(f"<html><body>{button}</body></html>", URL, M).summary.in_stock is None
+
+
+def test_a_style_number_is_the_sku() -> None:
+    truth = TRUTH["michaelkors-sandal"]
+    body = gzip.decompress((ROOT / truth["file"]).read_bytes())
+    market = Marketplace(name="saved", shape="jsonld", base_url=truth["url"])
+    assert read_product_page(body, truth["url"], market, "text/html").summary.sku in truth["sku"]
+    page = "<html><body><h1>Sandal</h1><p class='price'>$80</p><p>Style: Contemporary</p>{}</body></html>"
+    assert read_product_page(page.format("<p>Style #: 40T6MBMS1S</p>"), URL, M).summary.sku == "40T6MBMS1S"
+    assert read_product_page(page.format(""), URL, M).summary.sku is None  # a style word is no id

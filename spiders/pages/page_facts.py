@@ -77,6 +77,10 @@ _LABELS: dict[str, tuple[str, ...]] = {
         "货号",
         "貨號",
         "商品番号",
+        "style number",
+        "style no",
+        "style code",
+        "style",
     ),
     "mpn": (
         "mpn",
@@ -141,23 +145,25 @@ def read_facts(seen: list[Seen], page_hidden: frozenset[str], anchor: int | None
         tag = s.element.tag
         if tag in ("tr", "dl", "li") or (tag in ("p", "div", "span") and len(s.element) <= 4):
             _identifier(s, page_hidden, facts)
-        if not near_anchor:
+        named = bool(_AVAILABILITY_NAME.search(s.near(2)))
+        if not (near_anchor or named):
             continue
-        readable = _AVAILABILITY_NAME.search(s.near(2)) or tag in ("p", "span", "div")
-        if (
-            facts.in_stock is None
-            and readable
-            and not _BUY_CONTROL.search(s.tokens)
-            and not elsewhere(s.tokens)
-        ):
+        readable = named or tag in ("p", "span", "div")
+        if facts.in_stock is None and readable and not _in_buy_control(s) and not elsewhere(s.tokens):
             text = visible_text(s.element, page_hidden, limit=120)
             if 0 < len(text) <= 80:
                 facts.in_stock = availability_words(text)
-        if facts.shipping_text is None and tag in ("p", "span", "div", "li", "dd", "td"):
+        if facts.shipping_text is None and near_anchor and tag in ("p", "span", "div", "li", "dd", "td"):
             text = visible_text(s.element, page_hidden, limit=160)
             if len(text) <= 120 and _SHIPPING_WORDS.search(text) and not len(s.element) > 6:
                 facts.shipping_text = text
     return facts
+
+
+def _in_buy_control(s: Seen) -> bool:
+    """Inside a buy button or link (a form that adds to the cart may hold the whole buy box)."""
+    lines = [line for line in s.tokens.split("\n") if not line.startswith("form|")]
+    return bool(_BUY_CONTROL.search("\n".join(lines)))
 
 
 def _identifier(s: Seen, page_hidden: frozenset[str], facts: PageFacts) -> None:
