@@ -142,3 +142,20 @@ CREATE TABLE product_lowest (
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        3,
+        "store coordinates, delivery radius and promotion texts of offers",
+        """
+ALTER TABLE staging_offers ADD COLUMN latitude DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN longitude DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN delivery_radius_km DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN promotions VARCHAR[];
+ALTER TABLE offers ADD COLUMN latitude DOUBLE;
+ALTER TABLE offers ADD COLUMN longitude DOUBLE;
+ALTER TABLE offers ADD COLUMN delivery_radius_km DOUBLE;
+ALTER TABLE offers ADD COLUMN promotions VARCHAR[];
+""",
+    )
+)
