@@ -190,7 +190,7 @@ def _against(pick: Ranked, cheapest: Ranked, name: str) -> str:
     cost = f"{money(extra)} more than the cheapest" if extra > 0 else "as cheap as the cheapest"
     return (
         f"{cost}, arrives {arrives(pick.arrival_hours)} instead of {arrival_text(cheapest.arrival_hours)}"
-        f" ({pick.where})"
+        f" — {pick.where}"
     )
 
 
