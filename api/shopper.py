@@ -7,12 +7,15 @@ import json
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from api.http import ERROR_RESPONSES, ApiError, dumps
+from service.basket import Item, plan_for
 from service.errors import UserError
 from service.nearby import Where, rank_offers, where
+from storage.shopper_queries import product_titles, snapshot_product_offers
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -61,6 +64,50 @@ def with_nearby(page: str, place: Where) -> str:
         **ranking.to_dict(),
     }
     return page[:-1] + ',"nearby":' + dumps(nearby) + "}"
+
+
+class BasketItem(BaseModel):
+    product_id: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(default=1, ge=1, le=999)
+
+
+class BasketRequest(BaseModel):
+    items: list[BasketItem] = Field(min_length=1, max_length=100)
+    near: str | None = Field(
+        default=None, max_length=60, description="`lat,lng`: instant-retail stores that reach it take part."
+    )
+    radius: str | None = Field(
+        default=None, max_length=20, description="With `near`: only stores this close (`3km`)."
+    )
+    method: str = Field(default="auto", pattern="^(auto|exact|heuristic)$")
+
+
+@router.post("/api/v1/basket", summary="The cheapest way to buy several products", tags=["shopper"])
+def post_basket(request: Request, body: BasketRequest) -> Response:
+    """Buy every item (with its quantity) across marketplaces and stores for the least money: each shop's
+    shipping counted once, 包邮 thresholds, store and cross-store promotions. Returns the plan per shop and
+    the saving against buying each item at its own cheapest offer. Exact up to 20 products × 10 shops."""
+    quantities: dict[str, int] = {}
+    for item in body.items:
+        quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
+    items = [Item(pid, qty) for pid, qty in quantities.items()]
+    try:
+        place = where(body.near, body.radius, prefix="") if body.near else None
+    except UserError as exc:
+        raise ApiError(422, str(exc), "invalid_parameter") from None
+    with request.app.state.snapshots.acquire() as (snap, cur, _):
+        wanted = list(quantities)
+        titles = product_titles(cur, wanted, snapshot=True)
+        offers = snapshot_product_offers(cur, wanted)
+    try:
+        plan = plan_for(items, titles, offers, place, body.method)
+    except UserError as exc:
+        raise ApiError(404 if str(exc).startswith("no product") else 422, str(exc)) from None
+    return Response(
+        dumps({"snapshot": snap.id, **plan.to_dict()}),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "X-Snapshot-Id": snap.id},
+    )
 
 
 def _static(name: str, media_type: str) -> Response:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from commands.common import DEFAULT_DB, DbOption, FormatOption, user_errors
 from service.output import Format, render
 
 app = typer.Typer()
@@ -106,6 +107,94 @@ def _print_choices(choices: list[Any], value_of_time: Any) -> None:
             console.print(f"  {name}: {reason}", highlight=False, soft_wrap=True)
     console.print(
         f"best = lowest landed price + ¥{value_of_time}/h × hours to arrival (--value-of-time)", style="dim"
+    )
+
+
+BASKET_EPILOG = """\b
+Examples:
+  bijia basket P0000012:2 P0000345 P0000678:3
+  bijia basket P0000012:6 P0000345 --near 39.9042,116.4074 --radius 3km
+Instant-retail stores take part only with --near (and only those that reach you)."""
+
+
+@app.command(epilog=BASKET_EPILOG)
+@user_errors
+def basket(
+    items: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PRODUCT[:QTY]...", help="Product ids (see `bijia compare`), each with a quantity."
+        ),
+    ],
+    db: DbOption = DEFAULT_DB,
+    near: NearOption = None,
+    radius: RadiusOption = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="exact (integer programme), heuristic (local search) or auto (exact up to 20 products × 10 shops)."
+        ),
+    ] = "auto",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The cheapest way to buy several products across shops: shipping once per shop, 包邮 thresholds,
+    store and cross-store promotions; the plan per shop and the saving against buying each item at its
+    own cheapest offer."""
+    from service.basket import basket as plan_basket
+    from service.nearby import where
+
+    if method not in ("auto", "exact", "heuristic"):
+        raise typer.BadParameter("use exact, heuristic or auto", param_hint="--method")
+    place = where(near, radius) if near else None
+    plan = plan_basket(db, items, place, method=method)
+    if fmt is Format.json:
+        typer.echo(dumps(plan.to_dict()))
+        return
+    rows = [
+        {
+            "shop": shop["shop"],
+            **item,
+            "shipping": shop["shipping"],
+            "promotions": " ".join(shop["promotions"]),
+        }
+        for shop in plan.to_dict()["shops"]
+        for item in shop["items"]
+    ]
+    if fmt is Format.csv:
+        render(
+            rows, ["shop", "product_id", "title", "listing_id", "quantity", "unit_price", "line_total"], fmt
+        )
+        return
+    _print_plan(plan.to_dict())
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    """Per shop: what to buy there, its promotions and shipping; then the total and the saving."""
+    from rich.console import Console
+
+    console = Console(width=None if sys.stdout.isatty() else 100, highlight=False)
+    for shop in plan["shops"]:
+        console.print(f"[bold]{shop['shop']}[/bold]  total ¥{shop['total']}", soft_wrap=True)
+        for item in shop["items"]:
+            console.print(
+                f"  {item['quantity']} × {item['title']}  ({item['listing_id']}) ¥{item['unit_price']} → ¥{item['line_total']}",
+                soft_wrap=True,
+            )
+        promos = ", ".join(shop["promotions"]) or "none"
+        shipping = "free (" + shop["free_shipping"] + ")" if shop["free_shipping"] else f"¥{shop['shipping']}"
+        console.print(
+            f"  subtotal ¥{shop['subtotal']}, promotions −¥{shop['promotion_saving']} ({promos}), shipping {shipping}",
+            soft_wrap=True,
+        )
+    for cross in plan["cross_store"]:
+        console.print(
+            f"{cross['marketplace']} cross-store: −¥{cross['saving']} ({', '.join(cross['promotions'])})",
+            soft_wrap=True,
+        )
+    console.print(
+        f"[bold]total ¥{plan['total']}[/bold] — each item at its own cheapest offer: ¥{plan['naive_total']}, "
+        f"saving ¥{plan['saving']} ({plan['method']}, {plan['seconds'] * 1000:.0f} ms)",
+        soft_wrap=True,
     )
 
 
