@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.http import ERROR_RESPONSES, ApiError, dumps
+from service.alerts import FEED_NAME
 from service.basket import Item, plan_for
 from service.errors import UserError
 from service.nearby import Where, rank_offers, where
@@ -108,6 +109,23 @@ def post_basket(request: Request, body: BasketRequest) -> Response:
         media_type="application/json",
         headers={"Cache-Control": "no-store", "X-Snapshot-Id": snap.id},
     )
+
+
+@router.get("/alerts.atom", summary="The alerts as an Atom feed", tags=["shopper"])
+def alerts_feed(request: Request) -> Response:
+    """The watched products' alerts (and the firehose's, when it is on), newest first, as written by the
+    last ``bijia run`` beside the snapshots."""
+    path = request.app.state.snapshots.snapshots_dir / FEED_NAME
+    try:
+        stat = path.stat()
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise ApiError(404, "no alerts feed yet: `bijia run` writes it after a run with alerts") from None
+    etag = f'"feed-{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
 
 def _static(name: str, media_type: str) -> Response:

@@ -200,3 +200,68 @@ def _print_plan(plan: dict[str, Any]) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+watch_app = typer.Typer(
+    help="Watch products: a target price (到价提醒), a real drop, back in stock.", no_args_is_help=True
+)
+app.add_typer(watch_app, name="watch")
+
+
+@watch_app.command("add")
+@user_errors
+def watch_add(
+    product_id: Annotated[str, typer.Argument(metavar="PRODUCT", help="Product id (see `bijia compare`).")],
+    db: DbOption = DEFAULT_DB,
+    below: Annotated[
+        str | None,
+        typer.Option(metavar="PRICE", help="Alert when its lowest landed price is at or below PRICE (yuan)."),
+    ] = None,
+    drop: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PERCENT",
+            help="Alert when it is PERCENT below its 30-day low (a real discount), e.g. 10%.",
+        ),
+    ] = None,
+    back_in_stock: Annotated[
+        bool, typer.Option("--back-in-stock", help="Alert when it can be bought again.")
+    ] = False,
+    label: Annotated[str | None, typer.Option(help="A note shown with its alerts.")] = None,
+) -> None:
+    """Watch a product. Each condition alerts once when it becomes true (not at every run while it holds)."""
+    from service.watching import watch_add as add
+
+    watch = add(db, product_id, below=below, drop=drop, back_in_stock=back_in_stock, label=label)
+    typer.echo(f"watch {watch.watch_id}: {product_id}", err=True)
+
+
+@watch_app.command("list")
+@user_errors
+def watch_list(db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table) -> None:
+    """The watchlist, with the conditions that hold now."""
+    from service.watching import watch_list as listed
+
+    columns = [
+        "watch_id",
+        "product_id",
+        "title",
+        "below",
+        "drop_percent",
+        "back_in_stock",
+        "label",
+        "holding",
+    ]
+    render(listed(db), columns, fmt, title="Watchlist")
+
+
+@watch_app.command("remove")
+@user_errors
+def watch_remove(
+    watch_id: Annotated[int, typer.Argument(help="The watch's number (see `bijia watch list`).")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Stop watching."""
+    from service.watching import watch_remove as remove
+
+    remove(db, watch_id)
