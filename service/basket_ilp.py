@@ -10,7 +10,12 @@ and its capped saving, and ``S_g`` the group's saving (at most its subtotal). Mi
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from core.promo_pricing import THRESHOLD_FAMILY, Line, line_total
@@ -155,7 +160,9 @@ def _promotion_group(
 def _per_threshold(m: _Model, rule: Rule, on: int, eligible: dict[int, float], big: float) -> int:
     """每满 A 减 B (up to the cap): ``times · A ≤ eligible``, saving ≤ ``B · times`` and ≤ cap."""
     threshold, amount = float(rule.threshold or 1), float(rule.amount or 0)
-    most = math.floor(big / threshold) + 1
+    most = math.floor(-sum(eligible.values()) / threshold)  # the most the eligible lines can reach
+    if rule.cap is not None and amount > 0:
+        most = min(most, math.ceil(float(rule.cap) / amount))
     times = m.var(integer=True, upper=most)
     saving = m.var()
     m.row(_sum({times: threshold}, eligible), high=0)
@@ -179,13 +186,34 @@ def _run(m: _Model) -> list[float]:
         low.append(lo)
         high.append(hi)
     matrix = coo_array((vals, (rows, cols)), shape=(len(m.rows), len(m.cost))).tocsr()
-    result = milp(
-        np.array(m.cost),
-        integrality=np.array(m.integer),
-        bounds=Bounds(np.zeros(len(m.cost)), np.array(m.upper)),
-        constraints=LinearConstraint(matrix, np.array(low), np.array(high)),
-        options={"mip_rel_gap": 0.0, "time_limit": 30.0},
-    )
+    with _quiet_stdout():
+        result = milp(
+            np.array(m.cost),
+            integrality=np.array(m.integer),
+            bounds=Bounds(np.zeros(len(m.cost)), np.array(m.upper)),
+            constraints=LinearConstraint(matrix, np.array(low), np.array(high)),
+            options={"mip_rel_gap": 0.0, "time_limit": 30.0},
+        )
     if result.x is None:
         raise RuntimeError(f"basket programme not solved: {result.message}")
     return list(result.x)
+
+
+_STDOUT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """HiGHS (1.17's build) prints solver diagnostics straight to file descriptor 1, whatever its output
+    flag says; they would corrupt ``bijia basket --format json``. Point fd 1 at /dev/null meanwhile."""
+    with _STDOUT_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
