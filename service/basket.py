@@ -22,6 +22,7 @@ from typing import Any
 from core.geo import reach
 from core.promo_pricing import BasketTotal, Line, basket_total, cents, line_total
 from core.promotions import parse_promotions
+from service.basket_ilp import solve
 from service.errors import ExitCode, UserError
 from service.nearby import Where
 from storage import connected
@@ -234,8 +235,6 @@ def plan_basket(
     if method == "auto":
         method = "exact" if len(cands) <= EXACT_LIMIT[0] and len(shops) <= EXACT_LIMIT[1] else "heuristic"
     if method == "exact":
-        from service.basket_ilp import solve
-
         chosen = solve(cands)
     else:
         chosen = heuristic(cands)
