@@ -234,10 +234,7 @@ def plan_basket(
     shops = {x.shop for lines in cands.values() for x in lines}
     if method == "auto":
         method = "exact" if len(cands) <= EXACT_LIMIT[0] and len(shops) <= EXACT_LIMIT[1] else "heuristic"
-    if method == "exact":
-        chosen = solve(cands)
-    else:
-        chosen = heuristic(cands)
+    chosen = solve(cands) if method == "exact" else heuristic(cands)
     base = basket_total(naive(cands)).total
     return BasketPlan(list(items), basket_total(chosen), base, method, time.perf_counter() - started)
 
