@@ -83,13 +83,15 @@ def show_nearby(
 def _print_choices(choices: list[Any], value_of_time: Any) -> None:
     """Per product: its ranked offers (80 columns) and one line per pick."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from service.nearby import choice_rows
 
     console = Console(width=None if sys.stdout.isatty() else 100)
-    for choice in choices:
-        table = Table(title=f"{choice.title} ({choice.product_id})", title_justify="left", expand=False)
+    for choice in choices:  # shop texts are data, never markup: titles may hold [brackets]
+        title = escape(f"{choice.title} ({choice.product_id})")
+        table = Table(title=title, title_justify="left", expand=False)
         for column, justify in (
             ("#", "right"),
             ("where", "left"),
@@ -100,11 +102,15 @@ def _print_choices(choices: list[Any], value_of_time: Any) -> None:
             table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
         for row in choice_rows([choice]):
             table.add_row(
-                str(row["rank"]), row["where"], row["arrives"], f"{row['landed_price']:,.2f}", row["pick"]
+                str(row["rank"]),
+                escape(row["where"]),
+                row["arrives"],
+                f"{row['landed_price']:,.2f}",
+                row["pick"],
             )
         console.print(table)
         for name, reason in choice.ranking.reasons.items():
-            console.print(f"  {name}: {reason}", highlight=False, soft_wrap=True)
+            console.print(f"  {name}: {reason}", highlight=False, soft_wrap=True, markup=False)
     console.print(
         f"best = lowest landed price + ¥{value_of_time}/h × hours to arrival (--value-of-time)", style="dim"
     )
@@ -172,9 +178,9 @@ def _print_plan(plan: dict[str, Any]) -> None:
     """Per shop: what to buy there, its promotions and shipping; then the total and the saving."""
     from rich.console import Console
 
-    console = Console(width=None if sys.stdout.isatty() else 100, highlight=False)
-    for shop in plan["shops"]:
-        console.print(f"[bold]{shop['shop']}[/bold]  total ¥{shop['total']}", soft_wrap=True)
+    console = Console(width=None if sys.stdout.isatty() else 100, highlight=False, markup=False)
+    for shop in plan["shops"]:  # shop texts are data, never markup (markup=False)
+        console.print(f"{shop['shop']}  total ¥{shop['total']}", soft_wrap=True, style="bold")
         for item in shop["items"]:
             console.print(
                 f"  {item['quantity']} × {item['title']}  ({item['listing_id']}) ¥{item['unit_price']} → ¥{item['line_total']}",
@@ -192,9 +198,10 @@ def _print_plan(plan: dict[str, Any]) -> None:
             soft_wrap=True,
         )
     console.print(
-        f"[bold]total ¥{plan['total']}[/bold] — each item at its own cheapest offer: ¥{plan['naive_total']}, "
+        f"total ¥{plan['total']} — each item at its own cheapest offer: ¥{plan['naive_total']}, "
         f"saving ¥{plan['saving']} ({plan['method']}, {plan['seconds'] * 1000:.0f} ms)",
         soft_wrap=True,
+        style="bold",
     )
 
 

@@ -4,6 +4,7 @@ from the working database and from a published snapshot (the same ranking)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from cli import app
 from storage.snapshots import publish
-from tests.shopper_data import BEIJING, SHANGHAI, build_shopper_db
+from tests.shopper_data import BEIJING, OFFERS, SHANGHAI, build_shopper_db
 
 runner = CliRunner()
 
@@ -123,3 +124,13 @@ def test_api_near_adds_the_same_ranking(client, shopper_db):
 def test_api_bad_location_is_a_422_naming_the_parameter(client, params, name):
     response = client.get("/api/v1/products/p_milk", params=params)
     assert response.status_code == 422 and response.json()["error"]["message"].startswith(f"{name}:")
+
+
+def test_shop_texts_are_never_read_as_markup(tmp_path):
+    offers = [dataclasses.replace(o) for o in OFFERS]
+    offers[0].seller = "Tech[bold]Mall[/bold]"
+    db = build_shopper_db(tmp_path / "m.duckdb", offers)
+    table = runner.invoke(app, ["compare", "milk", "--db", str(db), "--near", BEIJING])
+    assert table.exit_code == 0 and "techmall Tech[bold]Mall[/bold]" in table.stdout
+    plan = runner.invoke(app, ["basket", "p_milk", "--db", str(db)])
+    assert plan.exit_code == 0 and "total ¥58.00" in plan.stdout

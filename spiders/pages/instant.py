@@ -6,7 +6,7 @@ hours its delivery minutes / 60.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.offer import Offer
@@ -25,7 +25,8 @@ class Store:
     latitude: float | None = None
     longitude: float | None = None
     delivery_radius_km: float | None = None
-    promotions: tuple[str, ...] = ()
+    promotions: list[str] = field(default_factory=list)
+    """The store's own promotion texts (a list: it travels as JSON between distributed crawlers)."""
 
 
 def extract_stores(body: str | bytes | dict) -> list[Store]:
@@ -45,7 +46,7 @@ def extract_stores(body: str | bytes | dict) -> list[Store]:
                 latitude=_float(s.get("lat", s.get("latitude"))),
                 longitude=_float(s.get("lng", s.get("longitude"))),
                 delivery_radius_km=_float(s.get("delivery_radius_km")),
-                promotions=tuple(_texts(s.get("promotions"))),
+                promotions=_texts(s.get("promotions")),
             )
         )
     return out
