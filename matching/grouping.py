@@ -136,8 +136,9 @@ class Grouper:
         self.union(ri, rj)
         return True
 
-    def components(self) -> list[list[int]]:
+    def components(self, rows: Iterable[int] | None = None) -> list[list[int]]:
+        """The groups (member indices), ordered by smallest member key; of ``rows`` only (default: all)."""
         comps: dict[int, list[int]] = {}
-        for i in range(len(self.parent)):
+        for i in range(len(self.parent)) if rows is None else rows:
             comps.setdefault(self.find(i), []).append(i)
         return sorted(comps.values(), key=lambda m: min(self.prepared[i].key for i in m))

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .blocking import candidate_chunks
+import numpy as np
+
+from .blocking import VetoCodes, candidate_codes
 from .config import MatchConfig
 from .grouping import Edge, Grouper
 from .identity import Identity, identities
-from .identity import conflict as identity_conflict
 from .overrides import Overrides
+from .parallel import METHODS, Edges, Review, score_codes
 from .prepare import Prepared, Vocabulary, prepare_all
 from .records import OfferRecord
-from .scoring import method_of, score_pairs
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 @dataclass
@@ -44,83 +42,87 @@ class MatchResult:
     review: list[PairDecision]
     config: dict[str, Any]
     stats: dict[str, float]
+    edges: Edges | None = None
+    """The accepted pairs (indices into the records sorted by key) — what incremental matching keeps."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _edges(
-    prepared: list[Prepared],
-    vocab: Vocabulary,
-    config: MatchConfig,
-    stats: dict[str, float],
-    review: list[PairDecision],
-    overrides: Overrides,
-    ids: list[Identity],
-    codes: np.ndarray | None = None,
-) -> list[Edge]:
-    edges: list[Edge] = []
-    low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
-    for chunk in candidate_chunks(prepared, vocab, config, ids=ids, codes=codes):
-        probs, vetoes = score_pairs(prepared, chunk, vocab, config)
-        stats["candidate_pairs"] += len(chunk)
-        for (i, j), p, fired in zip(chunk, probs, vetoes, strict=True):
-            why = identity_conflict(ids[i], ids[j]) if p >= low else None
-            if why:
-                stats["identity_vetoes"] += 1
-                if overrides.decision(prepared[i].key, prepared[j].key) is None:
-                    review.append(
-                        PairDecision(
-                            prepared[i].key,
-                            prepared[j].key,
-                            round(p, 4),
-                            [f"score {p:.3f} but not merged: {why}"],
-                        )
-                    )
-                continue
-            if p >= config.threshold:
-                edges.append(Edge(i, j, p, method_of(prepared[i], prepared[j])))
-            if low <= p < high and overrides.decision(prepared[i].key, prepared[j].key) is None:
-                review.append(
-                    PairDecision(
-                        prepared[i].key,
-                        prepared[j].key,
-                        round(p, 4),
-                        [f"score {p:.3f} near threshold {config.threshold}", *fired],
-                    )
-                )
-        if len(review) > 10 * config.review_limit:  # bounded: keep the most uncertain
-            review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
-            del review[config.review_limit :]
-    return edges
-
-
 def match_offers(
-    records: Sequence[OfferRecord], config: MatchConfig | None = None, overrides: Overrides | None = None
+    records: Sequence[OfferRecord],
+    config: MatchConfig | None = None,
+    overrides: Overrides | None = None,
+    workers: int = 1,
 ) -> MatchResult:
-    """Group offers of the same product. Deterministic for the same records, config and overrides."""
+    """Group offers of the same product. Deterministic for the same records, config and overrides (and
+    the same whatever ``workers``, the number of processes that score)."""
     config = config or MatchConfig()
     records = sorted(records, key=lambda r: r.key)
     prepared = prepare_all(records, config.cjk_tokens)
     vocab = Vocabulary(p.tokens for p in prepared)
-    return match_prepared(prepared, vocab, identities(records, prepared), config, overrides)
+    return match_prepared(prepared, vocab, identities(records, prepared), config, overrides, workers=workers)
 
 
 def match_prepared(
-    prepared: list[Prepared],
+    prepared: Sequence[Prepared],
     vocab: Vocabulary,
-    ids: list[Identity],
+    ids: Sequence[Identity],
     config: MatchConfig,
     overrides: Overrides | None = None,
     codes: np.ndarray | None = None,
+    workers: int = 1,
 ) -> MatchResult:
     """:func:`match_offers` once records are prepared (sorted by key) — lets a benchmark time the stages
     (``codes``: the candidate pairs from :func:`blocking.candidate_codes`, when already computed)."""
     overrides = overrides or Overrides()
+    if codes is None:
+        codes = candidate_codes(prepared, vocab, config, ids)
+    stats: dict[str, float] = {"offers": len(prepared), "candidate_pairs": len(codes)}
+    scored = score_candidates(prepared, vocab, ids, config, overrides, codes, workers, stats)
+    groups, blocked = group_edges(prepared, ids, config, overrides, scored.edges)
+    review = _review(prepared, config, overrides, scored.review + blocked)
+    stats["accepted_pairs"] = len(scored.edges)
+    stats["groups"] = len(groups)
+    return MatchResult(groups, review, config.to_dict(), stats, scored.edges)
+
+
+def score_candidates(
+    prepared: Sequence[Prepared],
+    vocab: Vocabulary,
+    ids: Sequence[Identity],
+    config: MatchConfig,
+    overrides: Overrides,
+    codes: np.ndarray,
+    workers: int,
+    stats: dict[str, float],
+):
+    """Drop the pairs the scorer would veto whatever their score (when no review could want them), then
+    score the rest on ``workers`` processes."""
+    if config.threshold - config.review_margin > 0:
+        n = len(prepared)
+        vetoed = VetoCodes(prepared, config).vetoed(codes // n, codes % n)
+        codes = codes[~vetoed]
+        stats["vetoed_before_scoring"] = int(vetoed.sum())
+    scored = score_codes(prepared, vocab, ids, config, overrides, codes, workers)
+    stats["scored_pairs"] = scored.scored_pairs
+    stats["identity_vetoes"] = scored.identity_vetoes
+    return scored
+
+
+def group_edges(
+    prepared: Sequence[Prepared],
+    ids: Sequence[Identity],
+    config: MatchConfig,
+    overrides: Overrides,
+    edges: Edges,
+    rows: np.ndarray | None = None,
+) -> tuple[list[Group], list[Review]]:
+    """Union-find over the accepted pairs, strongest first (ties by index), with the group vetoes and the
+    overrides; the groups of ``rows`` (default: all), and the merges a veto refused (review candidates).
+    The outcome within one connected component of the edges (and confirm overrides) depends on that
+    component alone — what lets incremental matching regroup only the components that changed."""
     index = {p.key: i for i, p in enumerate(prepared)}
-    stats: dict[str, float] = {"offers": len(prepared), "candidate_pairs": 0, "identity_vetoes": 0}
-    review: list[PairDecision] = []
-    edges = _edges(prepared, vocab, config, stats, review, overrides, ids, codes)
     grouper = Grouper(prepared, config.vetoes, config.one_per_marketplace, ids)
     for a, b in sorted(overrides.split):
         if a in index and b in index:
@@ -130,10 +132,11 @@ def match_prepared(
         if a in index and b in index:
             grouper.try_merge(Edge(index[a], index[b], 1.0, "override"), force=True)
             forced.update((index[a], index[b]))
-    edges.sort(key=lambda e: (-e.score, e.i, e.j))
     best: dict[int, Edge] = {}
     weakest: dict[int, float] = {}
-    for edge in edges:
+    order = np.lexsort((edges.j, edges.i, -edges.score))
+    for k in order.tolist():
+        edge = Edge(int(edges.i[k]), int(edges.j[k]), float(edges.score[k]), METHODS[edges.method[k]])
         if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) == "split":
             continue
         ri, rj = grouper.find(edge.i), grouper.find(edge.j)
@@ -142,34 +145,34 @@ def match_prepared(
         if grouper.find(edge.i) == grouper.find(edge.j):
             best.setdefault(edge.i, edge)
             best.setdefault(edge.j, edge)
-    for edge, why in grouper.blocked:
-        if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) is None:
-            review.append(
-                PairDecision(
-                    prepared[edge.i].key,
-                    prepared[edge.j].key,
-                    round(edge.score, 4),
-                    [f"score {edge.score:.3f} but not merged: {why}"],
-                )
-            )
-    groups = _groups(grouper, prepared, best, weakest, forced)
-    review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
-    stats["accepted_pairs"] = len(edges)
-    stats["groups"] = len(groups)
-    return MatchResult(
-        groups=groups, review=review[: config.review_limit], config=config.to_dict(), stats=stats
-    )
+    blocked = [
+        Review(edge.i, edge.j, round(edge.score, 4), [f"score {edge.score:.3f} but not merged: {why}"])
+        for edge, why in grouper.blocked
+        if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) is None
+    ]
+    return _groups(grouper, prepared, best, weakest, forced, rows), blocked
+
+
+def _review(
+    prepared: Sequence[Prepared], config: MatchConfig, overrides: Overrides, review: list[Review]
+) -> list[PairDecision]:
+    review.sort(key=lambda r: (abs(r.score - config.threshold), prepared[r.i].key, prepared[r.j].key))
+    return [
+        PairDecision(prepared[r.i].key, prepared[r.j].key, r.score, r.reasons)
+        for r in review[: config.review_limit]
+    ]
 
 
 def _groups(
     grouper: Grouper,
-    prepared: list[Prepared],
+    prepared: Sequence[Prepared],
     best: dict[int, Edge],
     weakest: dict[int, float],
     forced: set[int],
+    rows: np.ndarray | None,
 ) -> list[Group]:
     out: list[Group] = []
-    for comp in grouper.components():
+    for comp in grouper.components(None if rows is None else rows.tolist()):
         if len(comp) == 1:
             out.append(Group([prepared[comp[0]].key], 1.0, {prepared[comp[0]].key: "single"}))
             continue
