@@ -1,12 +1,43 @@
-"""``bijia match``: group the stored offers into products with stable ids."""
+"""``bijia match``: group the stored offers into products with stable ids — incrementally by default."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from crawler.runner import new_run_id
+from matching import match_offers
+from matching.config import MatchConfig
+from matching.incremental import PreviousMatch, match_incremental
+from matching.normalise import canonical_brand
+from matching.overrides import Overrides
+from matching.parallel import METHODS, Edges, usable_cores
+from matching.pipeline import Group, PairDecision
+from matching.product_ids import assign_product_ids
+from matching.records import OfferRecord
+from service.errors import UserError
 from storage import connect
+from storage.offers import finish_run, start_run
+from storage.products import (
+    MatchState,
+    MatchWrite,
+    OfferRow,
+    SavedGroup,
+    match_state,
+    offers_for_matching,
+    overrides,
+    overrides_since,
+    save_match,
+)
+
+_NOT_GROUPING = ("workers", "notes")
+"""Configuration fields that do not change a grouping (a change of any other means a full regroup)."""
 
 
 @dataclass
@@ -17,12 +48,17 @@ class MatchReport:
     multi_marketplace: int
     review: int
     seconds: float
+    mode: str = "full"
+    """``full`` (regrouped from scratch) or ``incremental``."""
+    changed: int = 0
+    """Offers new, changed or gone since the last match (every offer when full)."""
+    regrouped: int = 0
+    """Offers whose product was worked out again."""
+    why_full: str = ""
 
 
 def representative(titles: list[str]) -> str:
     """A readable product title: the shortest member title once shop marketing in brackets is dropped."""
-    import re
-
     cleaned = [re.sub(r"【[^】]*】|\[[^\]]*\]", "", t).strip() or t for t in titles]
     return min(cleaned, key=lambda t: (len(t), t))
 
@@ -31,8 +67,6 @@ def product_brand(brands: list[str]) -> str | None:
     """The group's brand: counted across languages (``苹果`` and ``Apple`` are one brand), shown in Latin
     script when an offer writes it so (so one brand reads the same on every product and brand filters find it),
     else in the spelling used most."""
-    from matching.normalise import canonical_brand
-
     spellings = [b.strip() for b in brands if b and b.strip()]
     if not spellings:
         return None
@@ -42,10 +76,8 @@ def product_brand(brands: list[str]) -> str | None:
     return max(written, key=lambda b: (b.isascii(), written[b], [-ord(ch) for ch in b]))
 
 
-def record_of(row):
+def record_of(row: OfferRow) -> OfferRecord:
     """The matcher's view (``OfferRecord``) of a stored offer (``storage.products.OfferRow``)."""
-    from matching.records import OfferRecord
-
     return OfferRecord(
         key=row.key,
         marketplace=row.marketplace,
@@ -59,13 +91,8 @@ def record_of(row):
     )
 
 
-def load_config(path: Path | None):
+def load_config(path: Path | None) -> MatchConfig:
     """The matcher configuration: a JSON file of ``MatchConfig`` fields, else the tuned default."""
-    import json
-
-    from matching.config import MatchConfig
-    from service.errors import UserError
-
     if path is None:
         return MatchConfig.load()
     try:
@@ -74,54 +101,152 @@ def load_config(path: Path | None):
         raise UserError(f"{path}: not a usable matcher configuration: {exc}") from None
 
 
-def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
-    import time
-
-    from crawler.runner import new_run_id
-    from matching import match_offers
-    from matching.overrides import Overrides
-    from matching.product_ids import assign_product_ids
-    from storage.offers import finish_run, start_run
-    from storage.products import (
-        SavedGroup,
-        offers_for_matching,
-        overrides,
-        previous_product_ids,
-        save_products,
-        save_review,
-    )
-
+def run_match(
+    db_path: Path, *, config_path: Path | None = None, full: bool = False, workers: int | None = None
+) -> MatchReport:
+    """Match the stored offers: only what changed since the last match (``full``: everything again), on
+    ``workers`` processes (default: every usable core)."""
     started = time.monotonic()
     config = load_config(config_path)
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1 (got {workers})")
+    workers = workers or usable_cores()
     con = connect(db_path)
     try:
         rows = offers_for_matching(con)
-        records = [record_of(r) for r in rows]
-        by_key = {r.key: r for r in rows}
+        state = match_state(con)
+        why_full = "--full" if full else _why_full(state, config)
         run_id = new_run_id()
         start_run(con, run_id, "match", sorted({r.marketplace for r in rows}), config.to_dict())
-        result = match_offers(records, config, Overrides.from_rows(overrides(con)))
-        member_lists = [list(g.members) for g in result.groups]
-        ids = assign_product_ids(member_lists, previous_product_ids(con))
-        groups = [
-            SavedGroup(pid, g.members, g.confidence, dict(g.method))
-            for pid, g in zip(ids, result.groups, strict=True)
-        ]
-        titles = {}
-        for g in groups:
-            members = [by_key[k] for k in g.members]
-            categories = Counter(m.category for m in members if m.category)
-            titles[g.product_id] = (
-                representative([m.title for m in members]),
-                product_brand([m.brand for m in members if m.brand]),
-                categories.most_common(1)[0][0] if categories else None,
-            )
-        save_products(con, run_id, groups, titles)
-        save_review(con, run_id, [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in result.review])
-        multi = sum(1 for g in groups if len({k.split("/", 1)[0] for k in g.members}) > 1)
-        seconds = round(time.monotonic() - started, 2)
-        report = MatchReport(run_id, len(records), len(groups), multi, len(result.review), seconds)
+        by_key = {r.key: r for r in rows}
+        rules = Overrides.from_rows(overrides(con))
+        if why_full:
+            write, report = _full(rows, state, config, rules, workers)
+        else:
+            write, report = _incremental(con, rows, state, config, rules, workers)
+        write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in write.groups}
+        save_match(con, run_id, write)
+        report = _report(con, run_id, len(rows), report, round(time.monotonic() - started, 2))
+        report.why_full = why_full
         finish_run(con, run_id, "finished", report.__dict__)
         return report
     finally:
         con.close()
+
+
+def _why_full(state: MatchState, config: MatchConfig) -> str:
+    """Why this match must regroup from scratch ('' when it can be incremental)."""
+    if state.config is None or not state.fingerprints:
+        return "no earlier match"
+    before = {k: v for k, v in state.config.items() if k not in _NOT_GROUPING}
+    now = {k: v for k, v in config.to_dict().items() if k not in _NOT_GROUPING}
+    if before != now:
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+        return f"matcher configuration changed ({', '.join(changed)})"
+    return ""
+
+
+def _full(
+    rows: Sequence[OfferRow], state: MatchState, config: MatchConfig, rules: Overrides, workers: int
+) -> tuple[MatchWrite, MatchReport]:
+    records = [record_of(r) for r in rows]
+    result = match_offers(records, config, rules, workers=workers)
+    ids = assign_product_ids([g.members for g in result.groups], state.products)
+    keys = sorted(r.key for r in records)  # the order of match_offers' indices
+    write = MatchWrite(
+        full=True,
+        groups=_saved(result.groups, ids),
+        titles={},
+        fingerprints=([r.key for r in rows], [r.fingerprint for r in rows]),
+        edges=_edge_rows(result.edges or Edges.empty(), keys),
+        review=_review_rows(result.review),
+    )
+    return write, MatchReport("", len(rows), 0, 0, len(result.review), 0.0, "full", len(rows), len(rows))
+
+
+def _incremental(
+    con: Any,
+    rows: Sequence[OfferRow],
+    state: MatchState,
+    config: MatchConfig,
+    rules: Overrides,
+    workers: int,
+) -> tuple[MatchWrite, MatchReport]:
+    previous = PreviousMatch(
+        state.fingerprints,
+        state.products,
+        state.edges,
+        [PairDecision(a, b, s, [r] if r else []) for a, b, s, r in state.review],
+    )
+    records = [record_of(r) for r in rows]
+    result = match_incremental(
+        records,
+        [r.fingerprint for r in rows],
+        previous,
+        config,
+        rules,
+        frozenset(overrides_since(con, state.started_at)),
+        workers,
+    )
+    regrouped = {k for g in result.groups for k in g.members}
+    reserved = {pid for k, pid in state.products.items() if k not in regrouped}
+    ids = assign_product_ids(
+        [g.members for g in result.groups],
+        {k: state.products[k] for k in regrouped if k in state.products},
+        reserved,
+    )
+    changed = [*result.removed, *result.changed]
+    now = {r.key: r.fingerprint for r in rows}
+    write = MatchWrite(
+        full=False,
+        groups=_saved(result.groups, ids),
+        titles={},
+        regrouped=[*result.removed, *sorted(regrouped)],
+        changed=changed,
+        fingerprints=(result.changed, [now[k] for k in result.changed]),
+        edges=_edge_rows(result.new_edges, [r.key for r in records]),
+        review=_review_rows(result.review),
+    )
+    report = MatchReport(
+        "", len(rows), 0, 0, len(result.review), 0.0, "incremental", len(changed), len(regrouped)
+    )
+    return write, report
+
+
+def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:
+    return [
+        SavedGroup(pid, g.members, g.confidence, dict(g.method)) for pid, g in zip(ids, groups, strict=True)
+    ]
+
+
+def _edge_rows(edges: Edges, keys: Sequence[str]) -> tuple[list[str], list[str], list[float], list[str]]:
+    return (
+        [keys[i] for i in edges.i.tolist()],
+        [keys[j] for j in edges.j.tolist()],
+        edges.score.tolist(),
+        [METHODS[m] for m in edges.method.tolist()],
+    )
+
+
+def _review_rows(review: Sequence[PairDecision]) -> list[tuple[str, str, float, str]]:
+    return [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in review]
+
+
+def _product_facts(members: Sequence[OfferRow]) -> tuple[str, str | None, str | None]:
+    """(title, brand, category) of a product from its member offers."""
+    categories = Counter(m.category for m in members if m.category)
+    return (
+        representative([m.title for m in members]),
+        product_brand([m.brand for m in members if m.brand]),
+        categories.most_common(1)[0][0] if categories else None,
+    )
+
+
+def _report(con: Any, run_id: str, offers: int, report: MatchReport, seconds: float) -> MatchReport:
+    products, multi = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE markets > 1) FROM "
+        "(SELECT product_id, count(DISTINCT marketplace) AS markets FROM product_offers GROUP BY product_id)"
+    ).fetchone()
+    report.run_id, report.offers, report.products, report.multi_marketplace = run_id, offers, products, multi
+    report.seconds = seconds
+    return report

@@ -142,3 +142,23 @@ CREATE TABLE product_lowest (
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        3,
+        "incremental matching: each offer's matching fingerprint and the accepted pairs of the last match",
+        """
+CREATE TABLE match_state (
+    marketplace VARCHAR NOT NULL,       -- one row per offer the last match grouped
+    listing_id VARCHAR NOT NULL,
+    fingerprint UBIGINT NOT NULL        -- hash of its matching fields then (storage.products.FINGERPRINT)
+);
+CREATE TABLE match_edges (
+    key_a VARCHAR NOT NULL,             -- an accepted pair (marketplace/listing_id, key_a < key_b)
+    key_b VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    method VARCHAR NOT NULL             -- gtin | model | title
+);
+""",
+    )
+)
