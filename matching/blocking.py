@@ -16,7 +16,7 @@ produced, pairs the scorer would veto anyway (different variant attributes, diff
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -32,28 +32,47 @@ _DEDUP_AT = 20_000_000
 def blocking_keys(
     p: Prepared, vocab: Vocabulary, config: MatchConfig, ident: Identity | None = None
 ) -> list[str]:
+    if ident is None or not ident.brand:
+        return keys_of(p.gtin, p.codes, p.tokens, None, (), (), vocab, config)
+    return keys_of(p.gtin, p.codes, p.tokens, ident.brand, ident.numbers, ident.attrs, vocab, config)
+
+
+def keys_of(
+    gtin: str | None,
+    codes: Iterable[str],
+    tokens: Iterable[str],
+    brand: str | None,
+    numbers: Sequence[str],
+    attrs: tuple[tuple[str, str], ...],
+    vocab: Vocabulary,
+    config: MatchConfig,
+) -> list[str]:
+    """The blocking keys of an offer from its GTIN, model codes, title tokens and identity (brand, model
+    numbers, attributes)."""
     keys: list[str] = []
-    if p.gtin:
-        keys.append("g:" + p.gtin)
-    keys.extend("m:" + c for c in sorted(p.codes))
-    if p.tokens:
-        keys.append("s:" + " ".join(sorted(p.tokens)))
-    if ident is not None and ident.brand:
-        keys.extend(_identity_keys(ident))
-    rare = sorted((t for t in p.tokens if vocab.df.get(t, 0) >= 2), key=lambda t: (vocab.df[t], t))
-    keys.extend("t:" + t for t in rare[: config.rare_tokens] if vocab.df[t] <= config.max_block_size)
+    if gtin:
+        keys.append("g:" + gtin)
+    keys.extend("m:" + c for c in sorted(codes))
+    tokens = set(tokens)
+    if tokens:
+        keys.append("s:" + " ".join(sorted(tokens)))
+    if brand:
+        keys.extend(_identity_keys(brand, numbers, attrs))
+    df = vocab.df
+    rare = sorted((t for t in tokens if df.get(t, 0) >= 2), key=lambda t: (df[t], t))
+    keys.extend("t:" + t for t in rare[: config.rare_tokens] if df[t] <= config.max_block_size)
     return keys
 
 
-def _identity_keys(ident: Identity) -> list[str]:
+def _identity_keys(brand: str, numbers: Sequence[str], attrs: tuple[tuple[str, str], ...]) -> list[str]:
     """brand + model numbers (+ attributes); numbers also glued in title order (``Pro 14 2024`` =
     ``Pro 142024款``) and, without a stated size, each left out once (a bare ``43`` may be a shoe size)."""
-    numbers = sorted(set(ident.numbers))
-    keys = [f"b:{ident.brand}|{' '.join(numbers)}", f"i:{ident.brand}|{' '.join(numbers)}|{ident.attrs}"]
-    if len(ident.numbers) > 1:
-        keys.append(f"b:{ident.brand}|{''.join(ident.numbers)}")
-        if "size" not in ident.attr_map:
-            keys.extend(f"b:{ident.brand}|{' '.join(x for x in numbers if x != n)}" for n in numbers)
+    distinct = sorted(set(numbers))
+    keys = [f"b:{brand}|{' '.join(distinct)}", f"i:{brand}|{' '.join(distinct)}|{attrs}"]
+    if len(numbers) > 1:
+        keys.append(f"b:{brand}|{''.join(numbers)}")
+        if not any(k == "size" for k, _ in attrs):
+            keys.extend(f"b:{brand}|{' '.join(x for x in distinct if x != n)}" for n in distinct)
     return keys
 
 
@@ -65,24 +84,38 @@ class VetoCodes:
     63 seen) is never a veto here; the scorer still sees the pair."""
 
     def __init__(self, prepared: Sequence[Prepared], config: MatchConfig) -> None:
+        self._fill([p.attrs for p in prepared], [p.gtin for p in prepared], config)
+
+    @classmethod
+    def of(
+        cls, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
+    ) -> VetoCodes:
+        """From each offer's variant attributes and GTIN."""
+        codes = cls.__new__(cls)
+        codes._fill(attrs, gtins, config)
+        return codes
+
+    def _fill(
+        self, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
+    ) -> None:
         keys = [k for k in VARIANT_KEYS if k in config.vetoes and k != "colour"]
         values: list[dict[str, int]] = [{} for _ in keys]
-        self.attrs = np.full((len(prepared), len(keys)), -1, dtype=np.int32)
-        self.colours = np.zeros(len(prepared), dtype=np.uint64)
-        self.gtins = np.full(len(prepared), -1, dtype=np.int64)
+        self.attrs = np.full((len(attrs), len(keys)), -1, dtype=np.int32)
+        self.colours = np.zeros(len(attrs), dtype=np.uint64)
+        self.gtins = np.full(len(attrs), -1, dtype=np.int64)
         bits: dict[str, int] = {}
-        gtins: dict[str, int] = {}
+        seen: dict[str, int] = {}
         use_colour, use_gtin = "colour" in config.vetoes, config.gtin_decides
-        for row, p in enumerate(prepared):
+        for row, (stated, gtin) in enumerate(zip(attrs, gtins, strict=True)):
             for col, key in enumerate(keys):
-                value = p.attrs.get(key)
+                value = stated.get(key)
                 if value is not None:
                     self.attrs[row, col] = values[col].setdefault(value, len(values[col]))
-            colour = p.attrs.get("colour") if use_colour else None
+            colour = stated.get("colour") if use_colour else None
             if colour:
                 self.colours[row] = _colour_bits(colour, bits)
-            if use_gtin and p.gtin:
-                self.gtins[row] = gtins.setdefault(p.gtin, len(gtins))
+            if use_gtin and gtin:
+                self.gtins[row] = seen.setdefault(gtin, len(seen))
 
     def vetoed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Boolean mask: the pair ``(i[k], j[k])`` would be vetoed by the scorer."""

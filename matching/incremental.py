@@ -7,7 +7,7 @@ offer, unchanged ones included, so a changed offer can join any product); keeps 
 unchanged offers; and regroups, with the same union-find as a full run, the connected components of the
 edges (and confirm overrides) that hold a changed offer, a member of a product that lost or changed a
 member, or an offer whose override changed. Within a component the grouping depends on that component
-alone (:func:`matching.pipeline.group_edges`), so with the same edges this is what a full regroup gives.
+alone (:func:`matching.grouping.group_edges`), so with the same edges this is what a full regroup gives.
 What can still differ from a full regroup: pairs between two unchanged offers are not re-blocked or
 re-scored, so the rarity of tokens (IDF, rare-token keys) and sorted-neighbourhood windows are those of
 their last scoring, and a changed price alone does not count as a change (a weak signal).
@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .blocking import candidate_codes
 from .config import MatchConfig
-from .identity import identities
+from .grouping import Edges, Group
 from .overrides import Overrides
-from .parallel import METHODS, Edges
-from .pipeline import Group, PairDecision, group_edges, score_candidates
-from .prepare import Vocabulary, prepare_all
+from .parallel import METHODS, components, group_store
+from .pipeline import PairDecision, review_of, score_candidates, vetoes_are_final
 from .records import OfferRecord
+from .store import PreparedStore
 
 
 @dataclass
@@ -58,26 +57,6 @@ class IncrementalResult:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Connected-component label (smallest member index) of each of ``n`` nodes, given edges ``i``–``j``:
-    label propagation with pointer jumping, vectorised."""
-    labels = np.arange(n, dtype=np.int64)
-    if not len(i):
-        return labels
-    while True:
-        low = np.minimum(labels[i], labels[j])
-        before = labels.copy()
-        np.minimum.at(labels, i, low)
-        np.minimum.at(labels, j, low)
-        while True:  # pointer jumping: a label points at a node whose label may be smaller
-            jumped = labels[labels]
-            if np.array_equal(jumped, labels):
-                break
-            labels = jumped
-        if np.array_equal(labels, before):
-            return labels
-
-
 def match_incremental(
     records: Sequence[OfferRecord],
     fingerprints: Sequence[int],
@@ -93,10 +72,8 @@ def match_incremental(
     order = sorted(range(len(records)), key=lambda k: records[k].key)
     records = [records[k] for k in order]
     fingerprints = [fingerprints[k] for k in order]
-    prepared = prepare_all(records, config.cjk_tokens)
-    vocab = Vocabulary(p.tokens for p in prepared)
-    ids = identities(records, prepared)
-    index = {r.key: i for i, r in enumerate(records)}
+    store = PreparedStore.prepare(records, config.cjk_tokens, workers)
+    index = {k: i for i, k in enumerate(store.keys)}
     n = len(records)
     changed = np.array(
         [previous.fingerprints.get(r.key) != fp for r, fp in zip(records, fingerprints, strict=True)],
@@ -104,18 +81,16 @@ def match_incremental(
     )
     removed = [k for k in previous.fingerprints if k not in index]
     stats: dict[str, float] = {"offers": n, "changed": int(changed.sum()), "removed": len(removed)}
-    codes = candidate_codes(prepared, vocab, config, ids, dirty=changed)
+    vetoes = store.veto_codes(config) if vetoes_are_final(config) else None
+    codes = store.candidate_codes(config, dirty=changed, vetoes=vetoes)
     stats["candidate_pairs"] = len(codes)
-    scored = score_candidates(prepared, vocab, ids, config, overrides, codes, workers, stats)
+    scored = score_candidates(store, config, overrides, codes, workers, stats)
     edges = Edges.concat([_kept_edges(previous, index, changed), scored.edges])
-    rows = _dirty_rows(records, index, changed, removed, previous, overrides, changed_overrides, edges)
-    groups, blocked = group_edges(prepared, ids, config, overrides, edges, rows)
+    rows = _dirty_rows(store.keys, index, changed, removed, previous, overrides, changed_overrides, edges)
+    groups, blocked = group_store(store, config, overrides, edges, rows, workers)
     dirty = np.zeros(n, dtype=bool)
     dirty[rows] = True
-    review = [
-        PairDecision(prepared[r.i].key, prepared[r.j].key, r.score, r.reasons)
-        for r in scored.review + blocked
-    ]
+    review = review_of(store, config, scored.review + blocked)
     review += [
         d
         for d in previous.review
@@ -123,7 +98,7 @@ def match_incremental(
     ]
     review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
     stats.update(accepted_pairs=len(edges), regrouped_offers=len(rows), groups=len(groups))
-    changed_keys = [records[k].key for k in np.flatnonzero(changed).tolist()]
+    changed_keys = [store.keys[k] for k in np.flatnonzero(changed).tolist()]
     return IncrementalResult(
         groups, removed, changed_keys, edges, scored.edges, review[: config.review_limit], stats
     )
@@ -142,7 +117,7 @@ def _kept_edges(previous: PreviousMatch, index: Mapping[str, int], changed: np.n
 
 
 def _dirty_rows(
-    records: Sequence[OfferRecord],
+    keys: Sequence[str],
     index: Mapping[str, int],
     changed: np.ndarray,
     removed: Sequence[str],
@@ -153,9 +128,9 @@ def _dirty_rows(
 ) -> np.ndarray:
     """Every offer of a connected component (edges + confirm overrides) that holds a changed offer, an
     offer whose override changed, or a member of a product that lost or changed a member."""
-    n = len(records)
+    n = len(keys)
     seeds = changed.copy()
-    gone_or_changed = [*removed, *(records[k].key for k in np.flatnonzero(changed).tolist())]
+    gone_or_changed = [*removed, *(keys[k] for k in np.flatnonzero(changed).tolist())]
     touched = {previous.products[k] for k in gone_or_changed if k in previous.products}
     for k in changed_overrides:
         if k in index:

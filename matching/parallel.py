@@ -1,72 +1,43 @@
-"""Stage 4 run over many candidate pairs: score them in chunks, on ``workers`` processes.
+"""Stages 4 and 5 over many offers: score candidate pairs in chunks, and group connected components, on
+``workers`` processes.
 
-The prepared records, identities and vocabulary are set once in this module and the worker processes are
-forked afterwards, so they share them (nothing is pickled but a chunk's bounds and its results). Each chunk
-of candidate pairs (int64 codes ``i * n + j``) is scored with :func:`matching.scoring.score_pairs`; a pair
-at or above the threshold that no identity veto stops is an accepted edge, returned as arrays; pairs near
-the threshold, and pairs scored a match but stopped by an identity veto, are review candidates.
+The prepared offers (a :class:`~matching.store.PreparedStore`) are set once in this module and the worker
+processes forked afterwards, so they share them; a task gets only bounds and returns arrays. A task builds
+the ``Prepared``/``Identity`` objects of just the rows it touches. Scoring: each chunk of candidate pairs
+(int64 codes ``i * n + j``) is scored with :func:`matching.scoring.score_pairs`; a pair at or above the
+threshold that no identity veto stops is an accepted edge; pairs near the threshold, and pairs scored a
+match but stopped by an identity veto, are review candidates. Grouping: the accepted edges (and confirm
+overrides) fall apart into connected components, each grouped on its own by
+:func:`matching.grouping.group_edges` — the same groups as one union-find over everything.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from .config import MatchConfig
+from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
 from .identity import Identity
 from .identity import conflict as identity_conflict
 from .overrides import Overrides
-from .prepare import Prepared, Vocabulary
+from .prepare import Prepared
 from .scoring import method_of, score_pairs
+from .store import PreparedStore
 
-METHODS: tuple[str, ...] = ("title", "model", "gtin")
-"""Edge methods by code (``Edges.method``)."""
+METHODS = EDGE_METHODS
 CHUNK = 50_000
-"""Candidate pairs per task: small enough that a task's results stay small, large enough for rapidfuzz."""
-
-
-@dataclass
-class Edges:
-    """Accepted pairs as parallel arrays (indices into the prepared records)."""
-
-    i: np.ndarray
-    j: np.ndarray
-    score: np.ndarray
-    method: np.ndarray
-    """Index into :data:`METHODS`."""
-
-    @classmethod
-    def empty(cls) -> Edges:
-        return cls(
-            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int8)
-        )
-
-    @classmethod
-    def concat(cls, parts: Sequence[Edges]) -> Edges:
-        if not parts:
-            return cls.empty()
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("i", "j", "score", "method")))
-
-    def __len__(self) -> int:
-        return len(self.i)
-
-    def select(self, mask: np.ndarray) -> Edges:
-        return Edges(self.i[mask], self.j[mask], self.score[mask], self.method[mask])
-
-
-@dataclass
-class Review:
-    """A review candidate: offer indices, rounded score, reasons."""
-
-    i: int
-    j: int
-    score: float
-    reasons: list[str]
+"""Candidate pairs per scoring task (taken in title order, so a task touches few distinct offers)."""
+GROUP_BATCH = 20_000
+"""Offers (whole components) per grouping task."""
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -79,88 +50,100 @@ class Scored:
 
 @dataclass
 class _Job:
-    prepared: Sequence[Prepared]
-    vocab: Vocabulary
-    ids: Sequence[Identity]
+    store: PreparedStore
     config: MatchConfig
     overrides: Overrides
-    codes: np.ndarray
+    arrays: dict[str, np.ndarray]
 
 
 _JOB: _Job | None = None
-"""The job the (forked) workers read: set before the pool starts."""
+"""What the (forked) workers read: set before the pool starts."""
 
 
 def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def score_codes(
-    prepared: Sequence[Prepared],
-    vocab: Vocabulary,
-    ids: Sequence[Identity],
-    config: MatchConfig,
-    overrides: Overrides,
-    codes: np.ndarray,
-    workers: int = 1,
-) -> Scored:
-    """Score the candidate pairs ``codes`` (sorted int64 ``i * n + j``) on ``workers`` processes."""
+def _run(job: _Job, task: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     global _JOB
-    _JOB = _Job(prepared, vocab, ids, config, overrides, codes)
-    bounds = [(s, min(s + CHUNK, len(codes))) for s in range(0, len(codes), CHUNK)]
+    _JOB = job
     try:
-        if workers <= 1 or len(bounds) <= 1:
-            parts = [_score_chunk(b) for b in bounds]
-        else:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(workers, len(bounds)), mp_context=context) as pool:
-                parts = list(pool.map(_score_chunk, bounds, chunksize=1))
+        if workers <= 1 or len(items) <= 1:
+            return [task(item) for item in items]
+        with ProcessPoolExecutor(
+            min(workers, len(items)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            return list(pool.map(task, items, chunksize=1))
     finally:
         _JOB = None
+
+
+def _job() -> _Job:
+    assert _JOB is not None, "set by _run before any task"
+    return _JOB
+
+
+def score_codes(
+    store: PreparedStore, config: MatchConfig, overrides: Overrides, codes: np.ndarray, workers: int = 1
+) -> Scored:
+    """Score the candidate pairs ``codes`` (sorted int64 ``i * n + j``) on ``workers`` processes."""
+    _ = store.vocab  # computed once, before the workers fork
+    n = len(store)
+    codes = codes[np.argsort(store.title_rank()[codes // n], kind="stable")]
+    bounds = [(s, min(s + CHUNK, len(codes))) for s in range(0, len(codes), CHUNK)]
+    parts = _run(_Job(store, config, overrides, {"codes": codes}), _score_chunk, bounds, workers)
     review = [r for part in parts for r in part.review]
     return Scored(
         Edges.concat([p.edges for p in parts]),
-        _most_uncertain(review, config),
+        most_uncertain(review, config),
         sum(p.scored_pairs for p in parts),
         sum(p.identity_vetoes for p in parts),
     )
 
 
-def _most_uncertain(review: list[Review], config: MatchConfig) -> list[Review]:
+def most_uncertain(review: list[Review], config: MatchConfig) -> list[Review]:
     review.sort(key=lambda r: (abs(r.score - config.threshold), r.i, r.j))
     return review[: config.review_limit]
 
 
 def _score_chunk(bounds: tuple[int, int]) -> Scored:
-    job = _JOB
-    assert job is not None, "score_codes sets the job before scoring"
-    n = len(job.prepared)
-    part = job.codes[bounds[0] : bounds[1]]
-    pairs = list(zip((part // n).tolist(), (part % n).tolist(), strict=True))
-    probs, vetoes = score_pairs(job.prepared, pairs, job.vocab, job.config)
+    job = _job()
+    n = len(job.store)
+    part = job.arrays["codes"][bounds[0] : bounds[1]]
+    rows, local = np.unique(np.concatenate([part // n, part % n]), return_inverse=True)
+    prepared, ids = job.store.objects(rows.tolist())
+    li, lj = local[: len(part)].tolist(), local[len(part) :].tolist()
+    pairs = list(zip(li, lj, strict=True))
+    probs, vetoes = score_pairs(prepared, pairs, job.store.vocab, job.config)
     out = Scored(Edges.empty(), scored_pairs=len(pairs))
     kept: list[tuple[int, int, float, int]] = []
     for (i, j), p, fired in zip(pairs, probs, vetoes, strict=True):
-        kept.extend(_decide(job, i, j, p, fired, out))
+        kept.extend(_decide(job.config, job.overrides, prepared, ids, i, j, p, fired, out))
     if kept:
-        ei, ej, ep, em = zip(*kept, strict=True)
-        out.edges = Edges(
-            np.array(ei, np.int64), np.array(ej, np.int64), np.array(ep, np.float64), np.array(em, np.int8)
-        )
-    out.review = _most_uncertain(out.review, job.config)
+        ei, ej, ep, em = (np.array(x) for x in zip(*kept, strict=True))
+        out.edges = Edges(rows[ei], rows[ej], ep.astype(np.float64), em.astype(np.int8))
+    out.review = [Review(int(rows[r.i]), int(rows[r.j]), r.score, r.reasons) for r in out.review]
+    out.review = most_uncertain(out.review, job.config)
     return out
 
 
 def _decide(
-    job: _Job, i: int, j: int, p: float, fired: list[str], out: Scored
+    config: MatchConfig,
+    overrides: Overrides,
+    prepared: Sequence[Prepared],
+    ids: Sequence[Identity],
+    i: int,
+    j: int,
+    p: float,
+    fired: list[str],
+    out: Scored,
 ) -> Iterator[tuple[int, int, float, int]]:
-    config = job.config
     low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
     if p < low:
         return
-    a, b = job.prepared[i], job.prepared[j]
-    undecided = job.overrides.decision(a.key, b.key) is None
-    why = identity_conflict(job.ids[i], job.ids[j])
+    a, b = prepared[i], prepared[j]
+    undecided = overrides.decision(a.key, b.key) is None
+    why = identity_conflict(ids[i], ids[j])
     if why:
         out.identity_vetoes += 1
         if undecided:
@@ -172,3 +155,89 @@ def _decide(
         out.review.append(
             Review(i, j, round(p, 4), [f"score {p:.3f} near threshold {config.threshold}", *fired])
         )
+
+
+def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected-component label (smallest member index) of each of ``n`` nodes, given edges ``i``–``j``:
+    label propagation with pointer jumping, vectorised."""
+    labels = np.arange(n, dtype=np.int64)
+    if not len(i):
+        return labels
+    while True:
+        low = np.minimum(labels[i], labels[j])
+        before = labels.copy()
+        np.minimum.at(labels, i, low)
+        np.minimum.at(labels, j, low)
+        while True:  # pointer jumping: a label points at a node whose label may be smaller
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(labels, before):
+            return labels
+
+
+def group_store(
+    store: PreparedStore,
+    config: MatchConfig,
+    overrides: Overrides,
+    edges: Edges,
+    rows: np.ndarray | None = None,
+    workers: int = 1,
+) -> tuple[list[Group], list[Review]]:
+    """The groups of ``rows`` (default: every offer; they must be whole components), each connected
+    component grouped on its own, on ``workers`` processes; and the merges a veto refused."""
+    n = len(store)
+    index = {k: i for i, k in enumerate(store.keys)} if overrides.confirm or overrides.split else {}
+    confirm = [(index[a], index[b]) for a, b in overrides.confirm if a in index and b in index]
+    ci, cj = np.array([a for a, _ in confirm], np.int64), np.array([b for _, b in confirm], np.int64)
+    labels = components(n, np.concatenate([edges.i, ci]), np.concatenate([edges.j, cj]))
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    size = np.bincount(labels[rows], minlength=n)
+    single = rows[size[labels[rows]] == 1]
+    groups = [Group([store.keys[i]], 1.0, {store.keys[i]: "single"}) for i in single.tolist()]
+    multi = rows[size[labels[rows]] > 1]
+    multi = multi[np.argsort(labels[multi], kind="stable")]
+    edge_label = labels[edges.i]
+    keep = np.isin(edge_label, labels[multi])
+    order = np.argsort(edge_label[keep], kind="stable")
+    arrays = {"rows": multi, "row_label": labels[multi]}
+    arrays.update({f: getattr(edges, f)[keep][order] for f in ("i", "j", "score", "method")})
+    arrays["edge_label"] = edge_label[keep][order]
+    batches = _batches(arrays["row_label"])
+    parts = _run(_Job(store, config, overrides, arrays), _group_batch, batches, workers)
+    review: list[Review] = []
+    for got, blocked in parts:
+        groups.extend(got)
+        review.extend(blocked)
+    groups.sort(key=lambda g: g.members[0])
+    return groups, review
+
+
+def _batches(row_label: np.ndarray) -> list[tuple[int, int]]:
+    """Slices of the (label-sorted) rows holding whole components, about ``GROUP_BATCH`` rows each."""
+    cuts = [*np.flatnonzero(np.r_[True, row_label[1:] != row_label[:-1]]).tolist(), len(row_label)]
+    out, start = [], 0
+    for cut in cuts[1:]:
+        if cut - start >= GROUP_BATCH or cut == len(row_label):
+            out.append((start, cut))
+            start = cut
+    return [b for b in out if b[1] > b[0]]
+
+
+def _group_batch(bounds: tuple[int, int]) -> tuple[list[Group], list[Review]]:
+    job = _job()
+    a = job.arrays
+    rows = np.sort(a["rows"][bounds[0] : bounds[1]])
+    labels = np.unique(a["row_label"][bounds[0] : bounds[1]])
+    lo = int(np.searchsorted(a["edge_label"], labels[0], side="left"))
+    hi = int(np.searchsorted(a["edge_label"], labels[-1], side="right"))
+    local = Edges(
+        np.searchsorted(rows, a["i"][lo:hi]),
+        np.searchsorted(rows, a["j"][lo:hi]),
+        a["score"][lo:hi],
+        a["method"][lo:hi],
+    )
+    prepared, ids = job.store.objects(rows.tolist())
+    groups, blocked = group_edges(prepared, ids, job.config, job.overrides, local)
+    return groups, [Review(int(rows[r.i]), int(rows[r.j]), r.score, r.reasons) for r in blocked]

@@ -14,10 +14,11 @@ from typing import Any
 from crawler.runner import new_run_id
 from matching import match_offers
 from matching.config import MatchConfig
+from matching.grouping import Edges
 from matching.incremental import PreviousMatch, match_incremental
 from matching.normalise import canonical_brand
 from matching.overrides import Overrides
-from matching.parallel import METHODS, Edges, usable_cores
+from matching.parallel import METHODS, usable_cores
 from matching.pipeline import Group, PairDecision
 from matching.product_ids import assign_product_ids
 from matching.records import OfferRecord

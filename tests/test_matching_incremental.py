@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from cli import app
 from matching import MatchConfig, OfferRecord, assign_product_ids, match_offers
 from matching.evaluate import demo_listing_records
-from matching.incremental import PreviousMatch, components, match_incremental
-from matching.parallel import METHODS
+from matching.incremental import PreviousMatch, match_incremental
+from matching.parallel import METHODS, components
 from storage import connect
 from storage.history import mark_gone
 from storage.offers import commit_run, stage_offers, start_run
