@@ -11,10 +11,14 @@ give (``tests/test_matching_bulk.py``).
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .attributes import (
@@ -301,3 +305,23 @@ def _identity_fields(
         "".join(t for t in tokens if t.isascii() and t.isalpha() and t not in brand_words),
         tuple(sorted(attrs.items())),
     )
+
+
+# ------------------------------------------------------------------ rows kept between matches
+
+_SOURCES = ("normalise", "attributes", "identity", "prepare", "columns", "bulk", "blocking")
+PREPARE_VERSION = hashlib.sha1(
+    b"".join(Path(__file__).with_name(f"{m}.py").read_bytes() for m in _SOURCES) + sys.version.encode()
+).hexdigest()[:12]
+"""Changes with the code that prepares rows and keys (and the Python that marshals them): rows kept from
+a match with another version are not used."""
+
+
+def row_blob(row: Row, keys: bytes) -> bytes:
+    """A row and its blocking key hashes (int64 bytes) as bytes (``marshal``: fast, exact for these types)."""
+    return marshal.dumps((tuple(row), keys))
+
+
+def row_from_blob(blob: bytes) -> tuple[Row, bytes]:
+    fields, keys = marshal.loads(blob)
+    return Row(*fields), keys

@@ -34,6 +34,7 @@ class PreviousMatch:
     """What the last match left (by offer key)."""
 
     fingerprints: Mapping[str, int]
+    """Offer key → fingerprint of its matching fields (only :func:`match_incremental` reads it)."""
     products: Mapping[str, str]
     """Offer key → product id."""
     edges: tuple[Sequence[str], Sequence[str], Sequence[float] | np.ndarray, Sequence[str]]
@@ -67,22 +68,36 @@ def match_incremental(
     workers: int = 1,
 ) -> IncrementalResult:
     """Regroup what changed since ``previous``. ``fingerprints``: one per record (a hash of its matching
-    fields; a record whose fingerprint differs from ``previous`` is changed); ``changed_overrides``: offer keys whose override was decided since the last match."""
-    overrides = overrides or Overrides()
+    fields; a record whose fingerprint differs from ``previous`` is changed); ``changed_overrides``: offer
+    keys whose override was decided since the last match."""
     order = sorted(range(len(records)), key=lambda k: records[k].key)
-    records = [records[k] for k in order]
-    fingerprints = [fingerprints[k] for k in order]
     store = PreparedStore.prepare(records, config.cjk_tokens, workers)
-    index = {k: i for i, k in enumerate(store.keys)}
-    n = len(records)
     changed = np.array(
-        [previous.fingerprints.get(r.key) != fp for r, fp in zip(records, fingerprints, strict=True)],
-        dtype=bool,
+        [previous.fingerprints.get(records[k].key) != fingerprints[k] for k in order], dtype=bool
     )
+    index = set(store.keys)
     removed = [k for k in previous.fingerprints if k not in index]
+    return match_changed(store, changed, removed, previous, config, overrides, changed_overrides, workers)
+
+
+def match_changed(
+    store: PreparedStore,
+    changed: np.ndarray,
+    removed: Sequence[str],
+    previous: PreviousMatch,
+    config: MatchConfig,
+    overrides: Overrides | None = None,
+    changed_overrides: frozenset[str] = frozenset(),
+    workers: int = 1,
+) -> IncrementalResult:
+    """:func:`match_incremental` on prepared offers (rows of unchanged offers may be those kept from the
+    last match): ``changed`` marks the new and changed offers, ``removed`` the keys gone since."""
+    overrides = overrides or Overrides()
+    index = {k: i for i, k in enumerate(store.keys)}
+    n = len(store)
     stats: dict[str, float] = {"offers": n, "changed": int(changed.sum()), "removed": len(removed)}
     vetoes = store.veto_codes(config) if vetoes_are_final(config) else None
-    codes = store.candidate_codes(config, dirty=changed, vetoes=vetoes)
+    codes = store.candidate_codes(config, dirty=changed, vetoes=vetoes, workers=workers)
     stats["candidate_pairs"] = len(codes)
     scored = score_candidates(store, config, overrides, codes, workers, stats)
     edges = Edges.concat([_kept_edges(previous, index, changed), scored.edges])
@@ -100,7 +115,7 @@ def match_incremental(
     stats.update(accepted_pairs=len(edges), regrouped_offers=len(rows), groups=len(groups))
     changed_keys = [store.keys[k] for k in np.flatnonzero(changed).tolist()]
     return IncrementalResult(
-        groups, removed, changed_keys, edges, scored.edges, review[: config.review_limit], stats
+        groups, list(removed), changed_keys, edges, scored.edges, review[: config.review_limit], stats
     )
 
 

@@ -5,6 +5,7 @@ title order — and the ``Prepared``/``Identity`` objects of only the rows a chu
 from __future__ import annotations
 
 import multiprocessing
+import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -21,11 +22,25 @@ PREPARE_CHUNK = 20_000
 """Records per preparing task."""
 
 
+def stable_hash(key: str) -> int:
+    """A 63-bit hash of a blocking key that is the same in every process and run (kept with the rows)."""
+    data = key.encode()
+    return (zlib.crc32(data) << 31) ^ zlib.adler32(data)
+
+
 class PreparedStore:
     """Prepared offers sorted by key (index = position)."""
 
-    def __init__(self, keys: list[str], markets: list[str], rows: list[Row]) -> None:
+    def __init__(
+        self,
+        keys: list[str],
+        markets: list[str],
+        rows: list[Row],
+        key_hashes: list[bytes | None] | None = None,
+    ) -> None:
         self.keys, self.markets, self.rows = keys, markets, rows
+        self.key_hashes: list[bytes | None] = key_hashes or [None] * len(rows)
+        """Each row's blocking key hashes (int64 bytes), once computed or when kept from the last match."""
         self._vocab: Vocabulary | None = None
 
     def __len__(self) -> int:
@@ -55,18 +70,19 @@ class PreparedStore:
             self._vocab = Vocabulary(frozenset(r.norm.split()) for r in self.rows)
         return self._vocab
 
-    def key_arrays(self, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
-        """(key hash, row) per blocking key of each offer (see :func:`matching.blocking.key_arrays`)."""
-        vocab = self.vocab
-        keys: list[int] = []
-        members: list[int] = []
-        for i, r in enumerate(self.rows):
-            found = keys_of(
-                r.gtin, r.codes, r.norm.split(), r.id_brand, r.id_numbers, r.id_attrs, vocab, config
-            )
-            keys.extend(map(hash, found))
-            members.extend([i] * len(found))
-        return np.array(keys, dtype=np.int64), np.array(members, dtype=np.int64)
+    def key_arrays(self, config: MatchConfig, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(key hash, row) per blocking key of each offer; rows without kept hashes get them now."""
+        missing = [i for i, h in enumerate(self.key_hashes) if h is None]
+        if missing:
+            _ = self.vocab
+            spans = [missing[s : s + PREPARE_CHUNK] for s in range(0, len(missing), PREPARE_CHUNK)]
+            for span, hashes in zip(spans, _map(self, config, _hash_rows, spans, workers), strict=True):
+                for i, h in zip(span, hashes, strict=True):
+                    self.key_hashes[i] = h
+        blobs = [h or b"" for h in self.key_hashes]
+        lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
+        keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
+        return keys, np.repeat(np.arange(len(blobs), dtype=np.int64), lengths)
 
     def title_rank(self) -> np.ndarray:
         rank = np.empty(len(self.rows), dtype=np.int64)
@@ -75,10 +91,14 @@ class PreparedStore:
         return rank
 
     def candidate_codes(
-        self, config: MatchConfig, dirty: np.ndarray | None = None, vetoes: VetoCodes | None = None
+        self,
+        config: MatchConfig,
+        dirty: np.ndarray | None = None,
+        vetoes: VetoCodes | None = None,
+        workers: int = 1,
     ) -> np.ndarray:
         """:func:`matching.blocking.candidate_codes` of the stored offers."""
-        keys, members = self.key_arrays(config)
+        keys, members = self.key_arrays(config, workers)
         return codes_from_keys(keys, members, self.title_rank(), config, dirty=dirty, vetoes=vetoes)
 
     def veto_codes(self, config: MatchConfig) -> VetoCodes:
@@ -86,6 +106,34 @@ class PreparedStore:
 
 
 _RECORDS: Sequence[OfferRecord] = ()
+_STORE: tuple[PreparedStore, MatchConfig] | None = None
+
+
+def _map(store: PreparedStore, config: MatchConfig, task, items: list, workers: int) -> list:
+    """``task`` over ``items`` on ``workers`` forked processes that share ``store``."""
+    global _STORE
+    _STORE = (store, config)
+    try:
+        if workers <= 1 or len(items) <= 1:
+            return [task(item) for item in items]
+        with ProcessPoolExecutor(
+            min(workers, len(items)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            return list(pool.map(task, items))
+    finally:
+        _STORE = None
+
+
+def _hash_rows(rows: list[int]) -> list[bytes]:
+    assert _STORE is not None
+    store, config = _STORE
+    vocab = store.vocab
+    out = []
+    for i in rows:
+        r = store.rows[i]
+        found = keys_of(r.gtin, r.codes, r.norm.split(), r.id_brand, r.id_numbers, r.id_attrs, vocab, config)
+        out.append(np.array([stable_hash(k) for k in found], dtype=np.int64).tobytes())
+    return out
 
 
 def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> list[Row]:

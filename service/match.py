@@ -6,22 +6,25 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from crawler.runner import new_run_id
-from matching import match_offers
+from matching.columns import PREPARE_VERSION, Row, row_blob, row_from_blob
 from matching.config import MatchConfig
 from matching.grouping import Edges
-from matching.incremental import PreviousMatch, match_incremental
+from matching.incremental import PreviousMatch, match_changed
 from matching.normalise import canonical_brand
 from matching.overrides import Overrides
 from matching.parallel import METHODS, usable_cores
-from matching.pipeline import Group, PairDecision
+from matching.pipeline import Group, PairDecision, match_store
 from matching.product_ids import assign_product_ids
 from matching.records import OfferRecord
+from matching.store import PreparedStore
 from service.errors import UserError
 from storage import connect
 from storage.offers import finish_run, start_run
@@ -29,9 +32,12 @@ from storage.products import (
     MatchState,
     MatchWrite,
     OfferRow,
+    OffersToMatch,
     SavedGroup,
+    gone_since_match,
     match_state,
     offers_for_matching,
+    offers_to_match,
     overrides,
     overrides_since,
     save_match,
@@ -114,20 +120,21 @@ def run_match(
     workers = workers or usable_cores()
     con = connect(db_path)
     try:
-        rows = offers_for_matching(con)
         state = match_state(con)
         why_full = "--full" if full else _why_full(state, config)
         run_id = new_run_id()
-        start_run(con, run_id, "match", sorted({r.marketplace for r in rows}), config.to_dict())
-        by_key = {r.key: r for r in rows}
+        offers = offers_to_match(con)
+        start_run(con, run_id, "match", sorted(set(offers.marketplaces)), _run_config(config))
         rules = Overrides.from_rows(overrides(con))
         if why_full:
-            write, report = _full(rows, state, config, rules, workers)
+            write, report = _full(con, state, config, rules, workers)
         else:
-            write, report = _incremental(con, rows, state, config, rules, workers)
+            write, report = _incremental(con, offers, state, config, rules, workers)
+        members = [k for g in write.groups for k in g.members]
+        by_key = {r.key: r for r in offers_for_matching(con, members)}
         write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in write.groups}
         save_match(con, run_id, write)
-        report = _report(con, run_id, len(rows), report, round(time.monotonic() - started, 2))
+        report = _report(con, run_id, len(offers.keys), report, round(time.monotonic() - started, 2))
         report.why_full = why_full
         finish_run(con, run_id, "finished", report.__dict__)
         return report
@@ -135,31 +142,38 @@ def run_match(
         con.close()
 
 
+def _run_config(config: MatchConfig) -> dict[str, Any]:
+    """What a match run keeps of its configuration: the matcher's, and the version of the code that
+    prepared its rows (kept rows of another version are prepared again: a full regroup)."""
+    return {**config.to_dict(), "prepare_version": PREPARE_VERSION}
+
+
 def _why_full(state: MatchState, config: MatchConfig) -> str:
     """Why this match must regroup from scratch ('' when it can be incremental)."""
-    if state.config is None or not state.fingerprints:
+    if state.config is None or not state.offers:
         return "no earlier match"
     before = {k: v for k, v in state.config.items() if k not in _NOT_GROUPING}
-    now = {k: v for k, v in config.to_dict().items() if k not in _NOT_GROUPING}
+    now = {k: v for k, v in _run_config(config).items() if k not in _NOT_GROUPING}
     if before != now:
         changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-        return f"matcher configuration changed ({', '.join(changed)})"
+        return f"matcher configuration or code changed ({', '.join(changed)})"
     return ""
 
 
 def _full(
-    rows: Sequence[OfferRow], state: MatchState, config: MatchConfig, rules: Overrides, workers: int
+    con: Any, state: MatchState, config: MatchConfig, rules: Overrides, workers: int
 ) -> tuple[MatchWrite, MatchReport]:
-    records = [record_of(r) for r in rows]
-    result = match_offers(records, config, rules, workers=workers)
+    rows = offers_for_matching(con)
+    store = PreparedStore.prepare([record_of(r) for r in rows], config.cjk_tokens, workers)
+    result = match_store(store, config, rules, workers=workers)
     ids = assign_product_ids([g.members for g in result.groups], state.products)
-    keys = sorted(r.key for r in records)  # the order of match_offers' indices
+    fingerprints = {r.key: r.fingerprint for r in rows}
     write = MatchWrite(
         full=True,
         groups=_saved(result.groups, ids),
         titles={},
-        fingerprints=([r.key for r in rows], [r.fingerprint for r in rows]),
-        edges=_edge_rows(result.edges or Edges.empty(), keys),
+        state=_state_rows(store, range(len(store)), fingerprints),
+        edges=_edge_rows(result.edges or Edges.empty(), store.keys),
         review=_review_rows(result.review),
     )
     return write, MatchReport("", len(rows), 0, 0, len(result.review), 0.0, "full", len(rows), len(rows))
@@ -167,28 +181,22 @@ def _full(
 
 def _incremental(
     con: Any,
-    rows: Sequence[OfferRow],
+    offers: OffersToMatch,
     state: MatchState,
     config: MatchConfig,
     rules: Overrides,
     workers: int,
 ) -> tuple[MatchWrite, MatchReport]:
+    store, changed = _store(con, offers, config, workers)
     previous = PreviousMatch(
-        state.fingerprints,
+        {},
         state.products,
         state.edges,
         [PairDecision(a, b, s, [r] if r else []) for a, b, s, r in state.review],
     )
-    records = [record_of(r) for r in rows]
-    result = match_incremental(
-        records,
-        [r.fingerprint for r in rows],
-        previous,
-        config,
-        rules,
-        frozenset(overrides_since(con, state.started_at)),
-        workers,
-    )
+    changed_overrides = frozenset(overrides_since(con, state.started_at))
+    removed = gone_since_match(con)
+    result = match_changed(store, changed, removed, previous, config, rules, changed_overrides, workers)
     regrouped = {k for g in result.groups for k in g.members}
     reserved = {pid for k, pid in state.products.items() if k not in regrouped}
     ids = assign_product_ids(
@@ -196,22 +204,56 @@ def _incremental(
         {k: state.products[k] for k in regrouped if k in state.products},
         reserved,
     )
-    changed = [*result.removed, *result.changed]
-    now = {r.key: r.fingerprint for r in rows}
+    fingerprints = dict(zip(offers.keys, offers.fingerprints, strict=True))
     write = MatchWrite(
         full=False,
         groups=_saved(result.groups, ids),
         titles={},
         regrouped=[*result.removed, *sorted(regrouped)],
-        changed=changed,
-        fingerprints=(result.changed, [now[k] for k in result.changed]),
-        edges=_edge_rows(result.new_edges, [r.key for r in records]),
+        changed=[*result.removed, *result.changed],
+        state=_state_rows(store, np.flatnonzero(changed).tolist(), fingerprints),
+        edges=_edge_rows(result.new_edges, store.keys),
         review=_review_rows(result.review),
     )
+    n_changed = len(result.removed) + len(result.changed)
     report = MatchReport(
-        "", len(rows), 0, 0, len(result.review), 0.0, "incremental", len(changed), len(regrouped)
+        "", len(store), 0, 0, len(result.review), 0.0, "incremental", n_changed, len(regrouped)
     )
     return write, report
+
+
+def _store(
+    con: Any, offers: OffersToMatch, config: MatchConfig, workers: int
+) -> tuple[PreparedStore, np.ndarray]:
+    """The prepared offers: rows kept from the last match, and the new or changed offers prepared now."""
+    changed = np.array([blob is None for blob in offers.prepared], dtype=bool)
+    new_keys = [offers.keys[k] for k in np.flatnonzero(changed).tolist()]
+    fresh = PreparedStore.prepare(
+        [record_of(r) for r in offers_for_matching(con, new_keys)], config.cjk_tokens, workers
+    )
+    fresh_rows = dict(zip(fresh.keys, fresh.rows, strict=True))
+    rows: list[Row] = []
+    hashes: list[bytes | None] = []
+    for key, blob in zip(offers.keys, offers.prepared, strict=True):
+        if blob is None:
+            rows.append(fresh_rows[key])
+            hashes.append(None)
+        else:
+            row, keys = row_from_blob(blob)
+            rows.append(row)
+            hashes.append(keys)
+    return PreparedStore(offers.keys, offers.marketplaces, rows, hashes), changed
+
+
+def _state_rows(
+    store: PreparedStore, rows: Iterable[int], fingerprints: dict[str, int]
+) -> tuple[list[str], list[int], list[bytes]]:
+    keys, fps, blobs = [], [], []
+    for i in rows:
+        keys.append(store.keys[i])
+        fps.append(fingerprints[store.keys[i]])
+        blobs.append(row_blob(store.rows[i], store.key_hashes[i] or b""))
+    return keys, fps, blobs
 
 
 def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:

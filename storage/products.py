@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from storage.schema import effective_price
 
@@ -35,17 +36,59 @@ class OfferRow:
     fingerprint: int = 0
 
 
-def offers_for_matching(con: duckdb.DuckDBPyConnection) -> list[OfferRow]:
-    """Every offer not gone, sorted by key (``marketplace/listing_id``)."""
+def offers_for_matching(con: duckdb.DuckDBPyConnection, keys: Sequence[str] | None = None) -> list[OfferRow]:
+    """Every offer not gone (or those of ``keys``), sorted by key (``marketplace/listing_id``)."""
+    where = "NOT gone"
+    if keys is not None:
+        _key_table(con, keys)
+        where += f" AND {_KEY} IN (SELECT key FROM _match_keys)"
     rows = con.execute(
         "SELECT marketplace, listing_id, title, brand, gtin, mpn, attributes, "
-        f"CAST({effective_price()} AS DOUBLE), category, {FINGERPRINT} FROM offers WHERE NOT gone "
+        f"CAST({effective_price()} AS DOUBLE), category, {FINGERPRINT} FROM offers WHERE {where} "
         f"ORDER BY {_KEY}"
     ).fetchall()
     return [
         OfferRow(f"{m}/{lid}", m, title, brand, gtin, mpn, json.loads(attrs) if attrs else {}, price, cat, fp)
         for m, lid, title, brand, gtin, mpn, attrs, price, cat, fp in rows
     ]
+
+
+@dataclass
+class OffersToMatch:
+    """Every offer not gone, sorted by key, with its prepared row kept by the last match when its matching
+    fields have not changed since (``None``: new or changed)."""
+
+    keys: list[str]
+    marketplaces: list[str]
+    fingerprints: list[int]
+    prepared: list[bytes | None]
+
+
+def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
+    got = con.execute(
+        "SELECT o.marketplace || '/' || o.listing_id AS key, "
+        f"o.marketplace, {FINGERPRINT} AS fp, CASE WHEN s.fingerprint = {FINGERPRINT} THEN s.prepared END "
+        "AS prepared FROM offers o LEFT JOIN match_state s "
+        "ON s.marketplace = o.marketplace AND s.listing_id = o.listing_id WHERE NOT o.gone ORDER BY key"
+    ).fetchnumpy()
+    return OffersToMatch(
+        got["key"].tolist(), got["marketplace"].tolist(), got["fp"].tolist(), _blobs(got["prepared"])
+    )
+
+
+def _blobs(column: Any) -> list[bytes | None]:
+    """A BLOB column from ``fetchnumpy`` (masked where NULL) as bytes or None."""
+    values = np.ma.getdata(column).tolist()
+    return [None if m else bytes(v) for v, m in zip(values, np.ma.getmaskarray(column).tolist(), strict=True)]
+
+
+def gone_since_match(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Offers the last match grouped that are gone (or deleted) now."""
+    rows = con.execute(
+        f"SELECT {_KEY} FROM match_state s WHERE NOT EXISTS (SELECT 1 FROM offers o WHERE "
+        "o.marketplace = s.marketplace AND o.listing_id = s.listing_id AND NOT o.gone)"
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def previous_product_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -60,7 +103,8 @@ class MatchState:
     config: dict[str, Any] | None
     """Its matcher configuration (``None``: no match yet)."""
     started_at: datetime | None
-    fingerprints: dict[str, int]
+    offers: int
+    """Offers it grouped."""
     products: dict[str, str]
     edges: tuple[list[str], list[str], list[float], list[str]]
     review: list[tuple[str, str, float, str]]
@@ -71,13 +115,13 @@ def match_state(con: duckdb.DuckDBPyConnection) -> MatchState:
         "SELECT config, started_at FROM runs WHERE kind = 'match' AND status = 'finished' "
         "ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
-    state = con.execute(f"SELECT {_KEY} AS key, fingerprint FROM match_state").fetchnumpy()
+    (offers,) = con.execute("SELECT count(*) FROM match_state").fetchone() or (0,)
     edges = con.execute("SELECT key_a, key_b, score, method FROM match_edges").fetchnumpy()
     review = con.execute("SELECT key_a, key_b, score, reasons FROM match_review").fetchall()
     return MatchState(
         json.loads(last[0]) if last and last[0] else None,
         last[1] if last else None,
-        dict(zip(state["key"].tolist(), state["fingerprint"].tolist(), strict=True)),
+        int(offers),
         previous_product_ids(con),
         (
             edges["key_a"].tolist(),
@@ -117,8 +161,9 @@ class MatchWrite:
     """Offer keys whose product rows are replaced (their new rows are in ``groups``) or dropped."""
     changed: Sequence[str] = ()
     """Offer keys whose match state and edges are replaced (new, changed or gone offers)."""
-    fingerprints: tuple[Sequence[str], Sequence[int]] = ((), ())
-    """(keys, fingerprints) now, for the offers in ``changed`` that are still there (every offer if full)."""
+    state: tuple[Sequence[str], Sequence[int], Sequence[bytes]] = ((), (), ())
+    """(keys, fingerprints, prepared rows) now, for the offers in ``changed`` that are still there (every
+    offer if full)."""
     edges: tuple[Sequence[str], Sequence[str], Sequence[float], Sequence[str]] = ((), (), (), ())
     """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
     review: Sequence[tuple[str, str, float, str]] | None = None
@@ -138,11 +183,11 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
             _drop_edges(con, write.changed)
         _insert_groups(con, write.groups)
         _save_products(con, run_id, write.groups, write.titles)
-        keys, fps = write.fingerprints
+        keys, fps, blobs = write.state
         con.execute(
-            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f "
-            "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f)",
-            [list(keys), list(fps)],
+            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, b "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::BLOB[]) AS b)",
+            [list(keys), list(fps), list(blobs)],
         )
         con.execute(
             "INSERT INTO match_edges SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
