@@ -32,7 +32,7 @@ import numpy as np
 from benchmarks.bench_matching_db import incremental_run
 from matching import MatchConfig, OfferRecord
 from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load
-from matching.parallel import usable_cores
+from matching.forking import usable_cores
 from matching.pipeline import match_store
 from matching.prepare import Vocabulary, prepare_all
 from matching.scoring import score_pairs
@@ -293,7 +293,8 @@ def main() -> None:
             json.dumps(row)
             if args.json
             else f"\nincremental bijia match on {row['offers']:,} offers, {row['changed']:,} changed: "
-            f"{row['incremental_s']} s (full regroup {row['full_s']} s; first match {row['first_s']} s); "
+            f"{row['incremental_s']} s (full regroup {row['full_s']} s; first match {row['first_s']} s; "
+            f"database built in {row['build_s']} s, published in {row['publish_s']} s); "
             f"groups differing from the full regroup: {row['groups_differ']} of {row['groups']:,}"
         )
 

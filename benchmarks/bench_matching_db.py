@@ -71,9 +71,10 @@ def change(db: Path, keys: list[str], rng: random.Random, new: list[OfferRecord]
     return len(retitled) + len(gone) + len(new)
 
 
-def _match(db: Path, *args: str) -> float:
+def _bijia(command: str, db: Path, *args: str) -> float:
+    """Seconds ``bijia COMMAND --db DB ARGS`` takes, end to end (its own process)."""
     started = time.perf_counter()
-    subprocess.run([BIJIA, "match", "--db", str(db), *args], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([BIJIA, command, "--db", str(db), *args], check=True, stdout=subprocess.DEVNULL)
     return round(time.perf_counter() - started, 1)
 
 
@@ -104,13 +105,14 @@ def incremental_run(size: int, seed: int, workers: int) -> dict:
         started = time.perf_counter()
         crawl_into(db, "crawl-1", first)
         build_s = round(time.perf_counter() - started, 1)
-        first_s = _match(db, "--workers", str(workers))
+        first_s = _bijia("match", db, "--workers", str(workers))
         keys = [r.key for r in rng.sample(first, len(first) * 7 // 1000)]
         changed = change(db, keys, rng, new)
         shutil.copy(db, full_db)
-        incremental_s = _match(db, "--workers", str(workers))
-        full_s = _match(full_db, "--full", "--workers", str(workers))
+        incremental_s = _bijia("match", db, "--workers", str(workers))
+        full_s = _bijia("match", full_db, "--full", "--workers", str(workers))
         incremental, full = _groups(db), _groups(full_db)
+        publish_s = _bijia("publish", db, "--snapshots", str(Path(tmp) / "snapshots"))
     return {
         "offers": len(records) - len(keys) // 5,
         "changed": changed,
@@ -118,6 +120,7 @@ def incremental_run(size: int, seed: int, workers: int) -> dict:
         "first_s": first_s,
         "incremental_s": incremental_s,
         "full_s": full_s,
+        "publish_s": publish_s,
         "groups": len(full),
         "groups_differ": len(incremental ^ full),
         "workers": workers,

@@ -12,7 +12,7 @@ give (``tests/test_matching_bulk.py``).
 from __future__ import annotations
 
 import hashlib
-import marshal
+import pickle
 import re
 import sys
 from collections import Counter
@@ -313,15 +313,14 @@ _SOURCES = ("normalise", "attributes", "identity", "prepare", "columns", "bulk",
 PREPARE_VERSION = hashlib.sha1(
     b"".join(Path(__file__).with_name(f"{m}.py").read_bytes() for m in _SOURCES) + sys.version.encode()
 ).hexdigest()[:12]
-"""Changes with the code that prepares rows and keys (and the Python that marshals them): rows kept from
-a match with another version are not used."""
+"""Changes with the code that prepares rows and keys (and the Python that pickles them): rows kept from a
+match with another version are not used."""
 
 
-def row_blob(row: Row, keys: bytes) -> bytes:
-    """A row and its blocking key hashes (int64 bytes) as bytes (``marshal``: fast, exact for these types)."""
-    return marshal.dumps((tuple(row), keys))
+def row_blob(row: Row) -> bytes:
+    """A row as bytes (pickle: exact for these types, and faster to read back than marshal here)."""
+    return pickle.dumps(tuple(row), protocol=5)
 
 
-def row_from_blob(blob: bytes) -> tuple[Row, bytes]:
-    fields, keys = marshal.loads(blob)
-    return Row(*fields), keys
+def row_from_blob(blob: bytes) -> Row:
+    return Row(*pickle.loads(blob))

@@ -96,8 +96,7 @@ def match_changed(
     index = {k: i for i, k in enumerate(store.keys)}
     n = len(store)
     stats: dict[str, float] = {"offers": n, "changed": int(changed.sum()), "removed": len(removed)}
-    vetoes = store.veto_codes(config) if vetoes_are_final(config) else None
-    codes = store.candidate_codes(config, dirty=changed, vetoes=vetoes, workers=workers)
+    codes = store.candidate_codes(config, dirty=changed, vetoes=vetoes_are_final(config), workers=workers)
     stats["candidate_pairs"] = len(codes)
     scored = score_candidates(store, config, overrides, codes, workers, stats)
     edges = Edges.concat([_kept_edges(previous, index, changed), scored.edges])

@@ -13,16 +13,14 @@ overrides) fall apart into connected components, each grouped on its own by
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
 from .config import MatchConfig
+from .forking import fork_map
 from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
 from .identity import Identity
 from .identity import conflict as identity_conflict
@@ -32,6 +30,7 @@ from .scoring import method_of, score_pairs
 from .store import PreparedStore
 
 METHODS = EDGE_METHODS
+__all__ = ["METHODS", "Scored", "components", "group_store", "score_codes"]
 CHUNK = 50_000
 """Candidate pairs per scoring task (taken in title order, so a task touches few distinct offers)."""
 GROUP_BATCH = 20_000
@@ -60,20 +59,11 @@ _JOB: _Job | None = None
 """What the (forked) workers read: set before the pool starts."""
 
 
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _run(job: _Job, task: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     global _JOB
     _JOB = job
     try:
-        if workers <= 1 or len(items) <= 1:
-            return [task(item) for item in items]
-        with ProcessPoolExecutor(
-            min(workers, len(items)), mp_context=multiprocessing.get_context("fork")
-        ) as pool:
-            return list(pool.map(task, items, chunksize=1))
+        return fork_map(task, items, workers)
     finally:
         _JOB = None
 

@@ -65,9 +65,9 @@ def match_store(
     overrides = overrides or Overrides()
     stats: dict[str, float] = {"offers": len(store)}
     if codes is None and vetoes_are_final(config):  # vetoed pairs dropped as blocking finds them
-        codes = store.candidate_codes(config, vetoes=store.veto_codes(config))
+        codes = store.candidate_codes(config, vetoes=True, workers=workers)
     elif codes is None:
-        codes = store.candidate_codes(config)
+        codes = store.candidate_codes(config, workers=workers)
     stats["candidate_pairs"] = len(codes)
     scored = score_candidates(store, config, overrides, codes, workers, stats)
     groups, blocked = group_store(store, config, overrides, scored.edges, workers=workers)

@@ -4,20 +4,22 @@ title order — and the ``Prepared``/``Identity`` objects of only the rows a chu
 
 from __future__ import annotations
 
-import multiprocessing
 import zlib
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from .blocking import VetoCodes, codes_from_keys, keys_of
-from .columns import Row, materialise, prepare_rows
+from .columns import Row, materialise, prepare_rows, row_from_blob
 from .config import MatchConfig
+from .forking import fork_map
 from .identity import Identity
 from .prepare import Prepared, Vocabulary
 from .records import OfferRecord
 
+T = TypeVar("T")
+R = TypeVar("R")
 PREPARE_CHUNK = 20_000
 """Records per preparing task."""
 
@@ -28,6 +30,23 @@ def stable_hash(key: str) -> int:
     return (zlib.crc32(data) << 31) ^ zlib.adler32(data)
 
 
+class KeptRows(Sequence[Row]):
+    """Rows kept from the last match (``columns.row_blob`` bytes), or fresh ones, each unpacked when first
+    read: an incremental match reads few of the rows it keeps."""
+
+    def __init__(self, items: list[Row | bytes]) -> None:  # bytes: a row as columns.row_blob wrote it
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):  # a Sequence of rows: one index at a time
+        item = self._items[i]
+        if isinstance(item, bytes):
+            item = self._items[i] = row_from_blob(item)
+        return item
+
+
 class PreparedStore:
     """Prepared offers sorted by key (index = position)."""
 
@@ -35,16 +54,20 @@ class PreparedStore:
         self,
         keys: list[str],
         markets: list[str],
-        rows: list[Row],
+        rows: Sequence[Row],
         key_hashes: list[bytes | None] | None = None,
+        norms: list[str] | None = None,
+        vocab: Vocabulary | None = None,
     ) -> None:
         self.keys, self.markets, self.rows = keys, markets, rows
         self.key_hashes: list[bytes | None] = key_hashes or [None] * len(rows)
         """Each row's blocking key hashes (int64 bytes), once computed or when kept from the last match."""
-        self._vocab: Vocabulary | None = None
+        self.norms: list[str] = norms if norms is not None else [r.norm for r in rows]
+        self._vocab = vocab
+        self._vetoes: VetoCodes | None = None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.keys)
 
     @classmethod
     def prepare(cls, records: Sequence[OfferRecord], cjk: str = "bigram", workers: int = 1) -> PreparedStore:
@@ -67,7 +90,7 @@ class PreparedStore:
     @property
     def vocab(self) -> Vocabulary:
         if self._vocab is None:
-            self._vocab = Vocabulary(frozenset(r.norm.split()) for r in self.rows)
+            self._vocab = Vocabulary(frozenset(norm.split()) for norm in self.norms)
         return self._vocab
 
     def key_arrays(self, config: MatchConfig, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -84,42 +107,59 @@ class PreparedStore:
         keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
         return keys, np.repeat(np.arange(len(blobs), dtype=np.int64), lengths)
 
-    def title_rank(self) -> np.ndarray:
-        rank = np.empty(len(self.rows), dtype=np.int64)
-        order = sorted(range(len(self.rows)), key=lambda i: self.rows[i].norm)
-        rank[np.array(order, dtype=np.int64)] = np.arange(len(self.rows))
+    def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each offer's place in title order (of ``rows`` only when given; the others 0)."""
+        rank = np.zeros(len(self), dtype=np.int64)
+        chosen = range(len(self)) if rows is None else rows.tolist()
+        order = sorted(chosen, key=lambda i: self.norms[i])
+        rank[np.array(order, dtype=np.int64)] = np.arange(len(order))
         return rank
 
     def candidate_codes(
-        self,
-        config: MatchConfig,
-        dirty: np.ndarray | None = None,
-        vetoes: VetoCodes | None = None,
-        workers: int = 1,
+        self, config: MatchConfig, dirty: np.ndarray | None = None, vetoes: bool = False, workers: int = 1
     ) -> np.ndarray:
-        """:func:`matching.blocking.candidate_codes` of the stored offers."""
+        """:func:`matching.blocking.candidate_codes` of the stored offers (``vetoes``: without the pairs
+        :class:`VetoCodes` veto). With ``dirty``, only the offers that share a key with a dirty one are read."""
         keys, members = self.key_arrays(config, workers)
-        return codes_from_keys(keys, members, self.title_rank(), config, dirty=dirty, vetoes=vetoes)
+        rows = None
+        if dirty is not None:
+            near = np.zeros(len(self), dtype=bool)
+            near[members[np.isin(keys, keys[dirty[members]])]] = True
+            rows = np.flatnonzero(near)
+        return codes_from_keys(
+            keys,
+            members,
+            self.title_rank(rows),
+            config,
+            dirty=dirty,
+            vetoes=self.veto_codes(config, rows) if vetoes else None,
+        )
 
-    def veto_codes(self, config: MatchConfig) -> VetoCodes:
-        return VetoCodes.of([dict(r.attrs) for r in self.rows], [r.gtin for r in self.rows], config)
+    def veto_codes(self, config: MatchConfig, rows: np.ndarray | None = None) -> VetoCodes:
+        """The veto codes of every offer (of ``rows`` when given, the first time; the others never veto)."""
+        if self._vetoes is None:
+            need = np.ones(len(self), dtype=bool)
+            if rows is not None:
+                need[:] = False
+                need[rows] = True
+            attrs = [dict(self.rows[i].attrs) if need[i] else {} for i in range(len(self))]
+            gtins = [self.rows[i].gtin if need[i] else None for i in range(len(self))]
+            self._vetoes = VetoCodes.of(attrs, gtins, config)
+        return self._vetoes
 
 
 _RECORDS: Sequence[OfferRecord] = ()
 _STORE: tuple[PreparedStore, MatchConfig] | None = None
 
 
-def _map(store: PreparedStore, config: MatchConfig, task, items: list, workers: int) -> list:
+def _map(
+    store: PreparedStore, config: MatchConfig, task: Callable[[T], R], items: Sequence[T], workers: int
+) -> list[R]:
     """``task`` over ``items`` on ``workers`` forked processes that share ``store``."""
     global _STORE
     _STORE = (store, config)
     try:
-        if workers <= 1 or len(items) <= 1:
-            return [task(item) for item in items]
-        with ProcessPoolExecutor(
-            min(workers, len(items)), mp_context=multiprocessing.get_context("fork")
-        ) as pool:
-            return list(pool.map(task, items))
+        return fork_map(task, items, workers)
     finally:
         _STORE = None
 
@@ -143,8 +183,7 @@ def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> list[Row
         return prepare_rows(records, cjk)
     _RECORDS = records
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return [row for part in pool.map(_prepare_chunk, bounds) for row in part]
+        return [row for part in fork_map(_prepare_chunk, bounds, workers) for row in part]
     finally:
         _RECORDS = ()
 

@@ -14,17 +14,18 @@ from typing import Any
 import numpy as np
 
 from crawler.runner import new_run_id
-from matching.columns import PREPARE_VERSION, Row, row_blob, row_from_blob
+from matching.columns import PREPARE_VERSION, Row, row_blob
 from matching.config import MatchConfig
+from matching.forking import usable_cores
 from matching.grouping import Edges
 from matching.incremental import PreviousMatch, match_changed
 from matching.normalise import canonical_brand
 from matching.overrides import Overrides
-from matching.parallel import METHODS, usable_cores
+from matching.parallel import METHODS
 from matching.pipeline import Group, PairDecision, match_store
 from matching.product_ids import assign_product_ids
 from matching.records import OfferRecord
-from matching.store import PreparedStore
+from matching.store import KeptRows, PreparedStore
 from service.errors import UserError
 from storage import connect
 from storage.offers import finish_run, start_run
@@ -225,35 +226,37 @@ def _incremental(
 def _store(
     con: Any, offers: OffersToMatch, config: MatchConfig, workers: int
 ) -> tuple[PreparedStore, np.ndarray]:
-    """The prepared offers: rows kept from the last match, and the new or changed offers prepared now."""
+    """The prepared offers: rows kept from the last match (read when needed), and the new or changed offers
+    prepared now."""
     changed = np.array([blob is None for blob in offers.prepared], dtype=bool)
     new_keys = [offers.keys[k] for k in np.flatnonzero(changed).tolist()]
     fresh = PreparedStore.prepare(
         [record_of(r) for r in offers_for_matching(con, new_keys)], config.cjk_tokens, workers
     )
     fresh_rows = dict(zip(fresh.keys, fresh.rows, strict=True))
-    rows: list[Row] = []
-    hashes: list[bytes | None] = []
-    for key, blob in zip(offers.keys, offers.prepared, strict=True):
-        if blob is None:
-            rows.append(fresh_rows[key])
-            hashes.append(None)
-        else:
-            row, keys = row_from_blob(blob)
-            rows.append(row)
-            hashes.append(keys)
-    return PreparedStore(offers.keys, offers.marketplaces, rows, hashes), changed
+    items: list[Row | bytes] = [
+        fresh_rows[key] if blob is None else blob
+        for key, blob in zip(offers.keys, offers.prepared, strict=True)
+    ]
+    norms = [
+        fresh_rows[key].norm if norm is None else norm
+        for key, norm in zip(offers.keys, offers.norms, strict=True)
+    ]
+    store = PreparedStore(offers.keys, offers.marketplaces, KeptRows(items), list(offers.key_hashes), norms)
+    return store, changed
 
 
 def _state_rows(
     store: PreparedStore, rows: Iterable[int], fingerprints: dict[str, int]
-) -> tuple[list[str], list[int], list[bytes]]:
-    keys, fps, blobs = [], [], []
+) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes]]:
+    keys, fps, norms, hashes, blobs = [], [], [], [], []
     for i in rows:
         keys.append(store.keys[i])
         fps.append(fingerprints[store.keys[i]])
-        blobs.append(row_blob(store.rows[i], store.key_hashes[i] or b""))
-    return keys, fps, blobs
+        norms.append(store.norms[i])
+        hashes.append(store.key_hashes[i] or b"")
+        blobs.append(row_blob(store.rows[i]))
+    return keys, fps, norms, hashes, blobs
 
 
 def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:

@@ -55,24 +55,37 @@ def offers_for_matching(con: duckdb.DuckDBPyConnection, keys: Sequence[str] | No
 
 @dataclass
 class OffersToMatch:
-    """Every offer not gone, sorted by key, with its prepared row kept by the last match when its matching
-    fields have not changed since (``None``: new or changed)."""
+    """Every offer not gone, sorted by key, with what the last match kept of it when its matching fields
+    have not changed since (``None``: new or changed)."""
 
     keys: list[str]
     marketplaces: list[str]
     fingerprints: list[int]
+    norms: list[str | None]
+    key_hashes: list[bytes | None]
     prepared: list[bytes | None]
 
 
 def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
+    kept = f"s.fingerprint = {FINGERPRINT}"
     got = con.execute(
-        "SELECT o.marketplace || '/' || o.listing_id AS key, "
-        f"o.marketplace, {FINGERPRINT} AS fp, CASE WHEN s.fingerprint = {FINGERPRINT} THEN s.prepared END "
-        "AS prepared FROM offers o LEFT JOIN match_state s "
+        "SELECT o.marketplace || '/' || o.listing_id AS key, o.marketplace, "
+        f"{FINGERPRINT} AS fp, CASE WHEN {kept} THEN s.norm END AS norm, CASE WHEN {kept} THEN s.keys END "
+        f"AS keys, CASE WHEN {kept} THEN s.prepared END AS prepared FROM offers o LEFT JOIN match_state s "
         "ON s.marketplace = o.marketplace AND s.listing_id = o.listing_id WHERE NOT o.gone ORDER BY key"
     ).fetchnumpy()
     return OffersToMatch(
-        got["key"].tolist(), got["marketplace"].tolist(), got["fp"].tolist(), _blobs(got["prepared"])
+        got["key"].tolist(),
+        got["marketplace"].tolist(),
+        got["fp"].tolist(),
+        [
+            None if m else v
+            for v, m in zip(
+                np.ma.getdata(got["norm"]).tolist(), np.ma.getmaskarray(got["norm"]).tolist(), strict=True
+            )
+        ],
+        _blobs(got["keys"]),
+        _blobs(got["prepared"]),
     )
 
 
@@ -161,9 +174,15 @@ class MatchWrite:
     """Offer keys whose product rows are replaced (their new rows are in ``groups``) or dropped."""
     changed: Sequence[str] = ()
     """Offer keys whose match state and edges are replaced (new, changed or gone offers)."""
-    state: tuple[Sequence[str], Sequence[int], Sequence[bytes]] = ((), (), ())
-    """(keys, fingerprints, prepared rows) now, for the offers in ``changed`` that are still there (every
-    offer if full)."""
+    state: tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[bytes], Sequence[bytes]] = (
+        (),
+        (),
+        (),
+        (),
+        (),
+    )
+    """(keys, fingerprints, normalised titles, key hashes, prepared rows) now, for the offers in
+    ``changed`` that are still there (every offer if full)."""
     edges: tuple[Sequence[str], Sequence[str], Sequence[float], Sequence[str]] = ((), (), (), ())
     """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
     review: Sequence[tuple[str, str, float, str]] | None = None
@@ -183,11 +202,11 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
             _drop_edges(con, write.changed)
         _insert_groups(con, write.groups)
         _save_products(con, run_id, write.groups, write.titles)
-        keys, fps, blobs = write.state
         con.execute(
-            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, b "
-            "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::BLOB[]) AS b)",
-            [list(keys), list(fps), list(blobs)],
+            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::VARCHAR[]) AS n, "
+            "unnest(?::BLOB[]) AS h, unnest(?::BLOB[]) AS b)",
+            [list(x) for x in write.state],
         )
         con.execute(
             "INSERT INTO match_edges SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
