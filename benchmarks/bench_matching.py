@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -128,6 +129,13 @@ def _rss_mb() -> tuple[float, float]:
     )
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished workers: on a machine shared with other
+    work, wall time waits for the cores, CPU time much less."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _stage(message: str) -> None:
     main, worker = _rss_mb()
     print(
@@ -143,7 +151,7 @@ def scale_run(size: int, seed: int, workers: int) -> dict:
     records, truth, source = demo_records(size, seed)
     gen_s = time.perf_counter() - t0
     config = MatchConfig.load("default")
-    t1 = time.perf_counter()
+    t1, cpu0 = time.perf_counter(), _cpu_s()
     store = PreparedStore.prepare(records, config.cjk_tokens, workers)
     del records
     prep_s = time.perf_counter() - t1
@@ -191,6 +199,8 @@ def scale_run(size: int, seed: int, workers: int) -> dict:
         "groups": len(result.groups),
         "precision": round(tp / pred, 4) if pred else None,
         "recall": round(tp / true_pairs, 4) if true_pairs else None,
+        "cpu_s": round(_cpu_s() - cpu0, 1),
+        "load": round(os.getloadavg()[0], 1),
         "peak_rss_mb": round(main_mb),
         "worker_peak_rss_mb": round(worker_mb),
     }
@@ -285,7 +295,8 @@ def main() -> None:
             f"{row['blocking_s']} s); whole grouping {row['match_s']} s (prepare {row['prepare_s']}, blocking "
             f"{row['blocking_s']}, score+group {row['score_group_s']}), {row['groups']:,} groups, "
             f"pairwise P {row['precision']} R {row['recall']}; peak RSS {row['peak_rss_mb']:,.0f} MB "
-            f"(largest worker {row['worker_peak_rss_mb']:,.0f} MB), {row['workers']} workers"
+            f"(largest worker {row['worker_peak_rss_mb']:,.0f} MB), {row['workers']} workers, "
+            f"{row['cpu_s']} CPU s, load {row['load']}"
         )
     if args.incremental:
         row = incremental_run(args.incremental, args.seed, args.workers)
