@@ -104,9 +104,20 @@ def run_command(
         str,
         typer.Option("--log-format", help="Log lines on stderr: text or json (one JSON object per line)."),
     ] = "text",
+    match_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Processes that match (default: [run] match_workers of the marketplaces file, else every core).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron)."""
+    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron).
+
+    Matching is incremental: only offers new or changed since the last match are compared (`bijia match
+    --full` regroups everything)."""
     from service.logging_setup import LogFormat, configure
     from service.run import run
 
@@ -131,6 +142,7 @@ def run_command(
             snapshots_dir=snapshots,
             log_level="INFO" if verbose else "WARNING",
             progress=progress_callback(progress),
+            match_workers=match_workers,
         )
     if tty:
         alerts_sent = report.alerts.new if report.alerts else 0

@@ -137,6 +137,8 @@ class RunOptions(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
     """Offers per staging write (default: the crawler's ``BIJIA_BATCH_SIZE``); a killed run keeps what it
     staged, so smaller batches lose less crawling."""
+    match_workers: Annotated[int, Field(ge=1, le=256)] | None = None
+    """Processes that score candidate pairs when the run matches (default: every usable core)."""
 
 
 class MarketplacesFile(BaseModel):

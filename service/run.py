@@ -84,8 +84,10 @@ def run(
     log_level: str = "ERROR",
     progress: ProgressCallback | None = None,
     scrapy_root_handler: bool = False,
+    match_workers: int | None = None,
 ) -> RunReport:
-    """Do one whole run; returns its report (``exit_code`` says what cron should know)."""
+    """Do one whole run; returns its report (``exit_code`` says what cron should know). ``match_workers``:
+    processes for matching (default: the file's ``[run] match_workers``, else every usable core)."""
     from service.lock import run_lock, update_holder
 
     started = time.monotonic()
@@ -97,6 +99,8 @@ def run(
         )
     db_path = Path(db_path)
     config = load_config(config_path)
+    if match_workers is not None:
+        config.run.match_workers = match_workers
     markets = select_marketplaces(config, config_path, only)
     if not markets:
         raise UserError("no enabled marketplaces to crawl", ExitCode.CONFIG)
@@ -358,7 +362,7 @@ def _finish(
         )
     if not ok:
         return
-    if not _stage(report, "match", lambda: _match(db_path, report)):
+    if not _stage(report, "match", lambda: _match(db_path, report, config.run.match_workers)):
         return
     if _stage(report, "publish", lambda: _publish(db_path, snapshots_dir, config, report)):
         feed = feed_path(snapshots_for(db_path, config, snapshots_dir))
@@ -384,10 +388,10 @@ def _stage(report: RunReport, name: str, step, *, fatal: bool = True) -> bool:
         return False
 
 
-def _match(db_path: Path, report: RunReport) -> None:
+def _match(db_path: Path, report: RunReport, workers: int | None) -> None:
     from service.match import run_match
 
-    match = run_match(db_path)
+    match = run_match(db_path, workers=workers)
     report.products = match.products
     log.info(
         "matched %d offers into %d products",

@@ -195,3 +195,26 @@ CREATE TABLE alert_deliveries (
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        6,
+        "incremental matching: each offer's matching fingerprint and the accepted pairs of the last match",
+        """
+CREATE TABLE match_state (
+    marketplace VARCHAR NOT NULL,       -- one row per offer the last match grouped
+    listing_id VARCHAR NOT NULL,
+    fingerprint UBIGINT NOT NULL,       -- hash of its matching fields then (storage.products.FINGERPRINT)
+    norm VARCHAR NOT NULL,              -- its normalised title
+    keys BLOB NOT NULL,                 -- its blocking key hashes (int64)
+    prepared BLOB NOT NULL              -- the matcher's prepared row (matching.columns.row_blob)
+);
+CREATE TABLE match_edges (
+    key_a VARCHAR NOT NULL,             -- an accepted pair (marketplace/listing_id, key_a < key_b)
+    key_b VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    method VARCHAR NOT NULL             -- gtin | model | title
+);
+""",
+    )
+)
