@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import crawling, marketplaces, matching, prices, serving
+from commands import crawling, marketplaces, matching, prices, rates, serving
 
 app = typer.Typer(
     help=__doc__,
@@ -21,6 +21,7 @@ app = typer.Typer(
 for group in (crawling, matching, prices, serving):
     app.add_typer(group.app)
 app.add_typer(marketplaces.app, name="marketplaces")
+app.add_typer(rates.app, name="rates")
 
 if __name__ == "__main__":
     app()

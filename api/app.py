@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
+import duckdb
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -26,9 +27,18 @@ from api.http import (
     not_modified,
     wants_csv,
 )
+from api.schemas import (
+    CompareResponse,
+    HistoryResponse,
+    MarketplacesResponse,
+    ProductResponse,
+    SearchResponse,
+)
 from api.snapshots import Reading, SnapshotManager
+from service.vocabulary import search_synonyms
 from storage import snapshot_queries as queries
-from storage.snapshots import Snapshot
+from storage.search import parse_query
+from storage.search_rank import Criteria
 
 MAX_QUERY = 100
 MAX_PAGE = 100
@@ -42,15 +52,21 @@ ProductId = Annotated[str, Query(min_length=1, max_length=200)]
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
-def _day(snapshot: Snapshot) -> date:
-    return snapshot.published_at.astimezone(UTC).date()
+def _today(cur: duckdb.DuckDBPyConnection, cache: dict) -> date:
+    """The snapshot's day (in the zone it was built in): history windows count back from it."""
+    if "today" not in cache:
+        cache["today"] = queries.snapshot_day(cur)
+    return cache["today"]
 
 
 def _manager(request: Request) -> SnapshotManager:
     return request.app.state.snapshots
 
 
-@router.get("/products", summary="Search products", tags=["products"])
+Sort = Literal["relevance", "price", "saving", "id"]
+
+
+@router.get("/products", summary="Search products", tags=["products"], response_model=SearchResponse)
 def search(
     request: Request,
     q: Annotated[
@@ -58,57 +74,77 @@ def search(
         Query(
             max_length=MAX_QUERY,
             description=(
-                "Words to find in the product's or any of its offers' titles, Chinese or English "
-                "(every word must match; Latin words match as prefixes)."
+                "Words to find in the product's or any of its offers' titles, Chinese or English (every word "
+                "must match; Latin words match as prefixes; brand and category words in either language), or "
+                "a GTIN/EAN/UPC or model number."
             ),
         ),
     ] = None,
-    brand: Annotated[str | None, Query(max_length=100, description="Exact brand, any case.")] = None,
-    category: Annotated[str | None, Query(max_length=100, description="Exact category, any case.")] = None,
+    brand: Annotated[
+        str | None, Query(max_length=100, description="Brand, any case and any alias (苹果 = Apple).")
+    ] = None,
+    category: Annotated[
+        str | None, Query(max_length=100, description="Category word in Chinese or English (手机 = phones).")
+    ] = None,
+    gtin: Annotated[
+        str | None,
+        Query(max_length=40, description="Only products with this GTIN/EAN/UPC (UPC-A = its EAN-13)."),
+    ] = None,
     sort: Annotated[
-        Literal["id", "price"], Query(description="`id` (stable) or `price` (lowest landed price first).")
-    ] = "id",
+        Sort | None,
+        Query(
+            description="`relevance` (default with `q`), `price` (lowest landed price first), `saving` "
+            "(biggest saving first) or `id` (stable; default without `q`)."
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+        str | None, Query(max_length=500, description="`next_cursor` of the previous page (JSON or CSV).")
     ] = None,
     format: Format = None,
 ) -> Response:
-    """Products matching a text query and filters, in pages (cursor pagination, stable product ids)."""
-    if q and q.strip() and not queries.query_terms(q):
+    """Products matching a text query and filters, in pages (cursor pagination, stable product ids).
+    `count` is the number of matching products (all pages); CSV pages carry the next cursor in a
+    `Link: <…>; rel="next"` header and `X-Next-Cursor`."""
+    if q and q.strip() and not (parse_query(q).terms or parse_query(q).identifiers):
         raise ApiError(
             422, f"q: {q[:40]!r} has no letter, digit or Chinese character to search for", "invalid_parameter"
         )
-    after = decode_cursor(cursor, sort) if cursor else None
+    order = sort or ("relevance" if q and q.strip() else "id")
+    after = decode_cursor(cursor, order) if cursor else None
     csv_format = wants_csv(request, format)
     with _manager(request).acquire() as (snap, cur, cache):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
         index = cache.get("search")
         if index is None:
-            index = cache["search"] = queries.SearchIndex(cur)
+            index = cache["search"] = queries.load_index(cur)
         page = queries.search_products(
             cur,
-            q,
-            brand=brand,
-            category=category,
-            sort=sort,
+            Criteria(q, brand, category, gtin),
+            sort=order,
             after=after,
             limit=limit,
             index=index,
+            synonyms=search_synonyms(),
             table=csv_format,
         )
+    nxt = encode_cursor(order, page.next_key) if page.next_key else None
     if csv_format:
-        return csv_response(page.table, snap, "products")
-    nxt = encode_cursor(sort, page.next_key) if page.next_key else None
+        return csv_response(page.table, snap, "products", next_cursor=nxt, request=request)
     body = (
-        f'{{"snapshot":{dumps(snap.id)},"count":{len(page.summaries)},"next_cursor":{dumps(nxt)},'
-        f'"items":[{",".join(page.summaries)}]}}'
+        f'{{"snapshot":{dumps(snap.id)},"count":{page.total},"sort":{dumps(order)},'
+        f'"next_cursor":{dumps(nxt)},"items":[{",".join(page.summaries)}]}}'
     )
     return json_response(body, snap)
 
 
-@router.get("/products/{product_id}", summary="One product with every offer", tags=["products"])
+@router.get(
+    "/products/{product_id}",
+    summary="One product with every offer",
+    tags=["products"],
+    response_model=ProductResponse,
+)
 async def product(request: Request, product_id: str, format: Format = None) -> Response:
     """The product and each of its live offers, ranked: available first, fresh first, then by landed price
     (final price after coupon + shipping). CSV: the offers table."""
@@ -127,7 +163,9 @@ async def product(request: Request, product_id: str, format: Format = None) -> R
     raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
 
 
-@router.get("/compare", summary="Compare products side by side", tags=["products"])
+@router.get(
+    "/compare", summary="Compare products side by side", tags=["products"], response_model=CompareResponse
+)
 def compare(
     request: Request,
     ids: Annotated[
@@ -171,33 +209,36 @@ def compare(
 Days = Annotated[int, Query(ge=1, le=3650, description="How many days back (the snapshot's day included).")]
 
 
-@router.get("/products/{product_id}/history", summary="Price history of a product", tags=["history"])
+@router.get(
+    "/products/{product_id}/history",
+    summary="Price history of a product",
+    tags=["history"],
+    response_model=HistoryResponse,
+)
 def product_history(request: Request, product_id: str, days: Days = 90, format: Format = None) -> Response:
-    """Daily lows of the product's landed price over all its offers, with the 30-day and all-time low."""
+    """Daily lows of the product's price after coupon (display currency) over all its offers and per
+    marketplace (`series`), with the reference price: the lowest daily low in the 30 days before the
+    current price took effect (`real_discount`: the price now is below it)."""
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur, _):
+    with _manager(request).acquire() as (snap, cur, cache):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
-        history = queries.product_history(cur, product_id, days, today=_day(snap))
+        history = queries.product_history(cur, product_id, days, today=_today(cur, cache))
     if history is None:
         raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
     if csv_format:
         return csv_response(history.table, snap, f"{product_id}-history")
-    return json_response(
-        dumps(
-            {
-                "snapshot": snap.id,
-                "product_id": history.product_id,
-                "low_30d": history.low_30d,
-                "low_all_time": history.low_all_time,
-                "days": history.table.dicts(),
-            }
-        ),
-        snap,
-    )
+    series = [
+        {"marketplace": m, "days": [{"date": d, "low": low} for d, low in points]}
+        for m, points in history.series.items()
+    ]
+    body = {"snapshot": snap.id, "product_id": history.product_id, **history.facts}
+    return json_response(dumps(body | {"days": history.table.dicts(), "series": series}), snap)
 
 
-@router.get("/offers/history", summary="Price history of one offer", tags=["history"])
+@router.get(
+    "/offers/history", summary="Price history of one offer", tags=["history"], response_model=HistoryResponse
+)
 def offer_history(
     request: Request,
     marketplace: Annotated[str, Query(min_length=1, max_length=100)],
@@ -205,12 +246,13 @@ def offer_history(
     days: Days = 90,
     format: Format = None,
 ) -> Response:
-    """Daily low/high landed price of one listing, with its 30-day and all-time low."""
+    """Daily low/high price after coupon of one listing (its own currency), with its reference price: the
+    lowest price it showed in the 30 days before its current price took effect."""
     csv_format = wants_csv(request, format)
-    with _manager(request).acquire() as (snap, cur, _):
+    with _manager(request).acquire() as (snap, cur, cache):
         if (hit := not_modified(request, snap, csv_format)) is not None:
             return hit
-        history = queries.offer_history(cur, marketplace, listing_id, days, today=_day(snap))
+        history = queries.offer_history(cur, marketplace, listing_id, days, today=_today(cur, cache))
     if history is None:
         raise ApiError(404, f"no offer {marketplace}/{listing_id} in snapshot {snap.id}")
     if csv_format:
@@ -222,8 +264,7 @@ def offer_history(
                 "marketplace": marketplace,
                 "listing_id": listing_id,
                 "product_id": history.product_id,
-                "low_30d": history.low_30d,
-                "low_all_time": history.low_all_time,
+                **history.facts,
                 "days": history.table.dicts(),
             }
         ),
@@ -231,7 +272,12 @@ def offer_history(
     )
 
 
-@router.get("/marketplaces", summary="Marketplaces and their last successful crawl", tags=["marketplaces"])
+@router.get(
+    "/marketplaces",
+    summary="Marketplaces and their last successful crawl",
+    tags=["marketplaces"],
+    response_model=MarketplacesResponse,
+)
 def marketplaces(request: Request, format: Format = None) -> Response:
     csv_format = wants_csv(request, format)
     with _manager(request).acquire() as (snap, cur, _):
@@ -266,9 +312,9 @@ def _warm(reading: Reading) -> None:
     """Before a snapshot serves: the search arrays, and a first read of the indexes the lookups use. Then
     ``gc.freeze()``: a full (generation 2) collection over the app's ~70,000 objects took 35 ms of CPU,
     every few thousand requests, stalling every request of that worker meanwhile."""
-    reading.cache["search"] = queries.SearchIndex(reading.cur)
+    reading.cache["search"] = queries.load_index(reading.cur)
     queries.product_page(reading.cur, "")
-    queries.search_products(reading.cur, "a", index=reading.cache["search"])
+    queries.search_products(reading.cur, Criteria("a"), index=reading.cache["search"])
     gc.freeze()  # the app's and this snapshot's long-lived objects: a full collection no longer walks them
 
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import duckdb
 
-from storage.schema import effective_price, landed_price
+from storage.schema import effective_price, ranking_price
 
 KINDS = ("price_drop", "price_rise", "out_of_stock", "back_in_stock", "new_lowest")
-_LANDED = landed_price("o")
+_LANDED = ranking_price("o")  # shipping unknown: ranked by its price (see storage.schema)
 
 
 @dataclass
