@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -13,7 +13,11 @@ from typing import Annotated, Literal
 
 import duckdb
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http import (
     ERROR_RESPONSES,
@@ -324,12 +328,14 @@ def create_app(
     check_interval: float = 0.5,
     duckdb_threads: int | None = 1,
     memory_limit: str | None = None,
+    cors_origins: list[str] | None = None,
 ) -> FastAPI:
     """The API reading the snapshots published in ``snapshots_dir`` (picks up new ones without a restart).
 
     ``duckdb_threads``: DuckDB threads per snapshot connection (``None``: DuckDB's default, one per core).
     1 by default: the API's queries are point lookups, which a thread pool only slows down (~10 % more CPU per
-    request); scale with uvicorn workers instead."""
+    request); scale with uvicorn workers instead. ``cors_origins``: origins allowed to read the API from a
+    browser (default: ``BIJIA_API_CORS_ORIGINS``, comma-separated; none)."""
     manager = SnapshotManager(
         snapshots_dir,
         check_interval=check_interval,
@@ -350,21 +356,74 @@ def create_app(
         lifespan=lifespan,
         description="Price comparison across marketplaces, read from the latest published snapshot. "
         'Every error is `{"error": {"code", "message"}}`. Responses carry an ETag '
-        "and Last-Modified from the snapshot; a matching If-None-Match gives 304.",
-        docs_url="/docs",
+        "and Last-Modified from the snapshot; a matching If-None-Match gives 304. Prices are decimal "
+        "strings; `*_price` of a product are in its `currency` (the display currency), an offer's own "
+        "prices in the offer's `currency`. Docs: /docs (Swagger UI), /redoc.",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.snapshots = manager
     install_error_handlers(app)
     app.include_router(router)
-    page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
-
-    @app.get("/", include_in_schema=False)
-    def index() -> HTMLResponse:
-        return HTMLResponse(page)
-
+    static = resources.files("api").joinpath("static")
+    pages = {name: static.joinpath(name).read_text(encoding="utf-8") for name in _PAGES.values()}
+    for path, name in _PAGES.items():
+        app.add_api_route(path, _page(pages[name]), methods=["GET"], include_in_schema=False)
+    app.mount("/static/vendor", StaticFiles(directory=_vendor_dir()), name="vendor")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    origins = cors_origins if cors_origins is not None else _env_list("BIJIA_API_CORS_ORIGINS")
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],
+            expose_headers=["ETag", "Last-Modified", "X-Snapshot-Id", "X-Next-Cursor", "Link"],
+        )
+    app.add_middleware(HeadAsGet)
     return app
+
+
+_PAGES = {"/": "index.html", "/docs": "docs.html", "/redoc": "redoc.html"}
+
+
+def _page(html: str) -> Callable[[], HTMLResponse]:
+    def page() -> HTMLResponse:
+        return HTMLResponse(html)
+
+    return page
+
+
+def _vendor_dir() -> str:
+    """Swagger UI and ReDoc as the pinned ``fastapi-offline`` package ships them (no CDN)."""
+    return str(resources.files("fastapi_offline").joinpath("static"))
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class HeadAsGet:
+    """``HEAD`` on every GET route: answered as the GET would be, without the body (RFC 9110 § 9.3.2)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body"):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def app_from_env() -> FastAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -294,6 +295,38 @@ def test_no_snapshot_is_503_in_the_error_shape(tmp_path: Path) -> None:
     assert response.status_code == 503 and response.json()["error"]["code"] == "no_snapshot"
 
 
+def test_docs_are_served_locally_with_response_schemas(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    ok = spec["paths"]["/api/v1/products"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/SearchResponse")
+    assert "reference_price" in spec["components"]["schemas"]["ProductSummary"]["properties"]
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "cdn" not in html.lower() and "<script>" not in html  # no CDN, no inline script
+        for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+            assert client.get(asset).status_code == 200, asset
+
+
+def test_gzip_cors_and_head(snaps: Path) -> None:
+    with TestClient(create_app(snaps, check_interval=0, cors_origins=["https://shop.example"])) as c:
+        big = c.get("/api/v1/products", params={"limit": 50}, headers={"Accept-Encoding": "gzip"})
+        assert big.headers["content-encoding"] == "gzip" and len(big.json()["items"]) == 33
+        cors = c.get("/api/v1/health", headers={"Origin": "https://shop.example"})
+        assert cors.headers["access-control-allow-origin"] == "https://shop.example"
+        other = c.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        for path in ("/", "/api/v1/products/p_xm5", "/api/v1/marketplaces", "/static/app.js"):
+            head, get = c.head(path), c.get(path)
+            assert head.status_code == 200 and head.content == b"", path
+            assert head.headers["content-type"] == get.headers["content-type"]
+        assert c.head("/api/v1/products/p_nope").status_code == 404
+    with TestClient(create_app(snaps, check_interval=0)) as c:  # CORS is off unless configured
+        assert (
+            "access-control-allow-origin"
+            not in c.get("/api/v1/health", headers={"Origin": "https://x.example"}).headers
+        )
+
+
 def test_docs_and_page(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {
@@ -306,7 +339,13 @@ def test_docs_and_page(client: TestClient) -> None:
         "/api/v1/marketplaces",
     } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
-    assert 'id="chart"' in client.get("/").text
+    page = client.get("/").text
+    assert (
+        'id="chart"' in page
+        and "<script>" not in page
+        and "<style>" not in page
+        and " on" + "click" not in page
+    )
 
 
 @pytest.mark.parametrize("sort", ["id", "price"])

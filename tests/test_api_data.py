@@ -68,6 +68,7 @@ EXTRA: dict[tuple[str, str], dict] = {  # identifiers, images, a hostile URL, an
     ("jingxuan", "JX002"): {"gtin": "6900165432095", "url": "javascript:alert(1)"},
     ("techmall", "TM-XM5-BK"): {"mpn": "WH1000XM5/B"},
     ("usmart", "US-XM5"): {"currency": "USD"},
+    ("shopline", "90001"): {"delivery_hours": 0.75, "store": "朝阳门店", "distance_km": 2.4},
 }
 for i in range(30):  # enough products to page through
     CATALOGUE[f"p_cable{i:02d}"] = (
@@ -93,7 +94,8 @@ def _offer(
     at: datetime,
     bump: int,
 ) -> Offer:
-    fields = {"url": f"http://127.0.0.1/{market}/{lid}", "currency": "CNY"} | EXTRA.get((market, lid), {})
+    fields = {"url": f"http://127.0.0.1/{market}/{lid}", "currency": "CNY", "delivery_hours": 24.0}
+    fields |= EXTRA.get((market, lid), {})
     return Offer(
         marketplace=market,
         listing_id=lid,
@@ -104,7 +106,6 @@ def _offer(
         final_price=Decimal(final) + bump if final else None,
         shipping=Decimal(ship),
         in_stock=stock,
-        delivery_hours=24.0,
         observed_at=at,
         **fields,
     )
