@@ -100,8 +100,8 @@ def show_comparison(
     unknown_shipping: str | None = None,
     excel: bool = False,
     output: Path | None = None,
-) -> int:
-    """Print the comparison in ``fmt``; returns how many products it holds."""
+) -> list[str]:
+    """Print the comparison in ``fmt``; returns its product ids."""
     from service.compare import compare as comparison
     from service.tables import COMPARE_KEEP, comparison_table
 
@@ -115,7 +115,7 @@ def show_comparison(
     )
     if not result.rows and fmt is Format.table:
         typer.echo("no products match" + (f" {query!r}" if query else ""), err=True)
-        return 0
+        return []
     flat, all_columns = comparison_table(result.rows, result.marketplaces, text=fmt is Format.table)
     display = result.display
     rates = display.rates_note()
@@ -130,7 +130,7 @@ def show_comparison(
         keep=COMPARE_KEEP,
         output=output,
     )
-    return len(result.rows)
+    return [r.product_id for r in result.rows]
 
 
 @app.command()

@@ -215,7 +215,9 @@ def print_table(
         )
     for row in rows:
         table.add_row(*(cell_text(row.get(c)) for c in shown))
-    Console(file=out or sys.stdout, width=width, highlight=False).print(table)
+    target = out or sys.stdout
+    Console(file=target, width=width, highlight=False).print(table)
+    target.flush()
     if dropped:
         sys.stderr.write(
             f"(not shown for the {width}-column terminal: {', '.join(dropped)}; widen it, pick with "

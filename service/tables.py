@@ -146,8 +146,12 @@ def history_summary(days: Sequence[dict[str, Any]]) -> str:
     observations = sum(d["observations"] for d in days)
     unknown = sum(d["shipping_unknown"] for d in days)
     return (
-        f"{observations} observations on {len({d['day'] for d in days})} days across "
-        f"{len({d['marketplace'] for d in days})} marketplaces; lowest {low['currency']} {low['low']} "
+        f"{_count(observations, 'observation')} on {_count(len({d['day'] for d in days}), 'day')} across "
+        f"{_count(len({d['marketplace'] for d in days}), 'marketplace')}; lowest {low['currency']} {low['low']} "
         f"({low['day']}, {low['marketplace']}), highest {high['currency']} {high['high']} "
         f"({high['day']}, {high['marketplace']})" + (f"; shipping unknown in {unknown}" if unknown else "")
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -170,7 +170,8 @@ def compare(
     for row in found.values():  # excluded (unranked) offers keep their place after the ranked ones
         row.apart += [b for b in row.best if b.display_price is None]
         row.best = [b for b in row.best if b.display_price is not None]
-    result = [r for r in found.values() if len(r.best) >= min_marketplaces]
+    searched = product_ids is not None  # a product asked for is shown even when all its offers are apart
+    result = [r for r in found.values() if len(r.best) >= min_marketplaces or (searched and not r.best)]
     if product_ids is not None:
         position = {pid: n for n, pid in enumerate(product_ids)}
         result.sort(key=lambda r: position[r.product_id])
