@@ -109,14 +109,19 @@ def product_facts_sql(
     return sql, params
 
 
-def offer_facts_sql(product_ids: list[str] | None = None) -> tuple[str, dict[str, Any]]:
+def offer_facts_sql(
+    product_ids: list[str] | None = None, run_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """SQL (``marketplace, listing_id, price_now, currency, since, reference, low_all``) and its named
-    parameters bar ``now``. Prices in each offer's own currency; observations in another currency than
-    the current one never count."""
+    parameters bar ``now``: every offer's, those of ``product_ids``, or those a run observed. Prices in
+    each offer's own currency; observations in another currency than the current one never count."""
     join, params = "", {}
     if product_ids is not None:
         join = "JOIN product_offers po USING (marketplace, listing_id) WHERE list_contains($ids, po.product_id) AND"
         params["ids"] = product_ids
+    elif run_id is not None:
+        join = "JOIN (SELECT marketplace, listing_id FROM prices WHERE run_id = $run) USING (marketplace, listing_id) WHERE"
+        params["run"] = run_id
     sql = f"""
         WITH obs AS (
             SELECT p.marketplace, p.listing_id, p.observed_at, p.run_id, p.currency,
@@ -157,10 +162,15 @@ def product_facts(
 
 
 def offer_facts(
-    con: duckdb.DuckDBPyConnection, product_ids: list[str] | None = None, *, now: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    product_ids: list[str] | None = None,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
 ) -> dict[tuple[str, str], PriceFacts]:
-    """Facts per offer ``(marketplace, listing_id)`` (of the listed products, or all), as of ``now``."""
-    sql, params = offer_facts_sql(product_ids)
+    """Facts per offer ``(marketplace, listing_id)`` — of the listed products, of the listings run
+    ``run_id`` observed (for its alerts: is a price drop a real discount?), or all — as of ``now``."""
+    sql, params = offer_facts_sql(product_ids, run_id)
     rows = con.execute(sql, {**params, "now": now or datetime.now(UTC)}).fetchall()
     return {
         (m, lid): PriceFacts(price, since, ref, low_all, m, lid, currency)

@@ -239,3 +239,12 @@ def search(con: duckdb.DuckDBPyConnection, text: str, synonyms: Synonyms | None 
         con.execute("SELECT pkey, product_id FROM w_pk WHERE list_contains(?, pkey)", [keys]).fetchall()
     )
     return [ids[k] for k in keys]
+
+
+def shipping_fill_rates(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """Per marketplace: (live offers with a known shipping fee, live offers) — for ``marketplaces check``
+    and anyone asking how far "lowest landed price" can be trusted for a shop."""
+    rows = con.execute(
+        "SELECT marketplace, count(shipping), count(*) FROM offers WHERE NOT gone GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return {market: (known, total) for market, known, total in rows}

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api.app import create_app
+from cli import app
 from storage import connect
 from storage.history import daily_history, mark_gone, offer_facts, product_facts
 from storage.offers import commit_run, stage_offers, start_run
 from storage.products import SavedGroup, save_products
 from storage.rates import Conversion
+from storage.snapshots import publish
+from tests.test_api_data import build_working_db
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -203,3 +210,24 @@ def test_offers_missed_n_runs_are_marked_gone_not_deleted_and_come_back(db_path,
     assert con.execute("SELECT count(*) FROM prices WHERE listing_id = '2'").fetchone()[0] == 1
     observe(con, "r4", [o("a", "2", "Case", "5")], ok=["a"])
     assert con.execute("SELECT gone, missed_runs FROM offers WHERE listing_id = '2'").fetchone() == (False, 0)
+
+
+def test_one_crawl_claims_no_real_discount_anywhere(tmp_path):
+    """The CLI, the API (and so the page) and the alerts' question read one definition: after a single
+    crawl none of them says "real discount"."""
+    working = build_working_db(tmp_path / "w.duckdb", days=1)
+    con = connect(working)
+    run_id = con.execute("SELECT run_id FROM runs WHERE kind = 'crawl'").fetchone()[0]
+    assert not any(f.is_real_discount for f in offer_facts(con, run_id=run_id).values())  # alerts' view
+    assert offer_facts(con, run_id=run_id).keys() == offer_facts(con).keys()
+    con.close()
+    rows = json.loads(CliRunner().invoke(app, ["compare", "--db", str(working), "-f", "json"]).stdout)
+    assert rows and not any(r["facts"]["real_discount"] for r in rows if r["facts"])
+    publish(working, tmp_path / "snaps")
+    with TestClient(create_app(tmp_path / "snaps", check_interval=0)) as client:
+        items = client.get("/api/v1/products", params={"limit": 100}).json()["items"]
+        assert len(items) == 33 and not any(i["real_discount"] for i in items)
+        offers = client.get("/api/v1/products/p_iphone15pro").json()["offers"]
+        assert not any(o["real_discount"] for o in offers)
+        history = client.get("/api/v1/products/p_iphone15pro/history").json()
+        assert (history["reference_price"], history["real_discount"]) == (None, False)
