@@ -148,25 +148,19 @@ def show(
     """One product with every offer: price, 券后价, shipping, landed price, stock, delivery time,
     store/seller, distance (instant retail), each offer's 30-day reference price, and a history summary."""
     from service.compare import show as product_view
-    from service.tables import OFFER_COLUMNS, OFFER_KEEP, facts_line, history_summary, offer_rows
+    from service.tables import (
+        OFFER_COLUMNS,
+        OFFER_KEEP,
+        facts_line,
+        history_summary,
+        offer_rows,
+        product_json,
+    )
 
     view = product_view(db, product_id, currency=currency, unknown_shipping=unknown_shipping)
     rows = offer_rows([*view.offers, *view.apart], view.offer_facts)
     if fmt is Format.json:
-        from storage.working_queries import offer_dict
-
-        payload = {
-            "product_id": view.product_id,
-            "title": view.title,
-            "brand": view.brand,
-            "category": view.category,
-            "currency": view.display.currency,
-            "facts": view.facts.to_dict() if view.facts else None,
-            "offers": [offer_dict(o) for o in view.offers],
-            "apart": [offer_dict(o) for o in view.apart],
-            "history": view.days,
-        }
-        render([], [], fmt, json_rows=[payload], output=output)
+        render([], [], fmt, json_rows=[product_json(view)], output=output)
         return
     if fmt is Format.table:
         typer.echo(f"{view.product_id}  {view.title}" + (f"  ({view.brand})" if view.brand else ""))

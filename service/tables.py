@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from storage.history import PriceFacts
-from storage.working_queries import ComparisonRow, OfferView
+from storage.working_queries import ComparisonRow, OfferView, offer_dict
 
-COMPARE_KEEP = ("product", "lowest_price", "where", "saving", "product_id")
+COMPARE_KEEP = ("product_id", "lowest_price", "where", "product", "saving", "real_discount")
 """The comparison's columns that go last when the terminal is narrow (marketplaces go first)."""
 OFFER_COLUMNS = [
     "marketplace",
@@ -155,3 +155,18 @@ def history_summary(days: Sequence[dict[str, Any]]) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def product_json(view: Any) -> dict[str, Any]:
+    """``bijia show --format json``: a ``service.compare.ProductView`` with every field."""
+    return {
+        "product_id": view.product_id,
+        "title": view.title,
+        "brand": view.brand,
+        "category": view.category,
+        "currency": view.display.currency,
+        "facts": view.facts.to_dict() if view.facts else None,
+        "offers": [offer_dict(o) for o in view.offers],
+        "apart": [offer_dict(o) for o in view.apart],
+        "history": view.days,
+    }

@@ -115,7 +115,7 @@ def offer_facts_sql(
     """SQL (``marketplace, listing_id, price_now, currency, since, reference, low_all``) and its named
     parameters bar ``now``: every offer's, those of ``product_ids``, or those a run observed. Prices in
     each offer's own currency; observations in another currency than the current one never count."""
-    join, params = "", {}
+    join, params = "", dict[str, Any]()
     if product_ids is not None:
         join = "JOIN product_offers po USING (marketplace, listing_id) WHERE list_contains($ids, po.product_id) AND"
         params["ids"] = product_ids
