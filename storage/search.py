@@ -33,6 +33,7 @@ TOKEN_PATTERN = rf"[a-z]+|[0-9]+|[{_CJK}]+"
 UNIT_PATTERN = r"[0-9]+[a-z]+"
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+_WIDE = f"[{FULL_WIDTH[0]}-{FULL_WIDTH[-2]}{FULL_WIDTH[-1]}]"
 BRAND, CATEGORY, GTIN, MODEL = "#b:", "#c:", "#g:", "#m:"
 MAX_TERMS = 12
 _TOKEN_RE = re.compile(r"[0-9]+[a-z]+|[a-z]+|[0-9]+|[\u3400-\u9fff\uf900-\ufaff]+")
@@ -54,9 +55,11 @@ def build_postings(con: duckdb.DuckDBPyConnection, table: str, docs_sql: str, *,
     con.execute(
         f"""CREATE {"TEMP " if temp else ""}TABLE {table} AS
         WITH docs AS ({docs_sql}),
-        norm AS (SELECT pkey, kind, lower(translate(text, $full, $half)) AS text FROM docs
+        norm AS MATERIALIZED (   -- translate() is slow: only for text that has full-width characters
+            SELECT pkey, kind, lower(CASE WHEN regexp_matches(text, $wide) THEN translate(text, $full, $half)
+                                          ELSE text END) AS text FROM docs
                  WHERE text IS NOT NULL AND text <> ''),
-        words AS (
+        words AS MATERIALIZED (
             SELECT pkey, unnest(regexp_extract_all(text, $token)) AS tok FROM norm WHERE kind IN ('t', 'b', 'c')
             UNION ALL SELECT pkey, unnest(regexp_extract_all(text, $unit)) FROM norm WHERE kind IN ('t', 'b', 'c')
         ), models AS (
@@ -80,7 +83,7 @@ def build_postings(con: duckdb.DuckDBPyConnection, table: str, docs_sql: str, *,
         )
         SELECT token, CAST(pkey AS INTEGER) AS pkey, CAST(least(count(*), 255) AS UTINYINT) AS tf
         FROM expanded GROUP BY ALL ORDER BY token, pkey""",
-        {"full": FULL_WIDTH, "half": HALF_WIDTH, "token": TOKEN_PATTERN, "unit": UNIT_PATTERN},
+        {"full": FULL_WIDTH, "half": HALF_WIDTH, "wide": _WIDE, "token": TOKEN_PATTERN, "unit": UNIT_PATTERN},
     )
 
 
