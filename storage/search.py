@@ -141,8 +141,9 @@ def _word_ranges(tok: str, last: bool) -> list[Range]:
 
 
 def _spelling_ranges(spelling: str) -> list[Range]:
+    """An alias's tokens matched exactly (``mi`` must not find ``midea``; a CJK run by its bigrams)."""
     tokens = _TOKEN_RE.findall(_fold(spelling))
-    return [r for n, t in enumerate(tokens) for r in _word_ranges(t, n == len(tokens) - 1)]
+    return [r for t in tokens for r in (_word_ranges(t, False) if _CJK_RE.match(t) else [(t, None)])]
 
 
 def _term(tok: str, last: bool, synonyms: Synonyms) -> list[list[Range]]:
@@ -225,29 +226,42 @@ class SearchIndex:
         words = int(self.offsets[bisect_left(self.tokens, "$")])  # '#…' tokens sort before every word
         self.doc_len = np.bincount(self.pkeys[words:], weights=self.tf[words:], minlength=self.count + 1)
         self.avg_len = float(self.doc_len[1:].mean()) if self.count else 1.0
-        self._orders: dict[str, np.ndarray] = {}
+        self._orders: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def postings(self, low: str, high: str | None) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted unique pkeys having token ``low`` (``high`` None) or any token in ``[low, high)``, and
-        their term counts (summed over the range's tokens)."""
-        i = bisect_left(self.tokens, low)
-        j = (
-            bisect_left(self.tokens, high)
-            if high is not None
-            else i + int(i < len(self.tokens) and self.tokens[i] == low)
-        )
+    def postings(self, low: str, high: str | None) -> np.ndarray:
+        """Sorted unique pkeys having token ``low`` (``high`` None) or any token in ``[low, high)``."""
+        i, j = self._span(low, high)
+        found = self.pkeys[self.offsets[i] : self.offsets[j]]
+        if j - i <= 1:
+            return found
+        found = np.sort(found)  # several tokens' lists: merge (sort-based; numpy's hash unique is slower)
+        return found[np.concatenate(([True], found[1:] != found[:-1]))]
+
+    def counts(self, low: str, high: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`postings` and each pkey's term count (summed over the range's tokens)."""
+        i, j = self._span(low, high)
         found, tf = self.pkeys[self.offsets[i] : self.offsets[j]], self.tf[self.offsets[i] : self.offsets[j]]
         if j - i <= 1:
             return found, tf.astype(np.float64)
-        keys, inverse = np.unique(found, return_inverse=True)
-        return keys, np.bincount(inverse, weights=tf, minlength=len(keys))
+        order = np.argsort(found, kind="stable")
+        found, tf = found[order], tf[order].astype(np.float64)
+        starts = np.flatnonzero(np.concatenate(([True], found[1:] != found[:-1])))
+        return found[starts], np.add.reduceat(tf, starts)
 
-    def order(self, sort: str) -> np.ndarray:
-        """All pkeys by price (ascending) or saving (descending), pkey breaking ties."""
+    def _span(self, low: str, high: str | None) -> tuple[int, int]:
+        i = bisect_left(self.tokens, low)
+        if high is not None:
+            return i, bisect_left(self.tokens, high)
+        return i, i + int(i < len(self.tokens) and self.tokens[i] == low)
+
+    def order(self, sort: str) -> tuple[np.ndarray, np.ndarray]:
+        """All pkeys by price (ascending) or saving (descending), pkey breaking ties, and their sort values
+        (cents; a saving negated), computed once."""
         if sort not in self._orders:
             keys = np.arange(1, self.count + 1, dtype=np.int64)
             primary = self.cents[1:] if sort == "price" else -self.saving[1:]
-            self._orders[sort] = keys[np.lexsort((keys, primary))]
+            order = np.lexsort((keys, primary))
+            self._orders[sort] = (keys[order], primary[order].astype(np.float64))
         return self._orders[sort]
 
     def bm25(self, hits: np.ndarray, ranges: list[Range]) -> np.ndarray:
@@ -255,7 +269,7 @@ class SearchIndex:
         score = np.zeros(len(hits))
         norm = _K1 * (1 - _B + _B * self.doc_len[hits] / self.avg_len)
         for low, high in dict.fromkeys(ranges):
-            keys, tf = self.postings(low, high)
+            keys, tf = self.counts(low, high)
             if not len(keys):
                 continue
             idf = math.log(1 + (self.count - len(keys) + 0.5) / (len(keys) + 0.5))
@@ -278,11 +292,14 @@ def intersect(lists: list[np.ndarray]) -> np.ndarray:
 
 
 def union(lists: list[np.ndarray]) -> np.ndarray:
-    if len(lists) == 1:
-        return lists[0]
-    return np.unique(np.concatenate(lists)) if lists else np.zeros(0, dtype=np.int32)
+    """Sorted unique pkeys in any of the sorted ``lists`` (sort-based: numpy's hash unique is slower)."""
+    lists = [a for a in lists if len(a)]
+    if len(lists) <= 1:
+        return lists[0] if lists else np.zeros(0, dtype=np.int32)
+    merged = np.sort(np.concatenate(lists))
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
 
 
 def alternatives_hits(index: SearchIndex, alternatives: list[list[Range]]) -> np.ndarray:
     """Products matching any alternative (each: all of its ranges)."""
-    return union([intersect([index.postings(lo, hi)[0] for lo, hi in alt]) for alt in alternatives])
+    return union([intersect([index.postings(lo, hi) for lo, hi in alt]) for alt in alternatives])

@@ -58,15 +58,13 @@ def find(index: SearchIndex, criteria: Criteria, synonyms: Synonyms | None = Non
             filters.append(alternatives_hits(index, filter_ranges(kind, value, synonyms)))
     if criteria.gtin is not None:
         codes = gtin_candidates(criteria.gtin)
-        filters.append(union([index.postings(GTIN + c, None)[0] for c in codes]) if codes else _none())
+        filters.append(union([index.postings(GTIN + c, None) for c in codes]) if codes else _none())
     if not (criteria.text and criteria.text.strip()):
         return Found(intersect(filters) if filters else None, None)
     query = parse_query(criteria.text, synonyms)
     by_words = intersect([alternatives_hits(index, alts) for alts in query.terms]) if query.terms else _none()
     by_code = (
-        union([index.postings(token, None)[0] for token in query.identifiers])
-        if query.identifiers
-        else _none()
+        union([index.postings(token, None) for token in query.identifiers]) if query.identifiers else _none()
     )
     hits = intersect([union([by_words, by_code]), *filters])
     ranges = [r for alts in query.terms for alt in alts for r in alt]
@@ -81,20 +79,48 @@ def _none() -> np.ndarray:
     return np.zeros(0, dtype=np.int32)
 
 
-def sort_values(index: SearchIndex, found: Found, sort: str) -> tuple[np.ndarray, np.ndarray]:
-    """(pkeys, primary sort value) in page order: ascending primary, then pkey."""
+def select(
+    index: SearchIndex, found: Found, sort: str, after: tuple[float, int] | None, limit: int
+) -> tuple[list[int], float | None]:
+    """The page: ``limit`` pkeys in (sort value, pkey) order after ``after`` = (value, pkey), and, when
+    more follow, the last one's sort value. Hits are ranked by a partial sort (only the page is ordered);
+    every product (no text, no filter) is walked in a precomputed order by binary search."""
     if found.hits is None:
-        if sort in ("price", "saving"):
-            keys = index.order(sort)
-        else:
-            keys = np.arange(1, index.count + 1, dtype=np.int64)
-    else:
-        keys = found.hits
+        return _walk(index, sort, after, limit)
+    keys = found.hits
     primary = _primary(index, found, keys, sort)
-    if found.hits is not None and sort != "id" and len(keys) > 1:
-        order = np.lexsort((keys, primary))
-        keys, primary = keys[order], primary[order]
-    return keys, primary
+    if after is not None:
+        value, boundary = after
+        keep = (primary > value) | ((primary == value) & (keys > boundary))
+        keys, primary = keys[keep], primary[keep]
+    n = limit + 1
+    if len(keys) > n:  # everything up to the n-th smallest value (ties included), then order only those
+        kth = np.partition(primary, n - 1)[n - 1]
+        near = primary <= kth
+        keys, primary = keys[near], primary[near]
+    order = np.lexsort((keys, primary))[:n]
+    return _cut([int(k) for k in keys[order]], primary[order], limit)
+
+
+def _walk(
+    index: SearchIndex, sort: str, after: tuple[float, int] | None, limit: int
+) -> tuple[list[int], float | None]:
+    if sort in ("price", "saving"):
+        keys, primary = index.order(sort)
+        start = 0
+        if after is not None:  # (primary, key) pairs are sorted: two binary searches find the place
+            value, boundary = after
+            low, high = np.searchsorted(primary, value, "left"), np.searchsorted(primary, value, "right")
+            start = int(low) + int(np.searchsorted(keys[low:high], boundary, "right"))
+        window = slice(start, start + limit + 1)
+        return _cut([int(k) for k in keys[window]], primary[window], limit)
+    first = (after[1] if after is not None else 0) + 1
+    ids = list(range(first, min(first + limit, index.count) + 1))
+    return _cut(ids, np.zeros(len(ids)), limit)
+
+
+def _cut(keys: list[int], primary: np.ndarray, limit: int) -> tuple[list[int], float | None]:
+    return keys[:limit], (float(primary[limit - 1]) if len(keys) > limit else None)
 
 
 def _primary(index: SearchIndex, found: Found, keys: np.ndarray, sort: str) -> np.ndarray:
@@ -105,17 +131,3 @@ def _primary(index: SearchIndex, found: Found, keys: np.ndarray, sort: str) -> n
     if sort == "relevance" and found.scores is not None:
         return -found.scores
     return np.zeros(len(keys))
-
-
-def page(
-    keys: np.ndarray, primary: np.ndarray, after: tuple[float, int] | None, limit: int
-) -> tuple[list[int], float | None]:
-    """The ``limit`` keys after ``(value, pkey)`` and, when more follow, the last one's sort value."""
-    if after is not None:  # (primary, key) pairs are sorted: two binary searches find the place
-        value, boundary = after
-        low, high = np.searchsorted(primary, value, "left"), np.searchsorted(primary, value, "right")
-        start = low + int(np.searchsorted(keys[low:high], boundary, "right"))
-        keys, primary = keys[start:], primary[start:]
-    chosen = [int(k) for k in keys[:limit]]
-    more = len(keys) > limit
-    return chosen, (float(primary[limit - 1]) if more else None)

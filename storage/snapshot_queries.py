@@ -16,7 +16,7 @@ import duckdb
 
 from storage.db import one_row
 from storage.search import SearchIndex, Synonyms
-from storage.search_rank import Criteria, find, page, sort_values
+from storage.search_rank import Criteria, find, select
 from storage.snapshot_tables import offer_key
 
 SEARCH_COLUMNS = (
@@ -129,12 +129,11 @@ def search_products(
     (with ``table=False`` only their JSON summaries: the page's ``table`` is then empty)."""
     index = index or load_index(con)
     found = find(index, criteria, synonyms)
-    keys, primary = sort_values(index, found, sort)
     cursor = None
     if after is not None:
         same = after.snapshot_id == index.snapshot_id
         cursor = (after.value or 0.0, after.pkey if same else _rank_of(con, after.product_id))
-    chosen, last_value = page(keys, primary, cursor, limit)
+    chosen, last_value = select(index, found, sort, cursor, limit)
     columns = _SEARCH_SELECT if table else "product_id, summary"
     rows = _rows_by_pkey(con, chosen, columns)
     next_key = None

@@ -68,6 +68,9 @@ def build_api_tables(
 ) -> None:
     """Add the ``api_*`` tables the storefront API reads to a snapshot being built (never the working DB)."""
     con.execute(f"SET TimeZone = '{_local_zone()}'")
+    # a product page is one row read by index: ZSTD (which DuckDB picks for long strings) decompresses a
+    # whole segment per lookup (3 ms vs 0.3 ms with dictionary/FSST on a 5M-offer snapshot)
+    con.execute("SET disabled_compression_methods = 'zstd'")
     settings = get_settings(con)
     today = one_row(con, "SELECT CAST(?::TIMESTAMPTZ AS DATE)", [published_at])[0]
     conv = conversions(con, settings.display_currency, today)
