@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import duckdb
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, Response
@@ -38,7 +38,10 @@ from api.schemas import (
     ProductResponse,
     SearchResponse,
 )
+from api.shopper import nearby_query, with_nearby
+from api.shopper import router as shopper_router
 from api.snapshots import Reading, SnapshotManager
+from service.nearby import Where
 from service.vocabulary import search_synonyms
 from storage import snapshot_queries as queries
 from storage.search import parse_query
@@ -149,7 +152,12 @@ def search(
     tags=["products"],
     response_model=ProductResponse,
 )
-async def product(request: Request, product_id: str, format: Format = None) -> Response:
+async def product(
+    request: Request,
+    product_id: str,
+    format: Format = None,
+    near: Annotated[Where | None, Depends(nearby_query)] = None,
+) -> Response:
     """The product and each of its live offers, ranked: available first, fresh first, then by landed price
     (final price after coupon + shipping). CSV: the offers table."""
     csv_format = wants_csv(request, format)
@@ -163,7 +171,7 @@ async def product(request: Request, product_id: str, format: Format = None) -> R
         else:
             page = queries.product_page(cur, product_id)
             if page is not None:
-                return json_response(page, snap)
+                return json_response(page if near is None else with_nearby(page, near), snap)
     raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
 
 
@@ -366,6 +374,7 @@ def create_app(
     app.state.snapshots = manager
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(shopper_router)
     static = resources.files("api").joinpath("static")
     pages = {name: static.joinpath(name).read_text(encoding="utf-8") for name in _PAGES.values()}
     for path, name in _PAGES.items():

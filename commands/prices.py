@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from commands.common import DEFAULT_DB, DbOption, FormatOption, user_errors
+from commands.shopper import NearOption, RadiusOption, SortOption, ValueOfTimeOption, show_nearby
 from service.errors import UserError
 from service.output import Format, render
 
@@ -81,9 +82,18 @@ def compare(
     unknown_shipping: UnknownShippingOption = None,
     excel: ExcelOption = False,
     output: OutputOption = None,
+    near: NearOption = None,
+    radius: RadiusOption = None,
+    sort: SortOption = "best",
+    value_of_time: ValueOfTimeOption = None,
 ) -> None:
     """Compare prices: each marketplace's best landed price (price after coupon + shipping), the lowest,
-    where, the saving and whether it is a real discount. `+?` marks an unknown shipping fee."""
+    where, the saving and whether it is a real discount. `+?` marks an unknown shipping fee.
+
+    With --near: each product's offers ranked for a shopper there (stores by distance and delivery time)."""
+    if near is not None:
+        show_nearby(db, query, fmt, limit, 1, near, radius, sort, value_of_time)
+        return
     show_comparison(
         db, query, fmt, limit, min_marketplaces, columns, currency, unknown_shipping, excel, output
     )

@@ -50,7 +50,8 @@ _OFFER_JSON = f"""{{
     'stock_qty': stock_qty, 'delivery_hours': delivery_hours, 'delivery_text': delivery_raw,
     'distance_km': distance_km, 'image': {_SAFE_URL.format("image")}, 'observed_at': observed_iso,
     'stale': missed_runs > 0, 'missed_runs': missed_runs, 'match_confidence': confidence,
-    'match_method': method}}"""
+    'match_method': method, 'latitude': latitude, 'longitude': longitude,
+    'delivery_radius_km': delivery_radius_km, 'promotions': promotions}}"""
 
 _SUMMARY_JSON = f"""{{
     'product_id': product_id, 'title': title, 'brand': brand, 'category': category, 'image': image,

@@ -143,8 +143,8 @@ def test_no_results_unranked_offers_and_hostile_urls(base: str, browser: Any) ->
         page.wait_for_selector(".offer.apart")
         apart = page.locator(".offer.apart").inner_text()
         assert "US$329.00" in apart and "not ranked" in apart
-        page.goto(base + "/#product=p_mate60")
-        page.wait_for_selector(".offer")
+        page.goto(base + "/#product=p_mate60")  # same document: wait for the new product, not the old offers
+        page.locator("#product-title", has_text="Mate 60").wait_for()
         hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
         assert hrefs and not [h for h in hrefs if h.lower().startswith("javascript")]
         assert page.locator(".offer").first.locator("a").count() == 0  # its javascript: URL is no link at all
