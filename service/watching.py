@@ -16,6 +16,7 @@ Only published offers count, so a marketplace whose crawl failed changes nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ import duckdb
 from service.errors import ExitCode, UserError
 from storage import connected
 from storage.alerts import Alert, Lowest
-from storage.history import discount_facts
+from storage.history import product_facts
+from storage.rates import conversions, get_settings
 from storage.shopper_queries import product_titles
 from storage.watchlist import Watch, WatchState, add_watch, remove_watch, watch_states, watches
 
@@ -33,10 +35,13 @@ REARM = Decimal("0.02")
 
 
 def reference_prices(con: duckdb.DuckDBPyConnection, product_ids: list[str]) -> dict[str, Decimal | None]:
-    """The price a drop is measured against, per product. The one call to switch when the shared
-    reference-price function (issue 14) lands: today ``storage.history.discount_facts``'s 30-day low."""
-    facts = discount_facts(con, product_ids) if product_ids else {}
-    return {pid: f.low_30d for pid, f in facts.items()}
+    """The price a drop is measured against, per product: ``storage.history``'s reference price (the lowest
+    daily price in the 30 days before the current price took effect, in the display currency) — the
+    definition the CLI, the API and the page use."""
+    if not product_ids:
+        return {}
+    conv = conversions(con, get_settings(con).display_currency, datetime.now(UTC).date())
+    return {pid: f.reference_price for pid, f in product_facts(con, conv, product_ids).items()}
 
 
 @dataclass(frozen=True)

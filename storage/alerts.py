@@ -20,14 +20,14 @@ from typing import Any
 
 import duckdb
 
-from storage.schema import effective_price, landed_price
+from storage.schema import effective_price, ranking_price
 
 FIREHOSE_KINDS = ("price_drop", "price_rise", "out_of_stock", "back_in_stock", "new_lowest")
 """Listing-level changes for every product (``[alerts] firehose = true``)."""
 WATCH_KINDS = ("below_target", "real_drop", "restocked")
 """Product-level alerts of a watch (``bijia watch add``)."""
 KINDS = WATCH_KINDS + FIREHOSE_KINDS
-_LANDED = landed_price("o")
+_LANDED = ranking_price("o")  # shipping unknown: ranked by its price (see storage.schema)
 
 
 @dataclass

@@ -198,6 +198,28 @@ CREATE TABLE alert_deliveries (
 
 MIGRATIONS.append(
     (
+        5,
+        "currency rates and price settings",
+        """
+CREATE TABLE fx_rates (                 -- user-supplied exchange rates: 1 currency = rate quote, from valid_on
+    currency VARCHAR NOT NULL,
+    quote VARCHAR NOT NULL,
+    rate DECIMAL(18, 8) NOT NULL CHECK (rate > 0),
+    valid_on DATE NOT NULL,
+    set_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (currency, quote, valid_on)
+);
+CREATE TABLE price_settings (           -- display_currency, unknown_shipping (see storage.rates)
+    name VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
         6,
         "incremental matching: each offer's matching fingerprint and the accepted pairs of the last match",
         """

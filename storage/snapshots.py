@@ -39,6 +39,8 @@ COPIED_TABLES = (
     "product_offers",
     "match_overrides",
     "match_review",
+    "fx_rates",
+    "price_settings",
 )
 _SORT = {"offers": "marketplace, listing_id", "products": "product_id"}
 
