@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from storage.db import rollback
 from storage.schema import effective_price
 
 
@@ -102,7 +103,7 @@ def save_products(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 
@@ -139,5 +140,5 @@ def save_review(
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
