@@ -26,6 +26,7 @@ from api.http import (
     not_modified,
     wants_csv,
 )
+from api.security import install_security
 from api.snapshots import Reading, SnapshotManager
 from storage import snapshot_queries as queries
 from storage.snapshots import Snapshot
@@ -310,6 +311,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.snapshots = manager
+    install_security(app)
     install_error_handlers(app)
     app.include_router(router)
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")

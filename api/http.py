@@ -196,7 +196,9 @@ def decode_cursor(cursor: str, sort: str) -> SearchKey:
         raise bad
     if sort == "price":
         try:
-            Decimal(price)
-        except (ArithmeticError, TypeError):
+            finite = Decimal(price).is_finite()
+        except (ArithmeticError, TypeError, ValueError):
             raise bad from None
+        if not finite:
+            raise ApiError(422, f"cursor: its price {price!r} is not a finite number", "invalid_parameter")
     return SearchKey(snapshot_id, pkey, product_id, price)

@@ -89,13 +89,23 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Requests in progress per worker before more get an immediate 503 with Retry-After "
+            "(0: no limit). Keeps a burst from turning into timeouts; see docs/api.md.",
+        ),
+    ] = 64,
 ) -> None:
     """Serve comparison data over HTTP (read-only JSON/CSV API, OpenAPI docs at /docs, a page at /)."""
     from api import serve as run_server
     from service.serving import require_snapshot
 
     require_snapshot(snapshots)
-    run_server(snapshots, host=host, port=port, workers=workers, log_level="warning")
+    run_server(
+        snapshots, host=host, port=port, workers=workers, log_level="warning", max_concurrency=max_concurrency
+    )
 
 
 @app.command("demo-server")
