@@ -112,7 +112,7 @@ class RunOptions(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
     """Offers per staging write (default: the crawler's ``BIJIA_BATCH_SIZE``); a killed run keeps what it
     staged, so smaller batches lose less crawling."""
-    max_minutes: Annotated[int, Field(ge=1, le=10_080)] = 360
+    max_minutes: Annotated[float, Field(gt=0, le=10_080)] = 360
     """A run still going after this many minutes is stopped (status interrupted, exit 4, an error logged);
     a later run stops a lock holder stuck well past it."""
 

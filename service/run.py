@@ -43,7 +43,7 @@ from storage import connected
 from storage.db import one_row
 from storage.failures import DiskFull, disk_full_message
 from storage.history import mark_gone
-from storage.offers import commit_run, staged_count, start_run
+from storage.offers import commit_run, fail_unfinished, settle_committed, staged_count, start_run
 from storage.snapshots import check_snapshots_dir, publish
 
 log = logging.getLogger("bijia.run")
@@ -156,19 +156,12 @@ def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, b
 
 
 def _settle_dead_runs(con) -> None:
-    """Runs left ``committed`` died after their commit (we hold the lock: they are not running): record
-    them failed, with their crawl kept (this run's snapshot includes it)."""
-    dead = con.execute("SELECT run_id FROM runs WHERE kind = 'run' AND status = ?", [COMMITTED]).fetchall()
-    for (old,) in dead:
-        note = (
-            "the process died after its crawl was committed (matching, publishing or alerts never finished)"
-        )
-        con.execute(
-            "UPDATE runs SET status = 'failed', stats = json_merge_patch(coalesce(stats, '{}'), ?) "
-            "WHERE run_id = ?",
-            [f'{{"exit_code": {int(ExitCode.FAILED)}, "died": "{note}"}}', old],
-        )
-        log.warning("run %s: %s; recorded failed", old, note, extra={"event": "run_died", "run_id": old})
+    """Runs left ``committed`` never recorded their outcome (we hold the lock: they are not running — killed,
+    or the disk was full): record them failed, their crawl kept (this run publishes it)."""
+    note = "never recorded its outcome after its crawl was committed (killed, or the disk was full)"
+    for old in settle_committed(con, COMMITTED, note, int(ExitCode.FAILED)):
+        log.warning("run %s %s; recorded failed", old, note, extra={"event": "run_died", "run_id": old})
+    fail_unfinished(con, "match")  # a match that died with its run (a live one holds the file)
 
 
 def _abandon_others(con, db_path: Path, run_id: str) -> None:

@@ -141,6 +141,8 @@ def connected(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.D
 def _check_magic(path: Path) -> None:
     """Refuse a file that is not DuckDB before DuckDB sees it: given an SQLite file, DuckDB would try to
     download its sqlite extension from the internet and fail with a confusing message."""
+    if held_here(path):
+        return  # open in this process already, so a DuckDB file; and reading it now would drop its lock
     try:
         with path.open("rb") as fh:
             head = fh.read(16)
@@ -149,6 +151,24 @@ def _check_magic(path: Path) -> None:
     if len(head) >= 12 and head[8:12] != b"DUCK":
         kind = " (it is an SQLite database)" if head.startswith(b"SQLite format 3") else ""
         raise StorageError(f"{path}: not a DuckDB database file{kind}")
+
+
+def held_here(path: Path) -> bool:
+    """Whether this process has ``path`` open (a DuckDB connection of another thread or spider). Then it must
+    not be opened and closed again outside DuckDB: closing *any* descriptor of a file drops every POSIX lock
+    the process holds on it — DuckDB's among them — and other processes could then open it mid-write."""
+    target = os.path.realpath(path)
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return True  # cannot tell: do not risk the lock
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def migrate(con: duckdb.DuckDBPyConnection, path: Path | str = "database") -> int:
