@@ -40,7 +40,7 @@ from service.outcome import DONE, RunReport, failed_stage, finished, record
 from service.state import ensure_reserve, state_dir
 from service.stopping import RunStopped, Stopper
 from storage import connected
-from storage.db import one_row
+from storage.db import check_path, one_row
 from storage.failures import DiskFull, disk_full_message
 from storage.history import mark_gone
 from storage.offers import commit_run, fail_unfinished, settle_committed, staged_count, start_run
@@ -84,6 +84,7 @@ def run(
     markets = select_marketplaces(config, config_path, only)
     if not markets:
         raise UserError("no enabled marketplaces to crawl", ExitCode.CONFIG)
+    check_path(db_path)
     target = snapshots_for(db_path, config, snapshots_dir)
     check_snapshots_dir(target)  # a bad --snapshots is said now, not after an hour of crawling
     max_seconds = config.run.max_minutes * 60
@@ -309,7 +310,7 @@ def _crawl(
     if crawl.disk_full is not None:  # Scrapy logged it and went on: the crawl is not what the shops hold
         path = crawl.disk_full or str(jobdir)
         raise DiskFull(disk_full_message(path), path)
-    if any(m.finish_reason == "shutdown" for m in crawl.marketplaces):
+    if stop.reason or any(m.finish_reason == "shutdown" for m in crawl.marketplaces):
         reason = stop.reason or "interrupted"
         report.status, report.exit_code = "interrupted", ExitCode.FAILED
         report.notes.append(f"{reason}: nothing published; `bijia run --resume` continues this run")

@@ -65,6 +65,12 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return con
 
 
+def check_path(path: Path | str) -> None:
+    """A :class:`StorageError` when ``path`` cannot be a database file (a folder; a folder that cannot be
+    made), said before a run takes its lock or crawls."""
+    _make_parent(Path(path))
+
+
 def _make_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

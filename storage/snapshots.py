@@ -68,6 +68,8 @@ def check_snapshots_dir(snapshots_dir: Path) -> None:
     """Create the snapshots folder if needed; a :class:`StorageError` if it cannot hold snapshots (checked
     before a run crawls, not after)."""
     snapshots_dir = Path(snapshots_dir)
+    if snapshots_dir.exists() and not snapshots_dir.is_dir():
+        raise StorageError(f"{snapshots_dir}: not a folder (the snapshots folder must be one)")
     try:
         snapshots_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -1,0 +1,106 @@
+"""Secrets never leave the configuration file: a failing run with a webhook URL carrying a user, a password,
+a token-like path segment and a token parameter, then every output (text and JSON logs, ``-v``, ``runs``,
+``alerts``, ``--help``) and every file written (the database, the snapshots, the alerts file, the state
+folder) is searched for each secret — in DuckDB files through every table's rows, not only their bytes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from demo.catalogue import generate_catalogue
+from demo.faults import Faults
+from demo.server import DemoServer
+from storage import connect
+from tests.test_run import API_SHOPS, BIJIA, ROOT, bijia, write_config
+
+pytestmark = pytest.mark.slow
+PASSWORD = "Pa55w0rd-S3cret-q7"
+PATH_TOKEN = "T0kenPath9f8e7d6c5b4a3210"
+TOKEN = "tok4f3e2d1c0b9a8"
+SECRETS = (PASSWORD, PATH_TOKEN, TOKEN)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nobody listens here once the socket is closed
+
+
+def duckdb_text(path: Path) -> str:
+    """Every row of every table of a DuckDB file, as text."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return "\n".join(str(con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
+    finally:
+        con.close()
+
+
+def written(root: Path, config: Path) -> dict[str, str]:
+    """Every file under ``root`` but the configuration, as text."""
+    found = {}
+    for path in root.rglob("*"):
+        if not path.is_file() or path == config or path.name == "reserve":
+            continue
+        data = path.read_bytes()
+        found[str(path)] = data.decode("utf-8", "replace")
+        if path.suffix == ".duckdb" and data[8:12] == b"DUCK":
+            found[f"{path} (rows)"] = duckdb_text(path)
+    return found
+
+
+def seed_price_drop(db: Path) -> None:
+    """The previous price of one shopline listing was 50 % higher: the next run has an alert to deliver."""
+    con = connect(db)
+    try:
+        (listing,) = con.execute(
+            "SELECT min(listing_id) FROM prices WHERE marketplace = 'shopline'"
+        ).fetchone()
+        con.execute(
+            "UPDATE prices SET price = price * 1.5, final_price = final_price * 1.5 "
+            "WHERE marketplace = 'shopline' AND listing_id = ?",
+            [listing],
+        )
+    finally:
+        con.close()
+
+
+def test_a_failing_run_leaks_no_secret_anywhere(tmp_path: Path):
+    hook = (
+        f"http://hookuser:{PASSWORD}@127.0.0.1:{closed_port()}/hook/{PATH_TOKEN}?access_token={TOKEN}&lang=zh"
+    )
+    config = write_config(tmp_path / "m.toml", f'[alerts]\nwebhook_url = "{hook}"\nwebhook_timeout = 2\n')
+    db = tmp_path / "data" / "b.duckdb"
+    args = ["--db", str(db), "-c", str(config), "--snapshots", str(tmp_path / "data" / "snaps"), *API_SHOPS]
+    outputs: dict[str, str] = {}
+    with DemoServer(generate_catalogue(20, 7)) as server:
+        first = bijia(server, "run", "--log-format", "json", *args)
+        assert first.returncode == 0, first.stderr
+        seed_price_drop(db)
+        server.state.plan = {"woomart": Faults(status_5xx_rate=1.0)}
+        for name, extra in (("json", ["--log-format", "json"]), ("text -v", ["-v"])):
+            done = bijia(server, "run", *extra, *args)
+            assert done.returncode == 3, done.stderr  # woomart failed; the webhook failed too
+            outputs[f"run {name}"] = done.stdout + done.stderr
+        assert "webhook_failed" in outputs["run json"]  # the failure is told…
+        assert "127.0.0.1" in outputs["run text -v"]  # …naming the endpoint, not its secrets
+    for command in (
+        ["runs", "--format", "json"],
+        ["runs"],
+        ["alerts", "--format", "json"],
+        ["run", "--help"],
+    ):
+        done = subprocess.run(
+            [BIJIA, *command, "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        outputs[" ".join(command)] = done.stdout + done.stderr
+    assert "price_drop" in outputs["alerts --format json"]
+    files = written(tmp_path, config)
+    assert any(name.endswith(".alerts.jsonl") for name in files) and any("/snaps/" in n for n in files)
+    leaks = [(where, s) for where, text in {**outputs, **files}.items() for s in SECRETS if s in text]
+    assert leaks == []
