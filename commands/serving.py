@@ -84,6 +84,20 @@ def publish(
 
 @app.command()
 @user_errors
+def restore(
+    db: DbOption = DEFAULT_DB,
+    snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
+    snapshot: Annotated[str | None, typer.Option(help="Snapshot id (default: the current one).")] = None,
+) -> None:
+    """Rebuild a damaged working database from a published snapshot (move the damaged file aside first)."""
+    from service.serving import restore as restore_database
+
+    snapshot_id, offers = restore_database(db, snapshots, snapshot_id=snapshot)
+    typer.echo(f"restored {db} from snapshot {snapshot_id}: {offers} offers", err=True)
+
+
+@app.command()
+@user_errors
 def serve(
     snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from storage.access import record_published
-from storage.db import SCHEMA_VERSION, one_row
+from storage.db import SCHEMA_VERSION, connected, one_row
 from storage.failures import StorageError, describe
 from storage.offers import stored_json
 from storage.snapshot_tables import FORMAT, build_api_tables
@@ -243,3 +243,34 @@ def snapshots_dir_for(db: Path) -> Path:
     """The default snapshots folder beside a working database: ``bijia.duckdb`` → ``bijia.snapshots/``."""
     db = Path(db)
     return db.parent / f"{db.stem}.snapshots"
+
+
+def restore(snapshot: Snapshot, db: Path) -> int:
+    """Rebuild the working database ``db`` from ``snapshot`` (every table's rows; the read-optimised
+    ``api_*`` tables left out) in a new file with the full schema. Refuses to replace an existing file.
+    Returns the offers restored."""
+    db = Path(db)
+    if db.exists() or Path(f"{db}.wal").exists():
+        raise StorageError(f"{db}: exists; move it (and its .wal) aside first, e.g. to {db}.damaged")
+    tmp = db.with_name(f".{db.name}.{secrets.token_hex(4)}.restoring")
+    try:
+        with connected(tmp) as con:
+            con.execute("ATTACH ? AS s (READ_ONLY)", [str(snapshot.path)])
+            tables = [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                ).fetchall()
+            ]
+            for table in tables:
+                if table != "schema_migrations":
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM s.{table}")
+            (offers,) = one_row(con, "SELECT count(*) FROM offers")
+            con.execute("DETACH s")
+            con.execute("CHECKPOINT")
+        os.rename(tmp, db)
+    except (duckdb.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise describe(exc, db) from None
+    return int(offers)

@@ -16,7 +16,7 @@ import pytest
 
 from demo.catalogue import generate_catalogue
 from demo.server import DemoServer
-from tests.test_run import API_SHOPS, bijia
+from tests.test_run import API_SHOPS, bijia, query
 
 pytestmark = pytest.mark.slow
 
@@ -92,3 +92,17 @@ def test_a_bad_db_or_snapshots_path_is_said_before_crawling(good_db, tmp_path: P
     )
     assert words in one_line_error(done) and done.returncode == 1
     assert sum(server.requests.values()) == before  # nothing crawled
+
+
+def test_a_damaged_database_is_restored_from_the_snapshot_and_runs_again(good_db, tmp_path: Path):
+    db, server = good_db
+    snaps = db.parent / "snapshots"
+    restored = tmp_path / "b.duckdb"
+    done = bijia(server, "restore", "--db", str(restored), "--snapshots", str(snaps))
+    assert done.returncode == 0 and "restored" in done.stderr, done.stderr
+    again = bijia(server, "restore", "--db", str(restored), "--snapshots", str(snaps))
+    assert "move it" in one_line_error(again)  # never over a file
+    run = bijia(server, "run", "--db", str(restored), "--snapshots", str(tmp_path / "s"), *API_SHOPS)
+    assert run.returncode == 0, run.stderr
+    before = query(db, "SELECT marketplace, listing_id, price FROM offers ORDER BY ALL")
+    assert query(restored, "SELECT marketplace, listing_id, price FROM offers ORDER BY ALL") == before
