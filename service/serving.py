@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.errors import UserError
+from storage.replicas import replicate as replicate_snapshot
 from storage.snapshots import current_snapshot, list_snapshots
 from storage.snapshots import publish as publish_snapshot
 from storage.snapshots import restore as restore_snapshot
@@ -35,3 +36,8 @@ def restore(db: Path, snapshots: Path, *, snapshot_id: str | None = None) -> tup
     if chosen is None:
         raise UserError(f"{snapshots}: no published snapshot to restore from")
     return chosen.id, restore_snapshot(chosen, db)
+
+
+def replicate(source: Path, replica: Path, *, keep: int = 3) -> str:
+    """Make the current snapshot of ``source`` current in the replica folder ``replica`` (docs/deploy.md)."""
+    return replicate_snapshot(source, replica, keep=keep)
