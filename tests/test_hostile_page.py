@@ -1,6 +1,6 @@
 """A hostile shop tries to script the storefront page: its titles, brands, categories, images and offer URLs
 carry script. Crawled with ``bijia run``, published, then the page is used in a real headless Chromium:
-search, open the product, click every offer link. Nothing the shop wrote may run — no dialog, no marker set,
+search, open the product, follow every offer link (in a new tab as rendered, and in the same tab). Nothing the shop wrote may run — no dialog, no marker set,
 no page error — and the policy that stops it is visible (the browser reports the blocked ``javascript:``
 link). An offer stored with a ``javascript:`` URL by a pipeline that let it through (added directly, as an
 older bijia could have stored it) is part of the page too: the Content-Security-Policy is the last line.
@@ -184,7 +184,11 @@ def test_nothing_a_hostile_shop_wrote_runs_in_the_page(hostile_snapshots: Path, 
                     page.screenshot(path=str(tmp_path / f"product-{i}.png"), full_page=True)
                     links = page.locator(".offer a")
                     for j in range(links.count()):
-                        links.nth(j).click()
+                        links.nth(j).click()  # as the page renders it (a new tab, noopener)
+                        page.wait_for_timeout(300)
+                        # and followed in the same tab, as a page variant without target= would: this is
+                        # where a javascript: URL runs unless the policy stops it
+                        links.nth(j).evaluate("a => { a.removeAttribute('target'); a.click(); }")
                         page.wait_for_timeout(300)
                     page.click("#back")
                 page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
