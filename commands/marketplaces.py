@@ -12,6 +12,7 @@ from commands.common import ConfigOption, FormatOption, user_errors
 from service.errors import ExitCode, UserError
 from service.output import Format, render
 
+GROUP = "marketplaces"
 app = typer.Typer(help="List, add and check the shops in a marketplaces file.", no_args_is_help=True)
 TimeoutOption = Annotated[
     float, typer.Option(min=0.5, max=120, help="Seconds to wait for each HTTP request.")

@@ -21,9 +21,10 @@ from functools import cached_property
 from math import log2
 from typing import NamedTuple
 
-from demo.listings import SHOPS, STORES, Listing, Store, make_listing, money
+from demo.listings import SHOPS, Listing, make_listing, money
 from demo.products import Product, iter_products
 from demo.rand import Draw, permute
+from demo.shopper import STORES, Store
 
 __all__ = ["SHOPS", "STORES", "Catalogue", "Listing", "Sku", "Store", "TruthRow", "generate_catalogue"]
 

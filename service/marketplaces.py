@@ -89,6 +89,8 @@ class Probe:
     start_urls: list[str] = field(default_factory=list)
     sitemap_urls: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    currency: str | None = None
+    """The currency the shop's page shows its prices in (``spiders.pages.product_page.page_currency``)."""
 
 
 def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Probe:
@@ -118,12 +120,16 @@ def _found(found: Probe, shape: str, note: str) -> Probe:
 def _probe_html(found: Probe, timeout: float) -> Probe:
     from core.encoding import to_text
     from spiders.pages import jsonld
+    from spiders.pages.product_page import page_currency
 
     page = fetch(found.url, timeout=timeout)
     if not page.ok:
         found.notes.append(f"{found.url}: {page.error or page.status}")
         return found
     text = to_text(page.body, page.content_type)
+    found.currency = page_currency(page.body, page.url, page.content_type)
+    if found.currency:
+        found.notes.append(f"prices in {found.currency}")
     sample = Marketplace(name="probe", shape="jsonld", base_url=found.base_url)
     links = jsonld.product_links(text, page.url)
     sitemaps = discover_sitemaps(found.base_url, timeout=timeout)
@@ -244,7 +250,7 @@ def add_marketplace(
         "base_url": found.base_url,
         "start_urls": start_urls or found.start_urls,
         "sitemap_urls": sitemap_urls or found.sitemap_urls,
-        "currency": currency,
+        "currency": currency or found.currency,
         "default_shipping": default_shipping,
     }
     block = marketplace_block(entry, f"added by `bijia marketplaces add {url}`: " + "; ".join(found.notes))

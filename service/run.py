@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import time
@@ -31,7 +32,7 @@ from core.redact import url_secrets
 from crawler.config import Marketplace, MarketplacesFile, load_config, select_marketplaces
 from crawler.httpcache import cache_settings
 from crawler.runner import CrawlReport, MarketplaceReport, ProgressCallback, new_run_id, run_crawl
-from service.alerts import alerts_file, run_alerts
+from service.alerts import alerts_file, feed_path, run_alerts
 from service.errors import ExitCode, UserError
 from service.lock import run_lock, update_holder
 from service.logging_setup import remember_secrets
@@ -112,13 +113,16 @@ def run(
 
 def config_secrets(config: MarketplacesFile) -> list[str]:
     """Secret values of the configuration, masked in every log line even where a library prints them
-    without their URL: values under secret-looking keys and the secret parts of URLs."""
-    found: list[str] = []
-    for key, value in config.alerts.model_dump().items():
-        if isinstance(value, str):
-            found += (
-                [value] if re.search(r"pass|secret|token|key", key, re.IGNORECASE) else url_secrets(value)
-            )
+    without their URL: the secret parts of URLs, and the values of the variables channels read secrets from."""
+    alerts = config.alerts
+    found = url_secrets(alerts.webhook_url) if alerts.webhook_url else []
+    for channel in alerts.channel:
+        if url := getattr(channel, "url", None):
+            found += url_secrets(url)
+        for attr in ("url_env", "secret_env", "password_env"):
+            value = os.environ.get(getattr(channel, attr, None) or "")
+            if value:
+                found += [value, *url_secrets(value)]
     return found
 
 
@@ -261,7 +265,7 @@ def _stages(
     steps: list[tuple[str, Callable[[], None]]] = [
         ("match", lambda: _match(db_path, report)),
         ("publish", lambda: _publish(db_path, target, report)),
-        ("alerts", lambda: _alerts(db_path, config, report)),
+        ("alerts", lambda: _alerts(db_path, config, target, report)),
     ]
     for name, step in steps:
         report.stage = name
@@ -406,8 +410,13 @@ def _publish(db_path: Path, target: Path, report: RunReport) -> None:
     )
 
 
-def _alerts(db_path: Path, config: MarketplacesFile, report: RunReport) -> None:
+def _alerts(db_path: Path, config: MarketplacesFile, target: Path, report: RunReport) -> None:
     with connected(db_path) as con:
-        report.alerts = run_alerts(con, report.run_id, config.alerts, alerts_file(db_path, config.alerts))
-    if report.alerts.webhook.startswith("failed"):
-        report.notes.append(f"webhook {report.alerts.webhook}")
+        report.alerts = run_alerts(
+            con, report.run_id, config.alerts, alerts_file(db_path, config.alerts), feed_path(target)
+        )
+    report.notes += [
+        f"alert channel {name} {outcome}"
+        for name, outcome in report.alerts.channels.items()
+        if outcome.startswith("failed")
+    ]

@@ -74,7 +74,7 @@ def test_listing_ids_follow_the_contract_and_are_unique(truth):
         "shopline": r"\d{11}",
         "woomart": r"\d+",
         "jingxuan": r"JX\d{7}",
-        "shandian": r"\d+@10[1-4]",
+        "shandian": r"\d+@[12]0[1-4]",
     }
     for shop, pattern in patterns.items():
         ids = [r.listing_id for r in truth if r.marketplace == shop]

@@ -34,6 +34,12 @@ def _text(item: Selector, css: str) -> str | None:
     return clean(" ".join(item.css(f"{css} ::text").getall()))
 
 
+def _texts(item: Selector, css: str) -> list[str]:
+    """Each matching element's text (promotion tags: one text per element), in order, once each."""
+    texts = (clean(" ".join(el.css("::text").getall())) for el in item.css(css))
+    return list(dict.fromkeys(t for t in texts if t))
+
+
 def _item(item: Selector, url: str, m: Marketplace) -> Offer | None:
     listing_id = clean(item.attrib.get("data-offer"))
     if not listing_id:
@@ -53,6 +59,7 @@ def _item(item: Selector, url: str, m: Marketplace) -> Offer | None:
         in_stock=_stock(_text(item, ".stock")),
         currency=m.currency,
         image=item.css("img::attr(src)").get(),
+        promotions=_texts(item, ".promo, .promotion"),
     )
 
 

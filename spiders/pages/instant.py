@@ -6,7 +6,7 @@ hours its delivery minutes / 60.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.offer import Offer
@@ -22,6 +22,11 @@ class Store:
     distance_km: float | None = None
     delivery_minutes: float | None = None
     delivery_fee: Decimal | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    delivery_radius_km: float | None = None
+    promotions: list[str] = field(default_factory=list)
+    """The store's own promotion texts (a list: it travels as JSON between distributed crawlers)."""
 
 
 def extract_stores(body: str | bytes | dict) -> list[Store]:
@@ -38,6 +43,10 @@ def extract_stores(body: str | bytes | dict) -> list[Store]:
                 distance_km=_float(s.get("distance_km")),
                 delivery_minutes=_float(s.get("delivery_minutes")),
                 delivery_fee=money(s.get("delivery_fee")),
+                latitude=_float(s.get("lat", s.get("latitude"))),
+                longitude=_float(s.get("lng", s.get("longitude"))),
+                delivery_radius_km=_float(s.get("delivery_radius_km")),
+                promotions=_texts(s.get("promotions")),
             )
         )
     return out
@@ -84,6 +93,10 @@ def _offer(product: dict, m: Marketplace, store: Store) -> Offer:
         distance_km=store.distance_km,
         delivery_hours=None if store.delivery_minutes is None else round(store.delivery_minutes / 60, 4),
         delivery_raw=None if store.delivery_minutes is None else f"{store.delivery_minutes:g}分钟",
+        latitude=store.latitude,
+        longitude=store.longitude,
+        delivery_radius_km=store.delivery_radius_km,
+        promotions=list(dict.fromkeys([*_texts(product.get("promotions")), *store.promotions])),
     )
 
 
@@ -94,3 +107,10 @@ def _float(value: object) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _texts(value: object) -> list[str]:
+    """A list of promotion texts (anything else: none)."""
+    if not isinstance(value, list):
+        return []
+    return [text for v in value if isinstance(v, str) and (text := clean(v))]
