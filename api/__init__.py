@@ -14,11 +14,20 @@ def serve(
     *,
     log_level: str = "info",
     access_log: bool = False,
+    max_concurrency: int = 64,
 ) -> None:
     """Run the API under uvicorn (blocks until stopped); see ``api.server.serve``."""
     from api.server import serve as _serve
 
-    _serve(snapshots_dir, host, port, workers, log_level=log_level, access_log=access_log)
+    _serve(
+        snapshots_dir,
+        host,
+        port,
+        workers,
+        log_level=log_level,
+        access_log=access_log,
+        max_concurrency=max_concurrency,
+    )
 
 
 def create_app(snapshots_dir: Path, **options: Any) -> Any:

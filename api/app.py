@@ -38,6 +38,7 @@ from api.schemas import (
     ProductResponse,
     SearchResponse,
 )
+from api.security import install_security
 from api.shopper import nearby_query, with_nearby
 from api.shopper import router as shopper_router
 from api.snapshots import Reading, SnapshotManager
@@ -372,6 +373,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.snapshots = manager
+    install_security(app)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(shopper_router)

@@ -6,7 +6,6 @@ import base64
 import csv
 import io
 import json
-import math
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
@@ -211,8 +210,14 @@ def decode_cursor(cursor: str, sort: str) -> SearchKey:
         raise ApiError(400, f"cursor: it continues a search sorted by {was_sort!r}, not {sort!r}")
     if not (isinstance(snapshot_id, str) and isinstance(pkey, int) and isinstance(product_id, str)):
         raise bad
-    if last is not None and (
-        isinstance(last, bool) or not isinstance(last, int | float) or not math.isfinite(last)
-    ):
-        raise bad
-    return SearchKey(snapshot_id, pkey, product_id, None if last is None else float(last))
+    if last is not None:
+        if isinstance(last, bool) or not isinstance(last, int | float | str):
+            raise bad
+        try:
+            number = Decimal(last)
+        except (ArithmeticError, ValueError):
+            raise bad from None
+        if not number.is_finite():
+            raise ApiError(422, f"cursor: its value {last!r} is not a finite number", "invalid_parameter")
+        last = float(number)
+    return SearchKey(snapshot_id, pkey, product_id, last)

@@ -35,7 +35,9 @@ Exit codes (for cron):
   1   user error (bad database file, bad value)
   2   bad command line
   3   partial failure: some marketplaces failed, the others were published
-  4   total failure: nothing published (all marketplaces failed, interrupted, or match/publish failed)
+  4   total failure: nothing published (all marketplaces failed; a stage failed, e.g. a full disk;
+      interrupted; stopped at [run] max_minutes; or a stuck run holding the lock was stopped)
+  5   published, but the alerts (or the run's record) could not be written
   75  another run holds the lock (EX_TEMPFAIL: try again later)
   78  invalid marketplaces file (EX_CONFIG)
 
@@ -169,7 +171,7 @@ def runs(
 
     render(
         recent_runs(db, limit),
-        ["run_id", "kind", "status", "started_at", "seconds", "summary"],
+        ["run_id", "kind", "status", "exit", "started_at", "seconds", "summary"],
         fmt,
         title="Runs",
     )

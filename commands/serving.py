@@ -95,6 +95,20 @@ def publish(
 
 @app.command()
 @user_errors
+def restore(
+    db: DbOption = DEFAULT_DB,
+    snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
+    snapshot: Annotated[str | None, typer.Option(help="Snapshot id (default: the current one).")] = None,
+) -> None:
+    """Rebuild a damaged working database from a published snapshot (move the damaged file aside first)."""
+    from service.serving import restore as restore_database
+
+    snapshot_id, offers = restore_database(db, snapshots, snapshot_id=snapshot)
+    typer.echo(f"restored {db} from snapshot {snapshot_id}: {offers} offers", err=True)
+
+
+@app.command()
+@user_errors
 def replicate(
     source: Annotated[
         Path, typer.Argument(help="A snapshots folder to copy from (e.g. rsync'ed from the writer).")
@@ -115,6 +129,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Requests in progress per worker before more get an immediate 503 with Retry-After "
+            "(0: no limit). Keeps a burst from turning into timeouts; see docs/api.md.",
+        ),
+    ] = 64,
 ) -> None:
     """Serve comparison data over HTTP (read-only JSON/CSV API, OpenAPI docs at /docs, a page at /)."""
     from api import serve as run_server
@@ -127,7 +149,9 @@ def serve(
         "Ctrl-C stops",
         err=True,
     )
-    run_server(snapshots, host=host, port=port, workers=workers, log_level="warning")
+    run_server(
+        snapshots, host=host, port=port, workers=workers, log_level="warning", max_concurrency=max_concurrency
+    )
 
 
 @app.command("demo-server")

@@ -139,6 +139,9 @@ class RunOptions(BaseModel):
     staged, so smaller batches lose less crawling."""
     match_workers: Annotated[int, Field(ge=1, le=256)] | None = None
     """Processes that score candidate pairs when the run matches (default: every usable core)."""
+    max_minutes: Annotated[float, Field(gt=0, le=10_080)] = 360
+    """A run still going after this many minutes is stopped (status interrupted, exit 4, an error logged);
+    a later run stops a lock holder stuck well past it."""
 
 
 class MarketplacesFile(BaseModel):

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from storage.db import rollback
 from storage.schema import effective_price, ranking_price
 
 FIREHOSE_KINDS = ("price_drop", "price_rise", "out_of_stock", "back_in_stock", "new_lowest")
@@ -211,7 +212,7 @@ def save_lowest(con: duckdb.DuckDBPyConnection, run_id: str, now: dict[str, Lowe
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 

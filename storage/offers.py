@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 
 from core.offer import Offer
-from storage.db import one_row
+from core.redact import redact_value
+from storage.db import one_row, rollback
 from storage.schema import OFFER_COLUMN_NAMES, OFFER_COLUMNS
 
 _NAMES = OFFER_COLUMN_NAMES
@@ -37,7 +38,7 @@ def start_run(
     con.execute(
         "INSERT INTO runs (run_id, kind, status, started_at, marketplaces, config) "
         "VALUES (?, ?, 'running', ?, ?, ?)",
-        [run_id, kind, datetime.now(UTC), list(marketplaces), json.dumps(config or {})],
+        [run_id, kind, datetime.now(UTC), list(marketplaces), stored_json(config or {})],
     )
     return True
 
@@ -45,8 +46,36 @@ def start_run(
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: dict[str, Any]) -> None:
     con.execute(
         "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
-        [status, datetime.now(UTC), json.dumps(stats, default=str), run_id],
+        [status, datetime.now(UTC), stored_json(stats), run_id],
     )
+
+
+def settle_committed(con: duckdb.DuckDBPyConnection, status: str, note: str, exit_code: int) -> list[str]:
+    """Record failed the ``bijia run`` runs left in ``status`` (which never recorded their outcome)."""
+    dead = [
+        r[0]
+        for r in con.execute("SELECT run_id FROM runs WHERE kind = 'run' AND status = ?", [status]).fetchall()
+    ]
+    for run_id in dead:
+        con.execute(
+            "UPDATE runs SET status = 'failed', stats = json_merge_patch(coalesce(stats, '{}'), ?) WHERE run_id = ?",
+            [json.dumps({"exit_code": exit_code, "died": note}), run_id],
+        )
+    return dead
+
+
+def fail_unfinished(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Runs of ``kind`` still ``running`` in a database we can write are dead (a live one holds the file)."""
+    con.execute(
+        "UPDATE runs SET status = 'failed', finished_at = ? WHERE kind = ? AND status = 'running'",
+        [datetime.now(UTC), kind],
+    )
+
+
+def stored_json(value: dict[str, Any]) -> str:
+    """What ``runs.config``/``runs.stats`` keep: JSON with secrets redacted (URLs with credentials or
+    tokens, values under secret-looking keys), since every snapshot copies the runs table."""
+    return json.dumps(redact_value(json.loads(json.dumps(value, default=str))), ensure_ascii=False)
 
 
 def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[Offer]) -> int:
@@ -125,10 +154,10 @@ def commit_run(
         con.execute("DELETE FROM staging_offers WHERE run_id = ?", [run_id])
         con.execute(
             "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
-            [status, now, json.dumps(stats, default=str), run_id],
+            [status, now, stored_json(stats), run_id],
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return int(published)

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from storage.db import rollback
 from storage.schema import effective_price
 
 FINGERPRINT = "hash(title, brand, gtin, mpn, CAST(attributes AS VARCHAR), category)"
@@ -217,7 +218,7 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
             _replace_review(con, run_id, write.review)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 
