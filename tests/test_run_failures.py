@@ -133,7 +133,7 @@ def break_commit(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def break_match(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
-    def bug(db_path):
+    def bug(db_path, workers=None):
         raise RuntimeError("a bug in matching")
 
     monkeypatch.setattr(service.run, "run_match", bug)
