@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Marketplace
+from crawler.limits import limit_notes
 
 ProgressCallback = Callable[[str, int], None]
 """Called with (marketplace name, offers so far)."""
@@ -53,9 +54,25 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def marketplace_status(stats: dict[str, Any]) -> tuple[str, str, int]:
-    """(status, reason, error count) for one marketplace from its Scrapy stats."""
-    offers = int(stats.get("item_scraped_count", 0))
+def stored_offers(stats: dict[str, Any]) -> int:
+    """Offers the pipeline stored (``bijia/staged``), not the items Scrapy counted as scraped."""
+    return int(stats.get("bijia/staged", stats.get("item_scraped_count", 0)))
+
+
+def marketplace_status(
+    stats: dict[str, Any], market: Marketplace | None = None, timeout: float = 30.0
+) -> tuple[str, str, int]:
+    """(status, reason, error count) for one marketplace from its Scrapy stats, with the limits it met
+    (``crawler.limits.limit_notes``): a limit that cut the crawl short makes an ``ok`` one ``degraded``."""
+    status, reason, errors = _crawl_status(stats)
+    notes, cut = limit_notes(stats, market, timeout)
+    if cut and status == "ok":
+        status = "degraded"
+    return status, "; ".join(x for x in (reason, *notes) if x), errors
+
+
+def _crawl_status(stats: dict[str, Any]) -> tuple[str, str, int]:
+    offers = stored_offers(stats)
     # Only per-crawler counters: Scrapy's log_count/ERROR counts every crawler's errors in the process.
     errors = (
         int(stats.get("retry/max_reached", 0))
@@ -157,7 +174,7 @@ def run_crawl(
     reports = []
     for market in marketplaces:
         stats = crawlers[market.name].stats.get_stats() if crawlers[market.name].stats else {}
-        status, reason, errors = marketplace_status(stats)
+        status, reason, errors = marketplace_status(stats, market, settings.getfloat("DOWNLOAD_TIMEOUT"))
         dropped = {k.split("/", 2)[2]: int(v) for k, v in stats.items() if k.startswith("bijia/dropped/")}
         seconds = 0.0
         if stats.get("start_time") and stats.get("finish_time"):
@@ -167,7 +184,7 @@ def run_crawl(
                 market.name,
                 status,
                 int(stats.get("response_received_count", 0)),
-                int(stats.get("item_scraped_count", 0)),
+                stored_offers(stats),
                 sum(dropped.values()),
                 errors,
                 round(seconds, 2),
