@@ -338,7 +338,7 @@ def _finish(
         con.close()
     shutil.rmtree(state_dir(db_path) / "jobs" / crawl.run_id, ignore_errors=True)
     for m in report.marketplaces:
-        level = logging.WARNING if m.status == "failed" else logging.INFO
+        level = logging.INFO if m.status == "ok" else logging.WARNING  # degraded: a cap cut it, say so
         log.log(
             level,
             "%s: %s, %d pages, %d offers, %d errors, %.1fs%s",

@@ -18,6 +18,7 @@ from core.offer import Offer
 from core.prices import currency_code, parse_price
 from core.values import availability, gtin, money, structured_price
 from crawler.config import Marketplace
+from crawler.urlpolicy import http_url
 from spiders.pages._common import clean, url_path
 
 SCHEMA = ("http://schema.org/", "https://schema.org/")
@@ -41,6 +42,8 @@ def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> lis
     )
     nodes = _link([*data.get("json-ld", []), *data.get("microdata", []), *_rdfa_nodes(data.get("rdfa", []))])
     offers: dict[str, Offer] = {}
+    seen: set[tuple] = set()
+    repeats: dict[str, int] = {}
     products = _products(nodes)
     # Products without offers are usually related/referenced items; keep them only if nothing else.
     products = [p for p in products if p.get("offers") or p.get("hasVariant")] or [
@@ -48,12 +51,17 @@ def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> lis
     ]
     for product in products:
         for offer in _product_offers(product, url, marketplace):
-            key, n = offer.listing_id, 1
+            identity = _identity(offer)
+            if identity in seen:  # the same offer again in another syntax (JSON-LD and microdata)
+                continue
+            seen.add(identity)
+            key = offer.listing_id
+            n = repeats.get(key, 1)
             while offer.listing_id in offers:  # the same SKU sold by several sellers on one page
                 n += 1
                 offer.listing_id = f"{key}#{n}"
-            if not _duplicate(offer, offers.values()):
-                offers[offer.listing_id] = offer
+            repeats[key] = n
+            offers[offer.listing_id] = offer
     if not offers:
         og = _opengraph_offer(data.get("opengraph", []), url, marketplace)
         offers = {og.listing_id: og} if og else {}
@@ -73,13 +81,14 @@ def _page_title(opengraph: list[dict], body: str | bytes) -> str:
 
 
 def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
-    """Absolute product-page links on a category page, in page order, without repeats."""
+    """Absolute http(s) product-page links on a category page, in page order, without repeats
+    (``javascript:``, ``mailto:`` … are no links to follow; other hosts are refused by the crawler)."""
     sel = Selector(text=to_text(body))
     hrefs = (
         sel.css(f"{selector}::attr(href)").getall()
         or sel.css("[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
     )
-    return list(dict.fromkeys(urljoin(url, h.strip()) for h in hrefs if h.strip()))
+    return list(dict.fromkeys(u for h in hrefs if h.strip() and (u := http_url(urljoin(url, h.strip())))))
 
 
 def next_page(body: str | bytes, url: str) -> str | None:
@@ -88,7 +97,7 @@ def next_page(body: str | bytes, url: str) -> str | None:
     href = sel.xpath(
         "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
     ).get()
-    return urljoin(url, href.strip()) if href and href.strip() else None
+    return http_url(urljoin(url, href.strip())) if href and href.strip() else None
 
 
 # --- finding products -------------------------------------------------------------------------------
@@ -359,16 +368,10 @@ def _attributes(product: dict, group: dict) -> dict[str, str]:
     return out
 
 
-def _duplicate(offer: Offer, seen: Any) -> bool:
-    """The same offer found again in another syntax (JSON-LD and microdata on one page)."""
-    return any(
-        o.title == offer.title
-        and o.price == offer.price
-        and o.sku == offer.sku
-        and o.seller == offer.seller
-        and o.attributes == offer.attributes
-        for o in seen
-    )
+def _identity(offer: Offer) -> tuple:
+    """What makes two offers on one page the same offer found in two syntaxes (a set key: one page may
+    hold 100,000 offers)."""
+    return (offer.title, offer.price, offer.sku, offer.seller, tuple(sorted(offer.attributes.items())))
 
 
 # --- RDFa and OpenGraph -----------------------------------------------------------------------------
