@@ -21,6 +21,8 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
+from core.encoding import choose_encoding
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
@@ -110,8 +112,6 @@ class EncodingMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HtmlResponse) or not response.body:
             return response
-        from core.encoding import choose_encoding
-
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         chosen = choose_encoding(response.body, content_type)
         if _same_codec(chosen, response.encoding):
