@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from demo.hostile import SECRET_PAGE, HostileServer, Sizes
+from demo.hostile import SECRET_PAGE, HostileServer, Sizes, product_page
 from tests.test_faults_harness import Crawl, bijia_env, newest_run, stored
+from tests.test_spiders_localsite import LocalSite
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,9 +195,10 @@ def test_an_interrupted_run_of_a_shop_announcing_three_million_pages_stops(tmp_p
         proc = subprocess.Popen(
             args, cwd=ROOT, env=bijia_env(server.base_url), stderr=subprocess.PIPE, text=True
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while server.hits["woo-huge"] < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
+        assert server.hits["woo-huge"] >= 3, "the crawl never got past the first page"
         os.kill(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)  # a hang guard, not a timing: main needed > 600 s
     assert proc.returncode == 4, err[-2000:]
@@ -207,3 +209,29 @@ def test_an_interrupted_run_of_a_shop_announcing_three_million_pages_stops(tmp_p
     queue = tmp_path / "b.duckdb.state" / "jobs" / run["run_id"] / "woo-huge"
     # the requests scheduled (one fingerprint each, ≥ 16 bytes): the default page cap, not 3,000,000
     assert (queue / "requests.seen").stat().st_size < 10_001 * 32
+
+
+def test_an_interrupted_crawl_does_not_wait_out_a_retry_after(tmp_path: Path):
+    """A 429 asking for 120 s (waited up to RETRY_AFTER_MAX_DELAY, 60 s) when SIGINT comes: the graceful stop
+    stops waiting (main sat out the minute)."""
+    with LocalSite() as site:
+        site.add("/shop/all", '<a class="product-link" href="/shop/p/1">1</a>')
+        site.add("/shop/p/1", product_page("Kettle", "K1", "19.00"))
+        site.queue("/shop/p/1", 429, b"slow down", **{"Retry-After": "120"})
+        config = tmp_path / "m.toml"
+        config.write_text(
+            f'[[marketplace]]\nname = "shop"\nshape = "jsonld"\nbase_url = "{site.url}/shop/"\n'
+            f'start_urls = ["{site.url}/shop/all"]\n',
+            encoding="utf-8",
+        )
+        args = [*BIJIA, "crawl", "--config", str(config), "--db", str(tmp_path / "b.duckdb")]
+        proc = subprocess.Popen(args, cwd=ROOT, env=bijia_env(site.url), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 240
+        while "/shop/p/1" not in site.paths() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "/shop/p/1" in site.paths(), "the crawl never reached the product"
+        time.sleep(0.5)  # the 429 is in the middleware's wait
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=45)  # a hang guard below the 60 s wait
+    assert proc.returncode == 4, err[-2000:]
+    assert "crawl ended: shutdown" in err
