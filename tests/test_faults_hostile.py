@@ -126,6 +126,8 @@ def test_endless_category_pages_stop_at_the_page_cap(crawled):
     assert report["status"] == "degraded" and "page cap reached" in report["reason"]
     assert "(max_pages = 5)" in report["reason"]
     assert len(offers) == 5 * 2
+    said = [line for line in crawled[0].stderr.splitlines() if line.startswith("endless ")]
+    assert said and "degraded" in said[0] and "page cap reached" in said[0]  # on stderr, even under cron
 
 
 def test_an_endless_api_stops_at_the_request_cap(crawled):
