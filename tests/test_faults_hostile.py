@@ -128,6 +128,8 @@ def test_endless_category_pages_stop_at_the_page_cap(crawled):
     assert len(offers) == 5 * 2
     said = [line for line in crawled[0].stderr.splitlines() if line.startswith("endless ")]
     assert said and "degraded" in said[0] and "page cap reached" in said[0]  # on stderr, even under cron
+    assert "endless: degraded 10 offers" in crawled[0].run["summary"]  # the `bijia runs` table
+    assert "page cap reached" in crawled[0].run["summary"]
 
 
 def test_an_endless_api_stops_at_the_request_cap(crawled):
