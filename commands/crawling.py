@@ -69,7 +69,11 @@ def crawl(
         report = crawl_marketplaces(
             db, config, only=marketplace, run_id=run_id, verbose=verbose, progress=progress_callback(progress)
         )
-    if sys.stderr.isatty() or report.status != "finished":
+    if (
+        sys.stderr.isatty()
+        or report.status != "finished"
+        or any(m.status != "ok" for m in report.marketplaces)
+    ):
         print_report(
             report.marketplaces, f"run {report.run_id}: {report.status}, {report.published} offers published"
         )

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 
 from core.redact import redact_url
 from crawler.alert_config import Channel, channel_names
+from crawler.limits import Limits
 
 DEMO_MARKETPLACES = Path(__file__).resolve().parent.parent / "demo" / "marketplaces.toml"
 Shape = Literal["jsonld", "shopify", "woocommerce", "browser", "instant"]
@@ -31,7 +32,7 @@ class ConfigError(Exception):
 class BrowserOptions(BaseModel):
     """Selectors for the ``browser`` shape (JavaScript-rendered listings)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     item_selector: str = "[data-offer]"
     load_more_selector: str = "button.load-more"
     max_load_more: Annotated[int, Field(ge=0, le=1000)] = 200
@@ -39,7 +40,8 @@ class BrowserOptions(BaseModel):
 
 
 class Marketplace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: ``concurrency = "8"`` or ``enabled = "yes"`` is an error naming the key, not a guess
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     title: str | None = None
@@ -48,7 +50,7 @@ class Marketplace(BaseModel):
     start_urls: list[str] = []
     sitemap_urls: list[str] = []
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
-    default_shipping: Annotated[Decimal, Field(ge=0)] | None = None
+    default_shipping: Annotated[Decimal, Field(ge=0, strict=False)] | None = None
     enabled: bool = True
     obey_robots: bool = True
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
@@ -61,6 +63,11 @@ class Marketplace(BaseModel):
     http_cache: bool = False
     """Development: keep responses in ``.cache/`` and revalidate them (ETag / Last-Modified, RFC 2616)."""
     browser: BrowserOptions = BrowserOptions()
+    allow_hosts: list[str] = []
+    """Hosts the crawl may follow besides those of its URLs (``cdn.shop.com``, ``*.shop.com``); a private
+    address (loopback, link-local, 10/8 …) only as ``host:port`` (see ``crawler.urlpolicy``)."""
+    limits: Limits = Limits()
+    """Caps on one crawl: requests, response size and time, links and offers per page (``crawler.limits``)."""
 
     @field_validator("base_url", "start_urls", "sitemap_urls")
     @classmethod
@@ -83,7 +90,7 @@ class Marketplace(BaseModel):
 class AlertsOptions(BaseModel):
     """``[alerts]``: where price/stock alerts of ``bijia run`` go and what counts as a change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     file: str | None = None
     """JSON lines file the alerts are appended to (default: ``<database stem>.alerts.jsonl``)."""
     webhook_url: str | None = None
@@ -127,7 +134,7 @@ class AlertsOptions(BaseModel):
 class RunOptions(BaseModel):
     """``[run]``: how ``bijia run`` keeps state between runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     gone_after_runs: Annotated[int, Field(ge=1, le=1000)] = 3
     """An offer not seen by this many successful crawls of its marketplace in a row is marked gone."""
     http_cache: bool = True

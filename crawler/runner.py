@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Marketplace
+from crawler.limits import limit_notes
 from storage import connected
 from storage.failures import DiskFull, StorageError, describe, disk_full_message, disk_full_path
 from storage.offers import commit_run, finish_run, start_run
@@ -66,9 +67,25 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def marketplace_status(stats: dict[str, Any]) -> tuple[str, str, int]:
-    """(status, reason, error count) for one marketplace from its Scrapy stats."""
-    offers = int(stats.get("item_scraped_count", 0))
+def stored_offers(stats: dict[str, Any]) -> int:
+    """Offers the pipeline stored (``bijia/staged``), not the items Scrapy counted as scraped."""
+    return int(stats.get("bijia/staged", stats.get("item_scraped_count", 0)))
+
+
+def marketplace_status(
+    stats: dict[str, Any], market: Marketplace | None = None, timeout: float = 30.0
+) -> tuple[str, str, int]:
+    """(status, reason, error count) for one marketplace from its Scrapy stats, with the limits it met
+    (``crawler.limits.limit_notes``): a limit that cut the crawl short makes an ``ok`` one ``degraded``."""
+    status, reason, errors = _crawl_status(stats)
+    notes, cut = limit_notes(stats, market, timeout)
+    if cut and status == "ok":
+        status = "degraded"
+    return status, "; ".join(x for x in (reason, *notes) if x), errors
+
+
+def _crawl_status(stats: dict[str, Any]) -> tuple[str, str, int]:
+    offers = stored_offers(stats)
     # Only per-crawler counters: Scrapy's log_count/ERROR counts every crawler's errors in the process.
     errors = (
         int(stats.get("retry/max_reached", 0))
@@ -137,7 +154,8 @@ def run_crawl(
     settings = crawl_settings(db_path, run_id, log_level=log_level, extra=extra_settings)
     with disk_full_watch() as watch:
         stats = _crawl(marketplaces, settings, jobdir, progress)
-    reports = [_report(market.name, stats[market.name]) for market in marketplaces]
+    timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
+    reports = [_report(market, stats[market.name], timeout) for market in marketplaces]
     ok = [r.name for r in reports if r.status != "failed"]
     overall = "finished" if len(ok) == len(reports) else ("partial" if ok else "failed")
     if not publish:
@@ -188,17 +206,17 @@ def _crawl(
     return {name: (c.stats.get_stats() if c.stats else {}) for name, c in crawlers.items()}
 
 
-def _report(name: str, stats: dict[str, Any]) -> MarketplaceReport:
-    status, reason, errors = marketplace_status(stats)
+def _report(market: Marketplace, stats: dict[str, Any], timeout: float) -> MarketplaceReport:
+    status, reason, errors = marketplace_status(stats, market, timeout)
     dropped = {k.split("/", 2)[2]: int(v) for k, v in stats.items() if k.startswith("bijia/dropped/")}
     seconds = 0.0
     if stats.get("start_time") and stats.get("finish_time"):
         seconds = (stats["finish_time"] - stats["start_time"]).total_seconds()
     return MarketplaceReport(
-        name,
+        market.name,
         status,
         int(stats.get("response_received_count", 0)),
-        int(stats.get("item_scraped_count", 0)),
+        stored_offers(stats),
         sum(dropped.values()),
         errors,
         round(seconds, 2),

@@ -8,14 +8,11 @@ validates the whole file with ``load_config``; an invalid result is rolled back.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
 import tempfile
 import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +20,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from crawler.config import ConfigError, Marketplace, load_config, select_marketplaces
+from crawler.http_get import FetchError, bounded_get
+from crawler.urlpolicy import UrlPolicy
 from service.errors import UserError
 
 SHAPES = ("jsonld", "shopify", "woocommerce", "browser", "instant")
@@ -60,22 +59,19 @@ class Fetched:
             return None
 
 
-def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = None) -> Fetched:
-    """GET ``url``; HTTP errors and network failures are a ``Fetched`` with ``error`` set, never raised."""
-    request = urllib.request.Request(
-        url, headers={"User-Agent": agent or user_agent(), "Accept-Encoding": "gzip"}
-    )
+def fetch(
+    url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = None, policy: UrlPolicy | None = None
+) -> Fetched:
+    """GET ``url`` within ``timeout`` seconds in all; HTTP errors, network failures, a refused URL or
+    redirect (``policy``, default: the URL's own host) and a body over the size cap are a ``Fetched``
+    with ``error`` set, never raised (``crawler.http_get``)."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-            if response.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            return Fetched(response.url, response.status, response.headers.get("Content-Type", ""), body)
-    except urllib.error.HTTPError as exc:
-        return Fetched(url, exc.code, exc.headers.get("Content-Type", ""), b"", f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Fetched(url, 0, "", b"", f"cannot fetch: {reason}")
+        got = bounded_get(
+            url, policy=policy or UrlPolicy.of([url]), agent=agent or user_agent(), timeout=timeout
+        )
+    except FetchError as exc:
+        return Fetched(url, exc.status, exc.content_type, b"", str(exc))
+    return Fetched(got.url, got.status, got.content_type, got.body)
 
 
 # --- probing ----------------------------------------------------------------------------------------
@@ -160,6 +156,9 @@ def discover_sitemaps(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> lis
     parts = urlsplit(base_url)
     robots = fetch(f"{parts.scheme}://{parts.netloc}/robots.txt", timeout=timeout)
     listed = _SITEMAP_LINE.findall(robots.body.decode("utf-8", "replace")) if robots.ok else []
+    listed = [
+        u for u in listed if UrlPolicy.of([base_url]).allows(u)
+    ]  # not another host, not a local service
     own = [u for u in listed if u.startswith(base_url)] if parts.path.strip("/") else listed
     if own:
         return own
@@ -390,7 +389,7 @@ def check_one(m: Marketplace, *, timeout: float = DEFAULT_TIMEOUT) -> CheckResul
     def get(url: str) -> Fetched:
         if m.obey_robots and not robots_allow(url, agent, timeout):
             return Fetched(url, 0, "", b"", "robots.txt disallows it (obey_robots = true)")
-        return fetch(url, timeout=timeout, agent=agent)
+        return fetch(url, timeout=timeout, agent=agent, policy=UrlPolicy.for_marketplace(m))
 
     try:
         result.url, offers, result.problems = sample_offers(m, get)

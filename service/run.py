@@ -361,7 +361,7 @@ def _commit(db_path: Path, crawl: CrawlReport, config: MarketplacesFile, report:
     shutil.rmtree(state_dir(db_path) / "jobs" / crawl.run_id, ignore_errors=True)
     for m in report.marketplaces:
         log.log(
-            logging.WARNING if m.status == "failed" else logging.INFO,
+            logging.INFO if m.status == "ok" else logging.WARNING,  # degraded: a cap cut it, say so
             "%s: %s, %d pages, %d offers, %d errors, %.1fs%s",
             m.name,
             m.status,

@@ -9,7 +9,7 @@ to them, and re-staging a listing replaces its row, so nothing is stored twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,15 +78,60 @@ def stored_json(value: dict[str, Any]) -> str:
     return json.dumps(redact_value(json.loads(json.dumps(value, default=str))), ensure_ascii=False)
 
 
-def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[Offer]) -> int:
-    """Append a batch of validated offers to staging (one statement; the last copy of a listing wins)."""
+UNSTORABLE = (
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
+)
+"""Errors about a value (out of range, not encodable): one offer's fault, not the database's."""
+
+
+def stage_offers(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    offers: Iterable[Offer],
+    *,
+    on_reject: Callable[[Offer, str], None] | None = None,
+) -> int:
+    """Append a batch of validated offers to staging (one statement; the last copy of a listing wins).
+    Returns the offers stored.
+
+    With ``on_reject``, a batch the database refuses for a value is written again offer by offer: the
+    offers it refuses are passed to ``on_reject`` (offer, error) and the rest are stored. Without it the
+    error is raised (nothing of the batch stored).
+    """
     latest: dict[tuple[str, str], Offer] = {}
     for offer in offers:
         latest[(offer.marketplace, offer.listing_id)] = offer
     if not latest:
         return 0
+    try:
+        _insert_staging(con, run_id, list(latest.values()))
+    except UNSTORABLE:
+        if on_reject is None:
+            raise
+        return _stage_one_by_one(con, run_id, list(latest.values()), on_reject)
+    return len(latest)
+
+
+def _stage_one_by_one(
+    con: duckdb.DuckDBPyConnection, run_id: str, offers: list[Offer], on_reject: Callable[[Offer, str], None]
+) -> int:
+    stored = 0
+    for offer in offers:
+        try:
+            _insert_staging(con, run_id, [offer])
+        except UNSTORABLE as exc:
+            on_reject(offer, str(exc).splitlines()[0])
+        else:
+            stored += 1
+    return stored
+
+
+def _insert_staging(con: duckdb.DuckDBPyConnection, run_id: str, offers: list[Offer]) -> None:
     columns: list[list[Any]] = [[] for _ in _NAMES]
-    for offer in latest.values():
+    for offer in offers:
         for i, name in enumerate(_NAMES):
             value = getattr(offer, name)
             if name == "attributes":
@@ -99,7 +144,6 @@ def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[O
         f"ON CONFLICT (run_id, marketplace, listing_id) DO UPDATE SET {updates}",
         [run_id, *columns],
     )
-    return len(latest)
 
 
 def staged_count(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:

@@ -27,6 +27,7 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict]:
                     if "pages" in m
                     else ""
                 )
+                + (f" ({m['reason']})" if m.get("reason") and m.get("status") != "ok" else "")
                 for name, m in per_market.items()
             )
         else:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.prices import currency_code, parse_delivery_hours, parse_price, parse_shipping
+from core.values import money, structured_price
 
 
 @pytest.mark.parametrize(
@@ -161,3 +162,47 @@ def test_yuan_format_round_trips(value: Decimal) -> None:
     parsed = parse_price(f"¥{value:,.2f}")
     assert parsed.amount == value
     assert parsed.currency == "CNY"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1e308", "scientific"),
+        ("1e3", "scientific"),
+        ("1E+20", "scientific"),
+        ("¥1.5E+3", "scientific"),
+        ("{'v': 1}", "not_text"),
+        ('{"amount": 1299}', "not_text"),
+        ("[1, 2]", "not_text"),
+    ],
+)
+def test_numbers_no_shop_writes_as_a_price_are_refused_with_a_reason(text: str, reason: str) -> None:
+    """price-parser reads each of these as 1 (``1e308`` → ¥1.00, the lowest price of all)."""
+    parsed = parse_price(text, "CNY")
+    assert (parsed.amount, parsed.reason) == (None, reason)
+
+
+@pytest.mark.parametrize("text", ["[¥99]", "【¥99】", "iPhone 15 Pro ¥5999", "2e 包邮 ¥10"])
+def test_brackets_and_letters_beside_a_price_are_not_refused(text: str) -> None:
+    assert parse_price(text).reason not in ("scientific", "not_text")
+
+
+@pytest.mark.parametrize(
+    ("value", "amount"),
+    [
+        ("119.99", Decimal("119.99")),
+        (1299, Decimal("1299")),
+        (19.99, Decimal("19.99")),
+        ("1,299.00", Decimal("1299.00")),
+        ("1e3", None),
+        ("1e308", None),
+        (1e20, None),  # a float str() writes as 1e+20
+        (Decimal("1E+3"), None),  # a JSON 1e3 read with parse_float=Decimal
+        ({"v": 1}, None),
+        ([1], None),
+        ("NaN", None),
+        ("-5", None),
+    ],
+)
+def test_structured_prices_are_plain_numbers_only(value, amount) -> None:
+    assert money(value) == amount and structured_price(value, "CNY") == amount
