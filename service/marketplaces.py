@@ -20,50 +20,26 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
+from crawler import settings
 from crawler.config import ConfigError, Marketplace, load_config, select_marketplaces
+from crawler.shapes import SHAPES
 from service.errors import UserError
+from spiders.jsonld_probe import discover_sitemaps
+from spiders.registry import REGISTRY
+from spiders.shape import Fetched, Found
 
-SHAPES = ("jsonld", "shopify", "woocommerce", "browser", "instant")
 DEFAULT_TIMEOUT = 10.0
-_SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-
-
-def user_agent() -> str:
-    from crawler import settings
-
-    return settings.USER_AGENT
 
 
 # --- fetching ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Fetched:
-    url: str
-    status: int
-    content_type: str
-    body: bytes
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and 200 <= self.status < 300
-
-    def json(self) -> Any:
-        from spiders.pages._common import to_json
-
-        try:
-            return to_json(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-
-
 def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = None) -> Fetched:
     """GET ``url``; HTTP errors and network failures are a ``Fetched`` with ``error`` set, never raised."""
     request = urllib.request.Request(
-        url, headers={"User-Agent": agent or user_agent(), "Accept-Encoding": "gzip"}
+        url, headers={"User-Agent": agent or settings.USER_AGENT, "Accept-Encoding": "gzip"}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -89,78 +65,45 @@ class Probe:
     start_urls: list[str] = field(default_factory=list)
     sitemap_urls: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    map: dict[str, Any] | None = None
+    """A proposed field map (``fieldmap`` shape), as the TOML will hold it."""
+    comments: dict[str, str] = field(default_factory=dict)
 
 
 def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Probe:
-    """Find a shop's shape from its URL: Shopify ``products.json``, the WooCommerce Store API, the
-    instant-retail ``api/stores``, else schema.org products (the page itself, its product links, or the
-    sitemaps robots.txt lists). ``shape`` is ``None`` when nothing fits."""
+    """Find a shop's shape from its URL: each shape's probe in ``crawler.shapes.SHAPES`` order (Shopify
+    ``products.json``, the WooCommerce Store API, the instant-retail ``api/stores``, schema.org products,
+    then a field map proposed from the page's JSON). ``shape`` is ``None`` when nothing fits."""
     base = url if url.endswith("/") else url + "/"
     found = Probe(url, None, base)
-    shopify = fetch(urljoin(base, "products.json?limit=1"), timeout=timeout)
-    if shopify.ok and isinstance(shopify.json(), dict) and isinstance(shopify.json().get("products"), list):
-        return _found(found, "shopify", "products.json answers in Shopify's format")
-    woo = fetch(urljoin(base, "wp-json/wc/store/v1/products?per_page=1"), timeout=timeout)
-    if woo.ok and isinstance(woo.json(), list):
-        return _found(found, "woocommerce", "wp-json/wc/store/v1/products answers (WooCommerce Store API)")
-    stores = fetch(urljoin(base, "api/stores"), timeout=timeout)
-    if stores.ok and isinstance(stores.json(), dict) and isinstance(stores.json().get("stores"), list):
-        return _found(found, "instant", "api/stores lists stores (instant retail)")
-    return _probe_html(found, timeout)
+    pages: dict[str, Fetched] = {}
 
+    def get(target: str) -> Fetched:
+        if target not in pages:
+            pages[target] = fetch(target, timeout=timeout)
+        return pages[target]
 
-def _found(found: Probe, shape: str, note: str) -> Probe:
-    found.shape = shape
-    found.notes.append(note)
-    return found
-
-
-def _probe_html(found: Probe, timeout: float) -> Probe:
-    from core.encoding import to_text
-    from spiders.pages import jsonld
-
-    page = fetch(found.url, timeout=timeout)
-    if not page.ok:
-        found.notes.append(f"{found.url}: {page.error or page.status}")
-        return found
-    text = to_text(page.body, page.content_type)
-    sample = Marketplace(name="probe", shape="jsonld", base_url=found.base_url)
-    links = jsonld.product_links(text, page.url)
-    sitemaps = discover_sitemaps(found.base_url, timeout=timeout)
-    if links or jsonld.next_page(text, page.url):
-        found.start_urls = [found.url]
-        return _found(found, "jsonld", f"{len(links)} product links on the page")
-    if sitemaps:
-        found.sitemap_urls = sitemaps
-        return _found(found, "jsonld", "product pages from the sitemap(s): " + ", ".join(sitemaps))
-    if jsonld.extract_offers(text, page.url, sample):
-        found.start_urls = [found.url]
-        found.notes.append(
-            "a product page with schema.org markup, but no sitemap or category page: "
-            "add category pages to start_urls"
-        )
-        found.shape = "jsonld"
-        return found
+    for shape in REGISTRY.values():
+        finding = shape.probe(url, base, get) if shape.probe else None
+        if finding is not None:
+            return _adopt(found, finding)
+    page = get(url)
     found.notes.append(
-        "no catalogue API, no schema.org products, no sitemap: if the listing is rendered "
-        "by JavaScript use --shape browser"
+        page.describe()
+        if not page.ok
+        else "no catalogue API, no schema.org products, no item list in the page's JSON"
     )
     return found
 
 
-def discover_sitemaps(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """Sitemaps of a shop: ``Sitemap:`` lines of the host's robots.txt (only those under ``base_url`` when
-    the shop lives under a path: one host may serve several shops), else ``<base_url>sitemap.xml``."""
-    parts = urlsplit(base_url)
-    robots = fetch(f"{parts.scheme}://{parts.netloc}/robots.txt", timeout=timeout)
-    listed = _SITEMAP_LINE.findall(robots.body.decode("utf-8", "replace")) if robots.ok else []
-    own = [u for u in listed if u.startswith(base_url)] if parts.path.strip("/") else listed
-    if own:
-        return own
-    candidate = fetch(urljoin(base_url, "sitemap.xml"), timeout=timeout)
-    if candidate.ok and (b"<urlset" in candidate.body[:2048] or b"<sitemapindex" in candidate.body[:2048]):
-        return [candidate.url]
-    return []
+def _adopt(found: Probe, finding: Found) -> Probe:
+    found.shape = finding.shape
+    found.notes += finding.notes
+    found.start_urls = list(finding.entry.get("start_urls", []))
+    found.sitemap_urls = list(finding.entry.get("sitemap_urls", []))
+    found.map = finding.entry.get("map")
+    found.comments = dict(finding.comments)
+    return found
 
 
 # --- add --------------------------------------------------------------------------------------------
@@ -232,7 +175,7 @@ def add_marketplace(
     else:
         found = Probe(url, shape, url if url.endswith("/") else url + "/", notes=[f"shape {shape} as given"])
         if shape == "jsonld" and not (start_urls or sitemap_urls):
-            found.sitemap_urls = discover_sitemaps(found.base_url, timeout=timeout)
+            found.sitemap_urls = discover_sitemaps(found.base_url, lambda u: fetch(u, timeout=timeout))
             found.start_urls = [] if found.sitemap_urls else [url]
     name = name or suggest_name(url, taken)
     if name in taken:
@@ -379,7 +322,7 @@ def check_one(m: Marketplace, *, timeout: float = DEFAULT_TIMEOUT) -> CheckResul
     from spiders.sample import NeedsBrowser, sample_offers
 
     result = CheckResult(m.name, m.shape, "failed")
-    agent = m.user_agent or user_agent()
+    agent = m.user_agent or settings.USER_AGENT
 
     def get(url: str) -> Fetched:
         if m.obey_robots and not robots_allow(url, agent, timeout):

@@ -51,7 +51,7 @@ def test_good_file_and_subset(tmp_path):
         ('currency = "USD"', r"line 12: marketplace 'shop-b': currency: String should match"),
         (
             'base_url = "https://shop-b.example/"',
-            r"line 10: marketplace 'shop-b': base_url: Value error, not an http",
+            r"line 10: marketplace 'shop-b': base_url: not an http",
         ),
     ],
 )
