@@ -219,8 +219,8 @@ def nextmall(sku: Sku, d: Draw) -> str:
     head, sp, col = _with_brand(_brand_en(sku, d), p.model_en), spec(sku, d, zh=False), colour(sku, zh=False)
     return d.choice(
         (
-            _join(head, "·", sp, "·", col),
-            _join(head, p.family.noun_en, "—", col, sp),
+            " · ".join(w for w in (head, sp, col) if w),
+            _join(head, p.family.noun_en, "—" if col or sp else "", col, sp),
             _join("New", head, sp, f"[{col}]" if col else ""),
         )
     )

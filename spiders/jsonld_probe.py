@@ -38,6 +38,8 @@ def probe(url: str, base: str, get: Get) -> Found | None:
     if not page.ok:
         return None
     text = to_text(page.body, page.content_type)
+    if "json" in page.content_type or text.lstrip()[:1] in ("{", "["):
+        return None  # an API, not a page
     links = jsonld.product_links(text, page.url)
     if links or jsonld.next_page(text, page.url):
         return Found("jsonld", [f"{len(links)} product links on the page"], {"start_urls": [url]})

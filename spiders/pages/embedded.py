@@ -74,7 +74,8 @@ def embedded_candidates(html: str) -> list[tuple[str, Any]]:
             found.append((f"#{node.attrib['id']}", parse_json(node.xpath("string()").get() or "")))
         except NotJson:
             continue
-    for body in sel.xpath("//script[not(@src)][not(contains(@type, 'json'))]/text()").getall():
+    scripts = sel.xpath("//script[not(@src)][not(contains(@type, 'json'))]/text()").getall()
+    for body in scripts if "<script" in html.lower() else [html]:  # a saved script is its own text
         for match in ASSIGNMENT.finditer(body):
             name = match.group(1).removeprefix("var").strip()
             try:
