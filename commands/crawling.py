@@ -190,3 +190,69 @@ def alerts(
         fmt,
         title="Alerts",
     )
+
+
+RedisOption = Annotated[
+    str,
+    typer.Option(
+        "--redis", envvar="BIJIA_REDIS_URL", help="Redis URL of the shared frontier (redis://host:6379/0)."
+    ),
+]
+RunIdOption = Annotated[str, typer.Option("--run-id", help="The run every worker and the writer share.")]
+
+
+@app.command()
+@user_errors
+def worker(
+    redis_url: RedisOption,
+    run_id: RunIdOption,
+    config: ConfigOption = None,
+    marketplace: MarketplaceOption = None,
+    alive_ttl: Annotated[
+        int,
+        typer.Option(min=2, max=600, help="Seconds of silence after which others take this worker's pages."),
+    ] = 10,
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl as one of several workers sharing a frontier in Redis (see docs/deploy.md); offers go to Redis
+    for the writer (`bijia collect`). Ends when the run has no work left."""
+    from service.distributed import work
+
+    report = work(
+        redis_url,
+        run_id,
+        config,
+        only=marketplace,
+        log_level="INFO" if verbose else "ERROR",
+        alive_ttl=alive_ttl,
+    )
+    for name, m in report.marketplaces.items():
+        typer.echo(
+            f"{report.worker} {name}: {m['pages']} pages, {m['offers']} offers ({m['finish_reason']})",
+            err=True,
+        )
+
+
+@app.command()
+@user_errors
+def collect(
+    redis_url: RedisOption,
+    run_id: RunIdOption,
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    marketplace: MarketplaceOption = None,
+    wait: Annotated[float, typer.Option(min=1, help="Seconds to wait for the first worker.")] = 300.0,
+) -> None:
+    """Be the one writer of a distributed crawl: store the workers' offers and commit the run when no worker is
+    left (exit 3 if some marketplaces failed, 4 if all failed)."""
+    from service.distributed import collect as collect_run
+
+    report = collect_run(redis_url, run_id, db, config, only=marketplace, wait_for_workers=wait)
+    crawl = report.crawl
+    notes = [f"{report.requeued} page(s) of stopped workers fetched again"] if report.requeued else []
+    if report.repeated:
+        notes.append(f"{report.repeated} offer(s) that arrived twice stored once")
+    print_report(
+        crawl.marketplaces, f"run {crawl.run_id}: {crawl.status}, {crawl.published} offers published", notes
+    )
+    exit_for_crawl(crawl.status)

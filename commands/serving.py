@@ -84,6 +84,21 @@ def publish(
 
 @app.command()
 @user_errors
+def replicate(
+    source: Annotated[
+        Path, typer.Argument(help="A snapshots folder to copy from (e.g. rsync'ed from the writer).")
+    ],
+    replica: Annotated[Path, typer.Argument(help="The snapshots folder a `bijia serve` replica serves.")],
+    keep: Annotated[int, typer.Option(min=1, help="Snapshots to keep in the replica.")] = 3,
+) -> None:
+    """Copy the current snapshot into an API replica's folder and swap it in atomically (see docs/deploy.md)."""
+    from service.serving import replicate as replicate_snapshot
+
+    typer.echo(replicate_snapshot(source, replica, keep=keep))
+
+
+@app.command()
+@user_errors
 def serve(
     snapshots: SnapshotsOption = DEFAULT_SNAPSHOTS,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.errors import UserError
+from storage.replicas import replicate as replicate_snapshot
 from storage.snapshots import current_snapshot
 from storage.snapshots import publish as publish_snapshot
 
@@ -20,3 +21,8 @@ def require_snapshot(snapshots: Path) -> None:
         raise UserError(
             f"{snapshots}: no published snapshot yet (run `bijia demo`, `bijia run` or `bijia publish` first)"
         )
+
+
+def replicate(source: Path, replica: Path, *, keep: int = 3) -> str:
+    """Make the current snapshot of ``source`` current in the replica folder ``replica`` (docs/deploy.md)."""
+    return replicate_snapshot(source, replica, keep=keep)
