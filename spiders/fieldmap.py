@@ -72,6 +72,7 @@ class FieldMapSpider(MarketplaceSpider):
             compile_field("url", detail.url, json=self.plan.json) if detail and detail.url else None
         )
         self.seen: set[str] = set()
+        self.captures: dict[int, Capture] = {}
 
     def field_map(self) -> FieldMap:
         """The map this spider reads (presets override this)."""
@@ -113,10 +114,10 @@ class FieldMapSpider(MarketplaceSpider):
         render = self.map.render
         if render is None:
             return scrapy.Request(url, callback=self.parse_listing, cb_kwargs=kwargs)
-        capture = Capture(re.compile(render.capture)) if render.capture else None
-        meta: dict[str, Any] = {"playwright": True, "playwright_include_page": True, "capture": capture}
-        if capture is not None:
-            meta["playwright_page_event_handlers"] = {"response": capture.on_response}
+        # only names and flags in meta: a request must stay serialisable (JOBDIR, the Redis frontier)
+        meta: dict[str, Any] = {"playwright": True, "playwright_include_page": True}
+        if render.capture:
+            meta["playwright_page_event_handlers"] = {"response": "on_capture_response"}
         return scrapy.Request(
             url, callback=self.parse_rendered, errback=self.close_page, cb_kwargs=kwargs, meta=meta
         )
@@ -154,8 +155,8 @@ class FieldMapSpider(MarketplaceSpider):
         self, response: Response, start: str, page: int, each: Any, chain: bool
     ) -> AsyncIterator[Any]:
         assert self.map.render is not None
-        capture: Capture | None = response.meta.get("capture")
         pw_page = response.meta["playwright_page"]
+        capture = self.page_capture(pw_page) if self.map.render.capture else None
         selector = None if self.plan.json else self.map.items
         try:
             rendered = await render_listing(
@@ -167,6 +168,7 @@ class FieldMapSpider(MarketplaceSpider):
             )
         finally:
             await pw_page.close()
+            self.captures.pop(id(pw_page), None)
         self.count("rendered_pages")
         self.count("loads", rendered.loads)
         docs = (
@@ -183,6 +185,15 @@ class FieldMapSpider(MarketplaceSpider):
         if chain and docs and pagination is not None and pagination.kind not in ("load_more", "scroll"):
             for request in self.follow(docs[-1], response.url, start, page, each, new):
                 yield request
+
+    def page_capture(self, page: Any) -> Capture:
+        """The capture of one rendered page's XHR/fetch responses (made when its first one arrives)."""
+        assert self.map.render is not None and self.map.render.capture
+        return self.captures.setdefault(id(page), Capture(re.compile(self.map.render.capture)))
+
+    async def on_capture_response(self, response: Any) -> None:
+        """scrapy-playwright's handler of the ``response`` event of a rendered listing page."""
+        await self.page_capture(response.frame.page).on_response(response)
 
     def captured(self, capture: Capture) -> list[Document]:
         docs = []
