@@ -370,6 +370,8 @@ def propose(body: bytes, url: str, content_type: str = "") -> Found | None:
             return _proposed(
                 {"format": "json", "items": proposal.items, "fields": proposal.fields}, data, proposal, notes
             )
+        if data is not None:
+            return None  # JSON without an item list: no HTML to look at either
     best = None
     for locator, data in embedded_candidates(text):
         proposal = propose_json(data)
@@ -401,7 +403,7 @@ def _proposed(entry: dict[str, Any], data: Any, proposal: JsonProposal, notes: l
 
 def next_link(text: str) -> str | None:
     """A selector of the page's "next page" link (``rel=next``, 下一页, Next)."""
-    sel = Selector(text=text)
+    sel = Selector(text=text, type="html")
     if sel.css("a[rel~=next]"):
         return "a[rel~=next]::attr(href)"
     for anchor in sel.css("a[href]"):

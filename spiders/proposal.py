@@ -34,7 +34,22 @@ _NOT_TITLE = (
     "attr",
     "loc",
 )
+PRICE_KEYS = (
+    "viewprice",
+    "saleprice",
+    "currentprice",
+    "sellprice",
+    "price",
+    "minprice",
+    "pricestring",
+    "amount",
+    "lowprice",
+    "goodsprice",
+    "dishprice",
+    "stdprice",
+)
 _LIST_PRICE = (
+    "reserve",
     "original",
     "origin",
     "market",
@@ -61,6 +76,9 @@ _NOT_PRICE = (
     "tag",
     "icon",
     "fee",
+    "box",
+    "pack",
+    "deposit",
 )
 ID_KEYS = (
     "sku_id",
@@ -81,18 +99,25 @@ ID_KEYS = (
     "offer_id",
     "offerid",
 )
+
+
+def _norm(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
 TITLE_KEYS = (
-    "raw_title",
+    "rawtitle",
     "title",
     "name",
-    "goods_name",
-    "product_name",
-    "item_name",
-    "sku_name",
-    "spu_name",
-    "display_name",
+    "goodsname",
+    "productname",
+    "itemname",
+    "skuname",
+    "spuname",
+    "dishname",
+    "foodname",
+    "displayname",
     "wname",
-    "food_name",
 )
 
 
@@ -112,11 +137,13 @@ def key_path(parts: list[str]) -> str:
     """A JMESPath from keys and ``[]`` (flatten) steps; keys that are not identifiers are quoted."""
     out: list[str] = []
     for part in parts:
-        if part == "[]":
-            out.append("[]")
+        if part in ("[]", "*"):
+            out.append("[]" if part == "[]" else ".*")
             continue
-        step = part if _IDENTIFIER.match(part) else '"' + part.replace('"', '\\"') + '"'
-        out.append(("." if out else "") + step)
+        index = re.match(r"^(.*)(\[\d+\])$", part)
+        name, suffix = (index.group(1), index.group(2)) if index else (part, "")
+        step = name if _IDENTIFIER.match(name) else '"' + name.replace('"', '\\"') + '"'
+        out.append(("." if out else "") + step + suffix)
     return "".join(out)
 
 
@@ -129,6 +156,9 @@ def arrays(
     if depth > 12:
         return
     if isinstance(data, dict):
+        values = list(data.values())
+        if len(values) >= 3 and all(isinstance(v, dict) for v in values):  # {"2496918240": {...}, …}
+            yield [*path, "*"], values
         for key, value in data.items():
             yield from arrays(value, [*path, str(key)], depth + 1)
     elif isinstance(data, list):
@@ -175,6 +205,8 @@ def _money(value: Any) -> Decimal | None:
 
 def _price_key(key: str) -> bool:
     folded = key.lower()
+    if folded.endswith(("id", "ids")):
+        return False
     return ("price" in folded or folded in ("p", "amount", "jdprice", "sale")) and not any(
         w in folded for w in _NOT_PRICE
     )
@@ -183,15 +215,37 @@ def _price_key(key: str) -> bool:
 def flat_values(
     obj: dict, prefix: list[str] | None = None, depth: int = 0
 ) -> Iterator[tuple[list[str], Any]]:
-    """(key path, value) of an item's scalars, one level of nested objects included
-    (``price.amount``, ``shop.name``)."""
+    """(key path, value) of an item's scalars, two levels of nested objects included
+    (``price.amount``, ``priceInfo.currentPrice.price``), and the first of a list of objects
+    (``skus[0].price``)."""
     prefix = prefix or []
     for key, value in obj.items():
         path = [*prefix, str(key)]
-        if isinstance(value, dict) and depth < 1:
+        if isinstance(value, dict) and depth < 2:
             yield from flat_values(value, path, depth + 1)
+        elif (
+            isinstance(value, list)
+            and value
+            and isinstance(value[0], dict)
+            and depth < 1
+            and _not_items(value)
+        ):
+            yield from flat_values(value[0], [*path[:-1], f"{path[-1]}[0]"], depth + 1)  # skus[0].price
         elif not isinstance(value, list | dict):
             yield path, value
+
+
+def _scalars_of(obj: dict, path: list[str], depth: int) -> Iterator[tuple[list[str], Any]]:
+    for key, value in obj.items():
+        if isinstance(value, dict) and depth < 2:
+            yield from _scalars_of(value, [*path, str(key)], depth + 1)
+        elif not isinstance(value, list | dict):
+            yield [*path, str(key)], value
+
+
+def _not_items(values: list[Any]) -> bool:
+    """A list of skus or specs of one item (no titles of their own), not a list of items."""
+    return not any(_is_title(path[-1], v) for path, v in _scalars_of(values[0], [], 0))
 
 
 def _share(items: list[dict], test: Any) -> float:
@@ -215,19 +269,35 @@ def score(items: list[dict]) -> float:
 
 
 def propose_json(data: Any) -> JsonProposal | None:
-    """The best item array of ``data`` and a field for each ``Offer`` field found in its items."""
-    best: tuple[float, list[str], list[dict]] | None = None
-    for path, items in arrays(data):
-        value = score(items)
-        if value > 0 and (best is None or value > best[0]):
-            best = (value, path, items)
-    if best is None:
+    """The best item array of ``data`` and a field for each ``Offer`` field found in its items.
+
+    Among the arrays of item-like objects, an outer one wins over the arrays inside its objects (a dish
+    and its ingredients, a product and its options), then the highest score."""
+    found = [
+        (value, path, items) for path, items in arrays(data) if (value := score(items) * _named(path)) > 0
+    ]
+    outer = [c for c in found if not any(_inside(c[1], o[1]) for o in found)]
+    if not outer:
         return None
-    _, path, items = best
+    _, path, items = max(outer, key=lambda c: c[0])
     fields = propose_fields(items[:50])
     examples = {name: _example(items[0], spec) for name, spec in fields.items()}
     items_path = key_path(path) + ("[]" if path and path[-1] != "[]" and "[]" in path else "")
     return JsonProposal(items_path or "@", fields, len(items), {k: v for k, v in examples.items() if v})
+
+
+_ITEM_WORDS = ("goods", "item", "product", "dish", "food", "spu", "sku", "list", "auction", "result", "offer")
+
+
+def _named(path: list[str]) -> float:
+    """Arrays named like item lists (``goods``, ``items``, ``dishList``) count half again."""
+    key = next((p for p in reversed(path) if p not in ("[]", "*")), "").lower()
+    return 1.5 if any(w in key for w in _ITEM_WORDS) else 1.0
+
+
+def _inside(path: list[str], outer: list[str]) -> bool:
+    """Whether ``path`` is an array inside the objects of the array at ``outer``."""
+    return len(path) > len(outer) and path[: len(outer)] == outer and path[len(outer)] in ("[]", "*")
 
 
 def _example(item: dict, spec: Any) -> str | None:
@@ -255,7 +325,7 @@ def propose_fields(items: list[dict]) -> dict[str, Any]:
         columns,
         n,
         lambda p, vs: _is_title(p[-1], vs[0]) or any(_is_title(p[-1], v) for v in vs[:5]),
-        lambda p, vs: (_rank(p[-1].lower(), TITLE_KEYS), -sum("<" in str(v) for v in vs), filled(p)),
+        lambda p, vs: (len(p), _rank(_norm(p[-1]), TITLE_KEYS), -sum("<" in str(v) for v in vs), -filled(p)),
     )
     if title:
         out["title"] = key_path(list(title))
@@ -265,8 +335,10 @@ def propose_fields(items: list[dict]) -> dict[str, Any]:
         if (_price_like(list(p), vs[0]) or "coupon" in p[-1].lower())
         and sum(_money(v) is not None for v in vs) >= (MIN_SHARE if _kind(p) == "price" else 0.1) * n
     ]
-    for name, price_path in _classify_prices(prices).items():
-        out[name] = key_path(list(price_path))
+    classified = _classify_prices(prices)
+    fen = "price" in classified and in_fen(columns[classified["price"]])
+    for name, price_path in classified.items():
+        out[name] = {"path": key_path(list(price_path)), "scale": 0.01} if fen else key_path(list(price_path))
     listing = _pick(
         columns,
         n,
@@ -284,6 +356,17 @@ def propose_fields(items: list[dict]) -> dict[str, Any]:
     return out
 
 
+def in_fen(values: list[Any]) -> bool:
+    """Prices that look like integer fen/cents (``2300`` for ¥23.00): whole numbers, the non-zero ones at
+    least 100 and most of them multiples of 10 (yuan prices such as 35, 128 or 1299 are not)."""
+    known = [v for v in values if v is not None]
+    whole = [v for v in known if isinstance(v, int) and not isinstance(v, bool)]
+    positive = [v for v in whole if v > 0]
+    if not positive or len(whole) < 0.9 * len(known):
+        return False
+    return min(positive) >= 100 and sum(1 for v in positive if v % 10 == 0) >= 0.6 * len(positive)
+
+
 def _rank(key: str, order: tuple[str, ...]) -> int:
     return order.index(key) if key in order else len(order)
 
@@ -297,15 +380,18 @@ def _classify_prices(paths: list[tuple[str, ...]]) -> dict[str, tuple[str, ...]]
     """Selling price, list price and coupon price among the price-like keys (the selling price is the
     first key that is neither)."""
     out: dict[str, tuple[str, ...]] = {}
-    for path in sorted(paths, key=len):
+    for path in sorted(paths, key=lambda p: (len(p), _rank(_norm(p[-1]), PRICE_KEYS))):
         out.setdefault(_kind(path), path)
-    if "price" not in out and "final_price" in out:
-        out["price"] = out.pop("final_price")
+    for other in ("final_price", "list_price"):  # the only price shown is the price
+        if "price" not in out and other in out:
+            out["price"] = out.pop(other)
     return out
 
 
 def _kind(path: tuple[str, ...]) -> str:
-    words = "_".join(path).lower()
+    """price, list_price or final_price, by the key's own name (``skuList[0].price`` is a price)."""
+    last = path[-2:] if path[-1].lower() in ("amount", "value") and len(path) > 1 else path[-1:]
+    words = "_".join(re.sub(r"\[\d+\]$", "", p) for p in last).lower()
     if any(w in words for w in _LIST_PRICE):
         return "list_price"
     if any(w in words for w in _FINAL_PRICE):

@@ -12,10 +12,14 @@ from typing import Any
 
 from lxml import html as lxml_html
 from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
 
 from core.prices import parse_price
 
-PRICE_TEXT = re.compile(r"(?:[¥￥$€£]\s*\d|\d[\d,.]*\s*(?:元|RMB|CNY|USD|EUR)\b|\d\.\d\d\b)")
+PRICE_TEXT = re.compile(
+    r"[¥￥$€£]\s*\d|\b(?:EUR|USD|GBP|CNY|RMB|CHF)\s*\d|\d[\d,.]*\s*(?:元|RMB|CNY|USD|EUR|€|£)|\d[.,]\d\d\b"
+)
+_CSS = HTMLTranslator()
 CURRENCY = re.compile(r"[¥￥$€£]|元|RMB|CNY")
 MIN_ITEMS = 3
 ID_ATTRIBUTES = (
@@ -41,6 +45,8 @@ _CLASS_WORDS = {
     "in_stock": ("stock", "avail"),
     "delivery": ("delivery", "eta", "arrive"),
 }
+NOISE = ("promo", "offscreen", "sr-only", "hidden", "ad", "tag", "icon", "label", "badge")
+"""Class words of text that is not part of a title (promotion words, screen-reader-only labels)."""
 _SHIPPING_TEXT = re.compile(r"包邮|免运费|运费|免邮|free shipping|shipping", re.I)
 _STOCK_TEXT = re.compile(r"有货|无货|现货|缺货|售罄|in stock|out of stock|sold out", re.I)
 _SKIP = {"script", "style", "noscript", "template", "svg"}
@@ -133,17 +139,39 @@ def relative_selector(item: Any, el: Any) -> str:
     return " ".join(reversed(steps))
 
 
+def selectors_for(item: Any, el: Any) -> list[str]:
+    """CSS selectors, short ones first, whose first match inside ``item`` is ``el``."""
+    own = _classes(el)
+    candidates = [f"{el.tag}.{c}" for c in own] + [f".{c}" for c in own]
+    ancestor, steps = el.getparent(), 0
+    while ancestor is not None and ancestor is not item and steps < 3:
+        candidates += [f"{ancestor.tag}.{c} {el.tag}" for c in _classes(ancestor)]
+        candidates += [f"{ancestor.tag}.{c} {el.tag}.{o}" for c in _classes(ancestor) for o in own[:1]]
+        ancestor, steps = ancestor.getparent(), steps + 1
+    candidates.append(relative_selector(item, el))
+    found = []
+    for candidate in dict.fromkeys(candidates):
+        matches = item.xpath(_xpath(candidate))
+        if matches and matches[0] is el:
+            found.append(candidate)
+    return found
+
+
+def _xpath(css: str) -> str:
+    return _CSS.css_to_xpath(css, prefix="descendant::")
+
+
 def _common(items: list[Any], pick: Any) -> str | None:
-    """The relative selector ``pick`` finds in most items (``None`` when it finds it in few)."""
-    paths: Counter[str] = Counter()
+    """The selector that finds what ``pick`` picks in most items (``None`` when it works in few)."""
+    votes: Counter[str] = Counter()
     for item in items:
         el = pick(item)
         if el is not None:
-            paths[relative_selector(item, el)] += 1
-    if not paths:
+            votes.update(selectors_for(item, el))
+    if not votes:
         return None
-    path, count = paths.most_common(1)[0]
-    return path if count >= 0.6 * len(items) else None
+    best = min(votes, key=lambda sel: (-votes[sel], " " in sel, len(sel)))
+    return best if votes[best] >= 0.6 * len(items) else None
 
 
 def _first(item: Any, test: Any) -> Any:
@@ -151,7 +179,10 @@ def _first(item: Any, test: Any) -> Any:
 
 
 def _has_class(el: Any, words: tuple[str, ...]) -> bool:
-    return any(w in c.lower() for c in _classes(el) for w in words)
+    """Whether a word of one of the element's classes starts with one of ``words`` (``p-price``,
+    ``coupon-price``, ``shopName``; not ``a-text-bold`` for ``old``)."""
+    tokens = [t for c in _classes(el) for t in re.split(r"[-_]|(?<=[a-z])(?=[A-Z])", c)]
+    return any(t.lower().startswith(w) for t in tokens for w in words)
 
 
 def propose_dom(text: str) -> DomProposal | None:
@@ -247,17 +278,38 @@ def _image_attribute(items: list[Any]) -> str:
 
 
 def _title(item: Any) -> Any:
-    """The item's title: an element whose class says title/name, else its longest link text."""
+    """The item's title: an element whose class says title/name, else its longest link text; inside it,
+    the part that leaves out noise (promotion words, screen-reader-only labels) when there is some."""
     named = _first(item, lambda el: _has_class(el, _CLASS_WORDS["title"]) and len(_own_text(el)) >= 4)
-    if named is not None:
-        return named
-    links = [
-        el for el in item.iter("a") if len(_own_text(el)) >= 4 and not PRICE_TEXT.fullmatch(_own_text(el))
+    if named is None:
+        links = [
+            el for el in item.iter("a") if len(_own_text(el)) >= 4 and not PRICE_TEXT.fullmatch(_own_text(el))
+        ]
+        named = max(links, key=lambda el: len(_own_text(el)), default=None)
+    return _without_noise(named) if named is not None else None
+
+
+def _without_noise(el: Any) -> Any:
+    """The largest descendant of ``el`` free of noise elements, when ``el`` holds one with text."""
+    descendants = [d for d in el.iterdescendants() if isinstance(d.tag, str)]
+    # noise that would change the title: a promotion sentence, a hidden label (a short badge stays)
+    noisy = [d for d in descendants if _has_class(d, NOISE) and len(_own_text(d)) >= 6]
+    if not noisy:
+        while True:  # down to the element that holds the text itself (<a><em>title</em></a>)
+            same = [c for c in el if isinstance(c.tag, str) and _own_text(c) == _own_text(el)]
+            if len(same) != 1:
+                return el
+            el = same[0]
+    clean = [
+        d
+        for d in descendants
+        if len(_own_text(d)) >= 4 and not any(n is d or n in set(d.iterdescendants()) for n in noisy)
     ]
-    return max(links, key=lambda el: len(_own_text(el)), default=None)
+    return max(clean, key=lambda d: len(_own_text(d)), default=el)
 
 
 def _examples(item: Any, fields: dict[str, Any]) -> dict[str, str]:
+    """What each proposed field reads in the first item (as the engine reads it: the first match)."""
     sel = Selector(root=item)
     out = {}
     for name, spec in fields.items():
@@ -266,7 +318,8 @@ def _examples(item: Any, fields: dict[str, Any]) -> dict[str, str]:
         elif "::" in spec:
             value = sel.css(spec).get()
         else:
-            value = " ".join(t.strip() for t in sel.css(f"{spec} ::text").getall() if t.strip())
+            first = sel.css(spec)[:1]
+            value = " ".join("".join(first.xpath(".//text()").getall()).split()) if first else None
         if value:
             out[name] = value[:60]
     return out

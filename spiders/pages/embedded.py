@@ -43,7 +43,7 @@ def script_json(html: str | Selector, script: str) -> Any:
     """The JSON a page embeds: ``script`` is a selector of the ``<script>`` (``#__NEXT_DATA__``) or the
     name of the variable it assigns (``window.__INITIAL_STATE__``, ``g_page_config``)."""
     if is_script_selector(script):
-        sel = html if isinstance(html, Selector) else Selector(text=html)
+        sel = html if isinstance(html, Selector) else Selector(text=html, type="html")
         body = sel.css(f"{script}::text").get()
         if body is None:
             raise NotJson(f"no element {script!r} on the page")
@@ -67,7 +67,7 @@ ASSIGNMENT = re.compile(
 def embedded_candidates(html: str) -> list[tuple[str, Any]]:
     """Every JSON a page embeds, as (how to find it again, data): ``<script type=application/json>`` with
     an id, and variable assignments in scripts. JSON-LD is left to the ``jsonld`` shape."""
-    sel = Selector(text=html)
+    sel = Selector(text=html, type="html")
     found: list[tuple[str, Any]] = []
     for node in sel.xpath("//script[@id][contains(@type, 'json') and not(contains(@type, 'ld+json'))]"):
         try:

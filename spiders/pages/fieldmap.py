@@ -224,7 +224,7 @@ class MapPlan:
             return Document(script_json(text_body, self.map.script), url)
         if self.json:
             return Document(parse_json(text_body), url)
-        return Document(Selector(text=text_body), url)
+        return Document(Selector(text=text_body, type="html"), url)
 
     def items(self, doc: Document) -> list[Any]:
         if self.items_getter is None:
