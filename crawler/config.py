@@ -269,13 +269,16 @@ def _describe(exc: ValidationError, path: Path, text: str, raw: dict) -> str:
             where = f"marketplace {name!r}: "
             line = _table_line(text, loc[1])
             if err["type"] != "missing":
-                line = _key_line(text, [str(k) for k in loc[2:] if isinstance(k, str)], line)
+                # a map's own checks name the key first in the message: "price: not a JMESPath …"
+                named = re.match(r"^([\w.-]+): ", str(err["msg"]).removeprefix("Value error, "))
+                keys = [str(k) for k in loc[2:] if isinstance(k, str)]
+                line = _key_line(text, keys + (named.group(1).split(".") if named else []), line)
             loc = loc[2:]
         elif len(loc) >= 2 and loc[0] in ("alerts", "run"):
             line = _line_of(text, f"[{loc[0]}]")
             if err["type"] != "missing":
                 line = _line_of(text, str(loc[1]), line)
-        key_path = ".".join(str(k) for k in loc) or "(file)"
+        key_path = ".".join(str(k) for k in loc) or ("" if where else "(file)")
         message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"{path} line {line}: {where}{key_path}: {message}")
+        lines.append(f"{path} line {line}: {where}{key_path + ': ' if key_path else ''}{message}")
     return "\n".join(lines)
