@@ -13,7 +13,7 @@ from __future__ import annotations
 from core.offer import Offer
 from crawler.config import Marketplace
 from crawler.fieldmap_config import FieldMap, FieldRule, Pagination, Render
-from spiders.pages.fieldmap import compile_map, merge_maps
+from spiders.pages.fieldmap import preset_plan
 
 
 def preset_map(m: Marketplace) -> FieldMap:
@@ -45,5 +45,5 @@ def preset_map(m: Marketplace) -> FieldMap:
 
 
 def extract_offers(body: str | bytes, url: str, marketplace: Marketplace) -> list[Offer]:
-    plan = compile_map(merge_maps(preset_map(marketplace), marketplace.map), marketplace)
+    plan = preset_plan(preset_map, marketplace)
     return plan.offers(plan.document(body, url))

@@ -18,6 +18,9 @@ from core.values import availability, gtin
 from spiders.pages._common import clean
 
 Fragment = dict[str, Any]
+_RELATIVE = re.compile(r"^[\w-]+(?:/|$)")
+_PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
+_UNCLEAN = re.compile(r"^\s|\s$|\s\s|[\t\n\r\f\v\xa0\u3000]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _QTY = re.compile(
     r"(?:仅剩|剩余|库存|还剩|only|stock[:：]?)\s*(\d+)|(\d+)\s*(?:件|个)?\s*(?:in stock|有货|库存)", re.I
@@ -66,9 +69,11 @@ def text(value: Any) -> str | None:
     """Whitespace-collapsed text; HTML tags inside JSON strings (search highlighting) are removed."""
     if value is None or isinstance(value, dict | list):
         return None
-    raw = str(value)
+    raw = value if isinstance(value, str) else str(value)
     if "<" in raw:
         raw = _TAG.sub("", raw)
+    if "&" not in raw and not _UNCLEAN.search(raw):  # already clean text: skip the unescape and collapse
+        return raw or None
     return clean(raw)
 
 
@@ -81,8 +86,8 @@ def price_fragment(field: str, value: Any, hint: str | None, scale: Decimal | No
     raw = text(value)
     if raw is None:
         return {}
-    if scale is not None and (plain := number(raw, scale)) is not None:
-        return {field: plain, f"{field}_raw": raw}
+    if _PLAIN.match(raw):  # "5999.00": a number written as text, no currency to read
+        return {field: number(raw, scale), f"{field}_raw": raw}
     parsed = parse_price(raw, hint)
     out: Fragment = {field: parsed.amount, f"{field}_raw": raw}
     if parsed.amount is not None and parsed.currency and parsed.currency_symbol:
@@ -95,6 +100,8 @@ def shipping_fragment(value: Any, hint: str | None, scale: Decimal | None) -> Fr
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return {"shipping": number(value, scale), "shipping_raw": str(value)}
     raw = text(value)
+    if raw and _PLAIN.match(raw):  # "3.00": a fee written as text
+        return {"shipping": number(raw, scale), "shipping_raw": raw}
     return {"shipping": parse_shipping(raw, hint), "shipping_raw": raw} if raw else {}
 
 
@@ -156,7 +163,12 @@ def url_value(value: Any, page_url: str, base_url: str, templated: bool) -> str 
     raw = text(value)
     if raw is None or raw.startswith(("javascript:", "#", "data:")):
         return None
-    return urljoin(base_url if templated else page_url, raw)
+    if raw.startswith(("https://", "http://")):
+        return raw
+    base = base_url if templated else page_url
+    if templated and base.endswith("/") and _RELATIVE.match(raw):  # "store/101/…" under the shop's folder
+        return base + raw
+    return urljoin(base, raw)
 
 
 def _int(value: Any) -> int | None:

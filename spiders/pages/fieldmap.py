@@ -19,7 +19,9 @@ from functools import partial
 from typing import Any
 
 import jmespath
-from parsel import Selector
+from lxml import etree
+from lxml import html as lxml_html
+from parsel.csstranslator import HTMLTranslator
 
 from core.encoding import to_text
 from core.offer import Offer
@@ -29,8 +31,10 @@ from spiders.pages._common import clean, url_path
 from spiders.pages.embedded import parse_json, script_json
 from spiders.pages.field_values import DEFAULT_PROCESSOR, Fragment, fragment, text, unit_attributes, url_value
 
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*)*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_CSS = HTMLTranslator()
+_TEXT, _URL = 1, 2
 Getter = Callable[[Any, "Scope"], Any]
 
 
@@ -47,20 +51,38 @@ class Scope:
 # --- compiling expressions --------------------------------------------------------------------------
 
 
-def _dotted(keys: list[str], obj: Any) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
+def _dotted(steps: list[str | int], obj: Any) -> Any:
+    """What JMESPath gives for ``a.b[0].c``: keys of objects and indexes of lists, ``None`` when absent."""
+    for step in steps:
+        if isinstance(step, int):
+            if not isinstance(obj, list) or not -len(obj) <= step < len(obj):
+                return None
+        elif not isinstance(obj, dict):
             return None
-        obj = obj.get(key)
+        obj = obj[step] if isinstance(step, int) else obj.get(step)
     return obj
+
+
+def _steps(path: str) -> list[str | int]:
+    return [
+        int(p[1:-1]) if p.startswith("[") else p
+        for p in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\[-?\d+\]", path)
+    ]
 
 
 def json_getter(expression: str) -> Getter:
     scope = next((s for s in SCOPES if expression.startswith(s)), "")
     body = expression[len(scope) :]
     search: Callable[[Any], Any] = (
-        partial(_dotted, body.split(".")) if _DOTTED.match(body) else jmespath.compile(body).search
+        partial(_dotted, _steps(body)) if _DOTTED.match(body) else jmespath.compile(body).search
     )
+    if "." not in body and "[" not in body and _DOTTED.match(body):  # one key: the common case, kept cheap
+        if scope == "$each.":
+            return lambda item, s: s.each.get(body) if isinstance(s.each, dict) else None
+        if scope == "$page.":
+            return lambda item, s: s.page.get(body) if isinstance(s.page, dict) else None
+        if not scope:
+            return lambda item, s: item.get(body) if isinstance(item, dict) else None
     if scope == "$page.":
         return lambda item, s: search(s.page)
     if scope == "$parent.":
@@ -70,36 +92,41 @@ def json_getter(expression: str) -> Getter:
     return lambda item, s: search(item)
 
 
-def _node_text(node: Selector) -> str | None:
-    if isinstance(node.root, str):
-        return node.root
-    return clean("".join(node.xpath(".//text()").getall()))
+def _text_of(node: Any) -> str | None:
+    if isinstance(node, str):  # an attribute or text() result
+        return node
+    return clean("".join(node.itertext()))
+
+
+def _compiled(expression: str, attr: str | None = None) -> etree.XPath:
+    """A CSS selector (parsel's ``::text``/``::attr(x)`` included) or an XPath, compiled once."""
+    if is_xpath(expression):
+        return etree.XPath(expression)
+    css = expression + (f"::attr({attr})" if attr and "::" not in expression else "")
+    return etree.XPath(_CSS.css_to_xpath(css))
 
 
 def html_getter(expression: str, attr: str | None = None, every: bool = False) -> Getter:
     """CSS or XPath, relative to the item (``$page.`` to the page); ``@name`` an attribute of the item.
-    Returns the first non-empty text (every match when ``every``)."""
+    Returns the first non-empty text (every match when ``every``). Items and pages are lxml elements."""
     on_page = expression.startswith("$page.")
     expr = expression.removeprefix("$page.").strip()
     if expr.startswith("@"):
         name = expr[1:]
-        return (
-            (lambda item, s: s.page.attrib.get(name)) if on_page else (lambda item, s: item.attrib.get(name))
-        )
-    xpath = expr if is_xpath(expr) else None
-    css = None if xpath else expr + (f"::attr({attr})" if attr and "::" not in expr else "")
+        return (lambda item, s: s.page.get(name)) if on_page else (lambda item, s: item.get(name))
+    find = _compiled(expr, attr)
+    attribute = attr if attr and is_xpath(expr) else None
 
     def get(item: Any, s: Scope) -> Any:
-        root = s.page if on_page else item
-        nodes = root.xpath(xpath) if xpath else root.css(css)
-        if attr and xpath:
-            values = [n.attrib.get(attr) for n in nodes if not isinstance(n.root, str)]
-        else:
-            values = [_node_text(n) for n in nodes]
+        nodes = find(s.page if on_page else item)
+        if attribute:
+            values = [n.get(attribute) for n in nodes if not isinstance(n, str)]
+        elif every:
+            values = [_text_of(n) for n in nodes]
+        else:  # the first non-empty one: most fields stop at the first node
+            return next((t for n in nodes if (t := _text_of(n))), None)
         values = [v for v in values if v not in (None, "")]
-        if every:
-            return values
-        return values[0] if values else None
+        return values if every else (values[0] if values else None)
 
     return get
 
@@ -114,6 +141,8 @@ class FieldReader:
     placeholders: dict[str, Getter] = dataclass_field(default_factory=dict)
     join: str | None = None
     const: Any = None
+    page_wide: bool = False
+    """Reads only the page, the ``each`` element or a constant: the same for every item of a page."""
 
     def read(self, item: Any, scope: Scope) -> Any:
         value = self.const if self.getter is None else self.getter(item, scope)
@@ -129,16 +158,29 @@ class FieldReader:
             value = self._fill(value, item, scope)
         return value
 
+    def __post_init__(self) -> None:
+        # "{$parent.title} - {name}" → "{0} - {1}" once, filled with str.format on each read
+        self.names = list(self.placeholders)
+        self.pattern = (
+            _PLACEHOLDER.sub(
+                lambda m: "{value}" if not m.group(1) else f"{{{self.names.index(m.group(1))}}}",
+                self.template.replace("{{", "\0").replace("}}", "\1"),
+            )
+            .replace("\0", "{{")
+            .replace("\1", "}}")
+            if self.template is not None
+            else None
+        )
+
     def _fill(self, value: Any, item: Any, scope: Scope) -> str | None:
-        parts: dict[str, str] = {}
-        for placeholder, getter in self.placeholders.items():
+        parts = []
+        for getter in self.placeholders.values():
             found = getter(item, scope)
             if found in (None, ""):
                 return None
-            parts[placeholder] = str(found)
-        assert self.template is not None
-        blank = "" if value is None else str(value)
-        return _PLACEHOLDER.sub(lambda m: parts.get(m.group(1), blank), self.template)
+            parts.append(found)
+        assert self.pattern is not None
+        return self.pattern.format(*parts, value="" if value is None else value)
 
 
 @dataclass
@@ -150,8 +192,29 @@ class Field:
     processor: str
     scale: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        only = self.readers[0] if len(self.readers) == 1 else None
+        plain = (
+            only is not None and only.getter is not None and not (only.regex or only.template or only.join)
+        )
+        self.direct: Getter | None = only.getter if plain and only is not None else None
+        """The getter itself when the field is one plain expression (most fields): no per-read steps."""
+        self.page_wide = all(r.page_wide for r in self.readers)
+        self.kind = (
+            _URL
+            if self.processor == "url"
+            else _TEXT
+            if self.processor == "text" and self.name != "currency"
+            else 0
+        )
+
     def raw(self, item: Any, scope: Scope) -> tuple[Any, bool]:
         """(the value, whether a template made it)."""
+        if self.direct is not None:
+            value = self.direct(item, scope)
+            if isinstance(value, list):
+                value = next((v for v in value if v not in (None, "", [], {})), None)
+            return (None if value in ("", {}) else value), False
         for reader in self.readers:
             value = reader.read(item, scope)
             if value not in (None, "", [], {}):
@@ -168,9 +231,13 @@ def compile_field(name: str, spec: FieldValue, *, json: bool, attribute: bool = 
     return Field(name, [_reader(a, json) for a in alternatives], processor, scale)
 
 
+def _page_wide(expressions: list[str]) -> bool:
+    return all(e.startswith(("$page.", "$each.")) for e in expressions)
+
+
 def _reader(spec: str | FieldRule, json: bool) -> FieldReader:
     if isinstance(spec, str):
-        return FieldReader(json_getter(spec) if json else html_getter(spec))
+        return FieldReader(json_getter(spec) if json else html_getter(spec), page_wide=_page_wide([spec]))
     getter: Getter | None = None
     if spec.path is not None:
         getter = json_getter(spec.path)
@@ -183,6 +250,7 @@ def _reader(spec: str | FieldRule, json: bool) -> FieldReader:
         for p in _PLACEHOLDER.findall(spec.template or "")
         if p
     }
+    expressions = [e for e in (spec.path, spec.css, spec.xpath) if e is not None] + list(placeholders)
     return FieldReader(
         getter,
         re.compile(spec.regex) if spec.regex else None,
@@ -190,6 +258,7 @@ def _reader(spec: str | FieldRule, json: bool) -> FieldReader:
         placeholders,
         spec.join,
         spec.const,
+        page_wide=spec.attr is None and _page_wide(expressions),
     )
 
 
@@ -198,7 +267,7 @@ def _reader(spec: str | FieldRule, json: bool) -> FieldReader:
 
 @dataclass
 class Document:
-    """A parsed page: ``root`` is a parsel ``Selector`` (HTML maps) or the JSON data (JSON maps)."""
+    """A parsed page: ``root`` is an lxml element (HTML maps) or the JSON data (JSON maps)."""
 
     root: Any
     url: str
@@ -224,7 +293,7 @@ class MapPlan:
             return Document(script_json(text_body, self.map.script), url)
         if self.json:
             return Document(parse_json(text_body), url)
-        return Document(Selector(text=text_body, type="html"), url)
+        return Document(lxml_html.document_fromstring(text_body or "<html></html>"), url)
 
     def items(self, doc: Document) -> list[Any]:
         if self.items_getter is None:
@@ -236,21 +305,39 @@ class MapPlan:
             return [i for i in found or [] if isinstance(i, dict)]
         return list(found)
 
-    def values(self, item: Any, doc: Document, each: Any = None, parent: Any = None) -> Fragment:
-        """The ``Offer`` keyword arguments one item gives (before defaults)."""
+    def values(
+        self,
+        item: Any,
+        doc: Document,
+        each: Any = None,
+        parent: Any = None,
+        *,
+        fields: list[Field] | None = None,
+        page_wide: Fragment | None = None,
+    ) -> Fragment:
+        """The ``Offer`` keyword arguments one item gives (before defaults); ``page_wide`` holds the values
+        of the fields that are the same for every item of the page, read once."""
         scope = Scope(doc.root, parent, each)
-        out: Fragment = {}
-        hint = self.marketplace.currency
-        for spec in self.fields:
-            raw, templated = spec.raw(item, scope)
-            if raw is None:
+        out: Fragment = dict(page_wide) if page_wide else {}
+        hint, base = self.marketplace.currency, self.marketplace.base_url
+        for spec in self.fields if fields is None else fields:
+            if spec.direct is not None:  # one plain expression: read it here, without the general steps
+                raw, templated = spec.direct(item, scope), False
+                if isinstance(raw, list):
+                    raw = next((v for v in raw if v not in (None, "", [], {})), None)
+            else:
+                raw, templated = spec.raw(item, scope)
+            if raw is None or raw == "":
                 continue
-            if spec.processor == "url":
-                out[spec.name] = url_value(raw, doc.url, self.marketplace.base_url, templated)
+            kind = spec.kind
+            if kind == _TEXT:
+                out[spec.name] = text(raw)
+            elif kind == _URL:
+                out[spec.name] = url_value(raw, doc.url, base, templated)
             else:
                 out.update(fragment(spec.name, spec.processor, raw, hint=hint, scale=spec.scale))
         attributes: dict[str, str] = {}
-        for spec in self.attributes:
+        for spec in self.attributes if item is not None else []:
             raw, _ = spec.raw(item, scope)
             if raw is None:
                 continue
@@ -264,13 +351,15 @@ class MapPlan:
 
     def item_values(self, doc: Document, each: Any = None) -> Iterator[tuple[Any, Fragment]]:
         """(item, values) for every item of the page (every variant of every item with ``variants``)."""
+        per_item = [f for f in self.fields if not f.page_wide]
+        page_wide = self.values(None, doc, each, fields=[f for f in self.fields if f.page_wide])
         for item in self.items(doc):
             if self.variants is None:
-                yield item, self.values(item, doc, each)
+                yield item, self.values(item, doc, each, fields=per_item, page_wide=page_wide)
                 continue
             for variant in self.variants(item, Scope(doc.root, None, each)) or []:
                 if isinstance(variant, dict):
-                    yield variant, self.values(variant, doc, each, parent=item)
+                    yield variant, self.values(variant, doc, each, item, fields=per_item, page_wide=page_wide)
 
     def offers(self, doc: Document, each: Any = None) -> list[Offer]:
         """Every offer on the page, once each (by listing id)."""
@@ -293,6 +382,21 @@ def merge_maps(preset: FieldMap, override: FieldMap | None) -> FieldMap:
     return preset.model_copy(update=changes)
 
 
+_PLANS: dict[str, MapPlan] = {}
+
+
+def preset_plan(preset: Callable[[Marketplace], FieldMap], m: Marketplace) -> MapPlan:
+    """The compiled map of a shape's preset with ``m``'s fields on top, compiled once per marketplace
+    (page objects are called once per page)."""
+    key = f"{preset.__module__}.{preset.__qualname__}:{m.model_dump_json()}"
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        plan = _PLANS[key] = compile_map(merge_maps(preset(m), m.map), m)
+    return plan
+
+
 def compile_map(field_map: FieldMap, marketplace: Marketplace) -> MapPlan:
     json = field_map.is_json
     items = None
@@ -309,9 +413,8 @@ def compile_map(field_map: FieldMap, marketplace: Marketplace) -> MapPlan:
 
 
 def _items_getter(expression: str) -> Getter:
-    if is_xpath(expression):
-        return lambda root, s: root.xpath(expression)
-    return lambda root, s: root.css(expression)
+    find = _compiled(expression)
+    return lambda root, s: [node for node in find(root) if not isinstance(node, str)]
 
 
 def make_offer(values: Fragment, m: Marketplace, page_url: str) -> Offer | None:
@@ -330,6 +433,8 @@ def make_offer(values: Fragment, m: Marketplace, page_url: str) -> Offer | None:
     list_price = values.get("list_price")
     if list_price is not None and price is not None and list_price <= price:
         values = {**values, "list_price": None, "list_price_raw": None}
-    kwargs = {k: v for k, v in values.items() if k not in ("title", "url", "listing_id", "delivery")}
+    kwargs = dict(values)
+    for key in ("title", "url", "listing_id"):
+        kwargs.pop(key, None)
     kwargs.setdefault("currency", m.currency)
     return Offer(marketplace=m.name, listing_id=str(listing_id), url=url, title=title, **kwargs)

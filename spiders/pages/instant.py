@@ -15,7 +15,7 @@ from core.values import money
 from crawler.config import Marketplace
 from crawler.fieldmap_config import Each, FieldMap, FieldRule, Pagination
 from spiders.pages._common import clean, to_json
-from spiders.pages.fieldmap import Document, compile_map, merge_maps
+from spiders.pages.fieldmap import Document, preset_plan
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def total_pages(body: str | bytes | dict) -> int | None:
 
 def extract_offers(body: str | bytes | dict, url: str, marketplace: Marketplace, store: Store) -> list[Offer]:
     """One store's products page, read with the shape's preset field map (``spiders.instant``)."""
-    plan = compile_map(merge_maps(preset_map(marketplace), marketplace.map), marketplace)
+    plan = preset_plan(preset_map, marketplace)
     data = to_json(body)
     return plan.offers(Document(data, url), each=asdict(store))
 
