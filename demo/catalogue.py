@@ -24,6 +24,7 @@ from typing import NamedTuple
 from demo.listings import FIELD_MAP_SHOPS, SHOPS, STORES, Listing, Store, make_listing, money
 from demo.products import Product, iter_products
 from demo.rand import Draw, permute
+from demo.titles import quantity, storage
 
 __all__ = ["SHOPS", "STORES", "Catalogue", "Listing", "Sku", "Store", "TruthRow", "generate_catalogue"]
 
@@ -53,8 +54,6 @@ class Sku:
     @property
     def name(self) -> str:
         """Canonical English name, e.g. ``Apple iPhone 15 Pro 256GB Black``."""
-        from demo.titles import quantity, storage
-
         v, p = self.values, self.product
         words = [p.model_en if p.model_en.startswith(p.brand.en) else f"{p.brand.en} {p.model_en}"]
         words += [storage(v[a], "GB") for a in ("memory", "storage") if a in v]
