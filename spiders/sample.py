@@ -4,7 +4,8 @@ memory instead of the database: what ``bijia marketplaces check`` and the previe
 show.
 
 Scrapy's reactor cannot restart in a process, so each sample runs in a child process
-(``python -m spiders.sample IN OUT``) that reads the marketplaces from JSON and writes what it saw.
+(``python -m spiders.sample IN OUT``) that reads the marketplaces from JSON and writes what it saw. Its
+Scrapy log level is ``ERROR`` unless ``BIJIA_SAMPLE_LOG`` says otherwise (``INFO`` to debug a check).
 """
 
 from __future__ import annotations
