@@ -49,12 +49,20 @@ class Rendered:
     """Clicks of "load more" or scrolls that brought new items."""
 
 
-async def grew(count: Callable[[], Awaitable[int]], before: int, wait_ms: int) -> bool:
-    """Whether ``count()`` rises above ``before`` within ``wait_ms``."""
+async def grew(
+    count: Callable[[], Awaitable[int]],
+    before: int,
+    wait_ms: int,
+    gone: Callable[[], Awaitable[bool]] | None = None,
+) -> bool:
+    """Whether ``count()`` rises above ``before`` within ``wait_ms``; waiting stops early when ``gone()``
+    says the page has nothing more to load (the "load more" button removed after the last page)."""
     deadline = time.monotonic() + wait_ms / 1000
     while time.monotonic() < deadline:
         if await count() > before:
             return True
+        if gone is not None and await gone():
+            return await count() > before
         await asyncio.sleep(POLL_SECONDS)
     return False
 
@@ -82,6 +90,7 @@ async def load_pages(
     """Click "load more" or scroll to the bottom until no new items come or ``limit`` pages are shown;
     returns the number of loads that brought items."""
     loads = 0
+    gone = _button_gone(page, pagination.button) if pagination.kind == "load_more" else None
     while loads + 1 < limit:
         before = await count()
         if pagination.kind == "load_more":
@@ -91,10 +100,17 @@ async def load_pages(
             await button.click()
         else:
             await page.evaluate(SCROLL_TO_BOTTOM)
-        if not await grew(count, before, pagination.wait_ms):
+        if not await grew(count, before, pagination.wait_ms, gone):
             break
         loads += 1
     return loads
+
+
+def _button_gone(page: Any, selector: str | None) -> Callable[[], Awaitable[bool]]:
+    async def gone() -> bool:
+        return await page.query_selector(selector or "") is None
+
+    return gone
 
 
 async def render_listing(

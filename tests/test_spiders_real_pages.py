@@ -18,7 +18,7 @@ import pytest
 
 from core.offer import Offer
 from crawler.config import FieldMap, Marketplace, load_config
-from spiders.fieldmap import propose
+from spiders.fieldmap_probe import propose
 from spiders.pages.fieldmap import compile_map
 
 FOLDER = Path(__file__).resolve().parent / "fixtures" / "real_listings"
