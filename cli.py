@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from commands import crawling, marketplaces, matching, prices, serving
+from commands import crawling, extraction, marketplaces, matching, prices, serving, shopper
 
 app = typer.Typer(
     help=__doc__,
@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (crawling, matching, prices, serving):
+for group in (crawling, matching, prices, serving, extraction, shopper):
     app.add_typer(group.app)
 app.add_typer(marketplaces.app, name="marketplaces")
 

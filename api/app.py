@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.http import (
@@ -26,7 +26,10 @@ from api.http import (
     not_modified,
     wants_csv,
 )
+from api.shopper import nearby_query, with_nearby
+from api.shopper import router as shopper_router
 from api.snapshots import Reading, SnapshotManager
+from service.nearby import Where
 from storage import snapshot_queries as queries
 from storage.snapshots import Snapshot
 
@@ -109,7 +112,12 @@ def search(
 
 
 @router.get("/products/{product_id}", summary="One product with every offer", tags=["products"])
-async def product(request: Request, product_id: str, format: Format = None) -> Response:
+async def product(
+    request: Request,
+    product_id: str,
+    format: Format = None,
+    near: Annotated[Where | None, Depends(nearby_query)] = None,
+) -> Response:
     """The product and each of its live offers, ranked: available first, fresh first, then by landed price
     (final price after coupon + shipping). CSV: the offers table."""
     csv_format = wants_csv(request, format)
@@ -123,7 +131,7 @@ async def product(request: Request, product_id: str, format: Format = None) -> R
         else:
             page = queries.product_page(cur, product_id)
             if page is not None:
-                return json_response(page, snap)
+                return json_response(page if near is None else with_nearby(page, near), snap)
     raise ApiError(404, f"no product {product_id!r} in snapshot {snap.id}")
 
 
@@ -312,6 +320,7 @@ def create_app(
     app.state.snapshots = manager
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(shopper_router)
     page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
 
     @app.get("/", include_in_schema=False)

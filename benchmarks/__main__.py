@@ -8,7 +8,8 @@ Sections: (1) crawl throughput, bijia vs raw Scrapy (``bench_crawl``); (2) brows
 memory (``bench_browser``); field maps: the engine's extraction against hand-written extractors on the same
 demo pages (``bench_fieldmap``); (3) matching offers/s and peak memory (``bench_matching.py``, run as a
 subprocess); (4) API latency and requests/s on a snapshot (``make_snapshot.py`` + ``bench_api.py``, run as
-subprocesses); (5) storage offers/s (``bench_storage``). A section whose script is missing or fails is
+subprocesses); (5) storage offers/s (``bench_storage``); (6) product-page extraction: demo pages/s and the public
+product extraction benchmark's P/R/F1 beside Zyte, Diffbot and extruct (``bench_extraction``). A section whose script is missing or fails is
 reported as skipped with the reason; the others still run.
 """
 
@@ -31,7 +32,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import PYTHON, ROOT, Table, bench_env, cores, median
 
-SECTIONS = ("crawl", "browser", "fieldmap", "matching", "api", "storage")
+SECTIONS = ("crawl", "browser", "fieldmap", "matching", "api", "storage", "extraction")
 HERE = Path(__file__).resolve().parent
 
 
@@ -184,6 +185,21 @@ def storage(table: Table, args: argparse.Namespace) -> None:
             results,
             f"python -m benchmarks.bench_storage --sizes {size} --repeats {args.repeats}",
         )
+
+
+def extraction(table: Table, args: argparse.Namespace) -> None:
+    from benchmarks import bench_extraction
+
+    pages = 200 if args.quick else 500
+    result = bench_extraction.measure_speed(pages, max(args.repeats, 3))
+    bench_extraction.add_speed(
+        table,
+        result,
+        f"python -m benchmarks.bench_extraction --pages {pages} --repeats {max(args.repeats, 3)}",
+    )
+    skipped = bench_extraction.add_accuracy(table, "bijia eval-extraction")
+    if skipped:
+        raise Skip(f"benchmark accuracy: {skipped}")
 
 
 class Skip(Exception):

@@ -103,6 +103,7 @@ def sample_paths(snapshots: Path, n: int) -> dict[str, list[str]]:
     rnd = random.Random(7)
     return {
         "product": [f"/api/v1/products/{pid}" for pid in ids],
+        "product+near": [f"/api/v1/products/{pid}?near=39.9042,116.4074" for pid in ids],
         "search": [f"/api/v1/products?q={quote(rnd.choice(SEARCH_WORDS))}&limit=20" for _ in range(500)],
         "search+brand": [f"/api/v1/products?q={quote(w)}&brand=Apple" for w in ("black", "256gb", "白色")]
         * 50,

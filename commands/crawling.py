@@ -170,8 +170,16 @@ def alerts(
     fmt: FormatOption = Format.table,
     run_id: Annotated[str | None, typer.Option(help="Only the alerts of this run.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most recent N alerts.")] = 50,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this kind (repeatable): below_target, real_drop, restocked, price_drop, …"),
+    ] = None,
+    product: Annotated[str | None, typer.Option(help="Only this product's alerts.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts since: 24h, 7d, or a date (2026-11-01).")
+    ] = None,
 ) -> None:
-    """List recent alerts: price drops/rises, out of stock, back in stock, new lowest marketplace."""
+    """List recent alerts: watched products (bijia watch) and, opted in, every price/stock change."""
     from service.alerts import alerts as recent_alerts
 
     columns = [
@@ -185,8 +193,8 @@ def alerts(
         "price",
     ]
     render(
-        recent_alerts(db, run_id=run_id, limit=limit),
-        [*columns, "change", "delivered_at"],
+        recent_alerts(db, run_id=run_id, limit=limit, kinds=kind, product_id=product, since=since),
+        [*columns, "change", "channels"],
         fmt,
         title="Alerts",
     )

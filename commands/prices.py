@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from commands.common import DEFAULT_DB, DbOption, FormatOption, user_errors
+from commands.shopper import NearOption, RadiusOption, SortOption, ValueOfTimeOption, show_nearby
 from service.output import Format, comparison_table, render
 
 app = typer.Typer()
@@ -26,8 +27,17 @@ def compare(
     min_marketplaces: Annotated[
         int, typer.Option(min=1, help="Only products on at least N marketplaces.")
     ] = 2,
+    near: NearOption = None,
+    radius: RadiusOption = None,
+    sort: SortOption = "best",
+    value_of_time: ValueOfTimeOption = None,
 ) -> None:
-    """Compare prices: each marketplace's best landed price, the lowest, where, and the saving."""
+    """Compare prices: each marketplace's best landed price, the lowest, where, and the saving.
+
+    With --near: each product's offers ranked for a shopper there (stores by distance and delivery time)."""
+    if near is not None:
+        show_nearby(db, query, fmt, limit, 1, near, radius, sort, value_of_time)
+        return
     show_comparison(db, query, fmt, limit, min_marketplaces)
 
 

@@ -14,8 +14,18 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
+from core.redact import redact_url
+from crawler.alert_config import Channel, channel_names
 from crawler.fieldmap_config import FieldMap
 from crawler.shapes import MAP_SHAPES, SHAPES
 
@@ -111,6 +121,28 @@ class AlertsOptions(BaseModel):
     webhook_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     drop_percent: Annotated[float, Field(gt=0, le=100)] = 5.0
     rise_percent: Annotated[float, Field(gt=0)] = 5.0
+    firehose: bool = False
+    """Also alert on every listing's drop/rise/stock change and new lowest marketplace, for all products
+    (``webhook_url`` and channels with ``firehose = true`` get them); otherwise only watched products alert."""
+    channel: list[Channel] = []
+    """``[[alerts.channel]]``: webhook, email, wecom, dingtalk, feishu (``crawler.alert_config``)."""
+    feed_entries: Annotated[int, Field(ge=1, le=1000)] = 100
+    """Entries in the Atom feed ``bijia serve`` serves at ``/alerts.atom``."""
+
+    @field_serializer("webhook_url")
+    def _redacted(self, value: str | None) -> str | None:
+        return None if value is None else redact_url(value)
+
+    @field_validator("channel")
+    @classmethod
+    def _unique_channel_names(cls, value: list[Channel]) -> list[Channel]:
+        names = [c.name for c in value if c.name]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate channel name in {names}")
+        return value
+
+    def channel_names(self) -> list[str]:
+        return channel_names(self.channel)
 
     @field_validator("webhook_url")
     @classmethod

@@ -36,6 +36,7 @@ Processor = Literal[
     "bool",
     "gtin",
     "url",
+    "list",
 ]
 OFFER_FIELDS = (
     "listing_id",
@@ -58,6 +59,10 @@ OFFER_FIELDS = (
     "distance_km",
     "delivery",
     "image",
+    "latitude",
+    "longitude",
+    "delivery_radius_km",
+    "promotions",
 )
 """The ``Offer`` fields a map can fill (``delivery`` is the delivery promise: text or minutes)."""
 SCOPES = ("$page.", "$parent.", "$each.")

@@ -32,6 +32,8 @@ class MarketplaceReport:
     reason: str = ""
     dropped_reasons: dict[str, int] = field(default_factory=dict)
     finish_reason: str = ""  # Scrapy's: finished | shutdown (interrupted) | closespider_* | …
+    # product pages whose visible page overrode the markup, per field (``bijia/disagreement/<field>``)
+    disagreements: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -174,6 +176,7 @@ def run_crawl(
                 reason,
                 dropped,
                 str(stats.get("finish_reason", "")),
+                {k.split("/", 2)[2]: int(v) for k, v in stats.items() if k.startswith("bijia/disagreement/")},
             )
         )
     ok = [r.name for r in reports if r.status != "failed"]

@@ -21,9 +21,10 @@ from functools import cached_property
 from math import log2
 from typing import NamedTuple
 
-from demo.listings import FIELD_MAP_SHOPS, SHOPS, STORES, Listing, Store, make_listing, money
+from demo.listings import FIELD_MAP_SHOPS, SHOPS, Listing, make_listing, money
 from demo.products import Product, iter_products
 from demo.rand import Draw, permute
+from demo.shopper import STORES, Store
 from demo.titles import quantity, storage
 
 __all__ = ["SHOPS", "STORES", "Catalogue", "Listing", "Sku", "Store", "TruthRow", "generate_catalogue"]
@@ -107,6 +108,7 @@ class Catalogue:
     """SKUs and, per shop, the listings the demo server serves. Build it with :func:`generate_catalogue`."""
 
     shops = SHOPS
+    field_map_shops = FIELD_MAP_SHOPS
     stores = STORES
 
     def __init__(self, size: int, seed: int, products: list[Product]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from demo import titles
 from demo.rand import Draw, permute
+from demo.shopper import Store, jingxuan_promotions, shandian_promotions
 
 if TYPE_CHECKING:
     from demo.catalogue import Sku
@@ -38,24 +39,6 @@ FLAT_SHIPPING = {"shopline": Decimal("0.00"), "woomart": Decimal("8.00")}
 ABSURD_EVERY = 40
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True, slots=True)
-class Store:
-    id: int
-    name: str
-    distance_km: float
-    delivery_minutes: int
-    delivery_fee: Decimal
-    price_delta: float
-
-
-STORES = (
-    Store(101, "闪电到家·国贸店", 1.2, 30, Decimal("3.00"), 0.0),
-    Store(102, "闪电到家·望京店", 3.5, 45, Decimal("5.00"), 0.02),
-    Store(103, "闪电到家·中关村店", 6.8, 60, Decimal("6.00"), -0.01),
-    Store(104, "闪电到家·三里屯店", 2.4, 30, Decimal("0.00"), 0.03),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +67,8 @@ class Listing:
     store: Store | None = None
     absurd: Decimal | None = None
     """The broken price served instead of ``price`` when the shop's ``absurd_prices`` fault is on."""
+    promotions: tuple[str, ...] = ()
+    """Promotion texts shown beside the price (``demo.shopper``)."""
 
     @property
     def landed_price(self) -> Decimal:
@@ -162,6 +147,11 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
         if d.chance(0.25):
             final_price = money(float(price) * 100 * d.uniform(0.85, 0.95))
     shipping = _shipping(shop, price, seller, store)
+    promotions: list[str] = []
+    if shop == "jingxuan":
+        promotions = jingxuan_promotions(seller, price, d)
+    elif store is not None:
+        promotions = shandian_promotions(store, d)
     title = _title(seed, shop, sku, d)
     stock_draw = d.fork(1000 + (store.id if store else 0))
     stock = 0 if stock_draw.chance(0.15 if store else 0.07) else stock_draw.randint(1, 60)
@@ -187,6 +177,7 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
         position,
         store,
         _absurd(position, price),
+        tuple(promotions),
     )
 
 

@@ -12,6 +12,7 @@ import gzip
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from crawler.shapes import SHAPES
 from service.errors import UserError
 from service.marketplace_toml import append_block, existing_names, marketplace_block, validate_block
 from spiders.jsonld_probe import discover_sitemaps
+from spiders.pages.product_page import page_currency
 from spiders.proposal_render import propose_rendered
 from spiders.registry import REGISTRY
 from spiders.sample import Sample, sample_crawl
@@ -69,6 +71,8 @@ class Probe:
     map: dict[str, Any] | None = None
     """A proposed field map (``fieldmap`` shape), as the TOML will hold it."""
     comments: dict[str, str] = field(default_factory=dict)
+    currency: str | None = None
+    """The currency the shop's page shows its prices in (``spiders.pages.product_page.page_currency``)."""
 
 
 def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Probe:
@@ -87,13 +91,22 @@ def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Probe:
     for shape in REGISTRY.values():
         finding = shape.probe(url, base, get) if shape.probe else None
         if finding is not None:
-            return _adopt(found, finding)
+            return _page_currency(_adopt(found, finding), get(url))
     page = get(url)
     found.notes.append(
         page.describe()
         if not page.ok
         else "no catalogue API, no schema.org products, no item list in the page's JSON"
     )
+    return found
+
+
+def _page_currency(found: Probe, page: Fetched) -> Probe:
+    """The currency a shop's HTML page shows its prices in (not asked of the API shapes)."""
+    if found.shape in ("jsonld", "fieldmap") and page.ok and page.json() is None:
+        found.currency = page_currency(page.body, page.url, page.content_type)
+        if found.currency:
+            found.notes.append(f"prices in {found.currency}")
     return found
 
 
@@ -137,6 +150,10 @@ class Added:
     block: str
     written: bool
     preview: Sample | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        """``market, found = add_marketplace(…)`` as before the preview existed."""
+        return iter((self.marketplace, self.found))
 
     @property
     def fill(self) -> dict[str, float]:
@@ -200,7 +217,7 @@ def add_marketplace(
         "base_url": found.base_url,
         "start_urls": start_urls or found.start_urls,
         "sitemap_urls": sitemap_urls or found.sitemap_urls,
-        "currency": currency,
+        "currency": currency or found.currency,
         "default_shipping": default_shipping,
     }
     comment = f"added by `bijia marketplaces add {url}`: " + "; ".join(found.notes)

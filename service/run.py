@@ -27,7 +27,7 @@ from typing import Any
 
 from crawler.config import Marketplace, MarketplacesFile, load_config, select_marketplaces
 from crawler.runner import CrawlReport, MarketplaceReport, ProgressCallback
-from service.alerts import AlertsReport
+from service.alerts import AlertsReport, feed_path
 from service.errors import ExitCode, UserError
 
 log = logging.getLogger("bijia.run")
@@ -361,7 +361,8 @@ def _finish(
     if not _stage(report, "match", lambda: _match(db_path, report)):
         return
     if _stage(report, "publish", lambda: _publish(db_path, snapshots_dir, config, report)):
-        _stage(report, "alerts", lambda: _alerts(db_path, config, report), fatal=False)
+        feed = feed_path(snapshots_for(db_path, config, snapshots_dir))
+        _stage(report, "alerts", lambda: _alerts(db_path, config, report, feed), fatal=False)
 
 
 def _stage(report: RunReport, name: str, step, *, fatal: bool = True) -> bool:
@@ -425,17 +426,22 @@ def _publish(db_path: Path, snapshots_dir: Path | None, config: MarketplacesFile
     )
 
 
-def _alerts(db_path: Path, config: MarketplacesFile, report: RunReport) -> None:
+def _alerts(db_path: Path, config: MarketplacesFile, report: RunReport, feed: Path) -> None:
     from service.alerts import alerts_file, run_alerts
     from storage import connect
 
     con = connect(db_path)
     try:
-        report.alerts = run_alerts(con, report.run_id, config.alerts, alerts_file(db_path, config.alerts))
+        report.alerts = run_alerts(
+            con, report.run_id, config.alerts, alerts_file(db_path, config.alerts), feed
+        )
     finally:
         con.close()
-    if report.alerts.webhook.startswith("failed"):
-        report.notes.append(f"webhook {report.alerts.webhook}")
+    report.notes += [
+        f"alert channel {name} {outcome}"
+        for name, outcome in report.alerts.channels.items()
+        if outcome.startswith("failed")
+    ]
 
 
 def _record(db_path: Path, report: RunReport) -> None:

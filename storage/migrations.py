@@ -142,3 +142,56 @@ CREATE TABLE product_lowest (
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        3,
+        "store coordinates, delivery radius and promotion texts of offers",
+        """
+ALTER TABLE staging_offers ADD COLUMN latitude DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN longitude DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN delivery_radius_km DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN promotions VARCHAR[];
+ALTER TABLE offers ADD COLUMN latitude DOUBLE;
+ALTER TABLE offers ADD COLUMN longitude DOUBLE;
+ALTER TABLE offers ADD COLUMN delivery_radius_km DOUBLE;
+ALTER TABLE offers ADD COLUMN promotions VARCHAR[];
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
+        4,
+        "watchlist, watch state and per-channel alert deliveries",
+        """
+CREATE SEQUENCE watch_ids START 1;
+CREATE TABLE watches (
+    watch_id INTEGER PRIMARY KEY DEFAULT nextval('watch_ids'),
+    product_id VARCHAR NOT NULL,
+    below DECIMAL(18, 2),               -- 到价提醒: alert when the lowest landed price is at or below
+    drop_percent DOUBLE,                -- alert when it is this far below the reference (30-day) price
+    back_in_stock BOOLEAN NOT NULL DEFAULT false,
+    label VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE watch_state (
+    watch_id INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,              -- below_target | real_drop | restocked
+    active BOOLEAN NOT NULL,            -- the condition held at the last run (alerted when it became true)
+    price DECIMAL(18, 2),
+    run_id VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (watch_id, kind)
+);
+CREATE TABLE alert_deliveries (
+    alert_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    delivered_at TIMESTAMPTZ,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error VARCHAR,
+    PRIMARY KEY (alert_id, channel)
+);
+""",
+    )
+)

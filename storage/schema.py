@@ -35,6 +35,10 @@ OFFER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("delivery_raw", "VARCHAR"),
     ("image", "VARCHAR"),
     ("observed_at", "TIMESTAMPTZ"),
+    ("latitude", "DOUBLE"),
+    ("longitude", "DOUBLE"),
+    ("delivery_radius_km", "DOUBLE"),
+    ("promotions", "VARCHAR[]"),
 )
 """The columns of ``staging_offers`` and ``offers`` that come from an ``Offer`` (name, DuckDB type)."""
 

@@ -48,7 +48,9 @@ _OFFER_JSON = f"""{{
     'final_price': {_money("final_price")}, 'shipping': {_money("shipping")}, 'in_stock': in_stock,
     'stock_qty': stock_qty, 'delivery_hours': delivery_hours, 'delivery_text': delivery_raw,
     'distance_km': distance_km, 'image': image, 'observed_at': observed_iso, 'stale': missed_runs > 0,
-    'missed_runs': missed_runs, 'match_confidence': confidence, 'match_method': method}}"""
+    'missed_runs': missed_runs, 'match_confidence': confidence, 'match_method': method,
+    'latitude': latitude, 'longitude': longitude, 'delivery_radius_km': delivery_radius_km,
+    'promotions': promotions}}"""
 
 _SUMMARY_JSON = f"""{{
     'product_id': product_id, 'title': title, 'brand': brand, 'category': category, 'offers': offers,

@@ -86,7 +86,7 @@ def test_listing_ids_follow_the_contract_and_are_unique(truth):
         "shopline": r"\d{11}",
         "woomart": r"\d+",
         "jingxuan": r"JX\d{7}",
-        "shandian": r"\d+@10[1-4]",
+        "shandian": r"\d+@[12]0[1-4]",
         "nextmall": r"NM\d{7}",
         "tanhuo": r"6\d{9}",
         "kuaigou": r"KG\d{7}",

@@ -212,7 +212,7 @@ def test_woocommerce_headers_minor_units_and_page_limits(client, cat):
 
 def test_shandian_stores_and_per_store_stock(client):
     stores = client.get("/shandian/api/stores").json()["stores"]
-    assert 3 <= len(stores) <= 4 and {"id", "name", "distance_km", "delivery_minutes", "delivery_fee"} <= set(
+    assert len(stores) == 8 and {"id", "name", "distance_km", "delivery_minutes", "lat", "lng"} <= set(
         stores[0]
     )
     items = client.get(f"/shandian/api/stores/{stores[0]['id']}/products", params={"size": 100}).json()[

@@ -3,7 +3,7 @@ and its extraction (the marketplace's own ``[marketplace.map]`` fields on top of
 
 The preset reads the demo's markup (``docs/ARCHITECTURE.md``): items ``[data-offer]`` (the
 ``browser.item_selector``; ``listing_id`` is that attribute), ``.title``, ``.shop``, ``.price``,
-``.coupon-price``, ``.shipping``, ``.delivery``, ``.stock``, and clicks ``browser.load_more_selector``
+``.coupon-price``, ``.shipping``, ``.delivery``, ``.stock``, ``.promo`` (each a promotion), and clicks ``browser.load_more_selector``
 until it is gone. Prices, shipping and delivery are parsed, and the texts the page shows are kept beside
 them (``price_raw``, ``final_price_raw``…).
 """
@@ -33,6 +33,7 @@ def preset_map(m: Marketplace) -> FieldMap:
             "delivery": ".delivery",
             "in_stock": ".stock",
             "image": "img::attr(src)",
+            "promotions": ".promo, .promotion",
         },
         render=Render(wait_for=options.item_selector, timeout_ms=options.wait_timeout_ms),
         pagination=Pagination(

@@ -157,6 +157,12 @@ def unit_attributes(value: Any) -> dict[str, str]:
     return out or {"spec": raw}
 
 
+def texts(values: Any) -> list[str]:
+    """Every text of a value or list of values, once each, in order (promotion tags)."""
+    items = values if isinstance(values, list) else [values]
+    return list(dict.fromkeys(t for v in items if (t := text(v))))
+
+
 def url_value(value: Any, page_url: str, base_url: str, templated: bool) -> str | None:
     """An absolute URL: a templated one from ``base_url``, a scraped one from the page (``//host/x``
     takes the page's scheme)."""
@@ -214,6 +220,10 @@ DEFAULT_PROCESSOR = {
     "url": "url",
     "image": "url",
     "distance_km": "number",
+    "latitude": "number",
+    "longitude": "number",
+    "delivery_radius_km": "number",
+    "promotions": "list",
 }
 
 

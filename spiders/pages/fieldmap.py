@@ -29,12 +29,20 @@ from crawler.config import Marketplace
 from crawler.fieldmap_config import SCOPES, FieldMap, FieldRule, FieldValue, is_xpath
 from spiders.pages._common import clean, url_path
 from spiders.pages.embedded import parse_json, script_json
-from spiders.pages.field_values import DEFAULT_PROCESSOR, Fragment, fragment, text, unit_attributes, url_value
+from spiders.pages.field_values import (
+    DEFAULT_PROCESSOR,
+    Fragment,
+    fragment,
+    text,
+    texts,
+    unit_attributes,
+    url_value,
+)
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*)*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _CSS = HTMLTranslator()
-_TEXT, _URL = 1, 2
+_TEXT, _URL, _LIST = 1, 2, 3
 Getter = Callable[[Any, "Scope"], Any]
 
 
@@ -143,9 +151,13 @@ class FieldReader:
     const: Any = None
     page_wide: bool = False
     """Reads only the page, the ``each`` element or a constant: the same for every item of a page."""
+    keep_list: bool = False
+    """The ``list`` processor's reader: every match, not the first."""
 
     def read(self, item: Any, scope: Scope) -> Any:
         value = self.const if self.getter is None else self.getter(item, scope)
+        if isinstance(value, list) and self.keep_list:
+            return value
         if isinstance(value, list):
             if self.join is not None:
                 value = self.join.join(t for v in value if (t := text(v)))
@@ -197,19 +209,30 @@ class Field:
         plain = (
             only is not None and only.getter is not None and not (only.regex or only.template or only.join)
         )
-        self.direct: Getter | None = only.getter if plain and only is not None else None
+        listed = self.processor == "list"
+        self.direct: Getter | None = only.getter if plain and only is not None and not listed else None
         """The getter itself when the field is one plain expression (most fields): no per-read steps."""
         self.page_wide = all(r.page_wide for r in self.readers)
         self.kind = (
-            _URL
+            _LIST
+            if self.processor == "list"
+            else _URL
             if self.processor == "url"
             else _TEXT
             if self.processor == "text" and self.name != "currency"
             else 0
         )
 
+    @staticmethod
+    def _as_list(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [] if value is None else [value]
+
     def raw(self, item: Any, scope: Scope) -> tuple[Any, bool]:
-        """(the value, whether a template made it)."""
+        """(the value, whether a template made it); a ``list`` field: what all its alternatives find."""
+        if self.processor == "list":
+            found = [self._as_list(r.read(item, scope)) for r in self.readers]
+            values = [v for vs in found for v in vs if v not in (None, "")]
+            return (values or None), False
         if self.direct is not None:
             value = self.direct(item, scope)
             if isinstance(value, list):
@@ -228,21 +251,24 @@ def compile_field(name: str, spec: FieldValue, *, json: bool, attribute: bool = 
     rules = [a for a in alternatives if isinstance(a, FieldRule)]
     processor = next((r.processor for r in rules if r.processor), default)
     scale = next((r.scale for r in rules if r.scale is not None), None)
-    return Field(name, [_reader(a, json) for a in alternatives], processor, scale)
+    every = processor == "list"
+    return Field(name, [_reader(a, json, every) for a in alternatives], processor, scale)
 
 
 def _page_wide(expressions: list[str]) -> bool:
     return all(e.startswith(("$page.", "$each.")) for e in expressions)
 
 
-def _reader(spec: str | FieldRule, json: bool) -> FieldReader:
+def _reader(spec: str | FieldRule, json: bool, every: bool = False) -> FieldReader:
+    """One alternative of a field; ``every`` (the ``list`` processor) keeps every match."""
     if isinstance(spec, str):
-        return FieldReader(json_getter(spec) if json else html_getter(spec), page_wide=_page_wide([spec]))
+        plain = json_getter(spec) if json else html_getter(spec, every=every)
+        return FieldReader(plain, page_wide=_page_wide([spec]), keep_list=every)
     getter: Getter | None = None
     if spec.path is not None:
         getter = json_getter(spec.path)
     elif spec.css is not None or spec.xpath is not None:
-        getter = html_getter(spec.css or spec.xpath or "", spec.attr, spec.join is not None)
+        getter = html_getter(spec.css or spec.xpath or "", spec.attr, every or spec.join is not None)
     elif spec.attr is not None:
         getter = html_getter(f"@{spec.attr}")
     placeholders = {
@@ -259,6 +285,7 @@ def _reader(spec: str | FieldRule, json: bool) -> FieldReader:
         spec.join,
         spec.const,
         page_wide=spec.attr is None and _page_wide(expressions),
+        keep_list=every,
     )
 
 
@@ -334,6 +361,8 @@ class MapPlan:
                 out[spec.name] = text(raw)
             elif kind == _URL:
                 out[spec.name] = url_value(raw, doc.url, base, templated)
+            elif kind == _LIST:
+                out[spec.name] = texts(raw)
             else:
                 out.update(fragment(spec.name, spec.processor, raw, hint=hint, scale=spec.scale))
         attributes: dict[str, str] = {}

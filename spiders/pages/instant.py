@@ -7,7 +7,7 @@ its delivery minutes / 60.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from core.offer import Offer
@@ -25,6 +25,11 @@ class Store:
     distance_km: float | None = None
     delivery_minutes: float | None = None
     delivery_fee: Decimal | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    delivery_radius_km: float | None = None
+    promotions: list[str] = field(default_factory=list)
+    """The store's own promotion texts (a list: it travels as JSON between distributed crawlers)."""
 
 
 PAGE_SIZE = 100
@@ -49,6 +54,10 @@ def preset_map(m: Marketplace) -> FieldMap:
             "store": "$each.name",
             "distance_km": "$each.distance_km",
             "delivery": FieldRule(path="$each.delivery_minutes", processor="minutes"),
+            "latitude": ["$each.lat", "$each.latitude"],  # the API's keys, or the Store's
+            "longitude": ["$each.lng", "$each.longitude"],
+            "delivery_radius_km": "$each.delivery_radius_km",
+            "promotions": ["promotions", "$each.promotions"],  # the item's own, then the store's
         },
         attributes={"spec": "spec"},
         pagination=Pagination(kind="page", size=PAGE_SIZE, size_param="size", total_pages="total_pages"),
@@ -69,6 +78,10 @@ def extract_stores(body: str | bytes | dict) -> list[Store]:
                 distance_km=_float(s.get("distance_km")),
                 delivery_minutes=_float(s.get("delivery_minutes")),
                 delivery_fee=money(s.get("delivery_fee")),
+                latitude=_float(s.get("lat", s.get("latitude"))),
+                longitude=_float(s.get("lng", s.get("longitude"))),
+                delivery_radius_km=_float(s.get("delivery_radius_km")),
+                promotions=_texts(s.get("promotions")),
             )
         )
     return out
@@ -94,3 +107,10 @@ def _float(value: object) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _texts(value: object) -> list[str]:
+    """A list of promotion texts (anything else: none)."""
+    if not isinstance(value, list):
+        return []
+    return [text for v in value if isinstance(v, str) and (text := clean(v))]
