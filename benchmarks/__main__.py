@@ -5,7 +5,8 @@
     .venv/bin/python -m benchmarks --only crawl,storage --repeats 5
 
 Sections: (1) crawl throughput, bijia vs raw Scrapy (``bench_crawl``); (2) browser-rendered pages/s and
-memory (``bench_browser``); (3) matching offers/s and peak memory (``bench_matching.py``, run as a
+memory (``bench_browser``); field maps: the engine's extraction against hand-written extractors on the same
+demo pages (``bench_fieldmap``); (3) matching offers/s and peak memory (``bench_matching.py``, run as a
 subprocess); (4) API latency and requests/s on a snapshot (``make_snapshot.py`` + ``bench_api.py``, run as
 subprocesses); (5) storage offers/s (``bench_storage``); (6) product-page extraction: demo pages/s and the public
 product extraction benchmark's P/R/F1 beside Zyte, Diffbot and extruct (``bench_extraction``). A section whose script is missing or fails is
@@ -31,7 +32,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import PYTHON, ROOT, Table, bench_env, cores, median
 
-SECTIONS = ("crawl", "browser", "matching", "api", "storage", "extraction")
+SECTIONS = ("crawl", "browser", "fieldmap", "matching", "api", "storage", "extraction")
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,6 +56,16 @@ def browser(table: Table, args: argparse.Namespace) -> None:
     result = bench_browser.measure(args.browser_pages)
     bench_browser.add_figures(
         table, result, f"python -m benchmarks.bench_browser --pages {args.browser_pages}"
+    )
+
+
+def fieldmap(table: Table, args: argparse.Namespace) -> None:
+    from benchmarks import bench_fieldmap
+
+    size = 1000 if args.quick else 3000
+    results = bench_fieldmap.measure(size, max(args.repeats, 3))
+    bench_fieldmap.add_figures(
+        table, results, f"python -m benchmarks.bench_fieldmap --size {size} --repeats {max(args.repeats, 3)}"
     )
 
 
