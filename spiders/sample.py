@@ -137,6 +137,7 @@ def _run(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
         stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
         if stats.get("finish_reason") == "closespider_itemcount":  # the sample's own bound, not a failure
             stats["finish_reason"] = "finished"
+        stats.pop("bijia/limits/max_pages", None)  # the sample's page bound cut it on purpose
         status, reason, _errors = marketplace_status(stats)
         out[name] = {
             "name": name,
