@@ -245,7 +245,9 @@ def test_a_structured_price_is_stored_as_what_it_means_or_dropped_with_a_reason(
     ).fetchone()
     assert Decimal("0.01") <= stored <= Decimal(10_000_000) and stored == stored.quantize(Decimal("0.01"))
     # scientific notation is refused ("1e3"); a letter after the number ("1E") is only text around it
-    assert not (isinstance(value, str) and re.search(r"\d[eE][+-]?\d", value) and numeric_meaning(value) is None)
+    assert not (
+        isinstance(value, str) and re.search(r"\d[eE][+-]?\d", value) and numeric_meaning(value) is None
+    )
     assert not isinstance(value, dict)
     meaning = numeric_meaning(value)
     if meaning is not None:
