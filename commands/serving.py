@@ -139,7 +139,7 @@ def serve(
     ] = 64,
 ) -> None:
     """Serve comparison data over HTTP (read-only JSON/CSV API, OpenAPI docs at /docs, a page at /)."""
-    from api import serve as run_server
+    from api.server import serve as run_server
     from service.serving import require_snapshot
 
     require_snapshot(snapshots)
