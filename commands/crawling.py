@@ -35,7 +35,9 @@ Exit codes (for cron):
   1   user error (bad database file, bad value)
   2   bad command line
   3   partial failure: some marketplaces failed, the others were published
-  4   total failure: nothing published (all marketplaces failed, interrupted, or match/publish failed)
+  4   total failure: nothing published (all marketplaces failed; a stage failed, e.g. a full disk;
+      interrupted; stopped at [run] max_minutes; or a stuck run holding the lock was stopped)
+  5   published, but the alerts (or the run's record) could not be written
   75  another run holds the lock (EX_TEMPFAIL: try again later)
   78  invalid marketplaces file (EX_CONFIG)
 
@@ -67,7 +69,11 @@ def crawl(
         report = crawl_marketplaces(
             db, config, only=marketplace, run_id=run_id, verbose=verbose, progress=progress_callback(progress)
         )
-    if sys.stderr.isatty() or report.status != "finished":
+    if (
+        sys.stderr.isatty()
+        or report.status != "finished"
+        or any(m.status != "ok" for m in report.marketplaces)
+    ):
         print_report(
             report.marketplaces, f"run {report.run_id}: {report.status}, {report.published} offers published"
         )
@@ -104,9 +110,20 @@ def run_command(
         str,
         typer.Option("--log-format", help="Log lines on stderr: text or json (one JSON object per line)."),
     ] = "text",
+    match_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Processes that match (default: [run] match_workers of the marketplaces file, else every core).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron)."""
+    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron).
+
+    Matching is incremental: only offers new or changed since the last match are compared (`bijia match
+    --full` regroups everything)."""
     from service.logging_setup import LogFormat, configure
     from service.run import run
 
@@ -131,6 +148,7 @@ def run_command(
             snapshots_dir=snapshots,
             log_level="INFO" if verbose else "WARNING",
             progress=progress_callback(progress),
+            match_workers=match_workers,
         )
     if tty:
         alerts_sent = report.alerts.new if report.alerts else 0
@@ -157,7 +175,7 @@ def runs(
 
     render(
         recent_runs(db, limit),
-        ["run_id", "kind", "status", "started_at", "seconds", "summary"],
+        ["run_id", "kind", "status", "exit", "started_at", "seconds", "summary"],
         fmt,
         title="Runs",
     )
@@ -170,8 +188,16 @@ def alerts(
     fmt: FormatOption = Format.table,
     run_id: Annotated[str | None, typer.Option(help="Only the alerts of this run.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most recent N alerts.")] = 50,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this kind (repeatable): below_target, real_drop, restocked, price_drop, …"),
+    ] = None,
+    product: Annotated[str | None, typer.Option(help="Only this product's alerts.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts since: 24h, 7d, or a date (2026-11-01).")
+    ] = None,
 ) -> None:
-    """List recent alerts: price drops/rises, out of stock, back in stock, new lowest marketplace."""
+    """List recent alerts: watched products (bijia watch) and, opted in, every price/stock change."""
     from service.alerts import alerts as recent_alerts
 
     columns = [
@@ -185,8 +211,8 @@ def alerts(
         "price",
     ]
     render(
-        recent_alerts(db, run_id=run_id, limit=limit),
-        [*columns, "change", "delivered_at"],
+        recent_alerts(db, run_id=run_id, limit=limit, kinds=kind, product_id=product, since=since),
+        [*columns, "change", "channels"],
         fmt,
         title="Alerts",
     )

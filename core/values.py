@@ -82,15 +82,22 @@ def gtin(value: Any, length: int | None = None) -> str | None:
 
 
 def money(value: Any) -> Decimal | None:
-    """A structured price (``"119.99"``, ``119.99``, ``"1,299.00"``) as ``Decimal``; never float maths."""
-    if value is None or isinstance(value, bool):
+    """A structured price (``"119.99"``, ``119.99``, ``"1,299.00"``) as ``Decimal``; never float maths.
+
+    ``None`` for what no shop means as a price: objects and lists, negative or non-finite numbers, and
+    scientific notation (``"1e20"``, ``1e308``; a JSON ``1e3`` read as ``Decimal("1E+3")``)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         return None
     text = str(value).strip().replace(",", "") if not isinstance(value, Decimal) else value
+    if isinstance(text, str) and "e" in text.lower():
+        return None
     try:
         amount = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() and amount >= 0 else None
+    if not amount.is_finite() or amount < 0 or int(amount.as_tuple().exponent) > 0:
+        return None
+    return amount
 
 
 def availability(value: Any) -> bool | None:
@@ -118,8 +125,9 @@ _PLAIN_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 def structured_price(value: Any, currency_hint: str | None = None) -> Decimal | None:
     """A price from structured data: a number as schema.org asks (``"1299.00"``, ``1299``), else —
     as real pages write it — a price text (``"1.299,00"``, ``"¥1,299.00"``, ``"$19.99"``) through
-    ``core.prices.parse_price``. ``None`` for masked/missing prices."""
-    if value is None or isinstance(value, bool):
+    ``core.prices.parse_price``. ``None`` for masked/missing prices, objects, lists and scientific
+    notation (see ``money``)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         return None
     if isinstance(value, int | float | Decimal) or _PLAIN_NUMBER.match(str(value).strip()):
         return money(value)

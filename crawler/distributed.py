@@ -45,6 +45,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from core.offer import Offer
+from crawler import settings as project
 
 ALIVE_TTL_SECONDS = 10
 """A worker silent for this long (setting ``BIJIA_WORKER_TTL``) is taken for dead and its unfinished pages
@@ -418,7 +419,11 @@ def worker_settings(redis_url: str, worker: str, alive_ttl: int = ALIVE_TTL_SECO
         "BIJIA_WORKER_ID": worker,
         "BIJIA_WORKER_TTL": alive_ttl,
         "SCHEDULER": "crawler.distributed.SharedScheduler",
-        "SPIDER_MIDDLEWARES": {"crawler.distributed.SharedFrontierMiddleware": 10},
+        # merged with the project's: a dict set here replaces theirs (the crawl guards stay on)
+        "SPIDER_MIDDLEWARES": {
+            **project.SPIDER_MIDDLEWARES,
+            "crawler.distributed.SharedFrontierMiddleware": 10,
+        },
         "EXTENSIONS": {"crawler.distributed.WorkerLiveness": 500},
         "ITEM_PIPELINES": {
             "crawler.pipelines.PricePipeline": 100,

@@ -22,7 +22,9 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from core.offer import Offer
 from spiders.base import MarketplaceSpider
+from spiders.jsonld_probe import probe
 from spiders.pages import jsonld
+from spiders.shape import Shape
 
 
 class JsonLdSpider(MarketplaceSpider):
@@ -106,3 +108,6 @@ def sitemap_body(response: Response) -> bytes | None:
         except OSError:
             return None
     return body if b"<urlset" in body[:2048] or b"<sitemapindex" in body[:2048] else None
+
+
+SHAPE = Shape("jsonld", JsonLdSpider, jsonld.extract_offers, probe)

@@ -13,6 +13,7 @@ from parsel import Selector
 from core.encoding import to_text
 from core.offer import Offer
 from crawler.config import Marketplace
+from crawler.urlpolicy import http_url
 from spiders.pages.product_page import ProductPage, read_product_page
 
 __all__ = [
@@ -40,13 +41,14 @@ def is_product_page(page: ProductPage, body: str | bytes, url: str) -> bool:
 
 
 def product_links(body: str | bytes, url: str, selector: str = "a.product-link") -> list[str]:
-    """Absolute product-page links on a category page, in page order, without repeats."""
+    """Absolute http(s) product-page links on a category page, in page order, without repeats
+    (``javascript:``, ``mailto:`` … are no links to follow; other hosts are refused by the crawler)."""
     sel = Selector(text=to_text(body))
     hrefs = (
         sel.css(f"{selector}::attr(href)").getall()
         or sel.css("[itemtype*='schema.org/Product'] a[href]::attr(href)").getall()
     )
-    return list(dict.fromkeys(urljoin(url, h.strip()) for h in hrefs if h.strip()))
+    return list(dict.fromkeys(u for h in hrefs if h.strip() and (u := http_url(urljoin(url, h.strip())))))
 
 
 def next_page(body: str | bytes, url: str) -> str | None:
@@ -55,4 +57,4 @@ def next_page(body: str | bytes, url: str) -> str | None:
     href = sel.xpath(
         "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
     ).get()
-    return urljoin(url, href.strip()) if href and href.strip() else None
+    return http_url(urljoin(url, href.strip())) if href and href.strip() else None

@@ -92,14 +92,21 @@ def product_name(product: dict) -> str | None:
 
 def _page_offers(products: list[dict], url: str, m: Marketplace) -> list[Offer]:
     offers: dict[str, Offer] = {}
+    seen: set[tuple] = set()
+    repeats: dict[str, int] = {}
     for product in products:
         for offer in _product_offers(product, url, m):
-            key, n = offer.listing_id, 1
+            identity = _identity(offer)
+            if identity in seen:  # the same offer again in another syntax (JSON-LD and microdata)
+                continue
+            seen.add(identity)
+            key = offer.listing_id
+            n = repeats.get(key, 1)
             while offer.listing_id in offers:  # the same SKU sold by several sellers on one page
                 n += 1
                 offer.listing_id = f"{key}#{n}"
-            if not _duplicate(offer, offers.values()):
-                offers[offer.listing_id] = offer
+            repeats[key] = n
+            offers[offer.listing_id] = offer
     found = list(offers.values())
     priced = [o for o in found if o.price is not None]
     if priced and len(priced) < len(found):  # a price-less copy of a priced product (another syntax)
@@ -421,16 +428,10 @@ def _attributes(product: dict, group: dict) -> dict[str, str]:
     return out
 
 
-def _duplicate(offer: Offer, seen: Any) -> bool:
-    """The same offer found again in another syntax (JSON-LD and microdata on one page)."""
-    return any(
-        o.title == offer.title
-        and o.price == offer.price
-        and o.sku == offer.sku
-        and o.seller == offer.seller
-        and o.attributes == offer.attributes
-        for o in seen
-    )
+def _identity(offer: Offer) -> tuple:
+    """What makes two offers on one page the same offer found in two syntaxes (a set key: one page may
+    hold 100,000 offers)."""
+    return (offer.title, offer.price, offer.sku, offer.seller, tuple(sorted(offer.attributes.items())))
 
 
 # --- RDFa and OpenGraph -----------------------------------------------------------------------------
