@@ -85,4 +85,5 @@ def test_the_real_benchmark_beats_the_open_baseline(tmp_path: Path) -> None:
     by = {(s.attribute, s.system): s for s in eval_extraction(errors=tmp_path / "e.tsv").scores}
     for attribute in ("price", "sku", "availability"):
         assert by[attribute, "bijia"].f1 > by[attribute, "extruct"].f1 + 0.15, attribute
-    assert by["price", "bijia"].precision >= 0.9
+    assert by["price", "bijia"].precision >= 0.95  # issue 12's targets: a wrong price is worse than none
+    assert by["sku", "bijia"].f1 >= 0.85
