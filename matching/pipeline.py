@@ -10,7 +10,6 @@ from .blocking import candidate_chunks
 from .config import MatchConfig
 from .grouping import Edge, Grouper
 from .identity import Identity, identities
-from .identity import conflict as identity_conflict
 from .overrides import Overrides
 from .prepare import Prepared, Vocabulary, prepare_all
 from .records import OfferRecord
@@ -61,11 +60,12 @@ def _edges(
 ) -> list[Edge]:
     edges: list[Edge] = []
     low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
+    rule = config.identity_rule()
     for chunk in candidate_chunks(prepared, vocab, config, ids=ids, codes=codes):
         probs, vetoes = score_pairs(prepared, chunk, vocab, config)
         stats["candidate_pairs"] += len(chunk)
         for (i, j), p, fired in zip(chunk, probs, vetoes, strict=True):
-            why = identity_conflict(ids[i], ids[j]) if p >= low else None
+            why = rule.veto(ids[i], ids[j], p) if p >= low else None
             if why:
                 stats["identity_vetoes"] += 1
                 if overrides.decision(prepared[i].key, prepared[j].key) is None:
