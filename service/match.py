@@ -81,6 +81,7 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
     from matching import match_offers
     from matching.overrides import Overrides
     from matching.product_ids import assign_product_ids
+    from service.model import configured
     from storage.offers import finish_run, start_run
     from storage.products import (
         SavedGroup,
@@ -95,6 +96,8 @@ def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
     config = load_config(config_path)
     con = connect(db_path)
     try:
+        if config_path is None:  # the model fitted with the merchandiser's decisions, when one is active
+            config = configured(con, config)
         rows = offers_for_matching(con)
         records = [record_of(r) for r in rows]
         by_key = {r.key: r for r in rows}
