@@ -2,14 +2,18 @@
 
 Exit codes: 0 all well · 1 user error (bad database, bad value) · 2 bad command line ·
 3 partial failure (some marketplaces failed, the rest were published) · 4 total failure (nothing published)
-· 75 another run holds the lock · 78 invalid marketplaces file.
+· 5 published, but the alerts or the run's record could not be written · 75 another run holds the lock
+· 78 invalid marketplaces file.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import typer
 
-from commands import crawling, marketplaces, matching, prices, serving
+import commands
 
 app = typer.Typer(
     help=__doc__,
@@ -18,9 +22,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (crawling, matching, prices, serving):
-    app.add_typer(group.app)
-app.add_typer(marketplaces.app, name="marketplaces")
+
+# Every module of commands/ with an ``app`` adds its commands: at the top level, or as the sub-command
+# group its ``GROUP`` names (``bijia marketplaces …``). A new group of commands is a new module, no edit here.
+for info in pkgutil.iter_modules(commands.__path__):
+    module = importlib.import_module(f"commands.{info.name}")
+    if isinstance(getattr(module, "app", None), typer.Typer):
+        app.add_typer(module.app, name=getattr(module, "GROUP", None))
 
 if __name__ == "__main__":
     app()

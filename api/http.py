@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.snapshots import NoSnapshot
+from service.output import guard_formula
 from storage.snapshot_queries import SearchKey, Table
 from storage.snapshots import Snapshot
 
@@ -153,7 +154,16 @@ def json_response(body: str | bytes, snapshot: Snapshot) -> Response:
     return Response(body, media_type=JSON, headers=cache_headers(snapshot, False))
 
 
-def csv_response(table: Table, snapshot: Snapshot, filename: str) -> Response:
+def csv_response(
+    table: Table,
+    snapshot: Snapshot,
+    filename: str,
+    *,
+    next_cursor: str | None = None,
+    request: Request | None = None,
+) -> Response:
+    """The table as CSV (cells that a spreadsheet would run as a formula are guarded); a next page's cursor
+    goes into ``X-Next-Cursor`` and a ``Link: <…>; rel="next"`` header."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.columns)
@@ -161,6 +171,10 @@ def csv_response(table: Table, snapshot: Snapshot, filename: str) -> Response:
         writer.writerow([_cell(v) for v in row])
     headers = dict(cache_headers(snapshot, True))
     headers["Content-Disposition"] = f'inline; filename="{filename}.csv"'
+    if next_cursor is not None:
+        headers["X-Next-Cursor"] = next_cursor
+        if request is not None:
+            headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
     return Response(out.getvalue(), media_type=CSV, headers=headers)
 
 
@@ -169,12 +183,14 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return guard_formula(value)
     return _default(value) if isinstance(value, Decimal | date) else value
 
 
 def encode_cursor(sort: str, key: SearchKey) -> str:
     raw = json.dumps(
-        [sort, key.snapshot_id, key.pkey, key.product_id, key.price],
+        [sort, key.snapshot_id, key.pkey, key.product_id, key.value],
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
@@ -189,14 +205,19 @@ def decode_cursor(cursor: str, sort: str) -> SearchKey:
         raise bad from None
     if not isinstance(value, list) or len(value) != 5:
         raise bad
-    was_sort, snapshot_id, pkey, product_id, price = value
+    was_sort, snapshot_id, pkey, product_id, last = value
     if was_sort != sort:
         raise ApiError(400, f"cursor: it continues a search sorted by {was_sort!r}, not {sort!r}")
     if not (isinstance(snapshot_id, str) and isinstance(pkey, int) and isinstance(product_id, str)):
         raise bad
-    if sort == "price":
+    if last is not None:
+        if isinstance(last, bool) or not isinstance(last, int | float | str):
+            raise bad
         try:
-            Decimal(price)
-        except (ArithmeticError, TypeError):
+            number = Decimal(last)
+        except (ArithmeticError, ValueError):
             raise bad from None
-    return SearchKey(snapshot_id, pkey, product_id, price)
+        if not number.is_finite():
+            raise ApiError(422, f"cursor: its value {last!r} is not a finite number", "invalid_parameter")
+        last = float(number)
+    return SearchKey(snapshot_id, pkey, product_id, last)

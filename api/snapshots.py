@@ -98,7 +98,7 @@ class SnapshotManager:
         with self._lock:
             handle = self._current
             if handle is None:
-                raise NoSnapshot(self.last_error or f"no snapshot published in {self.snapshots_dir} yet")
+                raise NoSnapshot(self._public_error())
             handle.users += 1
             cur = handle.pool.pop() if handle.pool else None
         if cur is None:
@@ -112,6 +112,12 @@ class SnapshotManager:
                 close = handle.retired and handle.users == 0
             if close:
                 handle.close()
+
+    def _public_error(self) -> str:
+        """What a client is told (the log has the details: paths stay on the server)."""
+        if self.last_error is None:
+            return "no snapshot has been published yet; try again later"
+        return "the published snapshot cannot be opened; try again later (the server log says why)"
 
     def refresh(self, *, force: bool = False) -> None:
         """Re-read the pointer (at most every ``check_interval`` s); open a newly published snapshot, warm it

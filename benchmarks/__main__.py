@@ -5,9 +5,11 @@
     .venv/bin/python -m benchmarks --only crawl,storage --repeats 5
 
 Sections: (1) crawl throughput, bijia vs raw Scrapy (``bench_crawl``); (2) browser-rendered pages/s and
-memory (``bench_browser``); (3) matching offers/s and peak memory (``bench_matching.py``, run as a
+memory (``bench_browser``); field maps: the engine's extraction against hand-written extractors on the same
+demo pages (``bench_fieldmap``); (3) matching offers/s and peak memory (``bench_matching.py``, run as a
 subprocess); (4) API latency and requests/s on a snapshot (``make_snapshot.py`` + ``bench_api.py``, run as
-subprocesses); (5) storage offers/s (``bench_storage``). A section whose script is missing or fails is
+subprocesses); (5) storage offers/s (``bench_storage``); (6) product-page extraction: demo pages/s and the public
+product extraction benchmark's P/R/F1 beside Zyte, Diffbot and extruct (``bench_extraction``). A section whose script is missing or fails is
 reported as skipped with the reason; the others still run.
 """
 
@@ -30,7 +32,7 @@ if __package__ in (None, ""):
 
 from benchmarks.common import PYTHON, ROOT, Table, bench_env, cores, median
 
-SECTIONS = ("crawl", "browser", "matching", "api", "storage")
+SECTIONS = ("crawl", "browser", "fieldmap", "matching", "api", "storage", "extraction")
 HERE = Path(__file__).resolve().parent
 
 
@@ -54,6 +56,16 @@ def browser(table: Table, args: argparse.Namespace) -> None:
     result = bench_browser.measure(args.browser_pages)
     bench_browser.add_figures(
         table, result, f"python -m benchmarks.bench_browser --pages {args.browser_pages}"
+    )
+
+
+def fieldmap(table: Table, args: argparse.Namespace) -> None:
+    from benchmarks import bench_fieldmap
+
+    size = 1000 if args.quick else 3000
+    results = bench_fieldmap.measure(size, max(args.repeats, 3))
+    bench_fieldmap.add_figures(
+        table, results, f"python -m benchmarks.bench_fieldmap --size {size} --repeats {max(args.repeats, 3)}"
     )
 
 
@@ -84,8 +96,25 @@ def matching(table: Table, args: argparse.Namespace) -> None:
             f"{first['offers']:,} offers peak memory",
             f"{median([r['peak_rss_mb'] for r in runs]):,.0f}",
             "MiB",
-            "ru_maxrss of the run's process",
+            f"ru_maxrss of the main process; largest worker {first.get('worker_peak_rss_mb', 0):,} MiB; "
+            f"blocking recall {first.get('blocking_recall')}",
             command=command,
+        )
+    if args.matching_incremental:
+        size = args.matching_incremental
+        out = _run(
+            [PYTHON, str(script), "--skip-datasets", "--sizes", "", "--incremental", str(size), "--json"],
+            7200,
+        )
+        row = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+        table.add(
+            "matching (3)",
+            f"incremental bijia match, {row['changed']:,} of {row['offers']:,} offers changed",
+            f"{row['incremental_s']:.1f}",
+            "s",
+            f"end to end; bijia match --full {row['full_s']} s; groups differing {row['groups_differ']} of "
+            f"{row['groups']:,}; publish {row['publish_s']} s",
+            command=f"python benchmarks/bench_matching.py --skip-datasets --sizes '' --incremental {size}",
         )
 
 
@@ -175,6 +204,21 @@ def storage(table: Table, args: argparse.Namespace) -> None:
         )
 
 
+def extraction(table: Table, args: argparse.Namespace) -> None:
+    from benchmarks import bench_extraction
+
+    pages = 200 if args.quick else 500
+    result = bench_extraction.measure_speed(pages, max(args.repeats, 3))
+    bench_extraction.add_speed(
+        table,
+        result,
+        f"python -m benchmarks.bench_extraction --pages {pages} --repeats {max(args.repeats, 3)}",
+    )
+    skipped = bench_extraction.add_accuracy(table, "bijia eval-extraction")
+    if skipped:
+        raise Skip(f"benchmark accuracy: {skipped}")
+
+
 class Skip(Exception):
     """A section that cannot run here (a missing script or browser); the message says why."""
 
@@ -207,6 +251,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--browser-pages", type=int, help="rendered pages (default 2000; quick 200)")
     ap.add_argument("--matching-sizes", type=_ints, help="offers (default 100000,1000000; quick 20000)")
     ap.add_argument(
+        "--matching-incremental",
+        type=int,
+        help="offers in the database for incremental bijia match (default 1000000; quick 20000; 0 = none)",
+    )
+    ap.add_argument(
         "--api-offers", type=int, help="offers in the API snapshot (default 5000000; quick 200000)"
     )
     ap.add_argument("--api-dir", type=Path, help="an existing make_snapshot.py --out folder to reuse")
@@ -220,6 +269,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "crawl_size": 600 if quick else 3000,
         "browser_pages": 200 if quick else 2000,
         "matching_sizes": [20_000] if quick else [100_000, 1_000_000],
+        "matching_incremental": 20_000 if quick else 1_000_000,
         "api_offers": 200_000 if quick else 5_000_000,
         "api_seconds": 3 if quick else 10,
         "storage_sizes": [10_000] if quick else [10_000, 100_000],

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/make_snapshot.py --offers 5000000 --products 500000 --out /tmp/bijia-bench
     .venv/bin/python benchmarks/bench_api.py --dir /tmp/bijia-bench --workers 2 --runs 3
 
-Starts ``bijia serve``'s server (``api.serve``) in a subprocess on 127.0.0.1, drives it with 8 concurrent
+Starts ``bijia serve``'s server (``api.server.serve``) in a subprocess on 127.0.0.1, drives it with 8 concurrent
 connections (``wrk`` when installed — ``apt-get install wrk`` — else threads with httpx), and reports the
 median of ``--runs`` runs. The swap phase runs ``publish()`` of ``<dir>/working.duckdb`` while the load
 runs, and counts failed requests (non-2xx/3xx or socket errors) — it must be 0.
@@ -72,7 +72,7 @@ def start_server(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (extra_path, str(ROOT)) if p)}
     if threads is not None:
         env["BIJIA_API_DUCKDB_THREADS"] = str(threads)
-    code = f"import api; api.serve({str(snapshots)!r}, '127.0.0.1', {port}, {workers}, log_level='warning')"
+    code = f"import api.server; api.server.serve({str(snapshots)!r}, '127.0.0.1', {port}, {workers}, log_level='warning')"
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -103,6 +103,7 @@ def sample_paths(snapshots: Path, n: int) -> dict[str, list[str]]:
     rnd = random.Random(7)
     return {
         "product": [f"/api/v1/products/{pid}" for pid in ids],
+        "product+near": [f"/api/v1/products/{pid}?near=39.9042,116.4074" for pid in ids],
         "search": [f"/api/v1/products?q={quote(rnd.choice(SEARCH_WORDS))}&limit=20" for _ in range(500)],
         "search+brand": [f"/api/v1/products?q={quote(w)}&brand=Apple" for w in ("black", "256gb", "白色")]
         * 50,

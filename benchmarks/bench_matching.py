@@ -1,18 +1,24 @@
-"""Matcher benchmark: benchmark P/R/F1, scored pairs/s/core, and scale runs with blocking recall.
+"""Matcher benchmark: benchmark P/R/F1, scored pairs/s/core, scale runs with blocking recall, and
+incremental ``bijia match`` on a database.
 
     .venv/bin/python benchmarks/bench_matching.py                      # benchmarks + throughput + 100k
-    .venv/bin/python benchmarks/bench_matching.py --sizes 100000,1000000
+    .venv/bin/python benchmarks/bench_matching.py --sizes 100000,1000000 --workers 2
     .venv/bin/python benchmarks/bench_matching.py --skip-datasets --sizes 20000
+    .venv/bin/python benchmarks/bench_matching.py --skip-datasets --sizes '' --incremental 1000000
 
 Scale runs use ``demo.catalogue.generate_catalogue(size, seed)`` (its truth says which listings are one
 SKU) when it exists, else a small built-in generator of the same kinds of title variation. Each size runs
-in a fresh subprocess so its peak memory (``ru_maxrss``) is its own.
+in a fresh subprocess so its peak memory (``ru_maxrss``, of the main process and of the largest worker)
+is its own. ``--incremental N``: a database of about N demo offers is matched with ``bijia match``, then 1 %
+of its offers change (0.5 % retitled, 0.3 % new, 0.2 % gone) and ``bijia match`` (incremental) and
+``bijia match --full`` are timed end to end, each in its own process; their groups are compared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -24,13 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from benchmarks.bench_matching_db import incremental_run
+from demo.records import listing_records
 from matching import MatchConfig, OfferRecord
-from matching.blocking import candidate_codes
-from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load
-from matching.identity import identities
-from matching.pipeline import match_prepared
-from matching.prepare import Vocabulary, prepare_all
-from matching.scoring import score_pairs
+from matching.forking import usable_cores
+from matching.pipeline import match_store
+from matching.store import PreparedStore
+from matching.tuning.datasets import DatasetMissing, load
+from matching.tuning.evaluate import evaluate, scoring_throughput
 
 SPLITS = [
     ("abt-buy", "test"),
@@ -49,12 +56,7 @@ SPLITS = [
 
 def demo_records(size: int, seed: int) -> tuple[list[OfferRecord], dict[str, str], str]:
     """(records, truth key → sku, source). Prefers the project's demo generator."""
-    try:
-        from demo.catalogue import generate_catalogue
-    except ImportError:
-        records, truth = synthetic_catalogue(size, seed)
-        return records, truth, "built-in synthetic generator (demo.catalogue missing)"
-    records, truth = demo_listing_records(generate_catalogue, size, seed)
+    records, truth = listing_records(size, seed)
     return records, truth, "demo.catalogue.generate_catalogue"
 
 
@@ -114,57 +116,71 @@ def synthetic_catalogue(size: int, seed: int) -> tuple[list[OfferRecord], dict[s
 # ------------------------------------------------------------------ measurements
 
 
+def _rss_mb() -> tuple[float, float]:
+    """Peak RSS so far of this process and of its largest (finished) worker, MB."""
+    return (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished workers: on a machine shared with other
+    work, wall time waits for the cores, CPU time much less."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _stage(message: str) -> None:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    main, worker = _rss_mb()
     print(
-        f"[{time.strftime('%H:%M:%S')}] {message} (peak RSS so far {rss:,.0f} MB)",
+        f"[{time.strftime('%H:%M:%S')}] {message} (peak RSS so far {main:,.0f} MB, worker {worker:,.0f} MB)",
         file=sys.stderr,
         flush=True,
     )
 
 
-def scale_run(size: int, seed: int) -> dict:
+def scale_run(size: int, seed: int, workers: int) -> dict:
     """Blocking recall on the truth, full grouping time, pairwise P/R of the groups, peak memory."""
     t0 = time.perf_counter()
     records, truth, source = demo_records(size, seed)
     gen_s = time.perf_counter() - t0
     config = MatchConfig.load("default")
-    t1 = time.perf_counter()
-    records = sorted(records, key=lambda r: r.key)
-    prepared = prepare_all(records, config.cjk_tokens)
-    vocab = Vocabulary(p.tokens for p in prepared)
-    ids = identities(records, prepared)
+    t1, cpu0 = time.perf_counter(), _cpu_s()
+    store = PreparedStore.prepare(records, config.cjk_tokens, workers)
+    del records
     prep_s = time.perf_counter() - t1
-    _stage(f"prepared {len(prepared):,} offers in {prep_s:.0f} s")
+    _stage(f"prepared {len(store):,} offers in {prep_s:.0f} s")
     t1 = time.perf_counter()
-    codes = candidate_codes(prepared, vocab, config, ids)
+    codes = store.candidate_codes(config)
     block_s = time.perf_counter() - t1
     _stage(f"blocking: {len(codes):,} candidate pairs in {block_s:.0f} s")
-    n = len(prepared)
+    n = len(store)
     sku_index: dict[str, int] = {}
-    sku = np.array([sku_index.setdefault(truth[p.key], len(sku_index)) for p in prepared], dtype=np.int64)
+    sku = np.array([sku_index.setdefault(truth[k], len(sku_index)) for k in store.keys], dtype=np.int64)
     candidates = len(codes)
     found = int(np.count_nonzero(sku[codes // n] == sku[codes % n]))
     true_pairs = int(sum(c * (c - 1) // 2 for c in np.bincount(sku).tolist()))
     del sku
     t2 = time.perf_counter()
-    result = match_prepared(prepared, vocab, ids, config, codes=codes)
+    result = match_store(store, config, codes=codes, workers=workers)
     del codes
     score_group_s = time.perf_counter() - t2
     _stage(f"scored and grouped in {score_group_s:.0f} s")
-    match_s = score_group_s + prep_s + block_s
     stats = result.stats
-    del result.review, prepared, vocab, ids
+    del result.review, store
     tp = pred = 0
     for g in result.groups:
         pred += len(g.members) * (len(g.members) - 1) // 2
         counts: dict[str, int] = {}
         for k in g.members:
             counts[truth[k]] = counts.get(truth[k], 0) + 1
-        tp += sum(n * (n - 1) // 2 for n in counts.values())
+        tp += sum(c * (c - 1) // 2 for c in counts.values())
+    main_mb, worker_mb = _rss_mb()
     return {
-        "offers": len(records),
+        "offers": n,
         "source": source,
+        "workers": workers,
         "generate_s": round(gen_s, 1),
         "prepare_s": round(prep_s, 1),
         "blocking_s": round(block_s, 1),
@@ -172,37 +188,16 @@ def scale_run(size: int, seed: int) -> dict:
         "true_pairs": true_pairs,
         "blocking_recall": round(found / true_pairs, 4) if true_pairs else None,
         "score_group_s": round(score_group_s, 1),
-        "match_s": round(match_s, 1),
-        "scored_pairs": stats["candidate_pairs"],
+        "match_s": round(score_group_s + prep_s + block_s, 1),
+        "vetoed_before_scoring": stats.get("vetoed_before_scoring"),
+        "scored_pairs": stats["scored_pairs"],
         "groups": len(result.groups),
         "precision": round(tp / pred, 4) if pred else None,
         "recall": round(tp / true_pairs, 4) if true_pairs else None,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
-    }
-
-
-def throughput(
-    dataset: str = "abt-buy", split: str = "test", repeat: int = 5, profile: str = "default"
-) -> dict:
-    """Scored pairs per second on one core (features + probability + vetoes; records prepared beforehand).
-
-    ``profile`` "default" is the app's scorer (rapidfuzz features + logistic); a benchmark profile such as
-    "abt-buy" adds the slower tree model and its extra features."""
-    config = MatchConfig.load(profile)
-    config.workers = 1
-    ps = load(dataset, split)
-    prepared = prepare_all(ps.records, config.cjk_tokens)
-    vocab = Vocabulary(p.tokens for p in prepared)
-    pairs = ps.pairs * repeat
-    t = time.perf_counter()
-    score_pairs(prepared, pairs, vocab, config)
-    seconds = time.perf_counter() - t
-    return {
-        "dataset": dataset,
-        "profile": profile,
-        "pairs": len(pairs),
-        "seconds": round(seconds, 3),
-        "pairs_per_second_per_core": round(len(pairs) / seconds),
+        "cpu_s": round(_cpu_s() - cpu0, 1),
+        "load": round(os.getloadavg()[0], 1),
+        "peak_rss_mb": round(main_mb),
+        "worker_peak_rss_mb": round(worker_mb),
     }
 
 
@@ -214,36 +209,48 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-datasets", action="store_true")
     ap.add_argument("--split", default=None, help="evaluate this split instead of each dataset's test split")
+    ap.add_argument(
+        "--workers", type=int, default=usable_cores(), help="processes (default: every usable core)"
+    )
+    ap.add_argument("--incremental", type=int, help="offers in the database for the incremental run")
     ap.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help="print JSON lines instead of tables")
     args = ap.parse_args()
     if args.one_size:
-        print(json.dumps(scale_run(args.one_size, args.seed)))
+        print(json.dumps(scale_run(args.one_size, args.seed, args.workers)))
         return
     if not args.skip_datasets:
         print(f"{'dataset':<28}{'split':<12}{'P':>7}{'R':>7}{'F1':>7}{'pairs':>8}{'pairs/s':>10}")
         for dataset, split in SPLITS:
             try:
-                r = evaluate(dataset, args.split or split)
+                r = evaluate(load(dataset, args.split or split))
             except DatasetMissing as exc:
                 print(f"{dataset:<28}skipped: {exc}")
                 continue
             print(
-                f"{dataset:<28}{r.split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
+                f"{dataset:<28}{args.split or split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
                 f"{r.pairs_per_second:10,.0f}"
             )
         try:
-            for profile in ("default", "abt-buy"):
-                t = throughput(profile=profile)
-                print(
-                    f"scored pairs/s/core (abt-buy test x5, profile {profile}): "
-                    f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['seconds']} s)"
-                )
+            t = scoring_throughput(load("abt-buy", "test"))
+            print(
+                f"scored pairs/s/core (abt-buy test x5, model {t['model']}): "
+                f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['cpu_seconds']} CPU s)"
+            )
         except DatasetMissing:
             pass
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
         out = subprocess.run(
-            [sys.executable, __file__, "--one-size", str(size), "--seed", str(args.seed)],
+            [
+                sys.executable,
+                __file__,
+                "--one-size",
+                str(size),
+                "--seed",
+                str(args.seed),
+                "--workers",
+                str(args.workers),
+            ],
             stdout=subprocess.PIPE,
             text=True,
             check=True,
@@ -256,7 +263,19 @@ def main() -> None:
             f"({row['candidate_pairs']:,} candidate pairs for {row['true_pairs']:,} true pairs, "
             f"{row['blocking_s']} s); whole grouping {row['match_s']} s (prepare {row['prepare_s']}, blocking "
             f"{row['blocking_s']}, score+group {row['score_group_s']}), {row['groups']:,} groups, "
-            f"pairwise P {row['precision']} R {row['recall']}; peak RSS {row['peak_rss_mb']:,.0f} MB"
+            f"pairwise P {row['precision']} R {row['recall']}; peak RSS {row['peak_rss_mb']:,.0f} MB "
+            f"(largest worker {row['worker_peak_rss_mb']:,.0f} MB), {row['workers']} workers, "
+            f"{row['cpu_s']} CPU s, load {row['load']}"
+        )
+    if args.incremental:
+        row = incremental_run(args.incremental, args.seed, args.workers)
+        print(
+            json.dumps(row)
+            if args.json
+            else f"\nincremental bijia match on {row['offers']:,} offers, {row['changed']:,} changed: "
+            f"{row['incremental_s']} s (full regroup {row['full_s']} s; first match {row['first_s']} s; "
+            f"database built in {row['build_s']} s, published in {row['publish_s']} s); "
+            f"groups differing from the full regroup: {row['groups_differ']} of {row['groups']:,}"
         )
 
 

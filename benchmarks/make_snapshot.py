@@ -72,6 +72,15 @@ MARKETING = ["官方旗舰店", "正品", "包邮", "新品", "自营", "顺丰�
 MARKETPLACES = ["techmall", "shopline", "woomart", "jingxuan", "shandian", "dianpu", "haomai", "youpin"]
 
 
+_STORE_COLUMNS = """
+    CASE WHEN marketplace = 'shandian' THEN (CASE WHEN j % 4 = 0 THEN 31.23 ELSE 39.90 END) + (hash(j, 'y') % 1000) / 10000.0 END,
+    CASE WHEN marketplace = 'shandian' THEN (CASE WHEN j % 4 = 0 THEN 121.47 ELSE 116.40 END) + (hash(j, 'x') % 1000) / 10000.0 END,
+    CASE WHEN marketplace = 'shandian' THEN 3.0 END,
+    CASE WHEN hash(j, 'q') % 5 = 0 THEN ['满199减20', '满99包邮'] WHEN hash(j, 'q') % 5 = 1 THEN ['第二件半价'] ELSE [] END"""
+"""Offer columns of migration 3: shandian's offers come from stores in Beijing and Shanghai (3 km radius);
+a fifth of the offers show a 满减 and a 包邮 threshold, another fifth 第二件半价."""
+
+
 def _arr(values: list[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
@@ -127,7 +136,7 @@ def build_working(path: Path, offers: int, products: int, days: int) -> None:
                    'https://' || marketplace || '.example/item/' || listing_id, title, {en_b}[b], NULL, model, NULL,
                    {en_c}[c], '{{}}', price, NULL, NULL, CASE WHEN coupon IS NOT NULL THEN price - coupon END, NULL,
                    shipping, NULL, 'CNY', in_stock, NULL, NULL, NULL, NULL, 24, NULL, NULL, now(),
-                   now() - INTERVAL 30 DAY, 'bench-crawl-{days - 1}', 0, false
+                   now() - INTERVAL 30 DAY, 'bench-crawl-{days - 1}', 0, false, {_STORE_COLUMNS}
             FROM offs""")
         con.execute(
             "INSERT INTO product_offers SELECT marketplace, listing_id, product_id, 0.9, 'bench' FROM offs"

@@ -45,9 +45,11 @@ def user_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         # the error classes live beside heavy libraries (scrapy settings, duckdb): imported when a command runs
+        import duckdb
+
         from crawler.browser import BrowserNotFound
         from crawler.config import ConfigError
-        from storage.db import StorageError
+        from storage.failures import StorageBusy, StorageError, describe, disk_full_path
 
         try:
             return func(*args, **kwargs)
@@ -55,8 +57,14 @@ def user_errors(func: F) -> F:
             fail(str(exc), exc.code)
         except ConfigError as exc:
             fail(str(exc), ExitCode.CONFIG)
+        except StorageBusy as exc:
+            fail(str(exc), ExitCode.LOCKED)
         except (StorageError, BrowserNotFound) as exc:
             fail(str(exc), ExitCode.ERROR)
+        except (duckdb.Error, OSError) as exc:  # a damaged database, a full disk, a bad path: one line
+            if isinstance(exc, OSError) and not exc.filename and disk_full_path(exc) is None:
+                raise  # not about a file: a bug, keep its traceback
+            fail(str(describe(exc)), ExitCode.ERROR)
         except KeyboardInterrupt:
             fail("interrupted", ExitCode.FAILED)
 

@@ -35,7 +35,9 @@ Exit codes (for cron):
   1   user error (bad database file, bad value)
   2   bad command line
   3   partial failure: some marketplaces failed, the others were published
-  4   total failure: nothing published (all marketplaces failed, interrupted, or match/publish failed)
+  4   total failure: nothing published (all marketplaces failed; a stage failed, e.g. a full disk;
+      interrupted; stopped at [run] max_minutes; or a stuck run holding the lock was stopped)
+  5   published, but the alerts (or the run's record) could not be written
   75  another run holds the lock (EX_TEMPFAIL: try again later)
   78  invalid marketplaces file (EX_CONFIG)
 
@@ -67,7 +69,11 @@ def crawl(
         report = crawl_marketplaces(
             db, config, only=marketplace, run_id=run_id, verbose=verbose, progress=progress_callback(progress)
         )
-    if sys.stderr.isatty() or report.status != "finished":
+    if (
+        sys.stderr.isatty()
+        or report.status != "finished"
+        or any(m.status != "ok" for m in report.marketplaces)
+    ):
         print_report(
             report.marketplaces, f"run {report.run_id}: {report.status}, {report.published} offers published"
         )
@@ -104,9 +110,20 @@ def run_command(
         str,
         typer.Option("--log-format", help="Log lines on stderr: text or json (one JSON object per line)."),
     ] = "text",
+    match_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Processes that match (default: [run] match_workers of the marketplaces file, else every core).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron)."""
+    """Crawl the configured marketplaces, match, publish a snapshot and send alerts, under a lock (for cron).
+
+    Matching is incremental: only offers new or changed since the last match are compared (`bijia match
+    --full` regroups everything)."""
     from service.logging_setup import LogFormat, configure
     from service.run import run
 
@@ -131,6 +148,7 @@ def run_command(
             snapshots_dir=snapshots,
             log_level="INFO" if verbose else "WARNING",
             progress=progress_callback(progress),
+            match_workers=match_workers,
         )
     if tty:
         alerts_sent = report.alerts.new if report.alerts else 0
@@ -157,7 +175,7 @@ def runs(
 
     render(
         recent_runs(db, limit),
-        ["run_id", "kind", "status", "started_at", "seconds", "summary"],
+        ["run_id", "kind", "status", "exit", "started_at", "seconds", "summary"],
         fmt,
         title="Runs",
     )
@@ -170,8 +188,16 @@ def alerts(
     fmt: FormatOption = Format.table,
     run_id: Annotated[str | None, typer.Option(help="Only the alerts of this run.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most recent N alerts.")] = 50,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this kind (repeatable): below_target, real_drop, restocked, price_drop, …"),
+    ] = None,
+    product: Annotated[str | None, typer.Option(help="Only this product's alerts.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only alerts since: 24h, 7d, or a date (2026-11-01).")
+    ] = None,
 ) -> None:
-    """List recent alerts: price drops/rises, out of stock, back in stock, new lowest marketplace."""
+    """List recent alerts: watched products (bijia watch) and, opted in, every price/stock change."""
     from service.alerts import alerts as recent_alerts
 
     columns = [
@@ -185,8 +211,74 @@ def alerts(
         "price",
     ]
     render(
-        recent_alerts(db, run_id=run_id, limit=limit),
-        [*columns, "change", "delivered_at"],
+        recent_alerts(db, run_id=run_id, limit=limit, kinds=kind, product_id=product, since=since),
+        [*columns, "change", "channels"],
         fmt,
         title="Alerts",
     )
+
+
+RedisOption = Annotated[
+    str,
+    typer.Option(
+        "--redis", envvar="BIJIA_REDIS_URL", help="Redis URL of the shared frontier (redis://host:6379/0)."
+    ),
+]
+RunIdOption = Annotated[str, typer.Option("--run-id", help="The run every worker and the writer share.")]
+
+
+@app.command()
+@user_errors
+def worker(
+    redis_url: RedisOption,
+    run_id: RunIdOption,
+    config: ConfigOption = None,
+    marketplace: MarketplaceOption = None,
+    alive_ttl: Annotated[
+        int,
+        typer.Option(min=2, max=600, help="Seconds of silence after which others take this worker's pages."),
+    ] = 10,
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl as one of several workers sharing a frontier in Redis (see docs/deploy.md); offers go to Redis
+    for the writer (`bijia collect`). Ends when the run has no work left."""
+    from service.distributed import work
+
+    report = work(
+        redis_url,
+        run_id,
+        config,
+        only=marketplace,
+        log_level="INFO" if verbose else "ERROR",
+        alive_ttl=alive_ttl,
+    )
+    for name, m in report.marketplaces.items():
+        typer.echo(
+            f"{report.worker} {name}: {m['pages']} pages, {m['offers']} offers ({m['finish_reason']})",
+            err=True,
+        )
+
+
+@app.command()
+@user_errors
+def collect(
+    redis_url: RedisOption,
+    run_id: RunIdOption,
+    db: DbOption = DEFAULT_DB,
+    config: ConfigOption = None,
+    marketplace: MarketplaceOption = None,
+    wait: Annotated[float, typer.Option(min=1, help="Seconds to wait for the first worker.")] = 300.0,
+) -> None:
+    """Be the one writer of a distributed crawl: store the workers' offers and commit the run when no worker is
+    left (exit 3 if some marketplaces failed, 4 if all failed)."""
+    from service.distributed import collect as collect_run
+
+    report = collect_run(redis_url, run_id, db, config, only=marketplace, wait_for_workers=wait)
+    crawl = report.crawl
+    notes = [f"{report.requeued} page(s) of stopped workers fetched again"] if report.requeued else []
+    if report.repeated:
+        notes.append(f"{report.repeated} offer(s) that arrived twice stored once")
+    print_report(
+        crawl.marketplaces, f"run {crawl.run_id}: {crawl.status}, {crawl.published} offers published", notes
+    )
+    exit_for_crawl(crawl.status)

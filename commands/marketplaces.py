@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from commands.common import ConfigOption, FormatOption, user_errors
+from crawler.shapes import SHAPES
 from service.errors import ExitCode, UserError
 from service.output import Format, render
 
+GROUP = "marketplaces"
 app = typer.Typer(help="List, add and check the shops in a marketplaces file.", no_args_is_help=True)
 TimeoutOption = Annotated[
     float, typer.Option(min=0.5, max=120, help="Seconds to wait for each HTTP request.")
 ]
 
-ShapeChoice = Literal["auto", "jsonld", "shopify", "woocommerce", "browser", "instant"]
+ShapeChoice = Enum("ShapeChoice", {name: name for name in ("auto", *SHAPES)}, type=str)  # type: ignore[misc]
+"""``--shape``: auto, or a shape of ``crawler.shapes.SHAPES``."""
+AUTO = ShapeChoice("auto")
 
 
 @app.command("list")
@@ -32,9 +37,7 @@ def marketplaces_list(config: ConfigOption = None, fmt: FormatOption = Format.ta
 @app.command("add")
 @user_errors
 def marketplaces_add(
-    url: Annotated[
-        str, typer.Argument(help="The shop's base URL (or a category page of a schema.org shop).")
-    ],
+    url: Annotated[str, typer.Argument(help="The shop's base URL, a listing page, or a listing API URL.")],
     config: Annotated[
         Path,
         typer.Option(
@@ -45,7 +48,10 @@ def marketplaces_add(
         ),
     ] = Path("marketplaces.toml"),
     name: Annotated[str | None, typer.Option(help="Marketplace name (default: from the URL).")] = None,
-    shape: Annotated[ShapeChoice, typer.Option(help="The shop's shape; auto probes it.")] = "auto",
+    shape: Annotated[
+        ShapeChoice,
+        typer.Option(help="The shop's shape; auto probes it and proposes a field map when none fits."),
+    ] = AUTO,
     title: Annotated[str | None, typer.Option(help="Display name.")] = None,
     currency: Annotated[
         str | None, typer.Option(help="ISO 4217 currency when the shop does not say (default CNY).")
@@ -59,48 +65,63 @@ def marketplaces_add(
     default_shipping: Annotated[
         str | None, typer.Option(help="Flat shipping fee when the shop states none.")
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Probe and preview only; the file is not changed.")
+    ] = False,
+    preview: Annotated[
+        bool, typer.Option(help="Crawl one page as `bijia crawl` would and show its first offers.")
+    ] = True,
     timeout: TimeoutOption = 10.0,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Add a shop: probe its shape (Shopify, WooCommerce, schema.org, …), append a validated entry."""
-    from service.marketplaces import add_marketplace
+    """Add a shop: probe its shape (Shopify, WooCommerce, schema.org…) or propose a field map from its
+    JSON, its HTML or the page rendered in Chromium; append a validated, commented entry; preview it."""
+    from service.marketplaces import PREVIEW_COLUMNS, add_marketplace, preview_rows
 
     try:
         shipping = Decimal(default_shipping) if default_shipping is not None else None
     except InvalidOperation:
         raise UserError(f"--default-shipping: not a number: {default_shipping!r}") from None
-    market, found = add_marketplace(
+    added = add_marketplace(
         config,
         url,
         name=name,
-        shape=shape,
+        shape=shape.value,
         title=title,
         currency=currency,
         start_urls=start_url,
         sitemap_urls=sitemap_url,
         default_shipping=shipping,
         timeout=timeout,
+        dry_run=dry_run,
+        preview=preview,
     )
+    market = added.marketplace
     row = {
         "name": market.name,
         "shape": market.shape,
         "base_url": market.base_url,
-        "start_urls": " ".join(market.start_urls),
-        "sitemap_urls": " ".join(market.sitemap_urls),
-        "found": "; ".join(found.notes),
+        "found": "; ".join(added.found.notes),
     }
-    render(
-        [row],
-        list(row),
-        fmt,
-        title=f"Added to {config}",
-        json_rows=[{**market.model_dump(mode="json"), "found": found.notes}],
-    )
-    typer.echo(
-        f"added {market.name!r} ({market.shape}) to {config}; try `bijia marketplaces check "
-        f"{market.name} -c {config}`",
-        err=True,
-    )
+    payload = {
+        **market.model_dump(mode="json", exclude_none=True),
+        "found": added.found.notes,
+        "written": added.written,
+        "preview": {"offers": added.preview.offers if added.preview else [], "fill": added.fill},
+    }
+    where = f"Dry run: not written to {config}" if dry_run else f"Added to {config}"
+    render([row], list(row), fmt, title=where, json_rows=[payload])
+    if fmt == Format.table:
+        typer.echo(added.block)
+        if added.preview is not None:
+            render(preview_rows(added), PREVIEW_COLUMNS, fmt, title=f"Preview: first offers of {market.name}")
+            typer.echo("fill: " + "  ".join(f"{k} {v * 100:.0f}%" for k, v in added.fill.items()))
+    if not dry_run:
+        typer.echo(
+            f"added {market.name!r} ({market.shape}) to {config}; try `bijia marketplaces check "
+            f"{market.name} -c {config}`",
+            err=True,
+        )
 
 
 @app.command("check")
@@ -110,20 +131,31 @@ def marketplaces_check(
         list[str] | None, typer.Argument(help="Marketplaces to check (default: the enabled ones).")
     ] = None,
     config: ConfigOption = None,
+    db: Annotated[
+        Path,
+        typer.Option(
+            envvar="BIJIA_DB", help="Database whose last runs the fill rates are compared with (drift)."
+        ),
+    ] = Path("bijia.duckdb"),
+    pages: Annotated[int, typer.Option(min=1, max=100, help="Listing pages to crawl per marketplace.")] = 1,
     timeout: TimeoutOption = 10.0,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Fetch one page per marketplace and report what it yields (exit 3 if some fail, 4 if all fail)."""
-    from service.marketplaces import CHECK_COLUMNS, check_marketplaces
+    """Crawl a few pages per marketplace exactly as `bijia crawl` does and report per-field fill rates,
+    empty required fields and fields that fell since the last run (exit 3 if some fail, 4 if all fail)."""
+    from service.marketplaces_check import CHECK_COLUMNS, FILL_COLUMNS, check_marketplaces, percent
 
-    results = check_marketplaces(config, names, timeout=timeout)
+    results = check_marketplaces(config, names, db=db, pages=pages, timeout=timeout)
     render(
         [r.row() for r in results],
         CHECK_COLUMNS,
         fmt,
-        title="One page per marketplace",
-        json_rows=[r.row() for r in results],
+        title=f"{pages} page(s) per marketplace, crawled as `bijia crawl` does",
+        json_rows=[r.json() for r in results],
     )
+    if fmt == Format.table:
+        fills = [{"name": r.name, **{f: percent(r.fill.get(f)) for f in FILL_COLUMNS[1:]}} for r in results]
+        render(fills, FILL_COLUMNS, fmt, title="Fill rate per field (usable offers)")
     failed = [r.name for r in results if r.status == "failed"]
     if failed:
         typer.echo(f"failed: {', '.join(failed)}", err=True)

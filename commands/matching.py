@@ -15,6 +15,10 @@ from service.errors import UserError
 from service.output import Format, render
 
 app = typer.Typer()
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=256, help="Processes that score candidate pairs (default: every usable core)."),
+]
 review_app = typer.Typer(
     help="Low-confidence pairs from the last match, and your decisions on them.",
     no_args_is_help=False,
@@ -35,16 +39,29 @@ def match(
     config: Annotated[
         Path | None, typer.Option(help="Matcher configuration JSON (default: built-in).")
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Regroup every offer from scratch (default: only offers new or changed since the last match, "
+            "and the products they touch).",
+        ),
+    ] = False,
+    workers: WorkersOption = None,
 ) -> None:
-    """Group the stored offers into products (same SKU across marketplaces) with stable ids."""
+    """Group the stored offers into products (same SKU across marketplaces) with stable ids.
+
+    Incremental by default: offers whose title, brand, GTIN, MPN, attributes or category are new or changed
+    since the last match are compared with every stored offer, and only the products they join, leave or
+    found are regrouped. A changed matcher configuration regroups everything, as --full does."""
     from service.match import run_match
 
-    report = run_match(db, config_path=config)
+    report = run_match(db, config_path=config, full=full, workers=workers)
     if sys.stdout.isatty():
         typer.echo(
             f"{report.offers} offers → {report.products} products "
             f"({report.multi_marketplace} on several marketplaces), {report.review} pairs to review, "
-            f"{report.seconds}s"
+            f"{report.mode}: {report.changed} changed, {report.regrouped} regrouped, {report.seconds}s"
         )
 
 

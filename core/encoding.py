@@ -30,6 +30,10 @@ _CJK_CANDIDATES = (
     ("big5hkscs", "big5", (0xA1, 0xA3), (0xA4, 0xC5)),
 )
 _COMMON_SHARE = 0.8
+# Japanese pages are EUC-JP or Shift_JIS (cp932 is Microsoft's superset), often with nothing declared.
+_JAPANESE = ("euc_jp", "cp932")
+_KANA_SHARE = 0.1
+_UTF16_NUL = 0.3
 _LATIN = frozenset(
     {
         "cp1250",
@@ -56,6 +60,9 @@ def choose_encoding(body: bytes, content_type: str | None = None) -> str:
     bom, _ = read_bom(body)
     if bom:
         return bom
+    wide = utf16_without_bom(body)
+    if wide:  # before anything else: ASCII read as UTF-16 is valid UTF-8, NULs and all
+        return wide
     header = http_content_type_encoding(content_type) if content_type else None
     meta = html_body_declared_encoding(body)
     for declared in (header, meta):
@@ -76,10 +83,14 @@ def declared_encoding(body: bytes, content_type: str | None = None) -> str | Non
 
 
 def detect_encoding(body: bytes) -> str | None:
-    """Guess the encoding of undeclared bytes: UTF-8, GB18030 (GBK) or Big5 by their common characters,
-    else charset-normalizer's best guess (Japanese, Korean, Western pages)."""
+    """Guess the encoding of undeclared bytes: UTF-8; EUC-JP or Shift_JIS by their kana; GB18030 (GBK)
+    or Big5 by their common characters; else charset-normalizer's best guess (Korean, Western pages)."""
     if _is_utf8(body):
         return "utf-8"
+    for encoding in _JAPANESE:
+        share = _kana_share(body, encoding)
+        if share is not None and share >= _KANA_SHARE:
+            return encoding
     scores = [
         (share, encoding)
         for encoding, table, symbols, level1 in _CJK_CANDIDATES
@@ -95,6 +106,35 @@ def detect_encoding(body: bytes) -> str | None:
     if best.encoding in _LATIN and _decodes(body, "cp1252"):
         return "cp1252"  # short Western texts: the HTML default (WHATWG) rather than a near-tie guess
     return best.encoding
+
+
+def utf16_without_bom(body: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` for UTF-16 text without a byte order mark, told by where the NUL bytes
+    of its ASCII characters (the markup) fall; ``None`` for any other text."""
+    sample = body[:4096]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    even_nul, odd_nul = even.count(0) / len(even), odd.count(0) / len(odd)
+    if odd_nul >= _UTF16_NUL and even_nul <= 0.05 and _decodes(body[: len(body) // 2 * 2], "utf-16-le"):
+        return "utf-16-le"
+    if even_nul >= _UTF16_NUL and odd_nul <= 0.05 and _decodes(body[: len(body) // 2 * 2], "utf-16-be"):
+        return "utf-16-be"
+    return None
+
+
+def _kana_share(body: bytes, encoding: str) -> float | None:
+    """Share of the non-ASCII characters that are hiragana or katakana when ``body`` is read as
+    ``encoding``; ``None`` when the bytes are not valid in it. Japanese text is full of kana, Chinese
+    text (in any encoding misread as a Japanese one) has next to none."""
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide:
+        return None
+    return sum(0x3040 <= ord(c) <= 0x30FF for c in wide) / len(wide)
 
 
 def _is_utf8(body: bytes) -> bool:

@@ -64,6 +64,15 @@ class Offer:
     delivery_hours: float | None = None
     """Promised time to delivery in hours (30分钟达 → 0.5, 次日达 → 24)."""
     delivery_raw: str | None = None
+    latitude: float | None = None
+    """Where an instant-retail offer is fulfilled from (its store), WGS-84 degrees; ``None`` for an offer
+    that is shipped (it arrives after ``delivery_hours`` wherever the shopper is)."""
+    longitude: float | None = None
+    delivery_radius_km: float | None = None
+    """How far the store delivers, straight-line km; ``None`` when it states none (see ``core.geo``)."""
+    promotions: list[str] = field(default_factory=list)
+    """Promotion texts exactly as the shop shows them (``满300减50``, ``第二件半价``, ``跨店每满300减50``,
+    ``满99包邮``); ``core.promotions`` parses them into rules."""
     image: str | None = None
     observed_at: datetime = field(default_factory=_now)
 

@@ -26,7 +26,9 @@ class ParsedPrice:
     """ISO 4217 code, or ``None`` when neither the text nor the hint names a known currency."""
     reason: str | None = None
     """``None`` for a plain price; else ``missing`` (no text), ``masked`` (``¥**``, ``询价``),
-    ``unparsed`` (text without a number), ``range`` (low end taken) or ``from`` (a "from" price)."""
+    ``unparsed`` (text without a number), ``scientific`` (``1e3``: no shop writes a price so; price-parser
+    would read 1), ``not_text`` (a JSON object or list written as text, ``{'v': 1}``), ``range`` (low end
+    taken) or ``from`` (a "from" price)."""
     is_range: bool = False
     is_from: bool = False
     currency_symbol: str | None = None
@@ -264,6 +266,10 @@ _FROM = re.compile(
     r"\d\s*(?:元)?\s*起|\bfrom\b|\bstarting at\b|\bab\b|\bà partir de\b|低至|最低", re.IGNORECASE
 )
 _CURRENCY_BEFORE = re.compile(r"[¥$€£]\s*$|[A-Z]{3}\s*$")
+_FIRST_NUMBER = re.compile(r"\d[\d,.]*(?:[eE][+-]?\d+)?")
+_SCIENTIFIC = re.compile(r"\d[eE][+-]?\d+$")
+_NOT_TEXT = re.compile(r"^\s*(?:\{.*\}|\[.*[,:'\"{\[].*\])\s*$", re.DOTALL)
+"""A JSON/Python object or list where a price text belongs (``{'v': 1}``, ``[1, 2]``)."""
 
 
 def currency_code(symbol: str | None, hint: str | None = None) -> str | None:
@@ -332,6 +338,9 @@ def parse_price(
         return ParsedPrice(None, currency_code(currency_hint), "missing")
     raw = str(text).translate(_WIDTH).strip()
     hint_iso = _iso_hint(currency_hint)
+    refused = unreadable_number(raw)
+    if refused is not None:
+        return ParsedPrice(None, currency_code(_find_symbol(raw), hint_iso) or hint_iso, refused)
     try:
         price = Price.fromstring(raw, currency_hint=currency_hint, decimal_separator=decimal_separator)
     except (InvalidOperation, ValueError, TypeError, IndexError):  # pragma: no cover - defensive
@@ -351,6 +360,15 @@ def parse_price(
     if _FROM.search(raw):
         return ParsedPrice(amount, currency, "from", is_from=True, currency_symbol=symbol)
     return ParsedPrice(amount, currency, None, currency_symbol=symbol)
+
+
+def unreadable_number(text: str) -> str | None:
+    """``scientific`` when the text's first number is in scientific notation (``1e308``, ``¥1.5E+3``),
+    ``not_text`` for an object or list written as text; else ``None``."""
+    if _NOT_TEXT.match(text):
+        return "not_text"
+    first = _FIRST_NUMBER.search(text)
+    return "scientific" if first is not None and _SCIENTIFIC.search(first.group(0)) else None
 
 
 def _pick_symbol(found: str | None, text: str, hint_text: str | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 MASK = "***"
@@ -56,3 +57,38 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, MASK)
     return _URL.sub(lambda m: redact_url(m.group(0)), text)
+
+
+_SECRET_KEY = re.compile(
+    r"(^|_)(password|passwd|pwd|secret|token|api_?key|access_?key|private_?key|credentials?|auth)($|_)",
+    re.IGNORECASE,
+)
+
+
+def redact_value(value: Any, secrets: Iterable[str | None] = ()) -> Any:
+    """A JSON-like value (dicts, lists, strings) with every string passed through :func:`redact_text` and
+    every value under a secret-looking key (``smtp_password``, ``api_key``, ``token``…) masked whole."""
+    known = [s for s in secrets if s]
+    if isinstance(value, dict):
+        return {
+            k: MASK if isinstance(k, str) and _SECRET_KEY.search(k) and v else redact_value(v, known)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(v, known) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, known)
+    return value
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of ``url`` that :func:`redact_url` masks (password, token parameters, token-like path
+    segments), to mask them wherever else they turn up."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = [parts.password or ""]
+    found += [s for s in parts.path.split("/") if _secret_like(s)]
+    found += [v for k, v in parse_qsl(parts.query) if _SENSITIVE_PARAM.search(k) or _secret_like(v)]
+    return [s for s in found if s]

@@ -11,13 +11,26 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from core.redact import redact_url
+from crawler.alert_config import Channel, channel_names
+from crawler.fieldmap_config import FieldMap
+from crawler.limits import Limits
+from crawler.shapes import MAP_SHAPES, SHAPES
 
 DEMO_MARKETPLACES = Path(__file__).resolve().parent.parent / "demo" / "marketplaces.toml"
-Shape = Literal["jsonld", "shopify", "woocommerce", "browser", "instant"]
 _VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
@@ -28,7 +41,7 @@ class ConfigError(Exception):
 class BrowserOptions(BaseModel):
     """Selectors for the ``browser`` shape (JavaScript-rendered listings)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     item_selector: str = "[data-offer]"
     load_more_selector: str = "button.load-more"
     max_load_more: Annotated[int, Field(ge=0, le=1000)] = 200
@@ -36,16 +49,18 @@ class BrowserOptions(BaseModel):
 
 
 class Marketplace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: ``concurrency = "8"`` or ``enabled = "yes"`` is an error naming the key, not a guess
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
     title: str | None = None
-    shape: Shape
+    shape: str
+    """One of ``crawler.shapes.SHAPES``."""
     base_url: str
     start_urls: list[str] = []
     sitemap_urls: list[str] = []
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
-    default_shipping: Annotated[Decimal, Field(ge=0)] | None = None
+    default_shipping: Annotated[Decimal, Field(ge=0, strict=False)] | None = None
     enabled: bool = True
     obey_robots: bool = True
     concurrency: Annotated[int, Field(ge=1, le=64)] = 8
@@ -58,6 +73,31 @@ class Marketplace(BaseModel):
     http_cache: bool = False
     """Development: keep responses in ``.cache/`` and revalidate them (ETag / Last-Modified, RFC 2616)."""
     browser: BrowserOptions = BrowserOptions()
+    allow_hosts: list[str] = []
+    """Hosts the crawl may follow besides those of its URLs (``cdn.shop.com``, ``*.shop.com``); a private
+    address (loopback, link-local, 10/8 …) only as ``host:port`` (see ``crawler.urlpolicy``)."""
+    limits: Limits = Limits()
+    """Caps on one crawl: requests, response size and time, links and offers per page (``crawler.limits``)."""
+    map: FieldMap | None = None
+    """The field map (``shape = "fieldmap"``), or fields over a preset's (``browser``, ``instant``)."""
+
+    @field_validator("shape")
+    @classmethod
+    def _known_shape(cls, value: str) -> str:
+        if value not in SHAPES:
+            raise ValueError(f"Input should be {', '.join(repr(s) for s in SHAPES)}, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _map_fits_shape(self) -> Marketplace:
+        if self.shape == "fieldmap" and (self.map is None or self.map.items is None):
+            raise ValueError("shape 'fieldmap' needs [marketplace.map] with items and fields")
+        if self.map is not None and self.shape not in MAP_SHAPES:
+            raise ValueError(f"a map applies to the shapes {', '.join(MAP_SHAPES)}, not {self.shape!r}")
+        if self.shape == "instant" and self.map is not None and self.map.format is None:
+            # the instant preset reads JSON: its overrides are JMESPaths
+            self.map = FieldMap.model_validate({**self.map.model_dump(exclude_unset=True), "format": "json"})
+        return self
 
     @field_validator("base_url", "start_urls", "sitemap_urls")
     @classmethod
@@ -80,7 +120,7 @@ class Marketplace(BaseModel):
 class AlertsOptions(BaseModel):
     """``[alerts]``: where price/stock alerts of ``bijia run`` go and what counts as a change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     file: str | None = None
     """JSON lines file the alerts are appended to (default: ``<database stem>.alerts.jsonl``)."""
     webhook_url: str | None = None
@@ -88,6 +128,28 @@ class AlertsOptions(BaseModel):
     webhook_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     drop_percent: Annotated[float, Field(gt=0, le=100)] = 5.0
     rise_percent: Annotated[float, Field(gt=0)] = 5.0
+    firehose: bool = False
+    """Also alert on every listing's drop/rise/stock change and new lowest marketplace, for all products
+    (``webhook_url`` and channels with ``firehose = true`` get them); otherwise only watched products alert."""
+    channel: list[Channel] = []
+    """``[[alerts.channel]]``: webhook, email, wecom, dingtalk, feishu (``crawler.alert_config``)."""
+    feed_entries: Annotated[int, Field(ge=1, le=1000)] = 100
+    """Entries in the Atom feed ``bijia serve`` serves at ``/alerts.atom``."""
+
+    @field_serializer("webhook_url")
+    def _redacted(self, value: str | None) -> str | None:
+        return None if value is None else redact_url(value)
+
+    @field_validator("channel")
+    @classmethod
+    def _unique_channel_names(cls, value: list[Channel]) -> list[Channel]:
+        names = [c.name for c in value if c.name]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate channel name in {names}")
+        return value
+
+    def channel_names(self) -> list[str]:
+        return channel_names(self.channel)
 
     @field_validator("webhook_url")
     @classmethod
@@ -102,7 +164,7 @@ class AlertsOptions(BaseModel):
 class RunOptions(BaseModel):
     """``[run]``: how ``bijia run`` keeps state between runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     gone_after_runs: Annotated[int, Field(ge=1, le=1000)] = 3
     """An offer not seen by this many successful crawls of its marketplace in a row is marked gone."""
     http_cache: bool = True
@@ -112,6 +174,11 @@ class RunOptions(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
     """Offers per staging write (default: the crawler's ``BIJIA_BATCH_SIZE``); a killed run keeps what it
     staged, so smaller batches lose less crawling."""
+    match_workers: Annotated[int, Field(ge=1, le=256)] | None = None
+    """Processes that score candidate pairs when the run matches (default: every usable core)."""
+    max_minutes: Annotated[float, Field(gt=0, le=10_080)] = 360
+    """A run still going after this many minutes is stopped (status interrupted, exit 4, an error logged);
+    a later run stops a lock holder stuck well past it."""
 
 
 class MarketplacesFile(BaseModel):
@@ -211,6 +278,19 @@ def _line_of(text: str, needle: str, start_line: int = 1) -> int:
     return start_line
 
 
+def _key_line(text: str, keys: list[str], start: int) -> int:
+    """The line of the deepest of ``keys`` (a path such as map → fields → price) from line ``start``:
+    each key is looked for as a word after the line of the one before."""
+    lines = text.splitlines()
+    line = start
+    for key in keys:
+        if key in ("function-after", "function-before", "function-wrap"):  # pydantic's validator steps
+            continue
+        word = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])")
+        line = next((n for n in range(line, len(lines) + 1) if word.search(lines[n - 1])), line)
+    return line
+
+
 def _table_line(text: str, index: int) -> int:
     """Line number of the ``index``-th ``[[marketplace]]`` header."""
     count = -1
@@ -232,14 +312,17 @@ def _describe(exc: ValidationError, path: Path, text: str, raw: dict) -> str:
             name = entry.get("name", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
             where = f"marketplace {name!r}: "
             line = _table_line(text, loc[1])
-            key = next((str(k) for k in loc[2:] if isinstance(k, str)), None)
-            if key and err["type"] != "missing":
-                line = _line_of(text, key, line)
+            if err["type"] != "missing":
+                # a map's own checks name the key first in the message: "price: not a JMESPath …"
+                named = re.match(r"^([\w.-]+): ", str(err["msg"]).removeprefix("Value error, "))
+                keys = [str(k) for k in loc[2:] if isinstance(k, str)]
+                line = _key_line(text, keys + (named.group(1).split(".") if named else []), line)
             loc = loc[2:]
         elif len(loc) >= 2 and loc[0] in ("alerts", "run"):
             line = _line_of(text, f"[{loc[0]}]")
             if err["type"] != "missing":
                 line = _line_of(text, str(loc[1]), line)
-        key_path = ".".join(str(k) for k in loc) or "(file)"
-        lines.append(f"{path} line {line}: {where}{key_path}: {err['msg']}")
+        key_path = ".".join(str(k) for k in loc) or ("" if where else "(file)")
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path} line {line}: {where}{key_path + ': ' if key_path else ''}{message}")
     return "\n".join(lines)

@@ -17,6 +17,8 @@ from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
 
+from crawler import settings as project
+
 
 class RevalidatePolicy(RFC2616Policy):
     def should_cache_request(self, request: Request) -> bool:
@@ -44,8 +46,6 @@ class RevalidatingCacheMiddleware(HttpCacheMiddleware):
 def cache_settings(directory: str) -> dict[str, Any]:
     """Settings that switch the revalidating cache on, keeping the project's downloader middlewares (a
     ``DOWNLOADER_MIDDLEWARES`` set at a higher priority replaces the project's dict, it does not merge)."""
-    from crawler import settings as project
-
     middlewares = {
         **getattr(project, "DOWNLOADER_MIDDLEWARES", {}),
         "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,

@@ -6,7 +6,8 @@ Scrapy 2.19's ``RetryMiddleware`` retries 429/503 at once (it never reads ``Retr
 ``scrapy/downloadermiddlewares/retry.py``). This middleware sits just outside it (priority 560 > 550,
 so it sees the response first), waits the requested time — capped by ``RETRY_AFTER_MAX_DELAY``
 seconds — and passes the response on for RetryMiddleware to retry. The wait holds the request's
-concurrency slot, which is the point: the shop asked us to slow down.
+concurrency slot, which is the point: the shop asked us to slow down. A crawl being stopped (SIGINT)
+stops waiting at once: a graceful stop never waits a minute for a Retry-After.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
+
+from core.encoding import choose_encoding
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -45,13 +48,23 @@ def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) 
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+WAIT_SLICE = 0.25
+"""A ``Retry-After`` wait is taken in slices: a crawl being stopped (SIGINT) stops waiting within one."""
+
+
 class RetryAfterMiddleware:
     def __init__(
-        self, stats: StatsCollector | None = None, *, max_delay: float = 60.0, max_retry_times: int = 2
+        self,
+        stats: StatsCollector | None = None,
+        *,
+        max_delay: float = 60.0,
+        max_retry_times: int = 2,
+        crawler: Crawler | None = None,
     ) -> None:
         self.stats = stats
         self.max_delay = max_delay
         self.max_retry_times = max_retry_times
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -62,6 +75,7 @@ class RetryAfterMiddleware:
             crawler.stats,
             max_delay=settings.getfloat("RETRY_AFTER_MAX_DELAY", 60.0),
             max_retry_times=settings.getint("RETRY_TIMES"),
+            crawler=crawler,
         )
 
     def delay_for(self, request: Request, response: Response) -> float | None:
@@ -80,12 +94,19 @@ class RetryAfterMiddleware:
         if self.stats is not None:
             self.stats.inc_value("retry_after/count")
             self.stats.inc_value("retry_after/seconds", delay)  # type: ignore[arg-type]  # seconds, not a count
-        if delay > 0:
-            # import here: importing the reactor at module level would install the default one
-            from twisted.internet import reactor
-
-            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        await self.wait(delay)
         return response
+
+    async def wait(self, seconds: float) -> None:
+        """Wait ``seconds``, or until the crawl is being stopped (then the retry is queued at once, and a
+        resumed run makes it)."""
+        # import here: importing the reactor at module level would install the default one
+        from twisted.internet import reactor
+
+        while seconds > 0 and (self.crawler is None or self.crawler.crawling):
+            step = min(WAIT_SLICE, seconds)
+            await maybe_deferred_to_future(deferLater(reactor, step, lambda: None))
+            seconds -= step
 
 
 class EncodingMiddleware:
@@ -110,8 +131,6 @@ class EncodingMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HtmlResponse) or not response.body:
             return response
-        from core.encoding import choose_encoding
-
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         chosen = choose_encoding(response.body, content_type)
         if _same_codec(chosen, response.encoding):

@@ -1,6 +1,9 @@
 """Item pipelines: parse price texts → validate → write to DuckDB staging in batches.
 
-Every dropped offer has a reason and a stats counter ``bijia/dropped/<reason>``.
+Every dropped offer has a reason and a stats counter ``bijia/dropped/<reason>``; a field cleared to make
+an offer storable, ``bijia/cleared/<reason>`` (``crawler.storable``). An offer the database still refuses
+is counted ``bijia/errors/storage_rejected`` (the rest of its batch is stored), and ``bijia/staged`` is
+what was stored: the offers a marketplace reports.
 """
 
 from __future__ import annotations
@@ -13,12 +16,22 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from core.offer import Offer
+from core.prices import parse_delivery_hours, parse_price, parse_shipping
+from crawler.limits import CLEARED, REJECTED
+from crawler.storable import make_storable, refusal
+from storage import connect
+from storage.offers import stage_offers
 
 logger = logging.getLogger(__name__)
 
 
 def _marketplace(crawler: Crawler):
     return getattr(crawler.spider, "marketplace", None)
+
+
+def _count(crawler: Crawler | None, key: str, n: int = 1) -> None:
+    if crawler is not None and crawler.stats is not None:
+        crawler.stats.inc_value(key, n)
 
 
 class PricePipeline:
@@ -32,8 +45,6 @@ class PricePipeline:
         return cls(crawler)
 
     def process_item(self, item: Offer) -> Offer:
-        from core.prices import parse_delivery_hours, parse_price, parse_shipping
-
         market = _marketplace(self.crawler) if self.crawler else None
         hint = item.currency or (market.currency if market else None)
         for field in ("price", "list_price", "final_price"):
@@ -55,7 +66,8 @@ class PricePipeline:
 
 
 class ValidatePipeline:
-    """Drop offers that cannot be compared: no title, no usable price, absurd or inconsistent money."""
+    """Drop offers that cannot be compared or stored (no title, no usable price, absurd or inconsistent
+    money, a URL that is not http(s)); clear fields that cannot be stored; round money to cents."""
 
     def __init__(self, max_price: Decimal = Decimal(10_000_000), crawler: Crawler | None = None) -> None:
         self.max_price = max_price
@@ -68,28 +80,16 @@ class ValidatePipeline:
     def process_item(self, item: Offer) -> Offer:
         reason = self.problem(item)
         if reason:
-            if self.crawler is not None and self.crawler.stats is not None:
-                self.crawler.stats.inc_value(f"bijia/dropped/{reason}")
+            _count(self.crawler, f"bijia/dropped/{reason}")
             logger.warning("dropped %s (%s): %s; price text %r", item.key, item.url, reason, item.price_raw)
             raise DropItem(reason)
+        for cleared in make_storable(item, self.max_price):
+            _count(self.crawler, CLEARED + cleared)
+            logger.info("%s: %s cleared", item.key, cleared)
         return item
 
     def problem(self, item: Offer) -> str | None:
-        if not item.listing_id:
-            return "no_listing_id"
-        if not item.title or not item.title.strip():
-            return "no_title"
-        if item.price is None:
-            return "no_price"
-        if item.price <= 0:
-            return "price_not_positive"
-        if item.price > self.max_price:
-            return "price_absurd"
-        if item.final_price is not None and not (0 < item.final_price <= item.price):
-            return "final_price_inconsistent"
-        if item.shipping is not None and not (0 <= item.shipping <= self.max_price):
-            return "shipping_absurd"
-        return None
+        return refusal(item, self.max_price)
 
 
 class DuckDBPipeline:
@@ -115,15 +115,12 @@ class DuckDBPipeline:
         return cls(str(db), str(run_id), crawler.settings.getint("BIJIA_BATCH_SIZE", 500), crawler)
 
     def open_spider(self) -> None:
-        from storage import connect
-
         self.con = connect(self.db_path)
 
     def process_item(self, item: Offer) -> Offer:
         key = (item.marketplace, item.listing_id)
         if key in self.seen:
-            if self.crawler is not None and self.crawler.stats is not None:
-                self.crawler.stats.inc_value("bijia/dropped/duplicate")
+            _count(self.crawler, "bijia/dropped/duplicate")
             raise DropItem("duplicate")
         self.seen.add(key)
         self.buffer.append(item)
@@ -132,16 +129,21 @@ class DuckDBPipeline:
         return item
 
     def flush(self) -> None:
-        from storage.offers import stage_offers
-
         if self.buffer and self.con is not None:
-            self.written += stage_offers(self.con, self.run_id, self.buffer)
+            self.written += stage_offers(self.con, self.run_id, self.buffer, on_reject=self.rejected)
             if self.crawler is not None and self.crawler.stats is not None:
                 self.crawler.stats.set_value("bijia/staged", self.written)
             self.buffer.clear()
 
+    def rejected(self, offer: Offer, error: str) -> None:
+        """The database refused this one offer (the rest of its batch is stored)."""
+        _count(self.crawler, REJECTED)
+        logger.error("%s (%s) could not be stored: %s", offer.key, offer.url, error)
+
     def close_spider(self) -> None:
         self.flush()
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value("bijia/staged", self.written)
         if self.con is not None:
             self.con.close()
             self.con = None

@@ -35,7 +35,15 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    # a shop page must never make the crawler read a local file or another protocol (crawler.urlpolicy)
+    "file": None,
+    "data": None,
+    "ftp": None,
+    "s3": None,
 }
+# Per marketplace: [marketplace] limits (crawler.limits); these are the fallbacks for other requests.
+DOWNLOAD_MAXSIZE = 32 * 2**20
+DOWNLOAD_WARNSIZE = 8 * 2**20
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = launch_options()
 PLAYWRIGHT_MAX_CONTEXTS = 2
@@ -45,8 +53,18 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 # Also registered by spiders.base.MarketplaceSpider.update_settings (for crawlers built without this
 # module); here so that CrawlerProcess.create_crawler's merge of the process settings keeps them.
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.guards.UrlPolicyMiddleware": 30,  # before robots.txt (100): a refused host is never asked
+    "crawler.guards.ResponseLimitsMiddleware": 40,
     "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.EncodingMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.guards.CappedCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.guards.LoopCountingRedirectMiddleware": 600,
+}
+SPIDER_MIDDLEWARES = {
+    # spider side (past MetaCopyDetection's 1000): what it drops costs no other middleware any work
+    "crawler.guards.CrawlBudgetMiddleware": 1100,
 }
 
 ITEM_PIPELINES = {

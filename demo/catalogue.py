@@ -21,13 +21,16 @@ from functools import cached_property
 from math import log2
 from typing import NamedTuple
 
-from demo.listings import SHOPS, STORES, Listing, Store, make_listing, money
+from demo.listings import FIELD_MAP_SHOPS, SHOPS, Listing, make_listing, money
 from demo.products import Product, iter_products
 from demo.rand import Draw, permute
+from demo.shopper import STORES, Store
+from demo.titles import quantity, storage
 
 __all__ = ["SHOPS", "STORES", "Catalogue", "Listing", "Sku", "Store", "TruthRow", "generate_catalogue"]
 
 SHOP_SHARE = 0.85
+FIELD_MAP_SHARE = 0.6
 STORE_SHARE = 0.65
 
 
@@ -52,8 +55,6 @@ class Sku:
     @property
     def name(self) -> str:
         """Canonical English name, e.g. ``Apple iPhone 15 Pro 256GB Black``."""
-        from demo.titles import quantity, storage
-
         v, p = self.values, self.product
         words = [p.model_en if p.model_en.startswith(p.brand.en) else f"{p.brand.en} {p.model_en}"]
         words += [storage(v[a], "GB") for a in ("memory", "storage") if a in v]
@@ -107,6 +108,7 @@ class Catalogue:
     """SKUs and, per shop, the listings the demo server serves. Build it with :func:`generate_catalogue`."""
 
     shops = SHOPS
+    field_map_shops = FIELD_MAP_SHOPS
     stores = STORES
 
     def __init__(self, size: int, seed: int, products: list[Product]) -> None:
@@ -123,12 +125,15 @@ class Catalogue:
         self._store_mask = bytearray(self._stocking(i) for i in range(size))
 
     def _carriage(self, index: int) -> int:
-        """Bit ``k`` set: shop ``SHOPS[k]`` lists the SKU (each ~85 %, at least two shops)."""
+        """Bit ``k`` set: shop ``SHOPS[k]`` lists the SKU (the first five ~85 % each, at least two of
+        them; the field-map shops ~60 % each, drawn apart so that the first five stay as they were)."""
+        first = len(SHOPS) - len(FIELD_MAP_SHOPS)
         d = Draw(self.seed, 1000, index)
-        mask = sum(1 << k for k in range(len(SHOPS)) if d.chance(SHOP_SHARE))
+        mask = sum(1 << k for k in range(first) if d.chance(SHOP_SHARE))
         while bin(mask).count("1") < 2:
-            mask |= 1 << int(d.random() * len(SHOPS))
-        return mask
+            mask |= 1 << int(d.random() * first)
+        more = Draw(self.seed, 1002, index)
+        return mask | sum(1 << k for k in range(first, len(SHOPS)) if more.chance(FIELD_MAP_SHARE))
 
     def _stocking(self, index: int) -> int:
         d = Draw(self.seed, 1001, index)

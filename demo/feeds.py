@@ -295,6 +295,11 @@ def shandian_stores(cat: Catalogue) -> Reply:
                     "distance_km": s.distance_km,
                     "delivery_minutes": s.delivery_minutes,
                     "delivery_fee": f"{s.delivery_fee:.2f}",
+                    "city": s.city,
+                    "lat": s.lat,
+                    "lng": s.lng,
+                    "delivery_radius_km": s.radius_km,
+                    "promotions": list(s.promotions),
                 }
                 for s in cat.stores
             ]
@@ -323,6 +328,7 @@ def shandian_products(cat: Catalogue, store_id: int, query: dict[str, str], faul
                 "stock": x.stock,
                 "spec": titles.spec_text(x.sku),
                 "barcode": x.gtin,
+                "promotions": [t for t in x.promotions if t not in store.promotions],
             }
         )
     return json_reply({"page": page, "total_pages": max(1, math.ceil(len(skus) / size)), "items": items})
@@ -353,6 +359,7 @@ def jingxuan_items(cat: Catalogue, query: dict[str, str], faults: Faults, per_pa
                 "shipping": "包邮" if not x.shipping else f"运费 {money_text(x.shipping)}",
                 "delivery": x.delivery,
                 "stock": "有货" if x.in_stock else "无货",
+                "promotions": list(x.promotions),
             }
         )
     has_more = page < total_pages or faults.pagination_loop

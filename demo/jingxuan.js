@@ -31,6 +31,7 @@
     card.appendChild(span(c[5], it.shipping));
     card.appendChild(span(c[6], it.delivery));
     card.appendChild(span(c[7], it.stock));
+    (it.promotions || []).forEach(function (text) { card.appendChild(span("promo", text)); });
     list.appendChild(card);
   }
 

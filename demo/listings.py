@@ -6,6 +6,9 @@ Shipping policies (``demo/marketplaces.toml`` must agree for the shops whose fee
 - shopline: free (``default_shipping = 0``); woomart: flat ¥8 (``default_shipping = 8``)
 - jingxuan: 包邮 from ¥99 or when sold by 精选自营, else ``运费 ¥6.00`` — shown on each item
 - shandian: the store's ``delivery_fee``
+- nextmall: free from ¥199, else ¥12 — in each product of its ``__NEXT_DATA__``
+- tanhuo: 包邮 from ¥88, else ``运费¥8`` — on each item's detail page only
+- kuaigou: free from ¥59, else ¥5 — ``freight`` in fen in its API
 """
 
 from __future__ import annotations
@@ -16,33 +19,26 @@ from typing import TYPE_CHECKING
 
 from demo import titles
 from demo.rand import Draw, permute
+from demo.shopper import Store, jingxuan_promotions, shandian_promotions
 
 if TYPE_CHECKING:
     from demo.catalogue import Sku
 
-SHOPS = ("techmall", "shopline", "woomart", "jingxuan", "shandian")
+SHOPS = ("techmall", "shopline", "woomart", "jingxuan", "shandian", "nextmall", "tanhuo", "kuaigou")
+FIELD_MAP_SHOPS = SHOPS[5:]
+TANHUO_ID_BASE = 6_000_000_000
+"""Shops described only by a field map in ``demo/marketplaces.toml`` (no shape of their own)."""
+THRESHOLD_SHIPPING = {
+    "techmall": (Decimal(99), Decimal("10.00")),
+    "nextmall": (Decimal(199), Decimal("12.00")),
+    "tanhuo": (Decimal(88), Decimal("8.00")),
+    "kuaigou": (Decimal(59), Decimal("5.00")),
+}
+"""Free shipping from the first amount, else the second."""
 FLAT_SHIPPING = {"shopline": Decimal("0.00"), "woomart": Decimal("8.00")}
 ABSURD_EVERY = 40
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True, slots=True)
-class Store:
-    id: int
-    name: str
-    distance_km: float
-    delivery_minutes: int
-    delivery_fee: Decimal
-    price_delta: float
-
-
-STORES = (
-    Store(101, "闪电到家·国贸店", 1.2, 30, Decimal("3.00"), 0.0),
-    Store(102, "闪电到家·望京店", 3.5, 45, Decimal("5.00"), 0.02),
-    Store(103, "闪电到家·中关村店", 6.8, 60, Decimal("6.00"), -0.01),
-    Store(104, "闪电到家·三里屯店", 2.4, 30, Decimal("0.00"), 0.03),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +67,8 @@ class Listing:
     store: Store | None = None
     absurd: Decimal | None = None
     """The broken price served instead of ``price`` when the shop's ``absurd_prices`` fault is on."""
+    promotions: tuple[str, ...] = ()
+    """Promotion texts shown beside the price (``demo.shopper``)."""
 
     @property
     def landed_price(self) -> Decimal:
@@ -100,6 +98,12 @@ def listing_id(shop: str, sku: Sku, store: Store | None = None) -> str:
         return str(100 + permute(i, 2))
     if shop == "jingxuan":
         return f"JX{permute(i, 3):07d}"
+    if shop == "nextmall":
+        return f"NM{permute(i, 10):07d}"
+    if shop == "tanhuo":
+        return str(TANHUO_ID_BASE + permute(i, 11))
+    if shop == "kuaigou":
+        return f"KG{permute(i, 12):07d}"
     assert store is not None, "shandian listings are per store"
     return f"{shandian_product_id(sku)}@{store.id}"
 
@@ -124,19 +128,30 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
         {"techmall": "TechMall", "shopline": "ShopLine", "woomart": "WooMart"}.get(shop, ""),
         "",
     )
-    if shop in ("shopline", "woomart") and d.chance(0.3):
+    if shop in ("shopline", "woomart", "nextmall") and d.chance(0.3):
         list_price = money(float(price) * 100 * d.uniform(1.05, 1.2))
-    if shop == "jingxuan":
+    if shop in ("jingxuan", "tanhuo"):
         seller = _jx_seller(sku, d)
         delivery = d.choice(("次日达", "次日达", "当日达", "30分钟达", "预计3天送达"))
         if d.chance(0.4):
             final_price = _coupon(price, d)
+    if shop == "kuaigou":
+        seller, delivery = f"{sku.product.brand.zh}快购专卖", d.choice(("当日达", "次日达", "1小时达"))
+        if d.chance(0.2):
+            final_price = money(float(price) * 100 * d.uniform(0.9, 0.97))
+    if shop == "nextmall":
+        seller = "NextMall"
     if shop == "shandian":
         assert store is not None
         seller, delivery = store.name, f"{store.delivery_minutes}分钟达"
         if d.chance(0.25):
             final_price = money(float(price) * 100 * d.uniform(0.85, 0.95))
     shipping = _shipping(shop, price, seller, store)
+    promotions: list[str] = []
+    if shop == "jingxuan":
+        promotions = jingxuan_promotions(seller, price, d)
+    elif store is not None:
+        promotions = shandian_promotions(store, d)
     title = _title(seed, shop, sku, d)
     stock_draw = d.fork(1000 + (store.id if store else 0))
     stock = 0 if stock_draw.chance(0.15 if store else 0.07) else stock_draw.randint(1, 60)
@@ -162,6 +177,7 @@ def make_listing(seed: int, shop: str, sku: Sku, position: int, store: Store | N
         position,
         store,
         _absurd(position, price),
+        tuple(promotions),
     )
 
 
@@ -197,8 +213,9 @@ def _coupon(price: Decimal, d: Draw) -> Decimal | None:
 def _shipping(shop: str, price: Decimal, seller: str, store: Store | None) -> Decimal:
     if shop in FLAT_SHIPPING:
         return FLAT_SHIPPING[shop]
-    if shop == "techmall":
-        return ZERO if price >= 99 else Decimal("10.00")
+    if shop in THRESHOLD_SHIPPING:
+        free_from, fee = THRESHOLD_SHIPPING[shop]
+        return ZERO if price >= free_from else fee
     if shop == "jingxuan":
         return ZERO if price >= 99 or seller == "精选自营" else Decimal("6.00")
     assert store is not None

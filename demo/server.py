@@ -1,4 +1,4 @@
-"""One HTTP server on 127.0.0.1 serving the five demo shops under path prefixes (see docs/ARCHITECTURE.md).
+"""One HTTP server on 127.0.0.1 serving the demo shops under path prefixes (see docs/ARCHITECTURE.md).
 
 with DemoServer(generate_catalogue(150), port=0) as server:
     httpx.get(server.base_url + "/shopline/products.json")
@@ -20,12 +20,12 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from demo import feeds, pages
-from demo.catalogue import Catalogue, TruthRow, generate_catalogue
+from demo import feeds, fieldshops, pages
+from demo.catalogue import SHOPS, Catalogue, TruthRow, generate_catalogue
 from demo.faults import Faults, FaultState, normalise_plan, parse_fault
 from demo.feeds import Reply, json_reply
 
-SHOP_PREFIXES = ("techmall", "shopline", "woomart", "jingxuan", "shandian")
+SHOP_PREFIXES = SHOPS
 IMAGE = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="80" height="80">'
     b'<rect width="80" height="80" fill="#ddd"/></svg>'
@@ -109,12 +109,43 @@ def _shandian(
     return None
 
 
+def _nextmall(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
+    if rest == ["products"]:
+        return fieldshops.nextmall_products(cat, query, faults)
+    return None
+
+
+def _tanhuo(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
+    if not rest:
+        return fieldshops.tanhuo_shell()
+    if rest == ["api", "feed"]:
+        return fieldshops.tanhuo_feed(cat, query, faults)
+    if len(rest) == 2 and rest[0] == "item":
+        return fieldshops.tanhuo_item(cat, rest[1])
+    return None
+
+
+def _kuaigou(
+    cat: Catalogue, faults: Faults, rest: list[str], query: dict[str, str], base: str
+) -> Reply | None:
+    if rest == ["api", "v2", "items"]:
+        return fieldshops.kuaigou_items(cat, query, faults)
+    return None
+
+
 _HANDLERS: dict[str, Callable[..., Reply | None]] = {
     "techmall": _techmall,
     "shopline": _shopline,
     "woomart": _woomart,
     "jingxuan": _jingxuan,
     "shandian": _shandian,
+    "nextmall": _nextmall,
+    "tanhuo": _tanhuo,
+    "kuaigou": _kuaigou,
 }
 
 

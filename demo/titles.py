@@ -211,3 +211,35 @@ def spec_text(sku: Sku) -> str:
         parts.append(size(v["size"], "zh"))
     parts.append(colour(sku, zh=True))
     return " ".join(p for p in parts if p) or "标准装"
+
+
+def nextmall(sku: Sku, d: Draw) -> str:
+    """A headless storefront's English titles."""
+    p = sku.product
+    head, sp, col = _with_brand(_brand_en(sku, d), p.model_en), spec(sku, d, zh=False), colour(sku, zh=False)
+    return d.choice(
+        (
+            " · ".join(w for w in (head, sp, col) if w),
+            _join(head, p.family.noun_en, "—" if col or sp else "", col, sp),
+            _join("New", head, sp, f"[{col}]" if col else ""),
+        )
+    )
+
+
+def tanhuo(sku: Sku, d: Draw) -> str:
+    """A rendered Chinese marketplace's titles."""
+    p = sku.product
+    head = p.model_zh if p.model_zh.startswith(p.brand.zh) else f"{p.brand.zh} {p.model_zh}"
+    sp, col, noun = spec(sku, d, zh=True), colour(sku, zh=True), p.family.noun_zh
+    return d.choice(
+        (
+            _join("【探货优选】", head, sp, col, noun),
+            _join(head, noun, col, sp, "现货速发"),
+            _join(p.brand.en, head, sp, col, "官方正品"),
+        )
+    )
+
+
+def kuaigou(sku: Sku, d: Draw) -> str:
+    """An app API's short Chinese titles."""
+    return f"{shandian(sku, d)}（{sku.product.family.noun_zh}）"

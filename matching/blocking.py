@@ -9,48 +9,133 @@ compared with the next ``window`` ones. Work is therefore linear in the number o
 
 Keys are hashed into numpy arrays and pairs produced per neighbour offset, vectorised; pairs are packed
 as ``i * n + j`` (int64) and deduplicated, so memory is bounded by the number of candidate pairs (8 bytes
-each), not by Python objects.
+each), not by Python objects. Two options keep the work down further: ``dirty`` (incremental matching)
+keeps only pairs with at least one changed offer, and ``vetoes`` (:class:`VetoCodes`) drops, as they are
+produced, pairs the scorer would veto anyway (different variant attributes, different GTINs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
+
+from .attributes import VARIANT_KEYS
 from .config import MatchConfig
 from .identity import Identity
 from .prepare import Prepared, Vocabulary
 
-if TYPE_CHECKING:
-    import numpy as np
+_DEDUP_AT = 20_000_000
+"""Pending pairs deduplicated once they outgrow this (and the pairs merged so far): amortised merging."""
 
 
 def blocking_keys(
     p: Prepared, vocab: Vocabulary, config: MatchConfig, ident: Identity | None = None
 ) -> list[str]:
+    if ident is None or not ident.brand:
+        return keys_of(p.gtin, p.codes, p.tokens, None, (), (), vocab, config)
+    return keys_of(p.gtin, p.codes, p.tokens, ident.brand, ident.numbers, ident.attrs, vocab, config)
+
+
+def keys_of(
+    gtin: str | None,
+    codes: Iterable[str],
+    tokens: Iterable[str],
+    brand: str | None,
+    numbers: Sequence[str],
+    attrs: tuple[tuple[str, str], ...],
+    vocab: Vocabulary,
+    config: MatchConfig,
+) -> list[str]:
+    """The blocking keys of an offer from its GTIN, model codes, title tokens and identity (brand, model
+    numbers, attributes)."""
     keys: list[str] = []
-    if p.gtin:
-        keys.append("g:" + p.gtin)
-    keys.extend("m:" + c for c in sorted(p.codes))
-    if p.tokens:
-        keys.append("s:" + " ".join(sorted(p.tokens)))
-    if ident is not None and ident.brand:
-        keys.extend(_identity_keys(ident))
-    rare = sorted((t for t in p.tokens if vocab.df.get(t, 0) >= 2), key=lambda t: (vocab.df[t], t))
-    keys.extend("t:" + t for t in rare[: config.rare_tokens] if vocab.df[t] <= config.max_block_size)
+    if gtin:
+        keys.append("g:" + gtin)
+    keys.extend("m:" + c for c in sorted(codes))
+    tokens = set(tokens)
+    if tokens:
+        keys.append("s:" + " ".join(sorted(tokens)))
+    if brand:
+        keys.extend(_identity_keys(brand, numbers, attrs))
+    df = vocab.df
+    rare = sorted((t for t in tokens if df.get(t, 0) >= 2), key=lambda t: (df[t], t))
+    keys.extend("t:" + t for t in rare[: config.rare_tokens] if df[t] <= config.max_block_size)
     return keys
 
 
-def _identity_keys(ident: Identity) -> list[str]:
+def _identity_keys(brand: str, numbers: Sequence[str], attrs: tuple[tuple[str, str], ...]) -> list[str]:
     """brand + model numbers (+ attributes); numbers also glued in title order (``Pro 14 2024`` =
     ``Pro 142024款``) and, without a stated size, each left out once (a bare ``43`` may be a shoe size)."""
-    numbers = sorted(set(ident.numbers))
-    keys = [f"b:{ident.brand}|{' '.join(numbers)}", f"i:{ident.brand}|{' '.join(numbers)}|{ident.attrs}"]
-    if len(ident.numbers) > 1:
-        keys.append(f"b:{ident.brand}|{''.join(ident.numbers)}")
-        if "size" not in ident.attr_map:
-            keys.extend(f"b:{ident.brand}|{' '.join(x for x in numbers if x != n)}" for n in numbers)
+    distinct = sorted(set(numbers))
+    keys = [f"b:{brand}|{' '.join(distinct)}", f"i:{brand}|{' '.join(distinct)}|{attrs}"]
+    if len(numbers) > 1:
+        keys.append(f"b:{brand}|{''.join(numbers)}")
+        if not any(k == "size" for k, _ in attrs):
+            keys.extend(f"b:{brand}|{' '.join(x for x in distinct if x != n)}" for n in distinct)
     return keys
+
+
+class VetoCodes:
+    """The pair vetoes the scorer applies whatever the score, as integer codes per offer, so that whole
+    arrays of candidate pairs are checked at once: a variant attribute in ``config.vetoes`` stated by both
+    with different values (colours as bit sets: they conflict only when no colour is shared), and different
+    GTINs when ``config.gtin_decides``. Conservative: a value it cannot code (a colour outside the first
+    63 seen) is never a veto here; the scorer still sees the pair."""
+
+    def __init__(self, prepared: Sequence[Prepared], config: MatchConfig) -> None:
+        self._fill([p.attrs for p in prepared], [p.gtin for p in prepared], config)
+
+    @classmethod
+    def of(
+        cls, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
+    ) -> VetoCodes:
+        """From each offer's variant attributes and GTIN."""
+        codes = cls.__new__(cls)
+        codes._fill(attrs, gtins, config)
+        return codes
+
+    def _fill(
+        self, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
+    ) -> None:
+        keys = [k for k in VARIANT_KEYS if k in config.vetoes and k != "colour"]
+        values: list[dict[str, int]] = [{} for _ in keys]
+        self.attrs = np.full((len(attrs), len(keys)), -1, dtype=np.int32)
+        self.colours = np.zeros(len(attrs), dtype=np.uint64)
+        self.gtins = np.full(len(attrs), -1, dtype=np.int64)
+        bits: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        use_colour, use_gtin = "colour" in config.vetoes, config.gtin_decides
+        for row, (stated, gtin) in enumerate(zip(attrs, gtins, strict=True)):
+            for col, key in enumerate(keys):
+                value = stated.get(key)
+                if value is not None:
+                    self.attrs[row, col] = values[col].setdefault(value, len(values[col]))
+            colour = stated.get("colour") if use_colour else None
+            if colour:
+                self.colours[row] = _colour_bits(colour, bits)
+            if use_gtin and gtin:
+                self.gtins[row] = seen.setdefault(gtin, len(seen))
+
+    def vetoed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Boolean mask: the pair ``(i[k], j[k])`` would be vetoed by the scorer."""
+        a, b = self.attrs[i], self.attrs[j]
+        out = ((a >= 0) & (b >= 0) & (a != b)).any(axis=1)
+        ca, cb = self.colours[i], self.colours[j]
+        out |= (ca != 0) & (cb != 0) & ((ca & cb) == 0)
+        ga, gb = self.gtins[i], self.gtins[j]
+        out |= (ga >= 0) & (gb >= 0) & (ga != gb)
+        return out
+
+
+def _colour_bits(value: str, bits: dict[str, int]) -> int:
+    mask = 0
+    for colour in value.split("/"):
+        bit = bits.setdefault(colour, len(bits))
+        if bit >= 63:
+            return 0  # cannot code it: leave the pair to the scorer
+        mask |= 1 << bit
+    return mask
 
 
 def candidate_pairs(
@@ -63,21 +148,28 @@ def candidate_pairs(
     return [pair for chunk in candidate_chunks(prepared, vocab, config, ids=ids) for pair in chunk]
 
 
-def _key_arrays(
+def key_arrays(
     prepared: Sequence[Prepared], vocab: Vocabulary, config: MatchConfig, ids: Sequence[Identity] | None
-):
-    import hashlib
-    from array import array
-
-    import numpy as np
-
-    keys, members = array("q"), array("q")
+) -> tuple[np.ndarray, np.ndarray]:
+    """(key hash, member index) per blocking key of each offer. Python's string hash is 64-bit and
+    consistent within a process (and its forked workers); equal keys always meet, and a collision only adds
+    pairs to score."""
+    keys: list[int] = []
+    members: list[int] = []
     for i, p in enumerate(prepared):
-        for key in blocking_keys(p, vocab, config, ids[i] if ids is not None else None):
-            # a stable 63-bit hash (Python's str hash changes per process)
-            keys.append(int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") >> 1)
-            members.append(i)
-    return np.frombuffer(keys, dtype=np.int64), np.frombuffer(members, dtype=np.int64)
+        found = blocking_keys(p, vocab, config, ids[i] if ids is not None else None)
+        keys.extend(map(hash, found))
+        members.extend([i] * len(found))
+    return np.array(keys, dtype=np.int64), np.array(members, dtype=np.int64)
+
+
+def title_rank(prepared: Sequence[Prepared]) -> np.ndarray:
+    """Each offer's position when sorted by normalised title (ties by index): sorted neighbourhood's order."""
+    rank = np.empty(len(prepared), dtype=np.int64)
+    rank[np.array(sorted(range(len(prepared)), key=lambda i: prepared[i].norm), dtype=np.int64)] = np.arange(
+        len(prepared)
+    )
+    return rank
 
 
 def candidate_codes(
@@ -85,35 +177,71 @@ def candidate_codes(
     vocab: Vocabulary,
     config: MatchConfig,
     ids: Sequence[Identity] | None = None,
-):
-    """Sorted distinct candidate pairs as int64 codes ``i * n + j`` (``i < j``)."""
-    import numpy as np
+    *,
+    dirty: np.ndarray | None = None,
+    vetoes: VetoCodes | None = None,
+) -> np.ndarray:
+    """Sorted distinct candidate pairs as int64 codes ``i * n + j`` (``i < j``). ``dirty`` (a boolean mask):
+    only pairs with a dirty side; ``vetoes``: without the pairs they veto."""
+    keys, members = key_arrays(prepared, vocab, config, ids)
+    return codes_from_keys(keys, members, title_rank(prepared), config, dirty=dirty, vetoes=vetoes)
 
-    n = len(prepared)
-    keys, members = _key_arrays(prepared, vocab, config, ids)
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.array(sorted(range(n), key=lambda i: prepared[i].norm), dtype=np.int64)] = np.arange(n)
+
+def codes_from_keys(
+    keys: np.ndarray,
+    members: np.ndarray,
+    rank: np.ndarray,
+    config: MatchConfig,
+    *,
+    dirty: np.ndarray | None = None,
+    vetoes: VetoCodes | None = None,
+) -> np.ndarray:
+    """:func:`candidate_codes` from the key arrays (``rank``: :func:`title_rank`)."""
+    n = len(rank)
     order = np.lexsort((rank[members], keys))
     keys, members = keys[order], members[order]
     del order
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sizes = np.diff(np.r_[starts, len(keys)])
+    if dirty is not None:  # only blocks holding a changed offer
+        block = np.repeat(np.arange(len(starts)), sizes)
+        hit = np.zeros(len(starts), dtype=bool)
+        hit[block[dirty[members]]] = True
+        keep = hit[block]
+        keys, members = keys[keep], members[keep]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else starts[:0]
+        sizes = np.diff(np.r_[starts, len(keys)])
     size_of = np.repeat(sizes, sizes)
     pos = np.arange(len(keys)) - np.repeat(starts, sizes)
     reach = np.where(
         size_of <= config.max_block_size, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos)
     )
+    return _pairs_by_offset(members, reach, n, dirty, vetoes)
+
+
+def _pairs_by_offset(
+    members: np.ndarray,
+    reach: np.ndarray,
+    n: int,
+    dirty: np.ndarray | None,
+    vetoes: VetoCodes | None,
+) -> np.ndarray:
     live = np.flatnonzero(reach > 0)
     merged = np.zeros(0, dtype=np.int64)
-    pending: list = []
+    pending: list[np.ndarray] = []
     d = 1
     while len(live):
         i, j = members[live], members[live + d]
         lo, hi = np.minimum(i, j), np.maximum(i, j)
-        pending.append(np.unique(lo[lo != hi] * n + hi[lo != hi]))
+        keep = lo != hi
+        if dirty is not None:
+            keep &= dirty[lo] | dirty[hi]
+        if vetoes is not None:
+            keep &= ~vetoes.vetoed(lo, hi)
+        pending.append(np.unique(lo[keep] * n + hi[keep]))
         # deduplicate once the pending pairs outgrow the merged ones: amortised, so the total work stays
         # O(pairs log pairs) (re-merging every round was quadratic in rounds at 1M offers)
-        if sum(len(c) for c in pending) > max(20_000_000, len(merged)):
+        if sum(len(c) for c in pending) > max(_DEDUP_AT, len(merged)):
             merged, pending = np.unique(np.concatenate([merged, *pending])), []
         d += 1
         live = live[reach[live] >= d]

@@ -11,10 +11,63 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .attributes import attribute_conflict
+from .config import MatchConfig
 from .identity import Identity
 from .identity import conflict as identity_conflict
+from .overrides import Overrides
 from .prepare import Prepared
+
+EDGE_METHODS: tuple[str, ...] = ("title", "model", "gtin")
+"""Edge methods by code (``Edges.method``)."""
+
+
+@dataclass
+class Group:
+    members: list[str]
+    """Offer keys, sorted."""
+    confidence: float
+    """The weakest accepted link that holds the group together (1.0 for singletons and overrides)."""
+    method: dict[str, str]
+    """Per member: ``gtin``/``model``/``title``/``override``/``single``."""
+
+
+@dataclass
+class Edges:
+    """Accepted pairs as parallel arrays (indices into the prepared records)."""
+
+    i: np.ndarray
+    j: np.ndarray
+    score: np.ndarray
+    method: np.ndarray
+    """Index into :data:`EDGE_METHODS`."""
+
+    @classmethod
+    def empty(cls) -> Edges:
+        return cls(
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int8)
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Edges]) -> Edges:
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("i", "j", "score", "method")))
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+
+@dataclass
+class Review:
+    """A review candidate: offer indices, rounded score, reasons."""
+
+    i: int
+    j: int
+    score: float
+    reasons: list[str]
 
 
 @dataclass
@@ -146,3 +199,65 @@ class Grouper:
         for i in range(len(self.parent)):
             comps.setdefault(self.find(i), []).append(i)
         return sorted(comps.values(), key=lambda m: min(self.prepared[i].key for i in m))
+
+
+def group_edges(
+    prepared: Sequence[Prepared],
+    ids: Sequence[Identity],
+    config: MatchConfig,
+    overrides: Overrides,
+    edges: Edges,
+) -> tuple[list[Group], list[Review]]:
+    """Union-find over the accepted pairs, strongest first (ties by index), with the group vetoes and the
+    overrides; the groups, and the merges a veto refused (review candidates). The outcome within one
+    connected component of the edges (and confirm overrides) depends on that component alone — what lets
+    components be grouped apart, in parallel, and incremental matching regroup only those that changed."""
+    index = {p.key: i for i, p in enumerate(prepared)}
+    grouper = Grouper(prepared, config.vetoes, config.one_per_marketplace, ids)
+    for a, b in sorted(overrides.split):
+        if a in index and b in index:
+            grouper.add_split(index[a], index[b])
+    forced: set[int] = set()
+    for a, b in sorted(overrides.confirm):
+        if a in index and b in index:
+            grouper.try_merge(Edge(index[a], index[b], 1.0, "override"), force=True)
+            forced.update((index[a], index[b]))
+    best: dict[int, Edge] = {}
+    weakest: dict[int, float] = {}
+    for k in np.lexsort((edges.j, edges.i, -edges.score)).tolist():
+        edge = Edge(int(edges.i[k]), int(edges.j[k]), float(edges.score[k]), EDGE_METHODS[edges.method[k]])
+        if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) == "split":
+            continue
+        ri, rj = grouper.find(edge.i), grouper.find(edge.j)
+        if ri != rj and grouper.try_merge(edge):
+            weakest[grouper.find(edge.i)] = min(edge.score, weakest.get(ri, 1.0), weakest.get(rj, 1.0))
+        if grouper.find(edge.i) == grouper.find(edge.j):
+            best.setdefault(edge.i, edge)
+            best.setdefault(edge.j, edge)
+    blocked = [
+        Review(edge.i, edge.j, round(edge.score, 4), [f"score {edge.score:.3f} but not merged: {why}"])
+        for edge, why in grouper.blocked
+        if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) is None
+    ]
+    return _groups(grouper, prepared, best, weakest, forced), blocked
+
+
+def _groups(
+    grouper: Grouper,
+    prepared: Sequence[Prepared],
+    best: dict[int, Edge],
+    weakest: dict[int, float],
+    forced: set[int],
+) -> list[Group]:
+    out: list[Group] = []
+    for comp in grouper.components():
+        if len(comp) == 1:
+            out.append(Group([prepared[comp[0]].key], 1.0, {prepared[comp[0]].key: "single"}))
+            continue
+        method = {}
+        for i in comp:
+            edge = best.get(i)
+            method[prepared[i].key] = edge.method if edge else ("override" if i in forced else "title")
+        root = grouper.find(comp[0])
+        out.append(Group(sorted(prepared[i].key for i in comp), round(weakest.get(root, 1.0), 4), method))
+    return out

@@ -49,6 +49,11 @@ class Prepared:
     lower-cased letters and digits only."""
 
 
+def squashed_mpn(mpn: str | None) -> str | None:
+    """A stated model number as the features compare it: folded, lower-cased letters and digits only."""
+    return "".join(ch for ch in fold(mpn).lower() if ch.isalnum()) or None if mpn else None
+
+
 def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
     norm = normalise_title(record.title, cjk)
     seq = norm.split()
@@ -95,7 +100,7 @@ def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
         price=record.price,
         category=record.category,
         desc=_condense(record.description),
-        mpn="".join(ch for ch in fold(mpn).lower() if ch.isalnum()) or None if mpn else None,
+        mpn=squashed_mpn(mpn),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 
 def new_product_id(members: Sequence[str]) -> str:
@@ -12,12 +12,15 @@ def new_product_id(members: Sequence[str]) -> str:
     return "p_" + hashlib.sha1(min(members).encode("utf-8")).hexdigest()[:12]
 
 
-def assign_product_ids(groups: Sequence[Sequence[str]], previous: Mapping[str, str]) -> list[str]:
+def assign_product_ids(
+    groups: Sequence[Sequence[str]], previous: Mapping[str, str], reserved: Collection[str] = ()
+) -> list[str]:
     """One id per group, in order.
 
     ``previous`` maps offer key → product id of the last run. A group keeps the id most of its members had
     (ties → the smallest id); an id goes to at most one group — the group holding most of its members
-    (ties → the group with the smallest member key); other groups get a new id.
+    (ties → the group with the smallest member key); other groups get a new id. ``reserved``: ids that stay
+    with products not among ``groups`` (incremental matching regroups only some), never given out.
     """
     claims: list[tuple[int, str, str, int]] = []  # (-votes, id, smallest member, group index)
     for gi, members in enumerate(groups):
@@ -25,7 +28,7 @@ def assign_product_ids(groups: Sequence[Sequence[str]], previous: Mapping[str, s
         claims.extend((-count, pid, min(members), gi) for pid, count in votes.items())
     claims.sort()
     out: list[str | None] = [None] * len(groups)
-    used: set[str] = set()
+    used: set[str] = set(reserved)
     for _, pid, _, gi in claims:
         if out[gi] is None and pid not in used:
             out[gi] = pid

@@ -37,3 +37,16 @@ if ! .venv/bin/python -m crawler.browser >/dev/null 2>&1; then
   fi
 fi
 .venv/bin/python -m crawler.browser >/dev/null || { .venv/bin/python -m crawler.browser >&2; exit 1; }
+
+# Redis, for the distributed crawl (`bijia worker` / `bijia collect`) and its tests: Debian's redis-server.
+# Only installed here; the tests start their own server on 127.0.0.1 and a free port.
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian's redis-server" >&2
+    (apt-get install -y -qq redis-server >/dev/null 2>&1 \
+      || (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)) \
+      || echo "setup: could not install redis-server; the distributed-crawl tests will be skipped" >&2
+  else
+    echo "setup: no redis-server; the distributed-crawl tests will be skipped (apt-get install redis-server)" >&2
+  fi
+fi

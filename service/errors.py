@@ -10,9 +10,20 @@ class ExitCode(IntEnum):
     ERROR = 1  # a user error: bad database, bad argument value, nothing to do
     USAGE = 2  # bad command line (Typer/Click's own code)
     PARTIAL = 3  # some marketplaces failed; the rest were published
-    FAILED = 4  # every marketplace failed; nothing was published
+    FAILED = 4  # nothing was published: every marketplace failed, or the run failed or was stopped
+    INCOMPLETE = 5  # published, but the alerts (or the run's own record) could not be written
     LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
     CONFIG = 78  # the marketplaces file is invalid (EX_CONFIG)
+
+
+_SEVERITY = [ExitCode.OK, ExitCode.PARTIAL, ExitCode.INCOMPLETE, ExitCode.FAILED]
+
+
+def worse(a: ExitCode, b: ExitCode) -> ExitCode:
+    """The more serious of two run outcomes: 4 (nothing published) > 5 (published, alerts or record
+    failed) > 3 (some marketplaces failed) > 0."""
+    rank = {code: i for i, code in enumerate(_SEVERITY)}
+    return max(a, b, key=lambda code: rank.get(code, len(_SEVERITY)))
 
 
 class UserError(Exception):

@@ -24,7 +24,7 @@ def fitting():
         from matching.tuning import fit
     except ImportError as exc:
         raise UserError(
-            f"fitting needs scikit-learn ({exc.name} is missing): pip install -e '.[fit]'"
+            f"fitting needs scikit-learn ({exc.name} is missing): pip install -e '.[tune]'"
         ) from None
     return fit
 

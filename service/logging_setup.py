@@ -4,6 +4,11 @@
 be started without its own root handler (``run_crawl(..., install_root_handler=False)``) so its records
 reach this handler too. Structured fields go in ``extra={"event": ..., "run_id": ..., ...}``; every
 non-standard attribute of a record becomes a JSON key.
+
+Every line is redacted before it is written (``core.redact``): URLs lose their passwords and tokens, and the
+secret values a run registers (``remember_secrets``: webhook credentials, SMTP passwords, proxy
+credentials) are masked wherever they appear — in messages, extra fields and tracebacks, of bijia's loggers
+and of every library's.
 """
 
 from __future__ import annotations
@@ -11,12 +16,25 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
+from core.redact import redact_text
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 HANDLER_NAME = "bijia"
+_SECRETS: set[str] = set()
+
+
+def remember_secrets(values: Iterable[str | None]) -> None:
+    """Mask these values in every log line of this process from now on."""
+    _SECRETS.update(v for v in values if v and len(v) >= 4)
+
+
+def redact(text: str) -> str:
+    return redact_text(text, _SECRETS)
 
 
 class LogFormat(StrEnum):
@@ -39,7 +57,7 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = getattr(value, "name", value) if key in ("spider", "crawler") else value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, ensure_ascii=False, default=str)
+        return redact(json.dumps(payload, ensure_ascii=False, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -57,9 +75,9 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if self.tracebacks or not record.exc_info:
-            return super().format(record)
+            return redact(super().format(record))
         text = super().format(record)
-        return " ".join(line.strip() for line in text.splitlines())
+        return redact(" ".join(line.strip() for line in text.splitlines()))
 
 
 def configure(

@@ -1,81 +1,56 @@
-"""The marketplaces file from the command line: ``list``, ``add`` (with a probe that finds the shape) and
-``check`` (fetch one page per marketplace and say what it yields).
+"""The marketplaces file from the command line: ``list`` and ``add`` (with a probe that finds the shape or
+proposes a field map). ``check`` is in ``service.marketplaces_check``.
 
-Plain HTTP (urllib) with a timeout and bijia's User-Agent; no Scrapy, no browser. ``add`` appends a
+The probe uses plain HTTP (urllib) with a timeout and bijia's User-Agent. ``add`` appends a
 ``[[marketplace]]`` block to the TOML file as text (comments and order of the file are kept) and then
 validates the whole file with ``load_config``; an invalid result is rolled back.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
 import re
-import tempfile
-import tomllib
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from crawler.config import ConfigError, Marketplace, load_config, select_marketplaces
+from crawler import settings
+from crawler.browser import BrowserNotFound
+from crawler.config import Marketplace, load_config, select_marketplaces
+from crawler.http_get import FetchError, bounded_get
+from crawler.shapes import SHAPES
+from crawler.urlpolicy import UrlPolicy
 from service.errors import UserError
+from service.marketplace_toml import append_block, existing_names, marketplace_block, validate_block
+from spiders.jsonld_probe import discover_sitemaps
+from spiders.pages.product_page import page_currency
+from spiders.proposal_render import propose_rendered
+from spiders.registry import REGISTRY
+from spiders.sample import Sample, sample_crawl
+from spiders.shape import Fetched, Found
+from storage.fill_rates import FILL_FIELDS
 
-SHAPES = ("jsonld", "shopify", "woocommerce", "browser", "instant")
 DEFAULT_TIMEOUT = 10.0
-_SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-
-
-def user_agent() -> str:
-    from crawler import settings
-
-    return settings.USER_AGENT
 
 
 # --- fetching ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Fetched:
-    url: str
-    status: int
-    content_type: str
-    body: bytes
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and 200 <= self.status < 300
-
-    def json(self) -> Any:
-        from spiders.pages._common import to_json
-
-        try:
-            return to_json(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-
-
-def fetch(url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = None) -> Fetched:
-    """GET ``url``; HTTP errors and network failures are a ``Fetched`` with ``error`` set, never raised."""
-    request = urllib.request.Request(
-        url, headers={"User-Agent": agent or user_agent(), "Accept-Encoding": "gzip"}
-    )
+def fetch(
+    url: str, *, timeout: float = DEFAULT_TIMEOUT, agent: str | None = None, policy: UrlPolicy | None = None
+) -> Fetched:
+    """GET ``url`` within ``timeout`` seconds in all; HTTP errors, network failures, a refused URL or
+    redirect (``policy``, default: the URL's own host) and a body over the size cap are a ``Fetched``
+    with ``error`` set, never raised (``crawler.http_get``)."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-            if response.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            return Fetched(response.url, response.status, response.headers.get("Content-Type", ""), body)
-    except urllib.error.HTTPError as exc:
-        return Fetched(url, exc.code, exc.headers.get("Content-Type", ""), b"", f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Fetched(url, 0, "", b"", f"cannot fetch: {reason}")
+        got = bounded_get(
+            url, policy=policy or UrlPolicy.of([url]), agent=agent or settings.USER_AGENT, timeout=timeout
+        )
+    except FetchError as exc:
+        return Fetched(url, exc.status, exc.content_type, b"", str(exc))
+    return Fetched(got.url, got.status, got.content_type, got.body)
 
 
 # --- probing ----------------------------------------------------------------------------------------
@@ -89,78 +64,58 @@ class Probe:
     start_urls: list[str] = field(default_factory=list)
     sitemap_urls: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    map: dict[str, Any] | None = None
+    """A proposed field map (``fieldmap`` shape), as the TOML will hold it."""
+    comments: dict[str, str] = field(default_factory=dict)
+    currency: str | None = None
+    """The currency the shop's page shows its prices in (``spiders.pages.product_page.page_currency``)."""
 
 
 def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Probe:
-    """Find a shop's shape from its URL: Shopify ``products.json``, the WooCommerce Store API, the
-    instant-retail ``api/stores``, else schema.org products (the page itself, its product links, or the
-    sitemaps robots.txt lists). ``shape`` is ``None`` when nothing fits."""
+    """Find a shop's shape from its URL: each shape's probe in ``crawler.shapes.SHAPES`` order (Shopify
+    ``products.json``, the WooCommerce Store API, the instant-retail ``api/stores``, schema.org products,
+    then a field map proposed from the page's JSON). ``shape`` is ``None`` when nothing fits."""
     base = url if url.endswith("/") else url + "/"
     found = Probe(url, None, base)
-    shopify = fetch(urljoin(base, "products.json?limit=1"), timeout=timeout)
-    if shopify.ok and isinstance(shopify.json(), dict) and isinstance(shopify.json().get("products"), list):
-        return _found(found, "shopify", "products.json answers in Shopify's format")
-    woo = fetch(urljoin(base, "wp-json/wc/store/v1/products?per_page=1"), timeout=timeout)
-    if woo.ok and isinstance(woo.json(), list):
-        return _found(found, "woocommerce", "wp-json/wc/store/v1/products answers (WooCommerce Store API)")
-    stores = fetch(urljoin(base, "api/stores"), timeout=timeout)
-    if stores.ok and isinstance(stores.json(), dict) and isinstance(stores.json().get("stores"), list):
-        return _found(found, "instant", "api/stores lists stores (instant retail)")
-    return _probe_html(found, timeout)
+    pages: dict[str, Fetched] = {}
 
+    def get(target: str) -> Fetched:
+        if target not in pages:
+            pages[target] = fetch(target, timeout=timeout)
+        return pages[target]
 
-def _found(found: Probe, shape: str, note: str) -> Probe:
-    found.shape = shape
-    found.notes.append(note)
-    return found
-
-
-def _probe_html(found: Probe, timeout: float) -> Probe:
-    from core.encoding import to_text
-    from spiders.pages import jsonld
-
-    page = fetch(found.url, timeout=timeout)
-    if not page.ok:
-        found.notes.append(f"{found.url}: {page.error or page.status}")
-        return found
-    text = to_text(page.body, page.content_type)
-    sample = Marketplace(name="probe", shape="jsonld", base_url=found.base_url)
-    links = jsonld.product_links(text, page.url)
-    sitemaps = discover_sitemaps(found.base_url, timeout=timeout)
-    if links or jsonld.next_page(text, page.url):
-        found.start_urls = [found.url]
-        return _found(found, "jsonld", f"{len(links)} product links on the page")
-    if sitemaps:
-        found.sitemap_urls = sitemaps
-        return _found(found, "jsonld", "product pages from the sitemap(s): " + ", ".join(sitemaps))
-    if jsonld.extract_offers(text, page.url, sample):
-        found.start_urls = [found.url]
-        found.notes.append(
-            "a product page with schema.org markup, but no sitemap or category page: "
-            "add category pages to start_urls"
-        )
-        found.shape = "jsonld"
-        return found
+    for shape in REGISTRY.values():
+        finding = shape.probe(url, base, get) if shape.probe else None
+        if finding is not None:
+            return _page_currency(_adopt(found, finding), get(url))
+    page = get(url)
     found.notes.append(
-        "no catalogue API, no schema.org products, no sitemap: if the listing is rendered "
-        "by JavaScript use --shape browser"
+        page.describe()
+        if not page.ok
+        else "no catalogue API, no schema.org products, no item list in the page's JSON"
     )
     return found
 
 
-def discover_sitemaps(base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """Sitemaps of a shop: ``Sitemap:`` lines of the host's robots.txt (only those under ``base_url`` when
-    the shop lives under a path: one host may serve several shops), else ``<base_url>sitemap.xml``."""
-    parts = urlsplit(base_url)
-    robots = fetch(f"{parts.scheme}://{parts.netloc}/robots.txt", timeout=timeout)
-    listed = _SITEMAP_LINE.findall(robots.body.decode("utf-8", "replace")) if robots.ok else []
-    own = [u for u in listed if u.startswith(base_url)] if parts.path.strip("/") else listed
-    if own:
-        return own
-    candidate = fetch(urljoin(base_url, "sitemap.xml"), timeout=timeout)
-    if candidate.ok and (b"<urlset" in candidate.body[:2048] or b"<sitemapindex" in candidate.body[:2048]):
-        return [candidate.url]
-    return []
+def _page_currency(found: Probe, page: Fetched) -> Probe:
+    """The currency a shop's HTML page shows its prices in (not asked of the API shapes)."""
+    if found.shape in ("jsonld", "fieldmap") and page.ok and page.json() is None:
+        found.currency = page_currency(page.body, page.url, page.content_type)
+        if found.currency:
+            found.notes.append(f"prices in {found.currency}")
+    return found
+
+
+def _adopt(found: Probe, finding: Found) -> Probe:
+    found.shape = finding.shape
+    if finding.shape == "fieldmap":  # a listing page or an API: the shop is the folder it is in
+        found.base_url = urljoin(found.url, "./")
+    found.notes += finding.notes
+    found.start_urls = list(finding.entry.get("start_urls", []))
+    found.sitemap_urls = list(finding.entry.get("sitemap_urls", []))
+    found.map = finding.entry.get("map")
+    found.comments = dict(finding.comments)
+    return found
 
 
 # --- add --------------------------------------------------------------------------------------------
@@ -182,22 +137,42 @@ def suggest_name(url: str, taken: set[str]) -> str:
     return candidate
 
 
-def toml_value(value: Any) -> str:
-    """A TOML literal: strings as basic strings (JSON escaping is valid TOML), lists, numbers, booleans."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+@dataclass
+class Added:
+    """What ``add_marketplace`` did: the marketplace, what the probe found, the TOML block, a preview."""
+
+    marketplace: Marketplace
+    found: Probe
+    block: str
+    written: bool
+    preview: Sample | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        """``market, found = add_marketplace(…)`` as before the preview existed."""
+        return iter((self.marketplace, self.found))
+
+    @property
+    def fill(self) -> dict[str, float]:
+        offers = self.preview.offers if self.preview else []
+        if not offers:
+            return {}
+        return {f: sum(1 for o in offers if o.get(f) not in (None, "")) / len(offers) for f in FILL_FIELDS}
 
 
-def marketplace_block(entry: dict[str, Any], comment: str | None = None) -> str:
-    lines = [f"# {line}" for line in (comment or "").splitlines() if line.strip()]
-    lines.append("[[marketplace]]")
-    lines += [f"{key} = {toml_value(value)}" for key, value in entry.items() if value not in (None, [], "")]
-    return "\n".join(lines) + "\n"
+PREVIEW_COLUMNS = ["title", "price", "final_price", "shipping", "in_stock", "seller"]
+_PREVIEW_WIDTH = {"title": 28, "seller": 10}
+
+
+def preview_rows(added: Added) -> list[dict[str, Any]]:
+    """The first offers of the preview, long texts cut to fit a terminal."""
+    offers = added.preview.offers[:10] if added.preview else []
+    return [
+        {
+            k: str(o[k])[: _PREVIEW_WIDTH[k]] if k in _PREVIEW_WIDTH and o.get(k) else o.get(k)
+            for k in PREVIEW_COLUMNS
+        }
+        for o in offers
+    ]
 
 
 def add_marketplace(
@@ -212,28 +187,22 @@ def add_marketplace(
     sitemap_urls: list[str] | None = None,
     default_shipping: Decimal | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-) -> tuple[Marketplace, Probe]:
-    """Append a validated ``[[marketplace]]`` for ``url`` to ``config`` (created if missing).
+    dry_run: bool = False,
+    preview: bool = True,
+) -> Added:
+    """Add a validated ``[[marketplace]]`` for ``url`` to ``config`` (created if missing), and preview
+    what one page of it gives (the real spider, as ``bijia crawl`` runs it).
 
-    ``shape="auto"`` probes the shop. Raises ``UserError`` when no shape fits or the name is taken, and
-    ``ConfigError`` (with the file left as it was) when the file does not validate afterwards.
+    ``shape="auto"`` probes the shop: the standard shapes, then a field map proposed from the page's JSON
+    or HTML, then from the page rendered in Chromium. ``dry_run`` only previews. Raises ``UserError``
+    when nothing fits or the name is taken, and ``ConfigError`` (with the file left as it was) when the
+    file does not validate afterwards.
     """
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise UserError(f"not an http(s) URL: {url!r}")
     before = config.read_text(encoding="utf-8") if config.exists() else None
-    taken = _names(config, before)
-    if shape == "auto":
-        found = probe(url, timeout=timeout)
-        if found.shape is None:
-            raise UserError(
-                f"{url}: could not tell the shop's shape ({'; '.join(found.notes)}); "
-                f"pass --shape {'|'.join(SHAPES)}"
-            )
-    else:
-        found = Probe(url, shape, url if url.endswith("/") else url + "/", notes=[f"shape {shape} as given"])
-        if shape == "jsonld" and not (start_urls or sitemap_urls):
-            found.sitemap_urls = discover_sitemaps(found.base_url, timeout=timeout)
-            found.start_urls = [] if found.sitemap_urls else [url]
+    taken = existing_names(config, before)
+    found = _find(url, shape, timeout, start_urls, sitemap_urls)
     name = name or suggest_name(url, taken)
     if name in taken:
         raise UserError(f"{config}: a marketplace named {name!r} exists already; pass --name")
@@ -244,51 +213,54 @@ def add_marketplace(
         "base_url": found.base_url,
         "start_urls": start_urls or found.start_urls,
         "sitemap_urls": sitemap_urls or found.sitemap_urls,
-        "currency": currency,
+        "currency": currency or found.currency,
         "default_shipping": default_shipping,
     }
-    block = marketplace_block(entry, f"added by `bijia marketplaces add {url}`: " + "; ".join(found.notes))
-    text = (before.rstrip("\n") + "\n\n" if before else "") + block
-    _write(config, text)
+    comment = f"added by `bijia marketplaces add {url}`: " + "; ".join(found.notes)
+    block = marketplace_block(entry, comment, found.map, found.comments)
+    market = (validate_block if dry_run else append_block)(config, before, block, name)
+    sample = sample_crawl([market], pages=1, items=10, timeout=timeout)[name] if preview else None
+    return Added(market, found, block, not dry_run, sample)
+
+
+def _find(
+    url: str, shape: str, timeout: float, start_urls: list[str] | None, sitemap_urls: list[str] | None
+) -> Probe:
+    if shape == "auto":
+        found = probe(url, timeout=timeout)
+        if found.shape is None:
+            found = probe_rendered(url, found, timeout)
+        if found.shape is None:
+            raise UserError(
+                f"{url}: could not tell the shop's shape ({'; '.join(found.notes)}); "
+                f"pass --shape {'|'.join(SHAPES)}"
+            )
+        return found
+    found = Probe(url, shape, url if url.endswith("/") else url + "/", notes=[f"shape {shape} as given"])
+    if shape == "jsonld" and not (start_urls or sitemap_urls):
+        found.sitemap_urls = discover_sitemaps(found.base_url, lambda u: fetch(u, timeout=timeout))
+        found.start_urls = [] if found.sitemap_urls else [url]
+    if shape == "fieldmap":
+        raise UserError("--shape fieldmap needs a map: leave --shape out to have one proposed")
+    return found
+
+
+def probe_rendered(url: str, found: Probe, timeout: float) -> Probe:
+    """The page rendered in Chromium: a map from the JSON it fetched, or from its repeated price blocks."""
     try:
-        parsed = load_config(config)
-    except ConfigError:
-        _restore(config, before)
-        raise
-    return next(m for m in parsed.marketplace if m.name == name), found
-
-
-def _names(config: Path, text: str | None) -> set[str]:
-    """Marketplace names already in the file (which may have none yet); unreadable TOML is an error."""
-    if text is None:
-        return set()
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        load_config(config)  # raises ConfigError naming the file and the problem
-        raise
-    entries = raw.get("marketplace")
-    return {
-        e["name"]
-        for e in (entries if isinstance(entries, list) else [])
-        if isinstance(e, dict) and isinstance(e.get("name"), str)
-    }
-
-
-def _write(path: Path, text: str) -> None:
-    """Replace ``path`` atomically (a crash leaves the old file or the new one, never half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
-def _restore(path: Path, before: str | None) -> None:
-    if before is None:
-        path.unlink(missing_ok=True)
-    else:
-        _write(path, before)
+        finding = propose_rendered(url, timeout)
+    except BrowserNotFound as exc:
+        found.notes.append(f"cannot render the page: {exc}")
+        return found
+    except Exception as exc:  # noqa: BLE001 (Playwright's errors: a page that never loads, a crash)
+        found.notes.append(f"rendering the page failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return found
+    if finding is None:
+        found.notes.append("rendered in Chromium: no repeated blocks with prices, no item JSON")
+        return found
+    found = _adopt(found, finding)
+    found.start_urls = [url]
+    return found
 
 
 # --- list -------------------------------------------------------------------------------------------
@@ -327,98 +299,3 @@ def list_marketplaces(config: Path | None) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-# --- check ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CheckResult:
-    name: str
-    shape: str
-    status: str  # ok | failed | unchecked
-    url: str = ""
-    offers: int = 0
-    usable: int = 0
-    title: str | None = None
-    price: Decimal | None = None
-    currency: str | None = None
-    problems: list[str] = field(default_factory=list)
-
-    def row(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["problems"] = "; ".join(self.problems)
-        return out
-
-
-CHECK_COLUMNS = [
-    "name",
-    "shape",
-    "status",
-    "offers",
-    "usable",
-    "title",
-    "price",
-    "currency",
-    "url",
-    "problems",
-]
-
-
-def check_marketplaces(
-    config: Path | None, names: list[str] | None = None, *, timeout: float = DEFAULT_TIMEOUT
-) -> list[CheckResult]:
-    """Fetch one page per marketplace (the enabled ones, or those named) and extract its offers."""
-    markets = select_marketplaces(load_config(config), config, names or None)
-    return [check_one(m, timeout=timeout) for m in markets]
-
-
-def check_one(m: Marketplace, *, timeout: float = DEFAULT_TIMEOUT) -> CheckResult:
-    """What one page of ``m`` yields: offers, the first title/price/currency, and what is wrong."""
-    from crawler.pipelines import PricePipeline, ValidatePipeline
-    from spiders.sample import NeedsBrowser, sample_offers
-
-    result = CheckResult(m.name, m.shape, "failed")
-    agent = m.user_agent or user_agent()
-
-    def get(url: str) -> Fetched:
-        if m.obey_robots and not robots_allow(url, agent, timeout):
-            return Fetched(url, 0, "", b"", "robots.txt disallows it (obey_robots = true)")
-        return fetch(url, timeout=timeout, agent=agent)
-
-    try:
-        result.url, offers, result.problems = sample_offers(m, get)
-    except NeedsBrowser as exc:
-        result.status, result.url = "unchecked", exc.url
-        result.problems.append(str(exc))
-        return result
-    prices, validate = PricePipeline(), ValidatePipeline()
-    reasons: dict[str, int] = {}
-    for offer in offers:
-        prices.process_item(offer)
-        if offer.shipping is None:
-            offer.shipping = m.default_shipping
-        if offer.currency is None:
-            offer.currency = m.currency
-        reason = validate.problem(offer)
-        reasons[reason or "ok"] = reasons.get(reason or "ok", 0) + 1
-    result.offers, result.usable = len(offers), reasons.pop("ok", 0)
-    result.problems += [f"{n} offer(s) dropped: {reason}" for reason, n in sorted(reasons.items())]
-    first = next((o for o in offers if validate.problem(o) is None), offers[0] if offers else None)
-    if first is not None:
-        result.title, result.price, result.currency = first.title, first.price, first.currency
-    if not offers and not result.problems:
-        result.problems.append("no offers on the page")
-    result.status = "ok" if result.usable else "failed"
-    return result
-
-
-def robots_allow(url: str, agent: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """Whether the host's robots.txt lets ``agent`` fetch ``url`` (no robots.txt: yes)."""
-    from protego import Protego
-
-    parts = urlsplit(url)
-    robots = fetch(f"{parts.scheme}://{parts.netloc}/robots.txt", timeout=timeout, agent=agent)
-    if not robots.ok:
-        return True
-    return Protego.parse(robots.body.decode("utf-8", "replace")).can_fetch(url, agent)

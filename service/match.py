@@ -1,12 +1,51 @@
-"""``bijia match``: group the stored offers into products with stable ids."""
+"""``bijia match``: group the stored offers into products with stable ids — incrementally by default."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from crawler.runner import new_run_id
+from matching.columns import PREPARE_VERSION, Row, row_blob
+from matching.config import MatchConfig
+from matching.forking import usable_cores
+from matching.grouping import Edges
+from matching.incremental import PreviousMatch, match_changed
+from matching.normalise import canonical_brand
+from matching.overrides import Overrides
+from matching.parallel import METHODS
+from matching.pipeline import Group, PairDecision, match_store
+from matching.product_ids import assign_product_ids
+from matching.records import OfferRecord
+from matching.store import KeptRows, PreparedStore
+from service.errors import UserError
 from storage import connect
+from storage.offers import finish_run, start_run
+from storage.products import (
+    MatchState,
+    MatchWrite,
+    OfferRow,
+    OffersToMatch,
+    SavedGroup,
+    gone_since_match,
+    match_state,
+    offers_for_matching,
+    offers_to_match,
+    overrides,
+    overrides_since,
+    save_match,
+)
+
+_NOT_GROUPING = ("workers", "notes")
+"""Configuration fields that do not change a grouping (a change of any other means a full regroup)."""
 
 
 @dataclass
@@ -17,12 +56,17 @@ class MatchReport:
     multi_marketplace: int
     review: int
     seconds: float
+    mode: str = "full"
+    """``full`` (regrouped from scratch) or ``incremental``."""
+    changed: int = 0
+    """Offers new, changed or gone since the last match (every offer when full)."""
+    regrouped: int = 0
+    """Offers whose product was worked out again."""
+    why_full: str = ""
 
 
 def representative(titles: list[str]) -> str:
     """A readable product title: the shortest member title once shop marketing in brackets is dropped."""
-    import re
-
     cleaned = [re.sub(r"【[^】]*】|\[[^\]]*\]", "", t).strip() or t for t in titles]
     return min(cleaned, key=lambda t: (len(t), t))
 
@@ -31,8 +75,6 @@ def product_brand(brands: list[str]) -> str | None:
     """The group's brand: counted across languages (``苹果`` and ``Apple`` are one brand), shown in Latin
     script when an offer writes it so (so one brand reads the same on every product and brand filters find it),
     else in the spelling used most."""
-    from matching.normalise import canonical_brand
-
     spellings = [b.strip() for b in brands if b and b.strip()]
     if not spellings:
         return None
@@ -42,10 +84,8 @@ def product_brand(brands: list[str]) -> str | None:
     return max(written, key=lambda b: (b.isascii(), written[b], [-ord(ch) for ch in b]))
 
 
-def record_of(row):
+def record_of(row: OfferRow) -> OfferRecord:
     """The matcher's view (``OfferRecord``) of a stored offer (``storage.products.OfferRow``)."""
-    from matching.records import OfferRecord
-
     return OfferRecord(
         key=row.key,
         marketplace=row.marketplace,
@@ -59,13 +99,8 @@ def record_of(row):
     )
 
 
-def load_config(path: Path | None):
+def load_config(path: Path | None) -> MatchConfig:
     """The matcher configuration: a JSON file of ``MatchConfig`` fields, else the tuned default."""
-    import json
-
-    from matching.config import MatchConfig
-    from service.errors import UserError
-
     if path is None:
         return MatchConfig.load()
     try:
@@ -74,57 +109,194 @@ def load_config(path: Path | None):
         raise UserError(f"{path}: not a usable matcher configuration: {exc}") from None
 
 
-def run_match(db_path: Path, *, config_path: Path | None = None) -> MatchReport:
-    import time
-
-    from crawler.runner import new_run_id
-    from matching import match_offers
-    from matching.overrides import Overrides
-    from matching.product_ids import assign_product_ids
-    from service.model import configured
-    from storage.offers import finish_run, start_run
-    from storage.products import (
-        SavedGroup,
-        offers_for_matching,
-        overrides,
-        previous_product_ids,
-        save_products,
-        save_review,
-    )
+def run_match(
+    db_path: Path, *, config_path: Path | None = None, full: bool = False, workers: int | None = None
+) -> MatchReport:
+    """Match the stored offers: only what changed since the last match (``full``: everything again), on
+    ``workers`` processes (default: every usable core)."""
+    from service.model import configured  # it reads this module's record_of
 
     started = time.monotonic()
     config = load_config(config_path)
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1 (got {workers})")
+    workers = workers or usable_cores()
     con = connect(db_path)
     try:
         if config_path is None:  # the model fitted with the merchandiser's decisions, when one is active
             config = configured(con, config)
-        rows = offers_for_matching(con)
-        records = [record_of(r) for r in rows]
-        by_key = {r.key: r for r in rows}
+        state = match_state(con)
+        why_full = "--full" if full else _why_full(state, config)
         run_id = new_run_id()
-        start_run(con, run_id, "match", sorted({r.marketplace for r in rows}), config.to_dict())
-        result = match_offers(records, config, Overrides.from_rows(overrides(con)))
-        member_lists = [list(g.members) for g in result.groups]
-        ids = assign_product_ids(member_lists, previous_product_ids(con))
-        groups = [
-            SavedGroup(pid, g.members, g.confidence, dict(g.method))
-            for pid, g in zip(ids, result.groups, strict=True)
-        ]
-        titles = {}
-        for g in groups:
-            members = [by_key[k] for k in g.members]
-            categories = Counter(m.category for m in members if m.category)
-            titles[g.product_id] = (
-                representative([m.title for m in members]),
-                product_brand([m.brand for m in members if m.brand]),
-                categories.most_common(1)[0][0] if categories else None,
-            )
-        save_products(con, run_id, groups, titles)
-        save_review(con, run_id, [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in result.review])
-        multi = sum(1 for g in groups if len({k.split("/", 1)[0] for k in g.members}) > 1)
-        seconds = round(time.monotonic() - started, 2)
-        report = MatchReport(run_id, len(records), len(groups), multi, len(result.review), seconds)
+        offers = offers_to_match(con)
+        start_run(con, run_id, "match", sorted(set(offers.marketplaces)), _run_config(config))
+        rules = Overrides.from_rows(overrides(con))
+        if why_full:
+            write, report = _full(con, state, config, rules, workers)
+        else:
+            write, report = _incremental(con, offers, state, config, rules, workers)
+        members = [k for g in write.groups for k in g.members]
+        by_key = {r.key: r for r in offers_for_matching(con, members)}
+        write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in write.groups}
+        save_match(con, run_id, write)
+        report = _report(con, run_id, len(offers.keys), report, round(time.monotonic() - started, 2))
+        report.why_full = why_full
         finish_run(con, run_id, "finished", report.__dict__)
         return report
     finally:
         con.close()
+
+
+def _run_config(config: MatchConfig) -> dict[str, Any]:
+    """What a match run keeps of its configuration: the matcher's, and the version of the code that
+    prepared its rows (kept rows of another version are prepared again: a full regroup)."""
+    return {**config.to_dict(), "prepare_version": PREPARE_VERSION}
+
+
+def _why_full(state: MatchState, config: MatchConfig) -> str:
+    """Why this match must regroup from scratch ('' when it can be incremental)."""
+    if state.config is None or not state.offers:
+        return "no earlier match"
+    before = {k: v for k, v in state.config.items() if k not in _NOT_GROUPING}
+    now = {k: v for k, v in _run_config(config).items() if k not in _NOT_GROUPING}
+    if before != now:
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+        return f"matcher configuration or code changed ({', '.join(changed)})"
+    return ""
+
+
+def _full(
+    con: Any, state: MatchState, config: MatchConfig, rules: Overrides, workers: int
+) -> tuple[MatchWrite, MatchReport]:
+    rows = offers_for_matching(con)
+    store = PreparedStore.prepare([record_of(r) for r in rows], config.cjk_tokens, workers)
+    result = match_store(store, config, rules, workers=workers)
+    ids = assign_product_ids([g.members for g in result.groups], state.products)
+    fingerprints = {r.key: r.fingerprint for r in rows}
+    write = MatchWrite(
+        full=True,
+        groups=_saved(result.groups, ids),
+        titles={},
+        state=_state_rows(store, range(len(store)), fingerprints),
+        edges=_edge_rows(result.edges or Edges.empty(), store.keys),
+        review=_review_rows(result.review),
+    )
+    return write, MatchReport("", len(rows), 0, 0, len(result.review), 0.0, "full", len(rows), len(rows))
+
+
+def _incremental(
+    con: Any,
+    offers: OffersToMatch,
+    state: MatchState,
+    config: MatchConfig,
+    rules: Overrides,
+    workers: int,
+) -> tuple[MatchWrite, MatchReport]:
+    store, changed = _store(con, offers, config, workers)
+    previous = PreviousMatch(
+        {},
+        state.products,
+        state.edges,
+        [PairDecision(a, b, s, [r] if r else []) for a, b, s, r in state.review],
+    )
+    changed_overrides = frozenset(overrides_since(con, state.started_at))
+    removed = gone_since_match(con)
+    result = match_changed(store, changed, removed, previous, config, rules, changed_overrides, workers)
+    regrouped = {k for g in result.groups for k in g.members}
+    reserved = {pid for k, pid in state.products.items() if k not in regrouped}
+    ids = assign_product_ids(
+        [g.members for g in result.groups],
+        {k: state.products[k] for k in regrouped if k in state.products},
+        reserved,
+    )
+    fingerprints = dict(zip(offers.keys, offers.fingerprints, strict=True))
+    write = MatchWrite(
+        full=False,
+        groups=_saved(result.groups, ids),
+        titles={},
+        regrouped=[*result.removed, *sorted(regrouped)],
+        changed=[*result.removed, *result.changed],
+        state=_state_rows(store, np.flatnonzero(changed).tolist(), fingerprints),
+        edges=_edge_rows(result.new_edges, store.keys),
+        review=_review_rows(result.review),
+    )
+    n_changed = len(result.removed) + len(result.changed)
+    report = MatchReport(
+        "", len(store), 0, 0, len(result.review), 0.0, "incremental", n_changed, len(regrouped)
+    )
+    return write, report
+
+
+def _store(
+    con: Any, offers: OffersToMatch, config: MatchConfig, workers: int
+) -> tuple[PreparedStore, np.ndarray]:
+    """The prepared offers: rows kept from the last match (read when needed), and the new or changed offers
+    prepared now."""
+    changed = np.array([blob is None for blob in offers.prepared], dtype=bool)
+    new_keys = [offers.keys[k] for k in np.flatnonzero(changed).tolist()]
+    fresh = PreparedStore.prepare(
+        [record_of(r) for r in offers_for_matching(con, new_keys)], config.cjk_tokens, workers
+    )
+    fresh_rows = dict(zip(fresh.keys, fresh.rows, strict=True))
+    items: list[Row | bytes] = [
+        fresh_rows[key] if blob is None else blob
+        for key, blob in zip(offers.keys, offers.prepared, strict=True)
+    ]
+    norms = [
+        fresh_rows[key].norm if norm is None else norm
+        for key, norm in zip(offers.keys, offers.norms, strict=True)
+    ]
+    store = PreparedStore(offers.keys, offers.marketplaces, KeptRows(items), list(offers.key_hashes), norms)
+    return store, changed
+
+
+def _state_rows(
+    store: PreparedStore, rows: Iterable[int], fingerprints: dict[str, int]
+) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes]]:
+    keys, fps, norms, hashes, blobs = [], [], [], [], []
+    for i in rows:
+        keys.append(store.keys[i])
+        fps.append(fingerprints[store.keys[i]])
+        norms.append(store.norms[i])
+        hashes.append(store.key_hashes[i] or b"")
+        blobs.append(row_blob(store.rows[i]))
+    return keys, fps, norms, hashes, blobs
+
+
+def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:
+    return [
+        SavedGroup(pid, g.members, g.confidence, dict(g.method)) for pid, g in zip(ids, groups, strict=True)
+    ]
+
+
+def _edge_rows(edges: Edges, keys: Sequence[str]) -> tuple[list[str], list[str], list[float], list[str]]:
+    return (
+        [keys[i] for i in edges.i.tolist()],
+        [keys[j] for j in edges.j.tolist()],
+        edges.score.tolist(),
+        [METHODS[m] for m in edges.method.tolist()],
+    )
+
+
+def _review_rows(review: Sequence[PairDecision]) -> list[tuple[str, str, float, str]]:
+    return [(p.key_a, p.key_b, p.score, "; ".join(p.reasons)) for p in review]
+
+
+def _product_facts(members: Sequence[OfferRow]) -> tuple[str, str | None, str | None]:
+    """(title, brand, category) of a product from its member offers."""
+    categories = Counter(m.category for m in members if m.category)
+    return (
+        representative([m.title for m in members]),
+        product_brand([m.brand for m in members if m.brand]),
+        categories.most_common(1)[0][0] if categories else None,
+    )
+
+
+def _report(con: Any, run_id: str, offers: int, report: MatchReport, seconds: float) -> MatchReport:
+    products, multi = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE markets > 1) FROM "
+        "(SELECT product_id, count(DISTINCT marketplace) AS markets FROM product_offers GROUP BY product_id)"
+    ).fetchone()
+    report.run_id, report.offers, report.products, report.multi_marketplace = run_id, offers, products, multi
+    report.seconds = seconds
+    return report

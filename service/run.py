@@ -10,67 +10,53 @@
   is reused only if the last attempt stopped gracefully (SIGINT/SIGTERM: ``CLEAN`` marker); after a
   SIGKILL it is discarded and the walk starts again (cheap with the HTTP cache), while the offers staged
   before the kill are kept. Either way nothing crawled is lost and nothing is stored twice.
-* **Status**: per marketplace from Scrapy's stats and the offers staged for the run (all attempts);
-  exit 0 all well, 3 some marketplaces failed (the rest published), 4 nothing published (every
-  marketplace failed, the run was interrupted, or matching/publishing failed).
+* **Status** (``service.outcome``): what actually happened, always. Per marketplace from Scrapy's stats
+  and the offers staged for the run; a stage that fails (a full disk, a damaged database, a signal, the
+  deadline) is one clear line saying what failed and what was kept, and the runs table says the same.
+  Exit 0 all well, 3 some marketplaces failed (the rest published), 4 nothing published, 5 published but
+  the alerts (or the run's record) could not be written.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.redact import url_secrets
 from crawler.config import Marketplace, MarketplacesFile, load_config, select_marketplaces
-from crawler.runner import CrawlReport, MarketplaceReport, ProgressCallback
-from service.alerts import AlertsReport
+from crawler.httpcache import cache_settings
+from crawler.runner import CrawlReport, MarketplaceReport, ProgressCallback, new_run_id, run_crawl
+from service.alerts import alerts_file, feed_path, run_alerts
 from service.errors import ExitCode, UserError
+from service.lock import run_lock, update_holder
+from service.logging_setup import remember_secrets
+from service.match import run_match
+from service.outcome import DONE, RunReport, failed_stage, finished, record
+from service.state import ensure_reserve, state_dir
+from service.stopping import RunStopped, Stopper
+from storage import connected
+from storage.db import check_path, one_row
+from storage.failures import DiskFull, disk_full_message
+from storage.history import mark_gone
+from storage.offers import commit_run, fail_unfinished, settle_committed, staged_count, start_run
+from storage.snapshots import check_snapshots_dir, publish
 
 log = logging.getLogger("bijia.run")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 """A run id names a folder (``<db>.state/jobs/<run_id>``): no separators, no ``..``."""
 UNFINISHED = ("running", "interrupted")
-DONE = {"finished": ExitCode.OK, "partial": ExitCode.PARTIAL, "failed": ExitCode.FAILED}
+COMMITTED = "committed"
+"""A run whose crawl is committed while it matches, publishes and sends alerts; a run found in this state
+by a later run died on the way (SIGKILL, OOM) and is recorded failed."""
 CLEAN = "CLEAN"
 
-
-@dataclass
-class RunReport:
-    run_id: str
-    status: str  # finished | partial | failed | interrupted | already-<status>
-    exit_code: ExitCode
-    resumed: bool = False
-    marketplaces: list[MarketplaceReport] = field(default_factory=list)
-    published: int = 0
-    gone: int = 0
-    products: int | None = None
-    snapshot: str | None = None
-    alerts: AlertsReport | None = None
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        """What the runs table keeps (``bijia runs``)."""
-        return {
-            "marketplaces": {m.name: m.to_dict() for m in self.marketplaces},
-            "published": self.published,
-            "gone": self.gone,
-            "products": self.products,
-            "snapshot": self.snapshot,
-            "alerts": self.alerts.to_dict() if self.alerts else None,
-            "resumed": self.resumed,
-            "notes": self.notes,
-            "exit_code": int(self.exit_code),
-            "seconds": self.seconds,
-        }
-
-
-def state_dir(db_path: Path) -> Path:
-    return Path(f"{db_path}.state")
+__all__ = ["RunReport", "run", "snapshots_for", "state_dir"]
 
 
 def run(
@@ -84,10 +70,10 @@ def run(
     log_level: str = "ERROR",
     progress: ProgressCallback | None = None,
     scrapy_root_handler: bool = False,
+    match_workers: int | None = None,
 ) -> RunReport:
-    """Do one whole run; returns its report (``exit_code`` says what cron should know)."""
-    from service.lock import run_lock, update_holder
-
+    """Do one whole run; returns its report (``exit_code`` says what cron should know). ``match_workers``:
+    processes for matching (default: the file's ``[run] match_workers``, else every usable core)."""
     started = time.monotonic()
     if run_id is not None and not RUN_ID.match(run_id):
         raise UserError(
@@ -97,31 +83,57 @@ def run(
         )
     db_path = Path(db_path)
     config = load_config(config_path)
+    if match_workers is not None:
+        config.run.match_workers = match_workers
+    remember_secrets(config_secrets(config))
     markets = select_marketplaces(config, config_path, only)
     if not markets:
         raise UserError("no enabled marketplaces to crawl", ExitCode.CONFIG)
-    with run_lock(db_path) as lock:
+    check_path(db_path)
+    target = snapshots_for(db_path, config, snapshots_dir)
+    check_snapshots_dir(target)  # a bad --snapshots is said now, not after an hour of crawling
+    max_seconds = config.run.max_minutes * 60
+    with run_lock(db_path, max_seconds=max_seconds) as lock:
         run_id, resumed, report = _choose_run(db_path, run_id, resume)
         if report is not None:
             return report
         update_holder(lock, run_id=run_id)
+        ensure_reserve(db_path)
         markets = _run_marketplaces(db_path, run_id, markets, config, config_path, resumed)
-        report = RunReport(run_id, "running", ExitCode.OK, resumed)
-        crawl = _crawl(db_path, run_id, markets, config, log_level, progress, scrapy_root_handler, report)
-        if crawl is not None:
-            _finish(db_path, crawl, config, snapshots_dir, report)
-        report.seconds = round(time.monotonic() - started, 2)
-        _record(db_path, report)
+        report = RunReport(run_id, "running", ExitCode.OK, resumed, snapshots_dir=str(target))
+        with Stopper(run_id, max_seconds) as stop:
+            try:
+                _stages(
+                    db_path, markets, config, target, log_level, progress, scrapy_root_handler, report, stop
+                )
+            except (Exception, RunStopped, KeyboardInterrupt) as exc:  # noqa: BLE001 - recorded, exit code says it
+                with stop.shielded():
+                    failed_stage(report, exc, stop.reason, db_path)
+            with stop.shielded():
+                report.seconds = round(time.monotonic() - started, 2)
+                record(db_path, report)
     return report
+
+
+def config_secrets(config: MarketplacesFile) -> list[str]:
+    """Secret values of the configuration, masked in every log line even where a library prints them
+    without their URL: the secret parts of URLs, and the values of the variables channels read secrets from."""
+    alerts = config.alerts
+    found = url_secrets(alerts.webhook_url) if alerts.webhook_url else []
+    for channel in alerts.channel:
+        if url := getattr(channel, "url", None):
+            found += url_secrets(url)
+        for attr in ("url_env", "secret_env", "password_env"):
+            value = os.environ.get(getattr(channel, attr, None) or "")
+            if value:
+                found += [value, *url_secrets(value)]
+    return found
 
 
 def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, bool, RunReport | None]:
     """(run id, resumed?, a report when there is nothing to do)."""
-    from crawler.runner import new_run_id
-    from storage import connect
-
-    con = connect(db_path)
-    try:
+    with connected(db_path) as con:
+        _settle_dead_runs(con)
         if run_id is not None:
             row = con.execute("SELECT kind, status FROM runs WHERE run_id = ?", [run_id]).fetchone()
             if row and row[0] != "run":
@@ -133,16 +145,8 @@ def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, b
                     row[1],
                     extra={"event": "run_already_done", "run_id": run_id, "status": row[1]},
                 )
-                return (
-                    run_id,
-                    False,
-                    RunReport(
-                        run_id,
-                        f"already-{row[1]}",
-                        DONE[row[1]],
-                        notes=[f"run {run_id} was {row[1]} already; nothing done"],
-                    ),
-                )
+                note = f"run {run_id} was {row[1]} already; nothing done"
+                return run_id, False, RunReport(run_id, f"already-{row[1]}", DONE[row[1]], notes=[note])
             resumed = row is not None
         else:
             row = con.execute(
@@ -158,12 +162,20 @@ def _choose_run(db_path: Path, run_id: str | None, resume: bool) -> tuple[str, b
                 )
         _abandon_others(con, db_path, run_id)
         return run_id, resumed, None
-    finally:
-        con.close()
+
+
+def _settle_dead_runs(con) -> None:
+    """Runs left ``committed`` never recorded their outcome (we hold the lock: they are not running — killed,
+    or the disk was full): record them failed, their crawl kept (this run publishes it)."""
+    note = "never recorded its outcome after its crawl was committed (killed, or the disk was full)"
+    for old in settle_committed(con, COMMITTED, note, int(ExitCode.FAILED)):
+        log.warning("run %s %s; recorded failed", old, note, extra={"event": "run_died", "run_id": old})
+    fail_unfinished(con, "match")  # a match that died with its run (a live one holds the file)
 
 
 def _abandon_others(con, db_path: Path, run_id: str) -> None:
-    """Unfinished runs other than ``run_id`` can never be resumed once a newer run starts."""
+    """Unfinished runs other than ``run_id`` can never be resumed once a newer run starts; failed runs'
+    staged offers are never committed."""
     stale = [
         r[0]
         for r in con.execute(
@@ -180,6 +192,11 @@ def _abandon_others(con, db_path: Path, run_id: str) -> None:
             old,
             extra={"event": "run_abandoned", "run_id": old},
         )
+    con.execute(
+        "DELETE FROM staging_offers WHERE run_id IN "
+        "(SELECT run_id FROM runs WHERE kind = 'run' AND status = 'failed' AND run_id <> ?)",
+        [run_id],
+    )
 
 
 def _run_marketplaces(
@@ -191,12 +208,7 @@ def _run_marketplaces(
     resumed: bool,
 ) -> list[Marketplace]:
     """Record the run as running; a resumed run keeps the marketplaces it started with."""
-    from storage import connect
-    from storage.db import one_row
-    from storage.offers import start_run
-
-    con = connect(db_path)
-    try:
+    with connected(db_path) as con:
         if resumed:
             (stored,) = one_row(con, "SELECT marketplaces FROM runs WHERE run_id = ?", [run_id])
             if stored and sorted(stored) != sorted(m.name for m in markets):
@@ -207,29 +219,19 @@ def _run_marketplaces(
                     extra={"event": "resume_marketplaces", "run_id": run_id, "marketplaces": stored},
                 )
                 markets = select_marketplaces(config, config_path, list(stored), include_disabled=True)
-        start_run(
-            con,
-            run_id,
-            "run",
-            [m.name for m in markets],
-            {
-                "marketplaces": [m.name for m in markets],
-                "alerts": config.alerts.model_dump(),
-                "run": config.run.model_dump(),
-            },
-        )
-    finally:
-        con.close()
+        names = [m.name for m in markets]
+        settings = {
+            "marketplaces": names,
+            "alerts": config.alerts.model_dump(),
+            "run": config.run.model_dump(),
+        }
+        start_run(con, run_id, "run", names, settings)
     log.info(
         "run %s %s: %s",
         run_id,
         "resumed" if resumed else "started",
         ", ".join(m.name for m in markets),
-        extra={
-            "event": "run_resumed" if resumed else "run_started",
-            "run_id": run_id,
-            "marketplaces": [m.name for m in markets],
-        },
+        extra={"event": "run_resumed" if resumed else "run_started", "run_id": run_id, "marketplaces": names},
     )
     return markets
 
@@ -241,25 +243,52 @@ def crawl_extra_settings(
     if config.run.batch_size:
         extra["BIJIA_BATCH_SIZE"] = config.run.batch_size
     if config.run.http_cache:
-        from crawler.httpcache import cache_settings
-
         extra.update(cache_settings(str((state_dir(db_path) / "httpcache").resolve())))
     return extra
 
 
+def _stages(
+    db_path: Path,
+    markets: list[Marketplace],
+    config: MarketplacesFile,
+    target: Path,
+    log_level: str,
+    progress: ProgressCallback | None,
+    scrapy_root_handler: bool,
+    report: RunReport,
+    stop: Stopper,
+) -> None:
+    """crawl → commit → match → publish → alerts; ``report.stage`` names the one running (an exception
+    from it is recorded by ``failed_stage``)."""
+    crawl = _crawl(db_path, markets, config, log_level, progress, scrapy_root_handler, report, stop)
+    if crawl is None:
+        return
+    report.stage = "commit"
+    if not _commit(db_path, crawl, config, report):
+        return
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("match", lambda: _match(db_path, report, config.run.match_workers)),
+        ("publish", lambda: _publish(db_path, target, report)),
+        ("alerts", lambda: _alerts(db_path, config, target, report)),
+    ]
+    for name, step in steps:
+        report.stage = name
+        step()
+    report.stage = "record"
+
+
 def _crawl(
     db_path: Path,
-    run_id: str,
     markets: list[Marketplace],
     config: MarketplacesFile,
     log_level: str,
     progress: ProgressCallback | None,
     scrapy_root_handler: bool,
     report: RunReport,
+    stop: Stopper,
 ) -> CrawlReport | None:
     """Crawl into staging (not published). Returns ``None`` when the crawl was interrupted."""
-    from crawler.runner import run_crawl
-
+    run_id = report.run_id
     jobdir = state_dir(db_path) / "jobs" / run_id
     if jobdir.exists() and not (jobdir / CLEAN).exists():
         shutil.rmtree(jobdir)
@@ -283,14 +312,20 @@ def _crawl(
         extra_settings=crawl_extra_settings(db_path, config, scrapy_root_handler),
         publish=False,
     )
+    stop.install()  # Scrapy's signal handlers stay behind after the crawl: ours again for the stages
     (jobdir / CLEAN).touch()
     report.marketplaces = _with_staged(db_path, run_id, crawl.marketplaces)
-    if any(m.finish_reason == "shutdown" for m in crawl.marketplaces):
+    if crawl.disk_full is not None:  # Scrapy logged it and went on: the crawl is not what the shops hold
+        path = crawl.disk_full or str(jobdir)
+        raise DiskFull(disk_full_message(path), path)
+    if stop.reason or any(m.finish_reason == "shutdown" for m in crawl.marketplaces):
+        reason = stop.reason or "interrupted"
         report.status, report.exit_code = "interrupted", ExitCode.FAILED
-        report.notes.append("interrupted: nothing published; `bijia run --resume` continues this run")
+        report.notes.append(f"{reason}: nothing published; `bijia run --resume` continues this run")
         log.error(
-            "run %s interrupted; nothing published; `bijia run --resume` continues it",
+            "run %s %s; nothing published; `bijia run --resume` continues it",
             run_id,
+            reason,
             extra={"event": "run_interrupted", "run_id": run_id},
         )
         return None
@@ -300,14 +335,8 @@ def _crawl(
 def _with_staged(db_path: Path, run_id: str, reports: list[MarketplaceReport]) -> list[MarketplaceReport]:
     """Re-derive each marketplace's status from the offers staged by every attempt of the run (a resumed
     crawl scrapes only what the killed attempt had not staged yet)."""
-    from storage import connect
-    from storage.offers import staged_count
-
-    con = connect(db_path)
-    try:
+    with connected(db_path) as con:
         staged = staged_count(con, run_id)
-    finally:
-        con.close()
     for m in reports:
         scraped, m.offers = m.offers, staged.get(m.name, 0)
         if m.finish_reason != "finished":
@@ -320,27 +349,19 @@ def _with_staged(db_path: Path, run_id: str, reports: list[MarketplaceReport]) -
     return reports
 
 
-def _finish(
-    db_path: Path, crawl: CrawlReport, config: MarketplacesFile, snapshots_dir: Path | None, report: RunReport
-) -> None:
-    from storage import connect
-    from storage.history import mark_gone
-    from storage.offers import commit_run
-
+def _commit(db_path: Path, crawl: CrawlReport, config: MarketplacesFile, report: RunReport) -> bool:
+    """Publish the crawl into the working database (one transaction); ``False`` when nothing was ok."""
     ok = [m.name for m in report.marketplaces if m.status != "failed"]
-    report.status = "finished" if len(ok) == len(report.marketplaces) else ("partial" if ok else "failed")
-    report.exit_code = DONE[report.status]
-    con = connect(db_path)
-    try:
-        report.published = commit_run(con, crawl.run_id, ok, report.status, report.summary())
+    finished(report, "finished" if len(ok) == len(report.marketplaces) else ("partial" if ok else "failed"))
+    with connected(db_path) as con:
+        status = COMMITTED if ok else report.status
+        report.published = commit_run(con, crawl.run_id, ok, status, report.summary(final=not ok))
+        report.committed = True
         report.gone = mark_gone(con, ok, config.run.gone_after_runs) if ok else 0
-    finally:
-        con.close()
     shutil.rmtree(state_dir(db_path) / "jobs" / crawl.run_id, ignore_errors=True)
     for m in report.marketplaces:
-        level = logging.WARNING if m.status == "failed" else logging.INFO
         log.log(
-            level,
+            logging.INFO if m.status == "ok" else logging.WARNING,  # degraded: a cap cut it, say so
             "%s: %s, %d pages, %d offers, %d errors, %.1fs%s",
             m.name,
             m.status,
@@ -356,37 +377,11 @@ def _finish(
                 **{k: v for k, v in m.to_dict().items() if k != "name"},
             },
         )
-    if not ok:
-        return
-    if not _stage(report, "match", lambda: _match(db_path, report)):
-        return
-    if _stage(report, "publish", lambda: _publish(db_path, snapshots_dir, config, report)):
-        _stage(report, "alerts", lambda: _alerts(db_path, config, report), fatal=False)
+    return bool(ok)
 
 
-def _stage(report: RunReport, name: str, step, *, fatal: bool = True) -> bool:
-    try:
-        step()
-        return True
-    except Exception as exc:  # a failed stage is reported in the exit code and the runs table
-        report.notes.append(f"{name} failed: {type(exc).__name__}: {exc}")
-        log.error(
-            "run %s: %s failed: %s",
-            report.run_id,
-            name,
-            exc,
-            exc_info=True,
-            extra={"event": f"{name}_failed", "run_id": report.run_id},
-        )
-        if fatal:
-            report.exit_code = ExitCode.FAILED
-        return False
-
-
-def _match(db_path: Path, report: RunReport) -> None:
-    from service.match import run_match
-
-    match = run_match(db_path)
+def _match(db_path: Path, report: RunReport, workers: int | None) -> None:
+    match = run_match(db_path, workers=workers)
     report.products = match.products
     log.info(
         "matched %d offers into %d products",
@@ -409,13 +404,7 @@ def snapshots_for(db_path: Path, config: MarketplacesFile, snapshots_dir: Path |
     return Path(db_path).parent / "snapshots"
 
 
-def _publish(db_path: Path, snapshots_dir: Path | None, config: MarketplacesFile, report: RunReport) -> None:
-    try:
-        from storage.snapshots import publish
-    except ImportError:
-        report.notes.append("no storage.snapshots module: publishing skipped")
-        return
-    target = snapshots_for(db_path, config, snapshots_dir)
+def _publish(db_path: Path, target: Path, report: RunReport) -> None:
     report.snapshot = publish(db_path, target, keep=3)
     log.info(
         "published snapshot %s to %s",
@@ -425,53 +414,13 @@ def _publish(db_path: Path, snapshots_dir: Path | None, config: MarketplacesFile
     )
 
 
-def _alerts(db_path: Path, config: MarketplacesFile, report: RunReport) -> None:
-    from service.alerts import alerts_file, run_alerts
-    from storage import connect
-
-    con = connect(db_path)
-    try:
-        report.alerts = run_alerts(con, report.run_id, config.alerts, alerts_file(db_path, config.alerts))
-    finally:
-        con.close()
-    if report.alerts.webhook.startswith("failed"):
-        report.notes.append(f"webhook {report.alerts.webhook}")
-
-
-def _record(db_path: Path, report: RunReport) -> None:
-    from storage import connect
-    from storage.offers import finish_run
-
-    con = connect(db_path)
-    try:
-        finish_run(con, report.run_id, report.status, report.summary())
-    finally:
-        con.close()
-    level = logging.INFO if report.exit_code == ExitCode.OK else logging.ERROR
-    done = [f"{report.published} offers published"]
-    if report.products is not None:
-        done.append(f"{report.products} products")
-    if report.snapshot:
-        done.append(f"snapshot {report.snapshot}")
-    if report.alerts:
-        done.append(f"{report.alerts.new} alert(s)")
-    log.log(
-        level,
-        "run %s %s (exit %d): %s",
-        report.run_id,
-        report.status,
-        report.exit_code,
-        "; ".join([", ".join(done), *report.notes]),
-        extra={
-            "event": "run_finished",
-            "run_id": report.run_id,
-            "status": report.status,
-            "exit_code": int(report.exit_code),
-            "published": report.published,
-            "gone": report.gone,
-            "products": report.products,
-            "snapshot": report.snapshot,
-            "alerts": report.alerts.new if report.alerts else 0,
-            "seconds": report.seconds,
-        },
-    )
+def _alerts(db_path: Path, config: MarketplacesFile, target: Path, report: RunReport) -> None:
+    with connected(db_path) as con:
+        report.alerts = run_alerts(
+            con, report.run_id, config.alerts, alerts_file(db_path, config.alerts), feed_path(target)
+        )
+    report.notes += [
+        f"alert channel {name} {outcome}"
+        for name, outcome in report.alerts.channels.items()
+        if outcome.startswith("failed")
+    ]

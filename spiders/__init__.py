@@ -1,24 +1,13 @@
-"""bijia spiders, one per marketplace *shape*: ``SPIDERS[shape]``.
+"""bijia spiders, one per marketplace *shape*: ``SPIDERS[shape]`` (from ``spiders.registry``).
 
 Each is configured by a ``Marketplace`` kwarg: ``crawler.crawl(SPIDERS[m.shape], marketplace=m)``.
 """
 
 from __future__ import annotations
 
-import scrapy
+from spiders.registry import REGISTRY
 
-from spiders.browser import BrowserSpider
-from spiders.instant import InstantSpider
-from spiders.jsonld import JsonLdSpider
-from spiders.shopify import ShopifySpider
-from spiders.woocommerce import WooCommerceSpider
+SPIDERS = {name: shape.spider for name, shape in REGISTRY.items()}
+EXTRACTORS = {name: shape.extract for name, shape in REGISTRY.items()}
 
-SPIDERS: dict[str, type[scrapy.Spider]] = {
-    "jsonld": JsonLdSpider,
-    "shopify": ShopifySpider,
-    "woocommerce": WooCommerceSpider,
-    "browser": BrowserSpider,
-    "instant": InstantSpider,
-}
-
-__all__ = ["SPIDERS", "BrowserSpider", "InstantSpider", "JsonLdSpider", "ShopifySpider", "WooCommerceSpider"]
+__all__ = ["EXTRACTORS", "REGISTRY", "SPIDERS"]

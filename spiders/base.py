@@ -56,9 +56,13 @@ class MarketplaceSpider(scrapy.Spider):
         return spider
 
     def page_allowed(self, page: int) -> bool:
-        """``max_pages`` bounds each walk (category pages, API pages, sitemaps)."""
+        """``max_pages`` bounds each walk (category pages, API pages, sitemaps); a page past it is counted
+        (``crawler.limits``), and without ``max_pages`` ``crawler.guards`` applies the default cap."""
         limit = self.marketplace.max_pages
-        return limit is None or page <= limit
+        if limit is not None and page > limit:
+            self.count("limits/max_pages")
+            return False
+        return True
 
     @staticmethod
     def page_text(response: Response) -> str:

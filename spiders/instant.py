@@ -1,51 +1,35 @@
-"""``instant`` shape (即时零售): ``api/stores``, then each store's ``api/stores/<id>/products?page=N&size=M``.
+"""``instant`` shape (即时零售): ``api/stores``, then each store's ``api/stores/<id>/products?page=N&size=M``
+— a preset of the field-map engine.
 
-Page 1 of each store tells ``total_pages``; pages 2…total (bounded by ``max_pages``) follow.
+One offer per (product, store): ``listing_id`` is ``<product id>@<store id>``; shipping is the store's
+``delivery_fee``, delivery its ``delivery_minutes``, the store its name. Page 1 of each store tells
+``total_pages``; pages 2…total (bounded by ``max_pages``) follow. ``[marketplace.map]`` fields (JMESPath)
+replace the preset's one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
-import scrapy
-from scrapy.http import Response
-
-from spiders.base import MarketplaceSpider
-from spiders.pages import instant
-from spiders.pages.instant import Store
-
-PAGE_SIZE = 100
+from crawler.fieldmap_config import FieldMap
+from spiders.fieldmap import FieldMapSpider
+from spiders.pages.fieldmap import merge_maps
+from spiders.pages.instant import extract_offers, preset_map
+from spiders.shape import Fetched, Found, Get, Shape
 
 
-class InstantSpider(MarketplaceSpider):
+class InstantSpider(FieldMapSpider):
     name = "instant"
     shape = "instant"
 
-    def products_url(self, store: Store, page: int) -> str:
-        return self.marketplace.url(f"api/stores/{store.id}/products?page={page}&size={PAGE_SIZE}")
+    def field_map(self) -> FieldMap:
+        return merge_maps(preset_map(self.marketplace), self.marketplace.map)
 
-    async def start(self) -> AsyncIterator[Any]:
-        yield scrapy.Request(self.marketplace.url("api/stores"), callback=self.parse_stores)
 
-    def parse_stores(self, response: Response) -> Iterator[scrapy.Request]:
-        stores = instant.extract_stores(response.body)
-        self.count("stores", len(stores))
-        for store in stores:
-            yield scrapy.Request(
-                self.products_url(store, 1),
-                callback=self.parse_products,
-                cb_kwargs={"store": store, "page": 1},
-            )
+def probe(url: str, base: str, get: Get) -> Found | None:
+    stores: Fetched = get(base + "api/stores")
+    data = stores.json() if stores.ok else None
+    if isinstance(data, dict) and isinstance(data.get("stores"), list):
+        return Found("instant", ["api/stores lists stores (instant retail)"])
+    return None
 
-    def parse_products(self, response: Response, store: Store, page: int) -> Iterator[Any]:
-        self.count("api_pages")
-        yield from instant.extract_offers(response.body, response.url, self.marketplace, store)
-        if page == 1:
-            for n in range(2, (instant.total_pages(response.body) or 1) + 1):
-                if self.page_allowed(n):
-                    yield scrapy.Request(
-                        self.products_url(store, n),
-                        callback=self.parse_products,
-                        cb_kwargs={"store": store, "page": n},
-                    )
+
+SHAPE = Shape("instant", InstantSpider, extract_offers, probe)

@@ -1,8 +1,13 @@
-"""``jsonld`` shape: HTML shops with schema.org product pages.
+"""``jsonld`` shape: HTML shops with product pages (schema.org markup or none: see
+``spiders.pages.product_page``).
 
-Walks ``start_urls`` category pages (product links + ``rel=next``; Scrapy's dupefilter stops
-pagination loops) or, when ``sitemap_urls`` are given, the sitemaps (a ``robots.txt`` URL there means
-"the sitemaps it lists"; sitemap indexes are followed). ``max_pages`` bounds category pages / sitemaps.
+Walks ``start_urls`` or, when ``sitemap_urls`` are given, the sitemaps (a ``robots.txt`` URL there means
+"the sitemaps it lists"; sitemap indexes are followed). Each start URL is read for what it is: a product
+page yields its offers; any other page is a category page whose product links and ``rel=next`` are
+followed (Scrapy's dupefilter stops pagination loops). ``max_pages`` bounds category pages / sitemaps.
+
+Stats: ``bijia/disagreement/<field>`` counts product pages where the visible page overrode the markup
+(``price``, ``currency``…), ``bijia/pages_without_markup`` pages read from the visible page alone.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from core.offer import Offer
 from spiders.base import MarketplaceSpider
+from spiders.jsonld_probe import probe
 from spiders.pages import jsonld
+from spiders.shape import Shape
 
 
 class JsonLdSpider(MarketplaceSpider):
@@ -31,11 +38,23 @@ class JsonLdSpider(MarketplaceSpider):
             yield scrapy.Request(url, callback=callback, cb_kwargs={"page": 1})
         if not m.sitemap_urls:
             for url in m.start_urls or [m.base_url]:
-                yield scrapy.Request(url, callback=self.parse_category, cb_kwargs={"page": 1})
+                yield scrapy.Request(url, callback=self.parse_start, cb_kwargs={"page": 1})
 
-    def parse_category(self, response: Response, page: int) -> Iterator[scrapy.Request]:
-        self.count("category_pages")
+    def parse_start(self, response: Response, page: int) -> Iterator[Offer | scrapy.Request]:
+        """A start URL: a product page's offers, else the category walk from it."""
         text = self.page_text(response)
+        read = jsonld.read_product_page(text, response.url, self.marketplace)
+        if jsonld.is_product_page(read, text, response.url):
+            self.count("start_product_pages")
+            yield from self.offers_of(read)
+        else:
+            yield from self.parse_category(response, page, text)
+
+    def parse_category(
+        self, response: Response, page: int, text: str | None = None
+    ) -> Iterator[scrapy.Request]:
+        self.count("category_pages")
+        text = self.page_text(response) if text is None else text
         for link in jsonld.product_links(text, response.url):
             yield scrapy.Request(link, callback=self.parse_product)
         following = jsonld.next_page(text, response.url)
@@ -43,10 +62,19 @@ class JsonLdSpider(MarketplaceSpider):
             yield scrapy.Request(following, callback=self.parse_category, cb_kwargs={"page": page + 1})
 
     def parse_product(self, response: Response) -> Iterator[Offer]:
-        offers = jsonld.extract_offers(self.page_text(response), response.url, self.marketplace)
-        if not offers:
+        yield from self.offers_of(
+            jsonld.read_product_page(self.page_text(response), response.url, self.marketplace)
+        )
+
+    def offers_of(self, read: jsonld.ProductPage) -> list[Offer]:
+        """The page's offers, with its disagreements and reading counted."""
+        if not read.offers:
             self.count("pages_without_product")
-        yield from offers
+        elif not read.marked_up:
+            self.count("pages_without_markup")
+        for name in read.disagreements:
+            self.count(f"disagreement/{name}")
+        return read.offers
 
     def parse_robots(self, response: Response, page: int) -> Iterator[scrapy.Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
@@ -80,3 +108,6 @@ def sitemap_body(response: Response) -> bytes | None:
         except OSError:
             return None
     return body if b"<urlset" in body[:2048] or b"<sitemapindex" in body[:2048] else None
+
+
+SHAPE = Shape("jsonld", JsonLdSpider, jsonld.extract_offers, probe)

@@ -1,150 +1,168 @@
-"""One page of a marketplace, fetched without Scrapy: what ``bijia marketplaces check`` looks at.
+"""A few pages of some marketplaces, crawled exactly as ``bijia crawl`` crawls them — the real spider of
+each shape (``spiders.registry``), robots.txt, retries, the price and validation pipelines — but kept in
+memory instead of the database: what ``bijia marketplaces check`` and the preview of ``marketplaces add``
+show.
 
-The same URLs the spiders start from (smaller pages), through a ``get(url) -> Fetched`` the caller
-provides (``service.marketplaces.fetch`` with robots.txt checked), and the same page objects.
+Scrapy's reactor cannot restart in a process, so each sample runs in a child process
+(``python -m spiders.sample IN OUT``) that reads the marketplaces from JSON and writes what it saw. Its
+Scrapy log level is ``ERROR`` unless ``BIJIA_SAMPLE_LOG`` says otherwise (``INFO`` to debug a check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, cast
-from urllib.parse import urljoin
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
-from scrapy.http import Response
-from scrapy.utils.sitemap import Sitemap
-
-from core.encoding import to_text
 from core.offer import Offer
 from crawler.config import Marketplace
-from spiders.pages import instant, jsonld, shopify, woocommerce
+from crawler.runner import marketplace_status
 
-SAMPLE_SIZE = 10
-MAX_SITEMAP_HOPS = 4
-Get = Callable[[str], Any]  # url -> service.marketplaces.Fetched
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PAGES = 1
+DEFAULT_ITEMS = 50
+IGNORED = "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest"
+"""Requests a downloader middleware refused: robots.txt's disallowed pages among them."""
 
 
-class NeedsBrowser(Exception):
-    """The shape renders its listing with JavaScript: one plain page says nothing about its offers."""
+@dataclass
+class Sample:
+    """What one marketplace's sample crawl saw: usable offers, drop reasons and the crawl's stats."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(
-            "the listing is rendered by JavaScript: run `bijia crawl -m NAME` (headless Chromium)"
+    name: str
+    status: str  # ok | degraded | failed
+    reason: str
+    pages: int
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    """Usable offers (after the price and validation pipelines), as JSON."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    """The crawl's ``bijia/…`` counters (``bijia/disagreement/…`` among them)."""
+
+
+class SampleFailed(Exception):
+    """The sample crawl's process failed (its last words are the message)."""
+
+
+def limited(m: Marketplace, pages: int) -> Marketplace:
+    return m.model_copy(update={"max_pages": min(pages, m.max_pages or pages)})
+
+
+def sample_crawl(
+    markets: list[Marketplace],
+    *,
+    pages: int = DEFAULT_PAGES,
+    items: int = DEFAULT_ITEMS,
+    timeout: float = 10.0,
+    total_timeout: float = 300.0,
+) -> dict[str, Sample]:
+    """Crawl ``pages`` listing pages (and at most ``items`` offers) of each marketplace in a child
+    process; ``timeout`` is each request's, ``total_timeout`` the whole sample's."""
+    with tempfile.TemporaryDirectory(prefix="bijia-sample-") as tmp:
+        source, out = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        job = {
+            "marketplaces": [limited(m, pages).model_dump(mode="json") for m in markets],
+            "items": items,
+            "timeout": timeout,
+            "total_timeout": total_timeout,
+        }
+        source.write_text(json.dumps(job), encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "spiders.sample", str(source), str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=total_timeout + 60,
+            check=False,
         )
-        self.url = url
+        if done.returncode != 0 or not out.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise SampleFailed("the sample crawl failed: " + " | ".join(tail))
+        data = json.loads(out.read_text(encoding="utf-8"))
+    return {name: Sample(**sample) for name, sample in data.items()}
 
 
-def sample_offers(m: Marketplace, get: Get) -> tuple[str, list[Offer], list[str]]:
-    """(URL checked, its offers, problems) for one page of ``m``."""
-    if m.shape == "browser":
-        raise NeedsBrowser(m.start_urls[0] if m.start_urls else m.base_url)
-    if m.shape == "shopify":
-        return _api(
-            get,
-            m.url(f"products.json?limit={SAMPLE_SIZE}&page=1"),
-            lambda page: shopify.extract_offers(page.body, page.url, m),
-        )
-    if m.shape == "woocommerce":
-        return _api(
-            get,
-            m.url(f"wp-json/wc/store/v1/products?per_page={SAMPLE_SIZE}&page=1"),
-            lambda page: woocommerce.extract_offers(page.body, page.url, m),
-        )
-    if m.shape == "instant":
-        return _instant(m, get)
-    return _jsonld(m, get)
+def offer_json(offer: Offer) -> dict[str, Any]:
+    out = {}
+    for key, value in offer.to_dict().items():
+        if key == "observed_at":
+            continue
+        out[key] = str(value) if isinstance(value, Decimal) else value
+    return out
 
 
-def _api(get: Get, url: str, extract: Callable[[Any], list[Offer]]) -> tuple[str, list[Offer], list[str]]:
-    page = get(url)
-    if not page.ok:
-        return url, [], [f"{url}: {page.error or f'HTTP {page.status}'}"]
-    try:
-        return url, extract(page), []
-    except ValueError as exc:  # not JSON
-        return url, [], [f"{url}: not the expected JSON ({exc})"]
+def _run(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from scrapy import signals
+    from scrapy.crawler import AsyncCrawlerProcess, Crawler
+    from scrapy.settings import Settings
 
-
-def _instant(m: Marketplace, get: Get) -> tuple[str, list[Offer], list[str]]:
-    url = m.url("api/stores")
-    page = get(url)
-    stores = instant.extract_stores(page.body) if page.ok else []
-    if not stores:
-        return url, [], [f"{url}: {page.error or 'no stores'}"]
-    store = stores[0]
-    return _api(
-        get,
-        m.url(f"api/stores/{store.id}/products?page=1&size={SAMPLE_SIZE}"),
-        lambda p: instant.extract_offers(p.body, p.url, m, store),
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(
+        {
+            "ITEM_PIPELINES": {
+                "crawler.pipelines.PricePipeline": 100,
+                "crawler.pipelines.ValidatePipeline": 200,
+            },
+            "CLOSESPIDER_ITEMCOUNT": job["items"],
+            "CLOSESPIDER_TIMEOUT": job["total_timeout"],
+            "DOWNLOAD_TIMEOUT": job["timeout"],
+            "LOG_LEVEL": os.environ.get("BIJIA_SAMPLE_LOG", "ERROR"),
+            "HTTPCACHE_ENABLED": False,
+        },
+        priority="cmdline",
     )
+    process = AsyncCrawlerProcess(settings)
+    crawlers, offers = {}, {}
+    for raw in job["marketplaces"]:
+        market = Marketplace.model_validate(raw)
+        crawler = process.create_crawler(Crawler(process.spider_loader.load(market.shape), settings.copy()))
+        kept: list[dict[str, Any]] = []
+        crawler.signals.connect(
+            lambda item, _kept=kept, **kw: _kept.append(offer_json(item)),
+            signal=signals.item_scraped,
+            weak=False,
+        )
+        crawlers[market.name], offers[market.name] = crawler, kept
+        process.crawl(crawler, marketplace=market)
+    process.start(install_signal_handlers=False)
+    out = {}
+    for name, crawler in crawlers.items():
+        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        if stats.get("finish_reason") == "closespider_itemcount":  # the sample's own bound, not a failure
+            stats["finish_reason"] = "finished"
+        stats.pop("bijia/limits/max_pages", None)  # the sample's page bound cut it on purpose
+        status, reason, _errors = marketplace_status(stats)
+        out[name] = {
+            "name": name,
+            "status": status,
+            "reason": reason,
+            "pages": int(stats.get("response_received_count", 0)),
+            "offers": offers[name],
+            "dropped": {
+                k.split("/", 2)[2]: int(v) for k, v in stats.items() if k.startswith("bijia/dropped/")
+            },
+            "stats": {
+                k: v
+                for k, v in stats.items()
+                if k.startswith(("bijia/", "robotstxt/", IGNORED)) and isinstance(v, int | float)
+            },
+        }
+    return out
 
 
-def _jsonld(m: Marketplace, get: Get) -> tuple[str, list[Offer], list[str]]:
-    problems: list[str] = []
-    product_url = _from_sitemaps(m, get, problems) if m.sitemap_urls else _from_category(m, get, problems)
-    if product_url is None:
-        return (m.sitemap_urls or m.start_urls or [m.base_url])[0], [], problems
-    page = get(product_url)
-    if not page.ok:
-        return product_url, [], [*problems, f"{product_url}: {page.error or f'HTTP {page.status}'}"]
-    offers = jsonld.extract_offers(to_text(page.body, page.content_type), page.url, m)
-    if not offers:
-        problems.append(f"{product_url}: no schema.org Product/Offer or OpenGraph price on the page")
-    return product_url, offers, problems
+def main(argv: list[str]) -> int:
+    source, out = Path(argv[0]), Path(argv[1])
+    result = _run(json.loads(source.read_text(encoding="utf-8")))
+    out.write_text(json.dumps(result, ensure_ascii=False, default=str), encoding="utf-8")
+    return 0
 
 
-def _from_category(m: Marketplace, get: Get, problems: list[str]) -> str | None:
-    url = (m.start_urls or [m.base_url])[0]
-    page = get(url)
-    if not page.ok:
-        problems.append(f"{url}: {page.error or f'HTTP {page.status}'}")
-        return None
-    text = to_text(page.body, page.content_type)
-    links = jsonld.product_links(text, page.url)
-    if links:
-        return links[0]
-    if jsonld.extract_offers(text, page.url, m):
-        return url  # a product page itself
-    problems.append(f"{url}: no product links (a.product-link or schema.org Product items)")
-    return None
-
-
-def _from_sitemaps(m: Marketplace, get: Get, problems: list[str]) -> str | None:
-    """The first product URL of the first sitemap (robots.txt and sitemap indexes followed)."""
-    from spiders.jsonld import sitemap_body
-
-    queue = list(m.sitemap_urls)
-    for _ in range(MAX_SITEMAP_HOPS * 4):
-        if not queue:
-            break
-        url = queue.pop(0)
-        page = get(url)
-        if not page.ok:
-            problems.append(f"{url}: {page.error or f'HTTP {page.status}'}")
-            continue
-        if url.endswith("/robots.txt"):
-            text = page.body.decode("utf-8", "replace")
-            queue[:0] = [
-                urljoin(url, line.split(":", 1)[1].strip())
-                for line in text.splitlines()
-                if line.lower().startswith("sitemap:")
-            ]
-            continue
-        body = sitemap_body(cast(Response, _AsResponse(page.body)))  # only .body is read
-        if body is None:
-            problems.append(f"{url}: not a sitemap")
-            continue
-        sitemap = Sitemap(body)
-        locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
-        if sitemap.type == "sitemapindex":
-            queue[:0] = locs
-        elif locs:
-            return locs[0]
-    problems.append("no product URL in the sitemaps")
-    return None
-
-
-class _AsResponse:
-    """Just enough of a Response for ``spiders.jsonld.sitemap_body``."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

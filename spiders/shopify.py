@@ -13,6 +13,7 @@ from scrapy.http import Response
 
 from spiders.base import PagedApiSpider
 from spiders.pages import shopify
+from spiders.shape import Found, Get, Shape
 
 PAGE_SIZE = 250
 
@@ -41,3 +42,14 @@ class ShopifySpider(PagedApiSpider):
         yield from shopify.extract_offers({"products": products}, response.url, self.marketplace)
         if self.page_allowed(page + 1):
             yield self.page_request(page + 1)
+
+
+def probe(url: str, base: str, get: Get) -> Found | None:
+    answer = get(base + "products.json?limit=1")
+    data = answer.json() if answer.ok else None
+    if isinstance(data, dict) and isinstance(data.get("products"), list):
+        return Found("shopify", ["products.json answers in Shopify's format"])
+    return None
+
+
+SHAPE = Shape("shopify", ShopifySpider, shopify.extract_offers, probe)

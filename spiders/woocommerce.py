@@ -13,6 +13,7 @@ from scrapy.http import Response
 
 from spiders.base import PagedApiSpider
 from spiders.pages import woocommerce
+from spiders.shape import Found, Get, Shape
 
 PER_PAGE = 100
 
@@ -48,3 +49,13 @@ def total_pages(response: Response) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+def probe(url: str, base: str, get: Get) -> Found | None:
+    answer = get(base + "wp-json/wc/store/v1/products?per_page=1")
+    if answer.ok and isinstance(answer.json(), list):
+        return Found("woocommerce", ["wp-json/wc/store/v1/products answers (WooCommerce Store API)"])
+    return None
+
+
+SHAPE = Shape("woocommerce", WooCommerceSpider, woocommerce.extract_offers, probe)

@@ -3,6 +3,7 @@
 Runs, offers (latest state), prices (append-only history), products and their offers, match overrides.
 """
 
-from storage.db import StorageError, connect, connected
+from storage.db import connect, connected
+from storage.failures import DiskFull, StorageBusy, StorageError
 
-__all__ = ["StorageError", "connect", "connected"]
+__all__ = ["DiskFull", "StorageBusy", "StorageError", "connect", "connected"]

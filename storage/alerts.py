@@ -20,10 +20,15 @@ from typing import Any
 
 import duckdb
 
-from storage.schema import effective_price, landed_price
+from storage.db import rollback
+from storage.schema import effective_price, ranking_price
 
-KINDS = ("price_drop", "price_rise", "out_of_stock", "back_in_stock", "new_lowest")
-_LANDED = landed_price("o")
+FIREHOSE_KINDS = ("price_drop", "price_rise", "out_of_stock", "back_in_stock", "new_lowest")
+"""Listing-level changes for every product (``[alerts] firehose = true``)."""
+WATCH_KINDS = ("below_target", "real_drop", "restocked")
+"""Product-level alerts of a watch (``bijia watch add``)."""
+KINDS = WATCH_KINDS + FIREHOSE_KINDS
+_LANDED = ranking_price("o")  # shipping unknown: ranked by its price (see storage.schema)
 
 
 @dataclass
@@ -38,7 +43,12 @@ class Alert:
 
     @property
     def alert_id(self) -> str:
-        key = self.product_id if self.kind == "new_lowest" else f"{self.marketplace}/{self.listing_id}"
+        if "watch_id" in self.details:
+            key = f"watch{self.details['watch_id']}"
+        elif self.kind == "new_lowest":
+            key = str(self.product_id)
+        else:
+            key = f"{self.marketplace}/{self.listing_id}"
         return f"{self.run_id}:{self.kind}:{key}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,7 +212,7 @@ def save_lowest(con: duckdb.DuckDBPyConnection, run_id: str, now: dict[str, Lowe
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
 
 
@@ -235,32 +245,76 @@ def save_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> list
     return fresh
 
 
-def undelivered(
-    con: duckdb.DuckDBPyConnection, since: datetime | None = None, limit: int = 1000
+def pending_for(
+    con: duckdb.DuckDBPyConnection, channel: str, *, since: datetime, firehose: bool, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Stored alerts (created at or after ``since``) the webhook has not accepted yet, oldest first."""
+    """Alerts created at or after ``since`` that ``channel`` has not accepted yet, oldest first: the watched
+    ones, and the firehose ones too when the channel takes them."""
+    kinds = list(KINDS if firehose else WATCH_KINDS)
     rows = con.execute(
-        "SELECT payload FROM alerts WHERE delivered_at IS NULL AND created_at >= ? "
-        "ORDER BY created_at, alert_id LIMIT ?",
-        [since or datetime(1970, 1, 1, tzinfo=UTC), limit],
+        "SELECT a.payload FROM alerts a LEFT JOIN alert_deliveries d ON d.alert_id = a.alert_id AND d.channel = ? "
+        "WHERE d.delivered_at IS NULL AND a.created_at >= ? AND list_contains(?, a.kind) "
+        "ORDER BY a.created_at, a.alert_id LIMIT ?",
+        [channel, since, kinds, limit],
     ).fetchall()
     return [json.loads(r[0]) for r in rows]
 
 
-def mark_delivered(con: duckdb.DuckDBPyConnection, alert_ids: Sequence[str]) -> None:
+def record_delivery(
+    con: duckdb.DuckDBPyConnection, channel: str, alert_ids: Sequence[str], error: str | None = None
+) -> None:
+    """Count an attempt to send ``alert_ids`` to ``channel``: delivered, or the (redacted) error."""
+    if not alert_ids:
+        return
+    now = datetime.now(UTC)
     con.execute(
-        "UPDATE alerts SET delivered_at = ? WHERE list_contains(?, alert_id)",
-        [datetime.now(UTC), list(alert_ids)],
+        "INSERT INTO alert_deliveries SELECT unnest(?::VARCHAR[]), ?, ?, 1, ? ON CONFLICT (alert_id, channel) "
+        "DO UPDATE SET attempts = alert_deliveries.attempts + 1, last_error = excluded.last_error, "
+        "delivered_at = coalesce(alert_deliveries.delivered_at, excluded.delivered_at)",
+        [list(alert_ids), channel, None if error else now, error],
     )
+    if error is None:
+        con.execute(
+            "UPDATE alerts SET delivered_at = coalesce(delivered_at, ?) WHERE list_contains(?, alert_id)",
+            [now, list(alert_ids)],
+        )
 
 
 def recent_alerts(
-    con: duckdb.DuckDBPyConnection, *, run_id: str | None = None, limit: int = 100
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str | None = None,
+    kinds: Sequence[str] | None = None,
+    product_id: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Stored alerts, newest first (those of one run when ``run_id`` is given)."""
-    where, params = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
+    """Stored alerts, newest first, filtered by run, kinds, product and creation time; each with the
+    channels that accepted it."""
+    where: list[str] = ["true"]
+    params: list[Any] = []
+    for clause, value in (
+        ("a.run_id = ?", run_id),
+        ("list_contains(?, a.kind)", list(kinds) if kinds else None),
+        ("a.product_id = ?", product_id),
+        ("a.created_at >= ?", since),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
     rows = con.execute(
-        f"SELECT payload, delivered_at FROM alerts {where} ORDER BY created_at DESC, alert_id LIMIT ?",
+        "SELECT a.alert_id, a.payload, a.delivered_at, a.created_at, "
+        "list(d.channel ORDER BY d.channel) FILTER (WHERE d.delivered_at IS NOT NULL) "
+        f"FROM alerts a LEFT JOIN alert_deliveries d USING (alert_id) WHERE {' AND '.join(where)} "
+        "GROUP BY ALL ORDER BY a.created_at DESC, a.alert_id LIMIT ?",
         [*params, limit],
     ).fetchall()
-    return [json.loads(p) | {"delivered_at": d.isoformat() if d else None} for p, d in rows]
+    return [
+        json.loads(p)
+        | {
+            "delivered_at": d.isoformat() if d else None,
+            "created_at": c.isoformat(),
+            "channels": ",".join(ch or []),
+        }
+        for _, p, d, c, ch in rows
+    ]

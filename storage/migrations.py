@@ -146,6 +146,104 @@ CREATE TABLE product_lowest (
 MIGRATIONS.append(
     (
         3,
+        "store coordinates, delivery radius and promotion texts of offers",
+        """
+ALTER TABLE staging_offers ADD COLUMN latitude DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN longitude DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN delivery_radius_km DOUBLE;
+ALTER TABLE staging_offers ADD COLUMN promotions VARCHAR[];
+ALTER TABLE offers ADD COLUMN latitude DOUBLE;
+ALTER TABLE offers ADD COLUMN longitude DOUBLE;
+ALTER TABLE offers ADD COLUMN delivery_radius_km DOUBLE;
+ALTER TABLE offers ADD COLUMN promotions VARCHAR[];
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
+        4,
+        "watchlist, watch state and per-channel alert deliveries",
+        """
+CREATE SEQUENCE watch_ids START 1;
+CREATE TABLE watches (
+    watch_id INTEGER PRIMARY KEY DEFAULT nextval('watch_ids'),
+    product_id VARCHAR NOT NULL,
+    below DECIMAL(18, 2),               -- 到价提醒: alert when the lowest landed price is at or below
+    drop_percent DOUBLE,                -- alert when it is this far below the reference (30-day) price
+    back_in_stock BOOLEAN NOT NULL DEFAULT false,
+    label VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE watch_state (
+    watch_id INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,              -- below_target | real_drop | restocked
+    active BOOLEAN NOT NULL,            -- the condition held at the last run (alerted when it became true)
+    price DECIMAL(18, 2),
+    run_id VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (watch_id, kind)
+);
+CREATE TABLE alert_deliveries (
+    alert_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    delivered_at TIMESTAMPTZ,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error VARCHAR,
+    PRIMARY KEY (alert_id, channel)
+);
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
+        5,
+        "currency rates and price settings",
+        """
+CREATE TABLE fx_rates (                 -- user-supplied exchange rates: 1 currency = rate quote, from valid_on
+    currency VARCHAR NOT NULL,
+    quote VARCHAR NOT NULL,
+    rate DECIMAL(18, 8) NOT NULL CHECK (rate > 0),
+    valid_on DATE NOT NULL,
+    set_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (currency, quote, valid_on)
+);
+CREATE TABLE price_settings (           -- display_currency, unknown_shipping (see storage.rates)
+    name VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
+        6,
+        "incremental matching: each offer's matching fingerprint and the accepted pairs of the last match",
+        """
+CREATE TABLE match_state (
+    marketplace VARCHAR NOT NULL,       -- one row per offer the last match grouped
+    listing_id VARCHAR NOT NULL,
+    fingerprint UBIGINT NOT NULL,       -- hash of its matching fields then (storage.products.FINGERPRINT)
+    norm VARCHAR NOT NULL,              -- its normalised title
+    keys BLOB NOT NULL,                 -- its blocking key hashes (int64)
+    prepared BLOB NOT NULL              -- the matcher's prepared row (matching.columns.row_blob)
+);
+CREATE TABLE match_edges (
+    key_a VARCHAR NOT NULL,             -- an accepted pair (marketplace/listing_id, key_a < key_b)
+    key_b VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    method VARCHAR NOT NULL             -- gtin | model | title
+);
+""",
+    )
+)
+
+MIGRATIONS.append(
+    (
+        7,
         "matcher models re-fitted with the merchandiser's decisions (the run's config names the model version)",
         """
 CREATE TABLE match_models (

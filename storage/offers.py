@@ -9,14 +9,15 @@ to them, and re-staging a listing replaces its row, so nothing is stored twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from core.offer import Offer
-from storage.db import one_row
+from core.redact import redact_value
+from storage.db import one_row, rollback
 from storage.schema import OFFER_COLUMN_NAMES, OFFER_COLUMNS
 
 _NAMES = OFFER_COLUMN_NAMES
@@ -37,7 +38,7 @@ def start_run(
     con.execute(
         "INSERT INTO runs (run_id, kind, status, started_at, marketplaces, config) "
         "VALUES (?, ?, 'running', ?, ?, ?)",
-        [run_id, kind, datetime.now(UTC), list(marketplaces), json.dumps(config or {})],
+        [run_id, kind, datetime.now(UTC), list(marketplaces), stored_json(config or {})],
     )
     return True
 
@@ -45,19 +46,92 @@ def start_run(
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: dict[str, Any]) -> None:
     con.execute(
         "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
-        [status, datetime.now(UTC), json.dumps(stats, default=str), run_id],
+        [status, datetime.now(UTC), stored_json(stats), run_id],
     )
 
 
-def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[Offer]) -> int:
-    """Append a batch of validated offers to staging (one statement; the last copy of a listing wins)."""
+def settle_committed(con: duckdb.DuckDBPyConnection, status: str, note: str, exit_code: int) -> list[str]:
+    """Record failed the ``bijia run`` runs left in ``status`` (which never recorded their outcome)."""
+    dead = [
+        r[0]
+        for r in con.execute("SELECT run_id FROM runs WHERE kind = 'run' AND status = ?", [status]).fetchall()
+    ]
+    for run_id in dead:
+        con.execute(
+            "UPDATE runs SET status = 'failed', stats = json_merge_patch(coalesce(stats, '{}'), ?) WHERE run_id = ?",
+            [json.dumps({"exit_code": exit_code, "died": note}), run_id],
+        )
+    return dead
+
+
+def fail_unfinished(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Runs of ``kind`` still ``running`` in a database we can write are dead (a live one holds the file)."""
+    con.execute(
+        "UPDATE runs SET status = 'failed', finished_at = ? WHERE kind = ? AND status = 'running'",
+        [datetime.now(UTC), kind],
+    )
+
+
+def stored_json(value: dict[str, Any]) -> str:
+    """What ``runs.config``/``runs.stats`` keep: JSON with secrets redacted (URLs with credentials or
+    tokens, values under secret-looking keys), since every snapshot copies the runs table."""
+    return json.dumps(redact_value(json.loads(json.dumps(value, default=str))), ensure_ascii=False)
+
+
+UNSTORABLE = (
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
+)
+"""Errors about a value (out of range, not encodable): one offer's fault, not the database's."""
+
+
+def stage_offers(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    offers: Iterable[Offer],
+    *,
+    on_reject: Callable[[Offer, str], None] | None = None,
+) -> int:
+    """Append a batch of validated offers to staging (one statement; the last copy of a listing wins).
+    Returns the offers stored.
+
+    With ``on_reject``, a batch the database refuses for a value is written again offer by offer: the
+    offers it refuses are passed to ``on_reject`` (offer, error) and the rest are stored. Without it the
+    error is raised (nothing of the batch stored).
+    """
     latest: dict[tuple[str, str], Offer] = {}
     for offer in offers:
         latest[(offer.marketplace, offer.listing_id)] = offer
     if not latest:
         return 0
+    try:
+        _insert_staging(con, run_id, list(latest.values()))
+    except UNSTORABLE:
+        if on_reject is None:
+            raise
+        return _stage_one_by_one(con, run_id, list(latest.values()), on_reject)
+    return len(latest)
+
+
+def _stage_one_by_one(
+    con: duckdb.DuckDBPyConnection, run_id: str, offers: list[Offer], on_reject: Callable[[Offer, str], None]
+) -> int:
+    stored = 0
+    for offer in offers:
+        try:
+            _insert_staging(con, run_id, [offer])
+        except UNSTORABLE as exc:
+            on_reject(offer, str(exc).splitlines()[0])
+        else:
+            stored += 1
+    return stored
+
+
+def _insert_staging(con: duckdb.DuckDBPyConnection, run_id: str, offers: list[Offer]) -> None:
     columns: list[list[Any]] = [[] for _ in _NAMES]
-    for offer in latest.values():
+    for offer in offers:
         for i, name in enumerate(_NAMES):
             value = getattr(offer, name)
             if name == "attributes":
@@ -70,7 +144,6 @@ def stage_offers(con: duckdb.DuckDBPyConnection, run_id: str, offers: Iterable[O
         f"ON CONFLICT (run_id, marketplace, listing_id) DO UPDATE SET {updates}",
         [run_id, *columns],
     )
-    return len(latest)
 
 
 def staged_count(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
@@ -125,10 +198,10 @@ def commit_run(
         con.execute("DELETE FROM staging_offers WHERE run_id = ?", [run_id])
         con.execute(
             "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE run_id = ?",
-            [status, now, json.dumps(stats, default=str), run_id],
+            [status, now, stored_json(stats), run_id],
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return int(published)

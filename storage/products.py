@@ -1,4 +1,5 @@
-"""Reading offers for the matcher and saving its groups as products with stable ids."""
+"""Reading offers for the matcher and saving its groups as products with stable ids, with the match state
+incremental matching starts from (each offer's fingerprint, the accepted pairs)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
+import numpy as np
 
+from storage.db import rollback
 from storage.schema import effective_price
+
+FINGERPRINT = "hash(title, brand, gtin, mpn, CAST(attributes AS VARCHAR), category)"
+"""The matching fields of an offer, hashed: a changed title, brand, GTIN, MPN, attributes or category makes
+the offer changed for incremental matching. Not the price: it changes daily and is a weak signal."""
+_KEY = "marketplace || '/' || listing_id"
 
 
 @dataclass(frozen=True)
@@ -25,23 +34,125 @@ class OfferRow:
     attributes: dict[str, str]
     price: float | None
     category: str | None
+    fingerprint: int = 0
 
 
-def offers_for_matching(con: duckdb.DuckDBPyConnection) -> list[OfferRow]:
+def offers_for_matching(con: duckdb.DuckDBPyConnection, keys: Sequence[str] | None = None) -> list[OfferRow]:
+    """Every offer not gone (or those of ``keys``), sorted by key (``marketplace/listing_id``)."""
+    where = "NOT gone"
+    if keys is not None:
+        _key_table(con, keys)
+        where += f" AND {_KEY} IN (SELECT key FROM _match_keys)"
     rows = con.execute(
         "SELECT marketplace, listing_id, title, brand, gtin, mpn, attributes, "
-        f"CAST({effective_price()} AS DOUBLE), category FROM offers WHERE NOT gone "
-        "ORDER BY marketplace, listing_id"
+        f"CAST({effective_price()} AS DOUBLE), category, {FINGERPRINT} FROM offers WHERE {where} "
+        f"ORDER BY {_KEY}"
     ).fetchall()
     return [
-        OfferRow(f"{m}/{lid}", m, title, brand, gtin, mpn, json.loads(attrs) if attrs else {}, price, cat)
-        for m, lid, title, brand, gtin, mpn, attrs, price, cat in rows
+        OfferRow(f"{m}/{lid}", m, title, brand, gtin, mpn, json.loads(attrs) if attrs else {}, price, cat, fp)
+        for m, lid, title, brand, gtin, mpn, attrs, price, cat, fp in rows
     ]
 
 
+@dataclass
+class OffersToMatch:
+    """Every offer not gone, sorted by key, with what the last match kept of it when its matching fields
+    have not changed since (``None``: new or changed)."""
+
+    keys: list[str]
+    marketplaces: list[str]
+    fingerprints: list[int]
+    norms: list[str | None]
+    key_hashes: list[bytes | None]
+    prepared: list[bytes | None]
+
+
+def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
+    kept = f"s.fingerprint = {FINGERPRINT}"
+    got = con.execute(
+        "SELECT o.marketplace || '/' || o.listing_id AS key, o.marketplace, "
+        f"{FINGERPRINT} AS fp, CASE WHEN {kept} THEN s.norm END AS norm, CASE WHEN {kept} THEN s.keys END "
+        f"AS keys, CASE WHEN {kept} THEN s.prepared END AS prepared FROM offers o LEFT JOIN match_state s "
+        "ON s.marketplace = o.marketplace AND s.listing_id = o.listing_id WHERE NOT o.gone ORDER BY key"
+    ).fetchnumpy()
+    return OffersToMatch(
+        got["key"].tolist(),
+        got["marketplace"].tolist(),
+        got["fp"].tolist(),
+        [
+            None if m else v
+            for v, m in zip(
+                np.ma.getdata(got["norm"]).tolist(), np.ma.getmaskarray(got["norm"]).tolist(), strict=True
+            )
+        ],
+        _blobs(got["keys"]),
+        _blobs(got["prepared"]),
+    )
+
+
+def _blobs(column: Any) -> list[bytes | None]:
+    """A BLOB column from ``fetchnumpy`` (masked where NULL) as bytes or None."""
+    values = np.ma.getdata(column).tolist()
+    return [None if m else bytes(v) for v, m in zip(values, np.ma.getmaskarray(column).tolist(), strict=True)]
+
+
+def gone_since_match(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Offers the last match grouped that are gone (or deleted) now."""
+    rows = con.execute(
+        f"SELECT {_KEY} FROM match_state s WHERE NOT EXISTS (SELECT 1 FROM offers o WHERE "
+        "o.marketplace = s.marketplace AND o.listing_id = s.listing_id AND NOT o.gone)"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def previous_product_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    rows = con.execute("SELECT marketplace || '/' || listing_id, product_id FROM product_offers").fetchall()
+    rows = con.execute(f"SELECT {_KEY}, product_id FROM product_offers").fetchall()
     return dict(rows)
+
+
+@dataclass
+class MatchState:
+    """What the last finished match left."""
+
+    config: dict[str, Any] | None
+    """Its matcher configuration (``None``: no match yet)."""
+    started_at: datetime | None
+    offers: int
+    """Offers it grouped."""
+    products: dict[str, str]
+    edges: tuple[list[str], list[str], list[float], list[str]]
+    review: list[tuple[str, str, float, str]]
+
+
+def match_state(con: duckdb.DuckDBPyConnection) -> MatchState:
+    last = con.execute(
+        "SELECT config, started_at FROM runs WHERE kind = 'match' AND status = 'finished' "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    (offers,) = con.execute("SELECT count(*) FROM match_state").fetchone() or (0,)
+    edges = con.execute("SELECT key_a, key_b, score, method FROM match_edges").fetchnumpy()
+    review = con.execute("SELECT key_a, key_b, score, reasons FROM match_review").fetchall()
+    return MatchState(
+        json.loads(last[0]) if last and last[0] else None,
+        last[1] if last else None,
+        int(offers),
+        previous_product_ids(con),
+        (
+            edges["key_a"].tolist(),
+            edges["key_b"].tolist(),
+            edges["score"].tolist(),
+            edges["method"].tolist(),
+        ),
+        review,
+    )
+
+
+def overrides_since(con: duckdb.DuckDBPyConnection, when: datetime | None) -> set[str]:
+    """Offer keys with an override decided at or after ``when`` (all of them when ``None``)."""
+    rows = con.execute(
+        "SELECT key_a, key_b FROM match_overrides WHERE ? IS NULL OR decided_at >= ?", [when, when]
+    ).fetchall()
+    return {k for row in rows for k in row}
 
 
 @dataclass(frozen=True)
@@ -52,58 +163,137 @@ class SavedGroup:
     methods: dict[str, str]
 
 
+@dataclass
+class MatchWrite:
+    """One match's changes. ``full``: everything is replaced; else only what the lists name."""
+
+    full: bool
+    groups: Sequence[SavedGroup]
+    titles: dict[str, tuple[str, str | None, str | None]]
+    """product_id → (title, brand, category) of each group."""
+    regrouped: Sequence[str] = ()
+    """Offer keys whose product rows are replaced (their new rows are in ``groups``) or dropped."""
+    changed: Sequence[str] = ()
+    """Offer keys whose match state and edges are replaced (new, changed or gone offers)."""
+    state: tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[bytes], Sequence[bytes]] = (
+        (),
+        (),
+        (),
+        (),
+        (),
+    )
+    """(keys, fingerprints, normalised titles, key hashes, prepared rows) now, for the offers in
+    ``changed`` that are still there (every offer if full)."""
+    edges: tuple[Sequence[str], Sequence[str], Sequence[float], Sequence[str]] = ((), (), (), ())
+    """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
+    review: Sequence[tuple[str, str, float, str]] | None = None
+    """The review queue now (``None``: left as it is)."""
+
+
+def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -> None:
+    """Write a match in one transaction: products and their offers, the match state, the review queue."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if write.full:
+            for table in ("product_offers", "match_state", "match_edges"):
+                con.execute(f"DELETE FROM {table}")
+        else:
+            _drop_keys(con, "product_offers", write.regrouped)
+            _drop_keys(con, "match_state", write.changed)
+            _drop_edges(con, write.changed)
+        _insert_groups(con, write.groups)
+        _save_products(con, run_id, write.groups, write.titles)
+        con.execute(
+            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::VARCHAR[]) AS n, "
+            "unnest(?::BLOB[]) AS h, unnest(?::BLOB[]) AS b)",
+            [list(x) for x in write.state],
+        )
+        con.execute(
+            "INSERT INTO match_edges SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+            "unnest(?::DOUBLE[]), unnest(?::VARCHAR[])",
+            [list(x) for x in write.edges],
+        )
+        if write.review is not None:
+            _replace_review(con, run_id, write.review)
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+
+
 def save_products(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
     groups: Sequence[SavedGroup],
     titles: dict[str, tuple[str, str | None, str | None]],
 ) -> None:
-    """Replace the product grouping in one transaction. ``titles``: product_id → (title, brand, category).
+    """Replace the whole grouping with ``groups`` (no match state: the next match regroups from scratch)."""
+    save_match(con, run_id, MatchWrite(full=True, groups=groups, titles=titles))
 
-    Products keep ``created_at`` across runs; products no longer used by any group are removed.
-    """
+
+def _key_table(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _match_keys (key VARCHAR)")
+    con.execute("INSERT INTO _match_keys SELECT unnest(?::VARCHAR[])", [list(keys)])
+
+
+def _drop_keys(con: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str]) -> None:
+    if keys:
+        _key_table(con, keys)
+        con.execute(f"DELETE FROM {table} WHERE {_KEY} IN (SELECT key FROM _match_keys)")
+
+
+def _drop_edges(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> None:
+    if keys:
+        _key_table(con, keys)
+        con.execute(
+            "DELETE FROM match_edges WHERE key_a IN (SELECT key FROM _match_keys) "
+            "OR key_b IN (SELECT key FROM _match_keys)"
+        )
+
+
+def _insert_groups(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup]) -> None:
+    keys = [key for g in groups for key in g.members]
+    con.execute(
+        "INSERT INTO product_offers SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], p, c, m "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::VARCHAR[]) AS p, unnest(?::DOUBLE[]) AS c, "
+        "unnest(?::VARCHAR[]) AS m)",
+        [
+            keys,
+            [g.product_id for g in groups for _ in g.members],
+            [float(g.confidence) for g in groups for _ in g.members],
+            [g.methods.get(key, "") for g in groups for key in g.members],
+        ],
+    )
+
+
+def _save_products(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    groups: Sequence[SavedGroup],
+    titles: dict[str, tuple[str, str | None, str | None]],
+) -> None:
+    """Upsert the groups' products (``created_at`` kept); drop products no offer belongs to any more."""
     now = datetime.now(UTC)
-    keys: list[str] = []
-    pids: list[str] = []
-    confs: list[float] = []
-    methods: list[str] = []
-    for g in groups:
-        for key in g.members:
-            keys.append(key)
-            pids.append(g.product_id)
-            confs.append(float(g.confidence))
-            methods.append(g.methods.get(key, ""))
-    marketplaces = [k.split("/", 1)[0] for k in keys]
-    listings = [k.split("/", 1)[1] for k in keys]
     product_ids = [g.product_id for g in groups]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM product_offers")
-        con.execute(
-            "INSERT INTO product_offers SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-            "unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), unnest(?::VARCHAR[])",
-            [marketplaces, listings, pids, confs, methods],
-        )
-        con.execute("DELETE FROM products WHERE NOT list_contains(?, product_id)", [product_ids])
-        con.execute(
-            "INSERT INTO products SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-            "unnest(?::VARCHAR[]), ?, ?, ? ON CONFLICT (product_id) DO UPDATE SET title = excluded.title, "
-            "brand = excluded.brand, category = excluded.category, updated_at = excluded.updated_at, "
-            "match_run_id = excluded.match_run_id",
-            [
-                product_ids,
-                [titles[p][0] for p in product_ids],
-                [titles[p][1] for p in product_ids],
-                [titles[p][2] for p in product_ids],
-                now,
-                now,
-                run_id,
-            ],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    con.execute(
+        "DELETE FROM products WHERE product_id NOT IN (SELECT DISTINCT product_id FROM product_offers)"
+    )
+    con.execute(
+        "INSERT INTO products SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::VARCHAR[]), ?, ?, ? ON CONFLICT (product_id) DO UPDATE SET title = excluded.title, "
+        "brand = excluded.brand, category = excluded.category, updated_at = excluded.updated_at, "
+        "match_run_id = excluded.match_run_id",
+        [
+            product_ids,
+            [titles[p][0] for p in product_ids],
+            [titles[p][1] for p in product_ids],
+            [titles[p][2] for p in product_ids],
+            now,
+            now,
+            run_id,
+        ],
+    )
 
 
 def overrides(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
@@ -121,23 +311,17 @@ def add_override(
     )
 
 
-def save_review(
+def _replace_review(
     con: duckdb.DuckDBPyConnection, run_id: str, pairs: Sequence[tuple[str, str, float, str]]
 ) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM match_review")
-        if pairs:
-            a, b, s, r = (
-                list(x)
-                for x in zip(*[(min(p[0], p[1]), max(p[0], p[1]), p[2], p[3]) for p in pairs], strict=True)
-            )
-            con.execute(
-                "INSERT INTO match_review SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                "unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), ? ON CONFLICT DO NOTHING",
-                [a, b, s, r, run_id],
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    con.execute("DELETE FROM match_review")
+    if pairs:
+        a, b, s, r = (
+            list(x)
+            for x in zip(*[(min(p[0], p[1]), max(p[0], p[1]), p[2], p[3]) for p in pairs], strict=True)
+        )
+        con.execute(
+            "INSERT INTO match_review SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+            "unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), ? ON CONFLICT DO NOTHING",
+            [a, b, s, r, run_id],
+        )

@@ -35,11 +35,20 @@ OFFER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("delivery_raw", "VARCHAR"),
     ("image", "VARCHAR"),
     ("observed_at", "TIMESTAMPTZ"),
+    ("latitude", "DOUBLE"),
+    ("longitude", "DOUBLE"),
+    ("delivery_radius_km", "DOUBLE"),
+    ("promotions", "VARCHAR[]"),
 )
 """The columns of ``staging_offers`` and ``offers`` that come from an ``Offer`` (name, DuckDB type)."""
 
 OFFER_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in OFFER_COLUMNS)
 OFFER_KEY_COLUMNS: tuple[str, ...] = ("marketplace", "listing_id")
+
+
+UNKNOWN_SHIPPING_POLICIES = ("flag", "exclude")
+"""What "lowest landed price" does with an offer whose shipping fee is unknown: ``flag`` ranks it by its
+price alone (a lower bound) and marks it, ``exclude`` leaves it out of the ranking."""
 
 
 def effective_price(table: str = "") -> str:
@@ -49,6 +58,17 @@ def effective_price(table: str = "") -> str:
 
 
 def landed_price(table: str = "") -> str:
-    """SQL for what one unit delivered costs: the effective price plus shipping (unknown shipping as 0)."""
+    """SQL for what one unit delivered costs: the effective price plus shipping; NULL when the shipping fee
+    is unknown (never counted as 0)."""
     p = f"{table}." if table else ""
-    return f"{effective_price(table)} + coalesce({p}shipping, 0)"
+    return f"({effective_price(table)} + {p}shipping)"
+
+
+def ranking_price(table: str = "", unknown_shipping: str = "flag") -> str:
+    """SQL for the price that ranks offers for "lowest landed price": the landed price; with shipping
+    unknown, the effective price (``flag``: a lower bound, shown flagged) or NULL (``exclude``: unranked)."""
+    if unknown_shipping not in UNKNOWN_SHIPPING_POLICIES:
+        raise ValueError(f"unknown_shipping: {unknown_shipping!r} (flag or exclude)")
+    if unknown_shipping == "exclude":
+        return landed_price(table)
+    return f"coalesce({landed_price(table)}, {effective_price(table)})"

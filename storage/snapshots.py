@@ -7,6 +7,10 @@ working database), and swaps it in by replacing the ``CURRENT`` pointer file ato
 ``os.replace``). Readers open the file ``CURRENT`` names, read-only. A publish that fails half-way leaves only
 a temp file, which the next publish removes: ``CURRENT`` never names an unfinished snapshot.
 
+Every table of the working database is copied (staging empty), so a snapshot is also what a reader reads
+while a run holds the working database (``storage.access``) and a backup to restore a damaged one from;
+secrets in ``runs`` are redacted in the copy (rows written before redaction existed).
+
 Old snapshots beyond ``keep`` are deleted. A reader that still has a deleted file open keeps reading it
 (POSIX keeps the inode until the last descriptor closes), and the previous ``keep - 1`` snapshots stay on
 disk for readers that read ``CURRENT`` just before a swap.
@@ -15,6 +19,7 @@ disk for readers that read ``CURRENT`` just before a swap.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -25,21 +30,17 @@ from pathlib import Path
 
 import duckdb
 
-from storage.db import SCHEMA_VERSION, StorageError, one_row
+from storage.access import record_published
+from storage.db import SCHEMA_VERSION, connected, one_row
+from storage.failures import StorageError, describe
+from storage.offers import stored_json
 from storage.snapshot_tables import FORMAT, build_api_tables
 
 POINTER = "CURRENT"
 SUFFIX = ".duckdb"
-COPIED_TABLES = (
-    "schema_migrations",
-    "runs",
-    "offers",
-    "prices",
-    "products",
-    "product_offers",
-    "match_overrides",
-    "match_review",
-)
+EMPTY_TABLES = ("staging_offers", "match_state", "match_edges")
+"""Copied without rows: a half-crawled run is never in a snapshot; the incremental matcher's state is the
+working database's alone."""
 _SORT = {"offers": "marketplace, listing_id", "products": "product_id"}
 
 
@@ -57,7 +58,32 @@ def publish(working_db: Path, snapshots_dir: Path, *, keep: int = 3) -> str:
         raise ValueError("keep must be at least 1")
     if not working_db.is_file():
         raise StorageError(f"{working_db}: no such database to publish")
-    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    check_snapshots_dir(snapshots_dir)
+    try:
+        return _publish(working_db, snapshots_dir, keep)
+    except (duckdb.Error, OSError) as exc:
+        raise describe(exc, snapshots_dir) from None
+
+
+def check_snapshots_dir(snapshots_dir: Path) -> None:
+    """Create the snapshots folder if needed; a :class:`StorageError` if it cannot hold snapshots (checked
+    before a run crawls, not after)."""
+    snapshots_dir = Path(snapshots_dir)
+    if snapshots_dir.exists() and not snapshots_dir.is_dir():
+        raise StorageError(f"{snapshots_dir}: not a folder (the snapshots folder must be one)")
+    try:
+        snapshots_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"{snapshots_dir}: cannot create the snapshots folder: {exc.strerror or exc}"
+        ) from None
+    if not snapshots_dir.is_dir():
+        raise StorageError(f"{snapshots_dir}: not a folder (the snapshots folder must be one)")
+    if not os.access(snapshots_dir, os.W_OK | os.X_OK):
+        raise StorageError(f"{snapshots_dir}: the snapshots folder is not writable")
+
+
+def _publish(working_db: Path, snapshots_dir: Path, keep: int) -> str:
     with _publish_lock(snapshots_dir):
         _remove_temp_files(snapshots_dir)
         published_at = datetime.now(UTC)
@@ -73,6 +99,7 @@ def publish(working_db: Path, snapshots_dir: Path, *, keep: int = 3) -> str:
             for leftover in (tmp, Path(f"{tmp}.wal"), final):
                 leftover.unlink(missing_ok=True)
             raise
+        record_published(working_db, final, snapshot_id, published_at)
         cleanup(snapshots_dir, keep=keep)
     return snapshot_id
 
@@ -151,15 +178,24 @@ def _build(working_db: Path, out: Path, snapshot_id: str, published_at: datetime
             raise StorageError(
                 f"{working_db}: schema version {version}, this bijia publishes {SCHEMA_VERSION}"
             )
-        for table in COPIED_TABLES:
+        for table in sorted(t for t in tables if not t.startswith("api_")):
             order = f" ORDER BY {_SORT[table]}" if table in _SORT else ""
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM w.{table}{order}")
-        con.execute("CREATE TABLE staging_offers AS SELECT * FROM w.staging_offers LIMIT 0")
+            rows = " LIMIT 0" if table in EMPTY_TABLES else order
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM w.{table}{rows}")
         con.execute("DETACH w")
+        _redact_runs(con)
         build_api_tables(con, snapshot_id, published_at, FORMAT)
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _redact_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Re-store each run's config and stats through ``stored_json`` (which redacts secrets)."""
+    for run_id, config, stats in con.execute("SELECT run_id, config, stats FROM runs").fetchall():
+        clean = [stored_json(json.loads(v)) if v else v for v in (config, stats)]
+        if clean != [config, stats]:
+            con.execute("UPDATE runs SET config = ?, stats = ? WHERE run_id = ?", [*clean, run_id])
 
 
 def _write_pointer(snapshots_dir: Path, name: str) -> None:
@@ -208,3 +244,34 @@ def snapshots_dir_for(db: Path) -> Path:
     """The default snapshots folder beside a working database: ``bijia.duckdb`` → ``bijia.snapshots/``."""
     db = Path(db)
     return db.parent / f"{db.stem}.snapshots"
+
+
+def restore(snapshot: Snapshot, db: Path) -> int:
+    """Rebuild the working database ``db`` from ``snapshot`` (every table's rows; the read-optimised
+    ``api_*`` tables left out) in a new file with the full schema. Refuses to replace an existing file.
+    Returns the offers restored."""
+    db = Path(db)
+    if db.exists() or Path(f"{db}.wal").exists():
+        raise StorageError(f"{db}: exists; move it (and its .wal) aside first, e.g. to {db}.damaged")
+    tmp = db.with_name(f".{db.name}.{secrets.token_hex(4)}.restoring")
+    try:
+        with connected(tmp) as con:
+            con.execute("ATTACH ? AS s (READ_ONLY)", [str(snapshot.path)])
+            tables = [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                ).fetchall()
+            ]
+            for table in tables:
+                if table != "schema_migrations":
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM s.{table}")
+            (offers,) = one_row(con, "SELECT count(*) FROM offers")
+            con.execute("DETACH s")
+            con.execute("CHECKPOINT")
+        os.rename(tmp, db)
+    except (duckdb.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise describe(exc, db) from None
+    return int(offers)

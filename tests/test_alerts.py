@@ -1,5 +1,6 @@
-"""Alerts against seeded price changes: drops/rises past the thresholds, stock changes, a new lowest
-marketplace; none when a marketplace's crawl failed; stored once; JSON lines; webhook POST."""
+"""The firehose (``[alerts] firehose = true``) against seeded price changes: drops/rises past the
+thresholds, stock changes, a new lowest marketplace; none when a marketplace's crawl failed, none at all
+without the opt-in; stored once; JSON lines; the legacy webhook POST."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ import pytest
 from crawler.config import AlertsOptions
 from service.alerts import run_alerts
 from storage import connect
-from storage.alerts import recent_alerts, undelivered
+from storage.alerts import pending_for, recent_alerts
 from storage.offers import commit_run, stage_offers, start_run
 from storage.products import SavedGroup, save_products
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)
+
+
+def undelivered(con):
+    """What the legacy webhook still has to send."""
+    return pending_for(con, "webhook_url", since=datetime(1970, 1, 1, tzinfo=UTC), firehose=True)
 
 
 def publish(con, run_id, offers, ok):
@@ -104,7 +110,7 @@ def seeded(db_path, offer_factory):
 
 def test_seeded_changes_give_exactly_the_expected_alerts(seeded, receiver, tmp_path):
     con, second = seeded
-    options = AlertsOptions(webhook_url=receiver.url, drop_percent=5, rise_percent=5)
+    options = AlertsOptions(webhook_url=receiver.url, drop_percent=5, rise_percent=5, firehose=True)
     jsonl = tmp_path / "alerts.jsonl"
     first = run_alerts(con, "r1", options, jsonl)
     assert first.new == 0 and not jsonl.exists()  # first sightings are not changes
@@ -140,7 +146,7 @@ def test_seeded_changes_give_exactly_the_expected_alerts(seeded, receiver, tmp_p
 
 def test_a_failed_marketplace_is_unknown_not_a_change(seeded, tmp_path, offer_factory):
     con, second = seeded
-    options = AlertsOptions()
+    options = AlertsOptions(firehose=True)
     run_alerts(con, "r1", options, tmp_path / "a.jsonl")
     # r2: b's crawl failed: its offers were staged partly but it is not published; a is unchanged
     start_run(con, "r2", "run", ["a", "b"])
@@ -163,7 +169,9 @@ def test_a_failed_marketplace_is_unknown_not_a_change(seeded, tmp_path, offer_fa
 def test_thresholds_come_from_the_options(seeded, tmp_path):
     con, second = seeded
     publish(con, "r2", second, ["a", "b"])
-    report = run_alerts(con, "r2", AlertsOptions(drop_percent=10, rise_percent=1), tmp_path / "a.jsonl")
+    report = run_alerts(
+        con, "r2", AlertsOptions(drop_percent=10, rise_percent=1, firehose=True), tmp_path / "a.jsonl"
+    )
     kinds = {(a["kind"], a["marketplace"], a["listing_id"]) for a in recent_alerts(con)}
     assert ("price_drop", "b", "1") not in kinds  # -5.45 % < 10 %
     assert {("price_rise", "a", "1"), ("price_rise", "a", "3")} <= kinds  # +2 % ≥ 1 %
@@ -175,19 +183,31 @@ def test_webhook_failure_is_logged_not_fatal_and_retried_next_time(seeded, tmp_p
     down = Receiver(status=503)
     try:
         publish(con, "r2", second, ["a", "b"])  # no saved lowest state yet: price and stock alerts only
-        report = run_alerts(con, "r2", AlertsOptions(webhook_url=down.url), tmp_path / "a.jsonl")
+        report = run_alerts(
+            con, "r2", AlertsOptions(webhook_url=down.url, firehose=True), tmp_path / "a.jsonl"
+        )
     finally:
         down.close()
     assert report.webhook == "failed: HTTP 503" and report.delivered == 0 and report.new == 4
     assert "webhook" in caplog.text and len(undelivered(con)) == 4
     unreachable = run_alerts(
-        con, "r2", AlertsOptions(webhook_url=down.url, webhook_timeout=2), tmp_path / "a.jsonl"
+        con, "r2", AlertsOptions(webhook_url=down.url, webhook_timeout=2, firehose=True), tmp_path / "a.jsonl"
     )
     assert unreachable.webhook.startswith("failed") and len(undelivered(con)) == 4
     up = Receiver()
     try:
-        retried = run_alerts(con, "r2", AlertsOptions(webhook_url=up.url), tmp_path / "a.jsonl")
+        retried = run_alerts(
+            con, "r2", AlertsOptions(webhook_url=up.url, firehose=True), tmp_path / "a.jsonl"
+        )
     finally:
         up.close()
     assert retried.new == 0 and retried.delivered == 4 and len(up.bodies[0]["alerts"]) == 4
     assert undelivered(con) == []
+
+
+def test_without_the_opt_in_nothing_unwatched_alerts(seeded, receiver, tmp_path):
+    con, second = seeded
+    publish(con, "r2", second, ["a", "b"])
+    report = run_alerts(con, "r2", AlertsOptions(webhook_url=receiver.url), tmp_path / "a.jsonl")
+    assert report.new == 0 and recent_alerts(con) == [] and receiver.bodies == []
+    assert report.webhook == "nothing to send"

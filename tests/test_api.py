@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,50 @@ def test_search_finds_products_by_chinese_or_english_titles(
 ) -> None:
     response = client.get("/api/v1/products", params={"q": q})
     assert response.status_code == 200, response.text
-    assert ids(response) == expected
+    assert sorted(ids(response)) == expected and response.json()["count"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"q": "6900165432095"}, ["p_mate60"]),  # EAN-13
+        ({"q": "6900 1654 32095"}, ["p_mate60"]),
+        ({"q": "690016543209"}, ["p_mate60"]),  # the check digit left off
+        ({"q": "0194253432098"}, ["p_iphone15pro"]),  # the EAN-13 of the stored UPC-A
+        ({"q": "194253432098"}, ["p_iphone15pro"]),
+        ({"gtin": "00194253432098"}, ["p_iphone15pro"]),  # GTIN-14
+        ({"gtin": "6900165432096"}, []),  # a wrong check digit is not "the code without one"
+        ({"q": "wh1000xm5/b"}, ["p_xm5"]),  # model number: case, slashes, dashes, spaces folded
+        ({"q": "WH-1000XM5"}, ["p_xm5"]),
+        ({"q": "wh 1000 xm5"}, ["p_xm5"]),
+        ({"q": "huawei"}, ["p_mate60"]),  # brand aliases both ways
+        ({"q": "华为 mate"}, ["p_mate60"]),
+        ({"q": "华为手机"}, ["p_mate60"]),
+        ({"q": "sony 耳机"}, ["p_xm5"]),
+        ({"brand": "苹果"}, ["p_iphone15pro"]),
+        ({"brand": "华为"}, ["p_mate60"]),
+        ({"category": "手机"}, ["p_iphone15pro", "p_mate60"]),  # category in either language
+        ({"category": "phone"}, ["p_iphone15pro", "p_mate60"]),
+        ({"category": "配件"}, [f"p_cable{i:02d}" for i in range(30)]),
+    ],
+)
+def test_search_by_codes_aliases_and_categories(client: TestClient, params: dict, expected: list) -> None:
+    body = client.get("/api/v1/products", params={**params, "limit": 100}).json()
+    assert sorted(i["product_id"] for i in body["items"]) == expected and body["count"] == len(expected)
+
+
+def test_search_ranks_by_relevance_and_counts_all_pages(client: TestClient) -> None:
+    body = client.get("/api/v1/products", params={"q": "anker 数据线", "limit": 5}).json()
+    assert body["count"] == 30 and len(body["items"]) == 5 and body["sort"] == "relevance"
+    # the phone whose every offer says 黑/Black ranks above the headphones that say it twice of three
+    assert ids(client.get("/api/v1/products", params={"q": "black"}))[0] == "p_iphone15pro"
+    assert ids(client.get("/api/v1/products", params={"q": "iphone 15"}))[0] == "p_iphone15pro"
+
+
+def test_search_sorted_by_saving(client: TestClient) -> None:
+    body = client.get("/api/v1/products", params={"sort": "saving", "limit": 3}).json()
+    savings = [float(i["saving"]) for i in body["items"]]
+    assert savings == sorted(savings, reverse=True) and savings[0] == 300.0
 
 
 def test_search_filters_and_cursor_pagination(client: TestClient) -> None:
@@ -86,6 +130,28 @@ def test_search_csv(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert rows[0]["product_id"] == "p_iphone15pro" and rows[0]["lowest_price"] == "5799.00"
+    assert rows[0]["currency"] == "CNY" and rows[0]["real_discount"] in ("true", "false")
+
+
+def test_csv_pages_with_the_same_cursor_as_json(client: TestClient) -> None:
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {
+            "category": "accessories",
+            "limit": 8,
+            "format": "csv",
+            **({"cursor": cursor} if cursor else {}),
+        }
+        response = client.get("/api/v1/products", params=params)
+        seen += [r["product_id"] for r in csv.DictReader(io.StringIO(response.text))]
+        pages += 1
+        cursor = response.headers.get("x-next-cursor")
+        if cursor is None:
+            break
+        assert 'rel="next"' in response.headers["link"] and "cursor=" in response.headers["link"]
+        json_page = client.get("/api/v1/products", params={**params, "format": "json", "cursor": cursor})
+        assert json_page.status_code == 200  # a CSV cursor continues a JSON listing too
+    assert pages == 4 and seen == [f"p_cable{i:02d}" for i in range(30)]
 
 
 def test_product_offers_ranked_by_landed_price_available_first(client: TestClient) -> None:
@@ -98,6 +164,11 @@ def test_product_offers_ranked_by_landed_price_available_first(client: TestClien
     ]
     mate = client.get("/api/v1/products/p_mate60").json()["offers"]
     assert [o["in_stock"] for o in mate] == [True, False]  # cheaper but out of stock goes last
+    assert mate[0]["url"] is None  # a javascript: URL never leaves the snapshot
+    assert body["product"]["image"] == "http://127.0.0.1:9/ip15.png"
+    xm5 = client.get("/api/v1/products/p_xm5").json()
+    assert xm5["product"]["offers_apart"] == 1 and xm5["offers"][-1]["currency"] == "USD"
+    assert (xm5["offers"][-1]["comparable"], xm5["offers"][-1]["price"]) == (False, "329.00")
     table = client.get("/api/v1/products/p_mate60", params={"format": "csv"}).text.splitlines()
     assert table[0].startswith("rank,marketplace,listing_id") and len(table) == 3
 
@@ -111,6 +182,14 @@ def test_compare(client: TestClient) -> None:
         "shopline",
         "techmall",
     ]
+    # the USD offer has no rate into CNY: listed last, not comparable, never the lowest
+    usd = body["products"][0]["best_per_marketplace"][-1]
+    assert (usd["marketplace"], usd["comparable"], usd["is_lowest"], usd["display_price"]) == (
+        "usmart",
+        False,
+        False,
+        None,
+    )
     rows = list(
         csv.DictReader(
             io.StringIO(
@@ -123,26 +202,39 @@ def test_compare(client: TestClient) -> None:
     assert [(r["product_id"], r["is_lowest"]) for r in rows] == [
         ("p_xm5", "true"),
         ("p_xm5", "false"),
+        ("p_xm5", "false"),
         ("p_mate60", "true"),
         ("p_mate60", "false"),
     ]
 
 
-def test_history_daily_lows(client: TestClient) -> None:
+def test_history_daily_lows_series_and_reference_price(client: TestClient) -> None:
     body = client.get("/api/v1/products/p_iphone15pro/history").json()
-    assert [d["low"] for d in body["days"]] == ["5999.00", "5899.00", "5799.00"]
-    assert body["low_30d"] == body["low_all_time"] == "5799.00"
+    assert [d["low"] for d in body["days"]] == [
+        "5999.00",
+        "5899.00",
+        "5799.00",
+    ]  # 券后价: the reference's measure
+    assert [s["marketplace"] for s in body["series"]] == ["jingxuan", "shopline", "techmall"]
+    assert [d["low"] for d in body["series"][2]["days"]] == ["6299.00", "6199.00", "6099.00"]
+    # fell 100 a day for three days: the reference is the day before today's price (5899), a real discount
+    assert (body["price_now"], body["reference_price"], body["real_discount"]) == ("5799.00", "5899.00", True)
+    assert body["low_all_time"] == "5799.00"
     assert len(client.get("/api/v1/products/p_iphone15pro/history", params={"days": 1}).json()["days"]) == 1
     offer = client.get(
         "/api/v1/offers/history", params={"marketplace": "techmall", "listing_id": "TM-IP15P-256-BK"}
     ).json()
     assert offer["product_id"] == "p_iphone15pro" and offer["low_all_time"] == "6099.00"
+    assert (offer["reference_price"], offer["real_discount"]) == ("6199.00", True)
     assert [d["high"] for d in offer["days"]] == ["6299.00", "6199.00", "6099.00"]
+    cables = client.get("/api/v1/products/p_cable00/history").json()  # the same price three days running
+    assert (cables["reference_price"], cables["real_discount"]) == (None, False)
 
 
 def test_marketplaces_and_health(client: TestClient) -> None:
     markets = client.get("/api/v1/marketplaces").json()["marketplaces"]
-    assert [m["marketplace"] for m in markets] == ["jingxuan", "shopline", "techmall"]
+    assert [m["marketplace"] for m in markets] == ["jingxuan", "shopline", "techmall", "usmart"]
+    assert all(m["shipping_fill_rate"] == 1.0 for m in markets)
     assert all(m["last_success"] and m["last_attempt_status"] == "finished" for m in markets)
     health = client.get("/api/v1/health").json()
     assert health["status"] == "ok" and health["snapshot"]["products"] == 33
@@ -203,6 +295,38 @@ def test_no_snapshot_is_503_in_the_error_shape(tmp_path: Path) -> None:
     assert response.status_code == 503 and response.json()["error"]["code"] == "no_snapshot"
 
 
+def test_docs_are_served_locally_with_response_schemas(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    ok = spec["paths"]["/api/v1/products"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["$ref"].endswith("/SearchResponse")
+    assert "reference_price" in spec["components"]["schemas"]["ProductSummary"]["properties"]
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "cdn" not in html.lower() and "<script>" not in html  # no CDN, no inline script
+        for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+            assert client.get(asset).status_code == 200, asset
+
+
+def test_gzip_cors_and_head(snaps: Path) -> None:
+    with TestClient(create_app(snaps, check_interval=0, cors_origins=["https://shop.example"])) as c:
+        big = c.get("/api/v1/products", params={"limit": 50}, headers={"Accept-Encoding": "gzip"})
+        assert big.headers["content-encoding"] == "gzip" and len(big.json()["items"]) == 33
+        cors = c.get("/api/v1/health", headers={"Origin": "https://shop.example"})
+        assert cors.headers["access-control-allow-origin"] == "https://shop.example"
+        other = c.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        for path in ("/", "/api/v1/products/p_xm5", "/api/v1/marketplaces", "/static/app.js"):
+            head, get = c.head(path), c.get(path)
+            assert head.status_code == 200 and head.content == b"", path
+            assert head.headers["content-type"] == get.headers["content-type"]
+        assert c.head("/api/v1/products/p_nope").status_code == 404
+    with TestClient(create_app(snaps, check_interval=0)) as c:  # CORS is off unless configured
+        assert (
+            "access-control-allow-origin"
+            not in c.get("/api/v1/health", headers={"Origin": "https://x.example"}).headers
+        )
+
+
 def test_docs_and_page(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {
@@ -215,7 +339,13 @@ def test_docs_and_page(client: TestClient) -> None:
         "/api/v1/marketplaces",
     } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
-    assert 'id="chart"' in client.get("/").text
+    page = client.get("/").text
+    assert (
+        'id="chart"' in page
+        and "<script>" not in page
+        and "<style>" not in page
+        and " on" + "click" not in page
+    )
 
 
 @pytest.mark.parametrize("sort", ["id", "price"])

@@ -13,7 +13,7 @@ from storage.products import SavedGroup, save_products
 from storage.snapshots import publish
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-MARKETPLACES = ["jingxuan", "shopline", "techmall"]
+MARKETPLACES = ["jingxuan", "shopline", "techmall", "usmart"]
 
 # product id → (title, brand, category, [(marketplace, listing id, title, price, final, shipping, in stock)])
 CATALOGUE: dict[str, tuple[str, str, str, list[tuple]]] = {
@@ -59,8 +59,16 @@ CATALOGUE: dict[str, tuple[str, str, str, list[tuple]]] = {
                 True,
             ),
             ("shopline", "90002", "索尼 WH-1000XM5 头戴式降噪耳机 黑色", "2299.00", "2199.00", "15.00", True),
+            ("usmart", "US-XM5", "Sony WH-1000XM5 Wireless Headphones", "329.00", None, "0", True),
         ],
     ),
+}
+EXTRA: dict[tuple[str, str], dict] = {  # identifiers, images, a hostile URL, another currency
+    ("techmall", "TM-IP15P-256-BK"): {"gtin": "194253432098", "image": "http://127.0.0.1:9/ip15.png"},
+    ("jingxuan", "JX002"): {"gtin": "6900165432095", "url": "javascript:alert(1)"},
+    ("techmall", "TM-XM5-BK"): {"mpn": "WH1000XM5/B"},
+    ("usmart", "US-XM5"): {"currency": "USD"},
+    ("shopline", "90001"): {"delivery_hours": 0.75, "store": "朝阳门店", "distance_km": 2.4},
 }
 for i in range(30):  # enough products to page through
     CATALOGUE[f"p_cable{i:02d}"] = (
@@ -86,20 +94,20 @@ def _offer(
     at: datetime,
     bump: int,
 ) -> Offer:
+    fields = {"url": f"http://127.0.0.1/{market}/{lid}", "currency": "CNY", "delivery_hours": 24.0}
+    fields |= EXTRA.get((market, lid), {})
     return Offer(
         marketplace=market,
         listing_id=lid,
-        url=f"http://127.0.0.1/{market}/{lid}",
         title=title,
         brand=brand,
         category=category,
         price=Decimal(price) + bump,
         final_price=Decimal(final) + bump if final else None,
         shipping=Decimal(ship),
-        currency="CNY",
         in_stock=stock,
-        delivery_hours=24.0,
         observed_at=at,
+        **fields,
     )
 
 

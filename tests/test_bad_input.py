@@ -43,6 +43,12 @@ MARKETPLACE_FILES = [
     # (name, file text, line, words the message must name)
     ("wrong type", GOOD + 'concurrency = "eight"\n', 5, ["marketplace 'shop'", "concurrency"]),
     ("wrong type: list for a string", GOOD + "currency = ['CNY']\n", 5, ["currency"]),
+    ("a number as a string", GOOD + 'concurrency = "8"\n', 5, ["concurrency", "valid integer"]),
+    ("a boolean as a string", GOOD + 'enabled = "yes"\n', 5, ["enabled", "valid boolean"]),
+    ("a boolean as a number", GOOD + "obey_robots = 1\n", 5, ["obey_robots", "valid boolean"]),
+    ("a float for a whole number", GOOD + "max_pages = 2.5\n", 5, ["max_pages", "valid integer"]),
+    ("a string in [run]", GOOD + '[run]\ngone_after_runs = "3"\n', 6, ["gone_after_runs", "valid integer"]),
+    ("a string limit", GOOD + 'limits = { max_requests = "5" }\n', 5, ["limits", "valid integer"]),
     ("out of range", GOOD + "concurrency = 99999999999999999999999\n", 5, ["concurrency"]),
     ("negative delay", GOOD + "delay = -1\n", 5, ["delay"]),
     ("unknown shape", GOOD.replace('"shopify"', '"magento"'), 3, ["shape", "jsonld"]),

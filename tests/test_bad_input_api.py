@@ -4,6 +4,9 @@ for a parameter, never a changed snapshot."""
 
 from __future__ import annotations
 
+import base64
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,14 +144,18 @@ def test_odd_characters_in_search_are_handled(client: TestClient, text: str):
         error_of(response, 400, 422)
 
 
-def test_a_corrupted_snapshot_is_503_not_a_crash(tmp_path: Path, snaps: Path):
-    import shutil
-
+def corrupted_copy(snaps: Path, tmp_path: Path) -> Path:
+    """A copy of ``snaps`` whose current snapshot file is garbage."""
     bad = tmp_path / "snaps"
     shutil.copytree(snaps, bad)
     current = current_snapshot(bad)
     assert current is not None
     current.path.write_bytes(b"\0" * 4096 + b"not a database")
+    return bad
+
+
+def test_a_corrupted_snapshot_is_503_not_a_crash(tmp_path: Path, snaps: Path):
+    bad = corrupted_copy(snaps, tmp_path)
     with TestClient(create_app(bad, check_interval=0), raise_server_exceptions=False) as c:
         response = c.get("/api/v1/products")
         assert response.status_code in (500, 503)
@@ -161,3 +168,60 @@ def test_nothing_above_changed_the_snapshot(client: TestClient, snaps: Path):
     assert snap is not None
     assert client.get("/api/v1/health").json()["snapshot"]["id"] == snap.id
     assert _products(client) > 0
+
+
+@pytest.mark.parametrize("price", ["NaN", "Infinity", "-Infinity", "sNaN", "-nan"])
+def test_a_price_cursor_that_is_not_a_finite_number_is_422_naming_the_cursor(client: TestClient, price: str):
+    raw = json.dumps(["price", "s", 1, "p_x", price]).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    error = error_of(client.get("/api/v1/products", params={"sort": "price", "cursor": cursor}), 422)
+    assert error["code"] == "invalid_parameter" and error["message"].startswith("cursor: ")
+
+
+def test_503_bodies_never_show_a_server_path(tmp_path: Path, snaps: Path):
+    import shutil
+
+    with TestClient(
+        create_app(tmp_path / "nothing-yet", check_interval=0), raise_server_exceptions=False
+    ) as c:
+        empty = c.get("/api/v1/products")
+    bad = tmp_path / "snaps"
+    shutil.copytree(snaps, bad)
+    current = current_snapshot(bad)
+    assert current is not None
+    current.path.write_bytes(b"\0" * 4096 + b"not a database")
+    with TestClient(create_app(bad, check_interval=0), raise_server_exceptions=False) as c:
+        broken = c.get("/api/v1/products")
+    for response in (empty, broken):
+        error = error_of(response, 503)
+        assert str(tmp_path) not in response.text and "/" not in error["message"], error
+
+
+def test_every_response_carries_the_security_headers(client: TestClient):
+    for url in ("/", "/api/v1/products", "/api/v1/products/nope", "/api/v1/health", "/nowhere", "/docs"):
+        response = client.get(url)
+        csp = response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff", url
+        assert response.headers["referrer-policy"] == "no-referrer", url
+        assert response.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in csp, url
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (url, csp)
+        if response.headers["content-type"].startswith("application/json"):
+            assert csp.startswith("default-src 'none'"), csp
+    page = client.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    # the page's scripts are files of its own origin; an inline block would have to be named by its hash
+    inline = "<script>" in page.text or "<style>" in page.text
+    assert ("'sha256-" in csp) == inline, csp
+
+
+@pytest.mark.parametrize(
+    ("headers", "url", "status"),
+    [
+        ({}, "/api/v1/products?q=" + "x" * 9000, 414),
+        ({"X-Padding": "y" * 40_000}, "/api/v1/products", 431),
+        ({"Content-Length": "10000000"}, "/api/v1/products", 413),
+    ],
+)
+def test_oversized_requests_are_refused_in_the_error_shape(client: TestClient, headers, url, status):
+    error_of(client.get(url, headers=headers), status)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import ConfigError, load_marketplaces
+from crawler.shapes import SHAPES
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -31,7 +32,7 @@ currency = "USD"
 def test_bundled_demo_file_loads(monkeypatch):
     monkeypatch.setenv("BIJIA_DEMO_URL", "http://127.0.0.1:9")
     markets = load_marketplaces()
-    assert {m.shape for m in markets} == {"jsonld", "shopify", "woocommerce", "browser", "instant"}
+    assert {m.shape for m in markets} == set(SHAPES)
     assert all(m.base_url.startswith("http://127.0.0.1:9/") for m in markets)
 
 
@@ -51,7 +52,7 @@ def test_good_file_and_subset(tmp_path):
         ('currency = "USD"', r"line 12: marketplace 'shop-b': currency: String should match"),
         (
             'base_url = "https://shop-b.example/"',
-            r"line 10: marketplace 'shop-b': base_url: Value error, not an http",
+            r"line 10: marketplace 'shop-b': base_url: not an http",
         ),
     ],
 )

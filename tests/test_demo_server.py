@@ -39,7 +39,7 @@ def _yuan(text: str) -> Decimal:
 
 
 def crawl(c: httpx.Client) -> dict[tuple[str, str], Decimal]:
-    """A minimal reference crawl of all five shops: (shop, listing id) → shown price."""
+    """A minimal reference crawl of every shop: (shop, listing id) → shown price."""
     seen: dict[tuple[str, str], Decimal] = {}
     url: str | None = "/techmall/category/all"
     while url:
@@ -79,7 +79,43 @@ def crawl(c: httpx.Client) -> dict[tuple[str, str], Decimal]:
             seen.update(
                 (("shandian", f"{it['id']}@{store['id']}"), Decimal(it["price"])) for it in data["items"]
             )
+    seen.update(crawl_field_map_shops(c))
     return seen
+
+
+def crawl_field_map_shops(c: httpx.Client) -> dict[tuple[str, str], Decimal]:
+    seen: dict[tuple[str, str], Decimal] = {}
+    n, total = 0, 1
+    while n < total:
+        n += 1
+        page = lxml.html.fromstring(c.get("/nextmall/products", params={"page": n}).text)
+        props = json.loads(page.xpath('//script[@id="__NEXT_DATA__"]/text()')[0])["props"]["pageProps"]
+        total = props["pagination"]["totalPages"]
+        seen.update((("nextmall", p["id"]), Decimal(p["price"]["amount"])) for p in props["products"])
+    n, more = 0, True
+    while more:
+        n += 1
+        data = c.get("/tanhuo/api/feed", params={"page": n}).json()["data"]
+        seen.update((("tanhuo", it["itemId"]), _yuan(it["priceText"])) for it in data["list"])
+        more = data["hasMore"]
+    cursor: str | None = ""
+    while cursor is not None:
+        data = c.get("/kuaigou/api/v2/items", params={"cursor": cursor, "limit": 7}).json()["data"]
+        seen.update((("kuaigou", it["skuId"]), Decimal(it["salePrice"]) / 100) for it in data["items"])
+        cursor = data["next_cursor"]
+    return seen
+
+
+def test_tanhuo_details_and_shell(client, cat):
+    shell = client.get("/tanhuo/").text
+    assert "/tanhuo/api/feed" in shell and "data-item" not in shell.split("<script>")[0]
+    item = client.get("/tanhuo/api/feed", params={"page": 1}).json()["data"]["list"][0]
+    assert set(item) == {"itemId", "title", "shopName", "priceText", "couponText", "link"}
+    detail = lxml.html.fromstring(client.get(item["link"]).text)
+    assert detail.xpath("//h1/text()") == [item["title"]]
+    assert detail.xpath('//*[@class="stock"]/text()')[0] in ("现货", "已售罄")
+    assert client.get("/tanhuo/item/123").status_code == 404
+    assert client.get("/kuaigou/api/v2/items", params={"limit": 0}).status_code == 400
 
 
 def test_crawling_every_shop_finds_exactly_the_truth(client, server):
@@ -176,7 +212,7 @@ def test_woocommerce_headers_minor_units_and_page_limits(client, cat):
 
 def test_shandian_stores_and_per_store_stock(client):
     stores = client.get("/shandian/api/stores").json()["stores"]
-    assert 3 <= len(stores) <= 4 and {"id", "name", "distance_km", "delivery_minutes", "delivery_fee"} <= set(
+    assert len(stores) == 8 and {"id", "name", "distance_km", "delivery_minutes", "lat", "lng"} <= set(
         stores[0]
     )
     items = client.get(f"/shandian/api/stores/{stores[0]['id']}/products", params={"size": 100}).json()[

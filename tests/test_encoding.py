@@ -1,4 +1,5 @@
-"""Chinese product pages in UTF-8, GBK, GB18030 and Big5 — declared in the HTTP header, in
+"""Chinese product pages in UTF-8, GBK, GB18030 and Big5 (and Japanese ones in EUC-JP and Shift_JIS, and
+UTF-16 pages without a byte order mark) — declared in the HTTP header, in
 ``<meta charset>``, in ``<meta http-equiv>``, or not at all — decode to the text a person reads: through
 the jsonld spider's parse path (HtmlResponse, no network) and through a real crawl on 127.0.0.1."""
 
@@ -13,7 +14,9 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from core.encoding import choose_encoding, detect_encoding, to_text
+from crawler.config import Marketplace
 from crawler.middlewares import EncodingMiddleware
+from spiders.pages.jsonld import extract_offers
 from tests.test_spiders import call, make_spider, split
 from tests.test_spiders_localsite import LocalSite, crawl
 
@@ -50,6 +53,7 @@ CASES = [  # (page, encoding)
     (SHORT, "big5"),
 ]
 DECLARATIONS = ["header", "meta", "http-equiv", "none"]
+M_JP = Marketplace(name="shop", shape="jsonld", base_url="http://127.0.0.1:8765/shop/")
 
 
 def page(product: dict[str, str], encoding: str, declared: str) -> tuple[bytes, str]:
@@ -140,3 +144,50 @@ def test_crawl_of_a_local_shop_in_four_encodings(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     got = {(o["title"], o["seller"], o["price"]) for o in offers}
     assert got == {(p["title"], p["seller"], Decimal(p["price"])) for p, _ in CASES}
+
+
+JAPANESE = {
+    "title": "ソニー ワイヤレスノイズキャンセリングヘッドホン WH-1000XM5 ブラック",
+    "seller": "ソニーストア",
+    "price": "49500",
+    "sku": "WH1000XM5-B",
+    "note": "在庫あり。ご注文から二日以内にお届けします。送料は無料です。",
+}
+
+
+@pytest.mark.parametrize("encoding", ["euc_jp", "shift_jis", "cp932"])
+@pytest.mark.parametrize("declared", ["none", "meta"])
+def test_japanese_pages_without_a_declaration_read_right(encoding: str, declared: str) -> None:
+    html = (
+        page(JAPANESE, "utf-8", declared)[0]
+        .decode()
+        .replace("utf-8", encoding)
+        .replace('lang="zh"', 'lang="ja"')
+    )
+    body = html.encode(encoding)
+    assert to_text(body) == html
+    [offer] = extract_offers(body, "http://127.0.0.1:8765/shop/p/1", M_JP)
+    assert (offer.title, offer.seller, offer.price, offer.currency) == (
+        JAPANESE["title"],
+        JAPANESE["seller"],
+        Decimal(JAPANESE["price"]),
+        "CNY",  # what the markup says; the page's own words are not asked here
+    )
+
+
+def test_chinese_pages_are_not_taken_for_japanese() -> None:
+    for product, encoding in CASES:
+        body, _ = page(product, encoding, "none")
+        assert detect_encoding(body) not in ("euc_jp", "cp932", "shift_jis"), (product["sku"], encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("product", [SIMPLIFIED, JAPANESE], ids=["zh", "ja"])
+def test_utf16_pages_without_a_bom_read_right(encoding: str, product: dict[str, str]) -> None:
+    html = page(product, "utf-8", "none")[0].decode()
+    body = html.encode(encoding)  # Python writes no BOM for an explicit byte order
+    assert not body.startswith((b"\xff\xfe", b"\xfe\xff"))
+    assert choose_encoding(body) == encoding and to_text(body) == html
+    assert choose_encoding(body, "text/html; charset=utf-8") == encoding  # NULs are not UTF-8 text
+    [offer] = extract_offers(body, "http://127.0.0.1:8765/shop/p/1", M_JP)
+    assert offer.title == product["title"]

@@ -70,3 +70,39 @@ def test_bijia_run_exits_75_while_another_run_holds_the_lock(db_path):
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+STUCK = """
+import fcntl, json, os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # hung: deaf to SIGTERM
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+holder = {"pid": os.getpid(), "run_id": "stuck", "started_at": "2020-01-01T00:00:00+00:00", "max_seconds": 60}
+os.write(fd, json.dumps(holder).encode())
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_holder_stuck_past_its_deadline_is_stopped_and_said_with_exit_4(db_path, monkeypatch):
+    """An endless run must not make every later run exit 75 unnoticed: once the holder is well past its
+    deadline, the next run stops it (SIGTERM, then SIGKILL) and exits 4 with one line saying so."""
+    import service.lock
+
+    monkeypatch.setattr(service.lock, "STOP_WAIT", 1.0)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUCK, str(lock_path(db_path))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        with pytest.raises(LockedError) as refused, run_lock(db_path, max_seconds=60):
+            pass
+    finally:
+        proc.kill()
+        proc.wait()
+    message = str(refused.value)
+    assert refused.value.code == ExitCode.FAILED
+    assert f"pid {proc.pid}" in message and "longer than its limit of 1 min" in message
+    assert "stopped it (SIGKILL)" in message and "--resume" in message
+    with run_lock(db_path, run_id="after"):  # free again: the next slot runs
+        pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -40,28 +41,18 @@ def test_add_probes_each_shape_then_list_and_check(demo: str, tmp_path: Path) ->
         ("woomart", "woocommerce"),
         ("shandian", "instant"),
     ]:
-        code, out, err = bijia("marketplaces", "add", f"{demo}/{shop}/", "-c", str(config), "-f", "json")
+        code, out, err = bijia(
+            "marketplaces", "add", f"{demo}/{shop}/", "-c", str(config), "-f", "json", "--no-preview"
+        )
         assert code == 0, err
         [added] = json.loads(out)
-        assert (added["name"], added["shape"]) == (shop, shape)
+        assert (added["name"], added["shape"], added["written"]) == (shop, shape, True)
     assert load_marketplaces(config)[0].sitemap_urls == [f"{demo}/techmall/sitemap.xml"]  # from robots.txt
-    # a JavaScript shop cannot be probed: say so, leave the file alone; with --shape it is added
-    before = config.read_text()
-    code, _, err = bijia("marketplaces", "add", f"{demo}/jingxuan/", "-c", str(config))
-    assert code == 1 and "--shape" in err and config.read_text() == before
     code, _, err = bijia(
-        "marketplaces",
-        "add",
-        f"{demo}/jingxuan/",
-        "-c",
-        str(config),
-        "--shape",
-        "browser",
-        "--title",
-        "精选商城",
+        "marketplaces", "add", f"{demo}/jingxuan/", "-c", str(config), "--shape", "browser", "--no-preview"
     )
     assert code == 0, err
-    assert config.read_text().startswith(before) and "# my shops" in config.read_text()
+    assert config.read_text().startswith("# my shops") and "gone_after_runs = 2" in config.read_text()
 
     code, out, _ = bijia("marketplaces", "list", "-c", str(config), "-f", "json")
     assert code == 0
@@ -73,24 +64,115 @@ def test_add_probes_each_shape_then_list_and_check(demo: str, tmp_path: Path) ->
         ("jingxuan", "browser", "base_url"),
     ]
 
-    code, out, err = bijia("marketplaces", "check", "-c", str(config), "-f", "json")
+
+@pytest.mark.slow
+def test_add_proposes_a_field_map_from_embedded_json_and_previews_it(demo: str, tmp_path: Path) -> None:
+    """A Next.js page: no standard shape fits; the proposal reads __NEXT_DATA__, the preview crawls it."""
+    config = tmp_path / "shops.toml"
+    code, out, err = bijia("marketplaces", "add", f"{demo}/nextmall/products", "-c", str(config), "--dry-run")
+    assert code == 0, err
+    assert not config.exists()  # --dry-run writes nothing
+    assert 'script = "#__NEXT_DATA__"' in out and 'items = "props.pageProps.products"' in out
+    assert "Preview: first offers of nextmall" in out and "fill: title 100%  price 100%" in out
+    code, out, err = bijia(
+        "marketplaces", "add", f"{demo}/nextmall/products", "-c", str(config), "-f", "json"
+    )
+    assert code == 0, err
+    [added] = json.loads(out)
+    assert added["shape"] == "fieldmap" and added["map"]["fields"]["price"] == "price.amount"
+    preview = added["preview"]
+    truth = {
+        r.listing_id: r.price for r in generate_catalogue(20, 1).truth_rows() if r.marketplace == "nextmall"
+    }
+    assert len(preview["offers"]) == min(10, len(truth)) and preview["fill"]["title"] == 1.0
+    assert preview["fill"]["price"] == 1.0
+    assert all(Decimal(o["price"]) == truth[o["listing_id"]] for o in preview["offers"])
+    text = config.read_text()
+    assert "[marketplace.map.fields]" in text and "# " in text.split("[marketplace.map.fields]")[1]
+    [market] = load_marketplaces(config)
+    assert market.map is not None and market.map.pagination is not None
+
+
+@pytest.mark.slow
+def test_add_proposes_a_map_for_a_json_api_with_a_cursor(demo: str, tmp_path: Path) -> None:
+    config = tmp_path / "shops.toml"
+    code, out, err = bijia(
+        "marketplaces", "add", f"{demo}/kuaigou/api/v2/items?limit=5", "-c", str(config), "-f", "json"
+    )
+    assert code == 0, err
+    [added] = json.loads(out)
+    fields = added["map"]["fields"]
+    assert (added["map"]["items"], fields["title"], fields["listing_id"]) == ("data.items", "name", "skuId")
+    assert added["map"]["pagination"] == {
+        "kind": "cursor",
+        "cursor": "data.next_cursor",
+        "max_pages": 50,
+        "wait_ms": 3000,
+    }
+    assert added["base_url"] == f"{demo}/kuaigou/api/v2/"
+    assert len(added["preview"]["offers"]) == 5
+
+
+@pytest.mark.slow
+def test_check_crawls_like_crawl_and_reports_fill_rates(demo: str, tmp_path: Path) -> None:
+    config = tmp_path / "shops.toml"
+    config.write_text(
+        "".join(
+            f'[[marketplace]]\nname = "{n}"\nshape = "{s}"\nbase_url = "{demo}/{n}/"\n\n'
+            for n, s in (("shopline", "shopify"), ("woomart", "woocommerce"), ("shandian", "instant"))
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = bijia(
+        "marketplaces", "check", "-c", str(config), "-f", "json", "--db", str(tmp_path / "none")
+    )
     assert code == 0, err
     rows = {r["name"]: r for r in json.loads(out)}
-    assert {n: r["status"] for n, r in rows.items()} == {
-        "techmall": "ok",
-        "shopline": "ok",
-        "woomart": "ok",
-        "shandian": "ok",
-        "jingxuan": "unchecked",
-    }
-    for name in ("techmall", "shopline", "woomart", "shandian"):
-        assert rows[name]["usable"] >= 1 and rows[name]["title"] and rows[name]["currency"] == "CNY"
-        assert float(rows[name]["price"]) > 0
-
+    assert {n: r["status"] for n, r in rows.items()} == {"shopline": "ok", "woomart": "ok", "shandian": "ok"}
+    for row in rows.values():
+        assert row["usable"] >= 1 and row["fill"]["title"] == row["fill"]["price"] == 1.0
+        assert row["fill"]["shipping"] == 1.0 if row["name"] == "shandian" else True
+        assert row["currency"] == "CNY" and Decimal(row["price"]) > 0
+    assert rows["shandian"]["shipping"] == "100%" and rows["woomart"]["fill"]["gtin"] == 0.0
     code, out, _ = bijia("marketplaces", "check", "shopline", "-c", str(config), "-f", "csv")
     assert code == 0 and out.splitlines()[0].startswith("name,shape,status") and len(out.splitlines()) == 2
 
 
+def test_check_warns_on_layout_drift_against_the_last_run(demo: str, tmp_path: Path) -> None:
+    """The database says the last run had a GTIN on most offers; a sample with none is drift."""
+    from core.offer import Offer
+    from storage import connect
+    from storage.offers import commit_run, stage_offers, start_run
+
+    db = tmp_path / "bijia.duckdb"
+    con = connect(db)
+    offers = [
+        Offer(
+            "woomart",
+            str(n),
+            f"http://x/{n}",
+            f"t{n}",
+            gtin="6901234567892",
+            price=Decimal(1),
+            currency="CNY",
+        )
+        for n in range(4)
+    ]
+    start_run(con, "r1", "crawl", ["woomart"])
+    stage_offers(con, "r1", offers)
+    commit_run(con, "r1", ["woomart"], "finished", {})
+    con.close()
+    config = tmp_path / "shops.toml"
+    config.write_text(
+        f'[[marketplace]]\nname = "woomart"\nshape = "woocommerce"\nbase_url = "{demo}/woomart/"\n'
+    )
+    code, out, _ = bijia("marketplaces", "check", "-c", str(config), "-f", "json", "--db", str(db))
+    [row] = json.loads(out)
+    assert code == 0 and any("gtin fell from 100% to 0%" in w and "drift" in w for w in row["warnings"])
+    assert not any(w.startswith("title fell") for w in row["warnings"])
+
+
+@pytest.mark.slow
 def test_check_fails_with_a_reason_and_exit_code(demo: str, tmp_path: Path) -> None:
     config = tmp_path / "shops.toml"
     config.write_text(
@@ -101,7 +183,7 @@ def test_check_fails_with_a_reason_and_exit_code(demo: str, tmp_path: Path) -> N
     code, out, err = bijia("marketplaces", "check", "-c", str(config), "-f", "json")
     assert code == 3 and "failed: gone" in err
     gone = next(r for r in json.loads(out) if r["name"] == "gone")
-    assert gone["status"] == "failed" and "HTTP 404" in gone["problems"]
+    assert gone["status"] == "failed" and any("HTTP 404" in w for w in gone["warnings"])
     code, _, _ = bijia("marketplaces", "check", "gone", "-c", str(config))
     assert code == 4
     code, _, err = bijia("marketplaces", "check", "nope", "-c", str(config))
@@ -112,7 +194,7 @@ def test_check_obeys_robots_and_reports_dropped_offers(tmp_path: Path) -> None:
     with LocalSite() as site:
         site.add("/robots.txt", "User-agent: *\nDisallow: /secret/\n", "text/plain")
         site.add(
-            "/shop/products.json?limit=10&page=1",
+            "/shop/products.json?limit=250&page=1",
             json.dumps(
                 {
                     "products": [
@@ -141,16 +223,17 @@ def test_check_obeys_robots_and_reports_dropped_offers(tmp_path: Path) -> None:
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 3
     assert (rows["shop"]["status"], rows["shop"]["offers"], rows["shop"]["usable"]) == ("ok", 2, 1)
-    assert "1 offer(s) dropped: no_price" in rows["shop"]["problems"]
-    assert rows["secret"]["status"] == "failed" and "robots.txt disallows" in rows["secret"]["problems"]
+    assert "1 offer(s) without a price (dropped)" in rows["shop"]["warnings"]
+    assert rows["secret"]["status"] == "failed"
+    assert any("robots.txt disallows" in w for w in rows["secret"]["warnings"])
 
 
 def test_add_rolls_back_an_invalid_entry_and_names_line_and_key(demo: str, tmp_path: Path) -> None:
     config = tmp_path / "shops.toml"
-    add_marketplace(config, f"{demo}/shopline/")
+    add_marketplace(config, f"{demo}/shopline/", preview=False)
     before = config.read_text()
     with pytest.raises(ConfigError, match=r"line \d+: marketplace 'woo': currency: String should match"):
-        add_marketplace(config, f"{demo}/woomart/", name="woo", currency="usd")
+        add_marketplace(config, f"{demo}/woomart/", name="woo", currency="usd", preview=False)
     assert config.read_text() == before
     code, _, err = bijia("marketplaces", "add", f"{demo}/woomart/", "-c", str(config), "--name", "shopline")
     assert code == 1 and "exists already" in err and config.read_text() == before

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def write_deepmatcher(folder: Path, seed: int = 5) -> None:
     """A DeepMatcher-format set from two demo shops, in another set's column names (name, manufacturer,
     modelno, cost): every shared SKU a match, as many random pairs as non-matches, split 3:1:1."""
-    records, truth = listing_records(400, seed)
+    records, truth = listing_records(800, seed)
     shops = {"techmall": [], "woomart": []}
     for r in records:
         if r.marketplace in shops:

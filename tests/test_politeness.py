@@ -39,9 +39,29 @@ def test_polite_defaults(tmp_path: Path) -> None:
         s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 8 and s.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY") == 8
     )
     assert {429, 503} <= set(s.getlist("RETRY_HTTP_CODES")) and s.getint("RETRY_TIMES") >= 2
-    middlewares = {load_object(k): v for k, v in s.getdict("DOWNLOADER_MIDDLEWARES").items()}
+    middlewares = {load_object(k): v for k, v in s.getdict("DOWNLOADER_MIDDLEWARES").items() if v is not None}
     assert middlewares[RetryAfterMiddleware] == 560 and middlewares[EncodingMiddleware] == 580
     assert not s.getbool("HTTPCACHE_ENABLED")
+
+
+def test_hostile_input_guards_are_on_and_only_http_is_downloaded(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    downloader = s.getwithbase("DOWNLOADER_MIDDLEWARES")
+    robots = downloader["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"]
+    assert downloader["crawler.guards.UrlPolicyMiddleware"] < robots  # a refused host is not even asked
+    assert (
+        downloader["crawler.guards.ResponseLimitsMiddleware"]
+        < downloader["scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware"]
+    )
+    assert downloader["scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"] is None
+    assert downloader["crawler.guards.CappedCompressionMiddleware"] == 590
+    assert downloader["scrapy.downloadermiddlewares.redirect.RedirectMiddleware"] is None
+    assert s.getwithbase("SPIDER_MIDDLEWARES")["crawler.guards.CrawlBudgetMiddleware"] > 1000  # spider side
+    handlers = crawl_settings(tmp_path / "x.duckdb", "r1").getwithbase(
+        "DOWNLOAD_HANDLERS"
+    )  # as a run has them
+    assert {scheme for scheme, handler in handlers.items() if handler} == {"http", "https"}
+    assert s.getint("DOWNLOAD_MAXSIZE") == 32 * 2**20
 
 
 def test_per_marketplace_overrides(tmp_path: Path, monkeypatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.prices import currency_code, parse_delivery_hours, parse_price, parse_shipping
+from core.values import money, structured_price
 
 
 @pytest.mark.parametrize(
@@ -145,11 +147,17 @@ def test_parse_delivery_hours_unknown(text: str | None) -> None:
     assert parse_delivery_hours(text) is None
 
 
+def _minus_before_the_number(text: str) -> bool:
+    digit = re.search(r"\d", text)
+    return digit is not None and any(sign in text[: digit.start()] for sign in "-−－")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60), st.one_of(st.none(), st.sampled_from(["CNY", "USD", "JPY", "Price:", "€"])))
 def test_parsers_never_raise(text: str, hint: str | None) -> None:
     parsed = parse_price(text, hint)
-    assert parsed.amount is None or parsed.amount >= 0
+    # a negative amount only from a leading minus sign (the pipeline then drops the offer as negative)
+    assert parsed.amount is None or parsed.amount >= 0 or _minus_before_the_number(text)
     assert parsed.amount is not None or parsed.reason is not None
     parse_shipping(text)
     parse_delivery_hours(text)
@@ -161,3 +169,47 @@ def test_yuan_format_round_trips(value: Decimal) -> None:
     parsed = parse_price(f"¥{value:,.2f}")
     assert parsed.amount == value
     assert parsed.currency == "CNY"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1e308", "scientific"),
+        ("1e3", "scientific"),
+        ("1E+20", "scientific"),
+        ("¥1.5E+3", "scientific"),
+        ("{'v': 1}", "not_text"),
+        ('{"amount": 1299}', "not_text"),
+        ("[1, 2]", "not_text"),
+    ],
+)
+def test_numbers_no_shop_writes_as_a_price_are_refused_with_a_reason(text: str, reason: str) -> None:
+    """price-parser reads each of these as 1 (``1e308`` → ¥1.00, the lowest price of all)."""
+    parsed = parse_price(text, "CNY")
+    assert (parsed.amount, parsed.reason) == (None, reason)
+
+
+@pytest.mark.parametrize("text", ["[¥99]", "【¥99】", "iPhone 15 Pro ¥5999", "2e 包邮 ¥10"])
+def test_brackets_and_letters_beside_a_price_are_not_refused(text: str) -> None:
+    assert parse_price(text).reason not in ("scientific", "not_text")
+
+
+@pytest.mark.parametrize(
+    ("value", "amount"),
+    [
+        ("119.99", Decimal("119.99")),
+        (1299, Decimal("1299")),
+        (19.99, Decimal("19.99")),
+        ("1,299.00", Decimal("1299.00")),
+        ("1e3", None),
+        ("1e308", None),
+        (1e20, None),  # a float str() writes as 1e+20
+        (Decimal("1E+3"), None),  # a JSON 1e3 read with parse_float=Decimal
+        ({"v": 1}, None),
+        ([1], None),
+        ("NaN", None),
+        ("-5", None),
+    ],
+)
+def test_structured_prices_are_plain_numbers_only(value, amount) -> None:
+    assert money(value) == amount and structured_price(value, "CNY") == amount

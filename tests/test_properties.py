@@ -1,14 +1,25 @@
-"""Property-based tests (hypothesis) for price parsing and the matcher's title normaliser."""
+"""Property-based tests (hypothesis) for price parsing — down to the price a crawl stores — and the
+matcher's title normaliser."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import json
+import math
+import re
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from core.prices import parse_delivery_hours, parse_price, parse_shipping
+from crawler.config import Marketplace
+from crawler.pipelines import PricePipeline, ValidatePipeline
 from matching.normalise import fold, normalise_title
+from spiders.pages import jsonld
+from storage import connect
+from storage.offers import stage_offers, start_run
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FULL = {cp: cp + 0xFEE0 for cp in range(0x21, 0x7F)} | {0x20: 0x3000}
@@ -82,7 +93,7 @@ def test_parse_price_never_raises_and_is_consistent(text, hint):
     assert parsed.amount is None or isinstance(parsed.amount, Decimal)
     assert parsed.usable == (parsed.amount is not None)
     if parsed.amount is None:
-        assert parsed.reason in ("missing", "masked", "unparsed")
+        assert parsed.reason in ("missing", "masked", "unparsed", "scientific", "not_text")
     if parsed.currency is not None:
         assert len(parsed.currency) == 3 and parsed.currency.isupper()
 
@@ -148,6 +159,99 @@ def test_shipping_fee_text_parses_back(amount):
 def test_parse_delivery_hours_never_raises_and_is_not_negative(text):
     hours = parse_delivery_hours(text)
     assert hours is None or hours >= 0
+
+
+# ------------------------------------------------------------------ structured prices, as stored
+
+DROP_REASONS = {
+    "no_price",
+    "price_not_positive",
+    "price_absurd",
+    "price_rounds_to_zero",
+    "price_scientific_notation",
+    "price_not_a_number",
+}
+MARKET = Marketplace(name="shop", shape="jsonld", base_url="http://127.0.0.1:1/shop/")
+plain_numbers = st.from_regex(r"-?[0-9]{1,19}(\.[0-9]{1,6})?", fullmatch=True)
+structured = st.one_of(
+    plain_numbers,
+    st.from_regex(r"-?[0-9]{1,4}(\.[0-9]{1,3})?[eE][+-]?[0-9]{1,3}", fullmatch=True),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(min_value=Decimal("-1e6"), max_value=Decimal("1e8"), places=4, allow_nan=False),
+    st.text(max_size=12),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+def numeric_meaning(value: object) -> Decimal | None:
+    """The amount a plain number means (``None`` for text that is no plain number, objects, specials); a
+    list means its first value, as JSON-LD values may be lists."""
+    if isinstance(value, list):
+        return numeric_meaning(value[0]) if value else None
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if "e" not in repr(value) else None
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+        return Decimal(value)
+    return None
+
+
+def as_json(value: object) -> str:
+    return str(value) if isinstance(value, Decimal) else json.dumps(value)
+
+
+@pytest.fixture(scope="module")
+def staging(tmp_path_factory):
+    con = connect(tmp_path_factory.mktemp("props") / "p.duckdb")
+    start_run(con, "r1", "crawl", ["shop"])
+    yield con
+    con.close()
+
+
+@SETTINGS
+@given(value=structured)
+@example(value="1e308")
+@example(value="1e3")
+@example(value={"v": 1})
+@example(value=0.001)
+@example(value="0.004")
+@example(value="99999999999999999")
+@example(value=Decimal("0.005"))
+def test_a_structured_price_is_stored_as_what_it_means_or_dropped_with_a_reason(staging, value):
+    """A JSON-LD ``price`` through extraction, both pipelines and the staging write: either the offer is
+    dropped with a known reason, or the price read back from the database is positive, at most the
+    maximum, in cents, and — for a plain number — that number rounded to cents."""
+    page = (
+        '<script type="application/ld+json">{"@type": "Product", "name": "Kettle", "sku": "K", '
+        f'"offers": {{"price": {as_json(value)}, "priceCurrency": "CNY"}}}}</script>'
+    )
+    [offer] = jsonld.extract_offers(page, "http://127.0.0.1:1/shop/p/k", MARKET) or [None]
+    assume(offer is not None)  # not JSON at all (NaN as text): no product on the page
+    offer.listing_id = uuid.uuid4().hex
+    PricePipeline().process_item(offer)
+    reason = ValidatePipeline().problem(offer)
+    if reason is not None:
+        assert reason in DROP_REASONS
+        return
+    ValidatePipeline().process_item(offer)
+    assert stage_offers(staging, "r1", [offer], on_reject=lambda o, e: pytest.fail(e)) == 1
+    (stored,) = staging.execute(
+        "SELECT price FROM staging_offers WHERE listing_id = ?", [offer.listing_id]
+    ).fetchone()
+    assert Decimal("0.01") <= stored <= Decimal(10_000_000) and stored == stored.quantize(Decimal("0.01"))
+    # scientific notation is refused ("1e3"); a letter after the number ("1E") is only text around it
+    assert not (
+        isinstance(value, str) and re.search(r"\d[eE][+-]?\d", value) and numeric_meaning(value) is None
+    )
+    assert not isinstance(value, dict)
+    meaning = numeric_meaning(value)
+    if meaning is not None:
+        assert stored == meaning.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 # ------------------------------------------------------------------ the matcher's normaliser

@@ -172,7 +172,7 @@ def test_alerts_of_a_seeded_price_change_reach_the_file_and_the_webhook_and_reru
     db, jsonl = tmp_path / "b.duckdb", tmp_path / "alerts.jsonl"
     receiver = Receiver()
     config = write_config(
-        tmp_path / "m.toml", f'[alerts]\nwebhook_url = "{receiver.url}"\nfile = "{jsonl}"\n'
+        tmp_path / "m.toml", f'[alerts]\nfirehose = true\nwebhook_url = "{receiver.url}"\nfile = "{jsonl}"\n'
     )
     args = ["--db", str(db), "-c", str(config), *API_SHOPS]
     try:

@@ -19,6 +19,7 @@ from scrapy.utils.test import get_crawler, get_reactor_settings
 from core.offer import Offer
 from crawler.config import Marketplace
 from crawler.middlewares import RetryAfterMiddleware, retry_after_seconds
+from crawler.shapes import SHAPES
 from spiders import SPIDERS
 from tests.test_extract_recorded import PAGES
 
@@ -59,7 +60,9 @@ def split(results: list[Any]) -> tuple[list[Offer], list[Request]]:
 
 
 def test_registry_and_marketplace_kwarg() -> None:
-    assert set(SPIDERS) == {"jsonld", "shopify", "woocommerce", "browser", "instant"}
+    assert (
+        set(SPIDERS) == set(SHAPES) == {"jsonld", "shopify", "woocommerce", "browser", "instant", "fieldmap"}
+    )
     spider = make_spider("shopify", concurrency=3, delay=1.5, obey_robots=False)
     assert spider.name == "m-shopify"
     settings = spider.crawler.settings
@@ -191,13 +194,14 @@ def test_instant_walks_stores_then_product_pages() -> None:
     _, per_store = split(
         call(stores_request, respond(stores_request, (PAGES / "instant" / "stores.json").read_bytes()))
     )
-    assert [r.cb_kwargs["store"].id for r in per_store] == ["S01", "S02"]
-    assert per_store[0].url == f"{BASE}/instant/api/stores/S01/products?page=1&size=100"
+    assert [r.cb_kwargs["each"]["id"] for r in per_store] == ["S01", "S02"]
+    assert per_store[0].url == f"{BASE}/instant/api/stores/S01/products?size=100"
     body = json.loads((PAGES / "instant" / "products-S01.json").read_text())
     body["total_pages"] = 5
     offers, more = split(call(per_store[0], respond(per_store[0], json.dumps(body))))
     assert [o.listing_id for o in offers] == ["P100@S01", "P101@S01"]
-    assert [(r.cb_kwargs["store"].id, r.cb_kwargs["page"]) for r in more] == [("S01", 2)]  # max_pages=2
+    assert [(r.cb_kwargs["each"]["id"], r.cb_kwargs["page"]) for r in more] == [("S01", 2)]  # max_pages=2
+    assert more[0].url == f"{BASE}/instant/api/stores/S01/products?size=100&page=2"
 
 
 # --- browser ----------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crawler.config import BrowserOptions, Marketplace
-from spiders.browser import load_all
 from spiders.pages import browser_listing
+from spiders.rendering import item_counter, render_listing
 
 pytestmark = pytest.mark.browser
 PAGES, PER_PAGE = 3, 4
@@ -72,16 +72,24 @@ def shop() -> Iterator[str]:
 
 
 async def render(url: str, options: BrowserOptions) -> tuple[str, int]:
+    """The browser preset's rendering steps (wait for items, "load more" until gone) on a real page."""
     from playwright.async_api import async_playwright
 
     from crawler.browser import launch_options
 
+    m = Marketplace(name="jingxuan", shape="browser", base_url=url, browser=options)
+    preset = browser_listing.preset_map(m)
+    assert preset.render is not None and preset.pagination is not None
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**launch_options())
         try:
             page = await browser.new_page()
             await page.goto(url)
-            return await load_all(page, options)
+            count = item_counter(page, preset.items, None)
+            rendered = await render_listing(
+                page, preset.render, preset.pagination, count, preset.pagination.max_pages
+            )
+            return rendered.html, rendered.loads
         finally:
             await browser.close()
 
@@ -126,7 +134,7 @@ crawler = process.create_crawler(SPIDERS["browser"])
 crawler.signals.connect(lambda item, **kw: items.append(item), signal=signals.item_scraped, weak=False)
 process.crawl(crawler, marketplace=Marketplace(name="jingxuan", shape="browser", base_url=url, obey_robots=False))
 process.start()
-print("ITEMS", len(items), len({i.listing_id for i in items}), crawler.stats.get_value("bijia/load_more_clicks"))
+print("ITEMS", len(items), len({i.listing_id for i in items}), crawler.stats.get_value("bijia/loads"))
 """
 
 

@@ -9,7 +9,7 @@ from storage import StorageError, connect
 from storage.migrations import MIGRATIONS
 from storage.offers import commit_run, stage_offers, staged_count, start_run
 from storage.products import SavedGroup, save_products
-from storage.working_queries import compare
+from storage.working_queries import compare, shipping_fill_rates
 
 
 def publish(con, run_id, offers, marketplaces=None):
@@ -100,6 +100,11 @@ def test_compare_lowest_landed_price_and_saving(db_path, offer_factory):
     [row] = compare(con)
     assert row.lowest.marketplace == "b" and row.lowest.landed_price == Decimal("5899.00")
     assert [b.marketplace for b in row.best] == ["b", "a", "c"]  # out-of-stock b/10 is ignored
+    # c's shipping is unknown: ranked by its price (a lower bound) and flagged, or left out
+    assert row.best[2].shipping_unknown and row.best[2].landed_price is None
     assert row.saving == Decimal("301.00")
+    assert shipping_fill_rates(con) == {"a": (1, 1), "b": (1, 2), "c": (0, 1)}
+    [excluded] = compare(con, unknown_shipping="exclude")
+    assert [b.marketplace for b in excluded.best] == ["b", "a"] and excluded.apart[0].marketplace == "c"
     assert compare(con, "苹果") and compare(con, "IPHONE 128") and not compare(con, "samsung")
     assert compare(con, "100%_") == []  # LIKE wildcards are literal

@@ -1,18 +1,21 @@
 """Instant retail (即时零售, shandian): stores, then each store's products; one offer per (product, store).
 
-``listing_id`` is ``<product id>@<store id>``; shipping is the store's delivery fee and delivery
-hours its delivery minutes / 60.
+The products are read with the shape's preset field map (``spiders.instant.preset_map``):
+``listing_id`` is ``<product id>@<store id>``; shipping is the store's delivery fee and delivery hours
+its delivery minutes / 60.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from core.offer import Offer
-from core.values import gtin, money
+from core.values import money
 from crawler.config import Marketplace
+from crawler.fieldmap_config import Each, FieldMap, FieldRule, Pagination
 from spiders.pages._common import clean, to_json
+from spiders.pages.fieldmap import Document, preset_plan
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,43 @@ class Store:
     distance_km: float | None = None
     delivery_minutes: float | None = None
     delivery_fee: Decimal | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    delivery_radius_km: float | None = None
+    promotions: list[str] = field(default_factory=list)
+    """The store's own promotion texts (a list: it travels as JSON between distributed crawlers)."""
+
+
+PAGE_SIZE = 100
+
+
+def preset_map(m: Marketplace) -> FieldMap:
+    return FieldMap(
+        format="json",
+        each=Each(url="api/stores", items="stores", listing="api/stores/{id}/products"),
+        items="items",
+        fields={
+            "listing_id": FieldRule(template="{id}@{$each.id}"),
+            "url": FieldRule(template="store/{$each.id}/product/{id}"),
+            "title": "title",
+            "brand": "brand",
+            "gtin": "barcode",
+            "price": "price",
+            "final_price": "promo_price",
+            "shipping": "$each.delivery_fee",
+            "in_stock": "stock",
+            "seller": FieldRule(const=m.display_name),
+            "store": "$each.name",
+            "distance_km": "$each.distance_km",
+            "delivery": FieldRule(path="$each.delivery_minutes", processor="minutes"),
+            "latitude": ["$each.lat", "$each.latitude"],  # the API's keys, or the Store's
+            "longitude": ["$each.lng", "$each.longitude"],
+            "delivery_radius_km": "$each.delivery_radius_km",
+            "promotions": ["promotions", "$each.promotions"],  # the item's own, then the store's
+        },
+        attributes={"spec": "spec"},
+        pagination=Pagination(kind="page", size=PAGE_SIZE, size_param="size", total_pages="total_pages"),
+    )
 
 
 def extract_stores(body: str | bytes | dict) -> list[Store]:
@@ -38,6 +78,10 @@ def extract_stores(body: str | bytes | dict) -> list[Store]:
                 distance_km=_float(s.get("distance_km")),
                 delivery_minutes=_float(s.get("delivery_minutes")),
                 delivery_fee=money(s.get("delivery_fee")),
+                latitude=_float(s.get("lat", s.get("latitude"))),
+                longitude=_float(s.get("lng", s.get("longitude"))),
+                delivery_radius_km=_float(s.get("delivery_radius_km")),
+                promotions=_texts(s.get("promotions")),
             )
         )
     return out
@@ -50,41 +94,10 @@ def total_pages(body: str | bytes | dict) -> int | None:
 
 
 def extract_offers(body: str | bytes | dict, url: str, marketplace: Marketplace, store: Store) -> list[Offer]:
+    """One store's products page, read with the shape's preset field map (``spiders.instant``)."""
+    plan = preset_plan(preset_map, marketplace)
     data = to_json(body)
-    items = data.get("items") if isinstance(data, dict) else None
-    return [
-        _offer(p, marketplace, store) for p in items or [] if isinstance(p, dict) and p.get("id") is not None
-    ]
-
-
-def _offer(product: dict, m: Marketplace, store: Store) -> Offer:
-    price, promo = money(product.get("price")), money(product.get("promo_price"))
-    discounted = promo is not None and price is not None and promo < price
-    stock = product.get("stock")
-    qty = int(stock) if isinstance(stock, int | Decimal) and not isinstance(stock, bool) else None
-    spec = clean(product.get("spec"))
-    return Offer(
-        marketplace=m.name,
-        listing_id=f"{product['id']}@{store.id}",
-        url=m.url(f"store/{store.id}/product/{product['id']}"),
-        title=clean(product.get("title")) or "",
-        brand=clean(product.get("brand")),
-        gtin=gtin(product.get("barcode")),
-        attributes={"spec": spec} if spec else {},
-        price=price,
-        price_raw=None if product.get("price") is None else str(product["price"]),
-        final_price=promo if discounted else None,
-        final_price_raw=str(product["promo_price"]) if discounted else None,
-        shipping=store.delivery_fee if store.delivery_fee is not None else m.default_shipping,
-        currency=m.currency,
-        in_stock=None if qty is None else qty > 0,
-        stock_qty=qty,
-        seller=m.display_name,
-        store=store.name,
-        distance_km=store.distance_km,
-        delivery_hours=None if store.delivery_minutes is None else round(store.delivery_minutes / 60, 4),
-        delivery_raw=None if store.delivery_minutes is None else f"{store.delivery_minutes:g}分钟",
-    )
+    return plan.offers(Document(data, url), each=asdict(store))
 
 
 def _float(value: object) -> float | None:
@@ -94,3 +107,10 @@ def _float(value: object) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _texts(value: object) -> list[str]:
+    """A list of promotion texts (anything else: none)."""
+    if not isinstance(value, list):
+        return []
+    return [text for v in value if isinstance(v, str) and (text := clean(v))]

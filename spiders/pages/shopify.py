@@ -44,6 +44,10 @@ def _product_offers(product: dict, m: Marketplace) -> list[Offer]:
         price, list_price = money(variant.get("price")), money(variant.get("compare_at_price"))
         featured = variant.get("featured_image")
         shown = list_price is not None and price is not None and list_price > price  # a real "was" price
+        unreadable = list_price is None and variant.get("compare_at_price") not in (
+            None,
+            "",
+        )  # "1e20": counted
         offers.append(
             Offer(
                 marketplace=m.name,
@@ -58,7 +62,7 @@ def _product_offers(product: dict, m: Marketplace) -> list[Offer]:
                 price=price,
                 price_raw=clean(variant.get("price")),
                 list_price=list_price if shown else None,
-                list_price_raw=clean(variant.get("compare_at_price")) if shown else None,
+                list_price_raw=clean(variant.get("compare_at_price")) if shown or unreadable else None,
                 currency=m.currency,
                 shipping=m.default_shipping,
                 in_stock=variant.get("available") if isinstance(variant.get("available"), bool) else None,

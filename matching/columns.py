@@ -1,0 +1,330 @@
+"""Stages 1+2 for a whole column of records at once, kept as compact rows, not per-offer objects.
+
+:func:`prepare_rows` reads every title with the column passes of :mod:`matching.bulk` (one regex call per
+pass over all titles) and keeps, per offer, one :class:`Row` — a tuple of strings and small tuples, the
+repeated ones shared — instead of a :class:`~matching.prepare.Prepared` and an
+:class:`~matching.identity.Identity` (whose token sets and dictionaries cost about ten times the memory).
+:func:`materialise` builds those two objects back from a row when a chunk of pairs is scored or a component
+grouped; they are exactly what :func:`~matching.prepare.prepare` and :func:`~matching.identity.identity_of`
+give (``tests/test_matching_bulk.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from itertools import accumulate
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .attributes import (
+    _CLOTH,
+    _COLOUR_RE,
+    _MAX_STORAGE_GB,
+    _NOT_CODE,
+    _RAM,
+    _SHOE,
+    _STORAGE_GB,
+    _VOL,
+    _WGT,
+    COLOURS,
+    _num,
+    _specs_only,
+    canonical_attributes,
+    canonical_gtin,
+    model_codes,
+    pack_count,
+)
+from .attributes import _CODE as _CODE_RE
+from .bulk import (
+    Column,
+    aliases_column,
+    fold_column,
+    normalise_column,
+    strip_marketing_column,
+    units_column,
+)
+from .identity import (
+    _BRAND_NAMES,
+    _BRAND_RE,
+    _BRAND_WORDS,
+    _COLOUR_PHRASE,
+    _LONE_G,
+    _SIX_X,
+    _STOP,
+    _STRIP,
+    _TOKEN,
+    Identity,
+    _fix_grams,
+)
+from .identity import VARIANT_WORDS as IDENTITY_VARIANT_WORDS
+from .normalise import _CAMEL, _PLUS, canonical_brand
+from .prepare import KNOWN_BRANDS, VARIANT_WORDS, Prepared, _condense, squashed_mpn
+from .records import OfferRecord
+
+_JUNK_BRANDS = ("other", "其他", "none", "unbranded", "generic", "无", "no brand")
+_PREPARED_KEYS = ("storage", "memory", "colour", "size", "pack", "volume", "weight")
+
+
+class Row(NamedTuple):
+    """One prepared offer (what ``Prepared`` and ``Identity`` hold that is not derived from ``norm``)."""
+
+    norm: str
+    codes: frozenset[str]
+    desc_codes: frozenset[str]
+    gtin: str | None
+    brand: str | None
+    attrs: tuple[tuple[str, str], ...]
+    """``Prepared.attrs`` items, in their order."""
+    kv: tuple[tuple[str, str], ...]
+    price: float | None
+    category: str | None
+    desc: str
+    mpn: str | None
+    id_brand: str | None
+    id_numbers: tuple[str, ...]
+    id_variant: tuple[tuple[str, int], ...]
+    id_latin: frozenset[str]
+    id_cjk: frozenset[str]
+    id_condensed: str
+    id_attrs: tuple[tuple[str, str], ...]
+
+
+def materialise(key: str, marketplace: str, row: Row) -> tuple[Prepared, Identity]:
+    seq = row.norm.split()
+    tokens = frozenset(seq)
+    numbers = frozenset(t for t in tokens if _has_digit(t))
+    prepared = Prepared(
+        key=key,
+        marketplace=marketplace,
+        norm=row.norm,
+        tokens=tokens,
+        condensed="".join(seq),
+        bounds=frozenset(accumulate(map(len, seq), initial=0)),
+        codes=row.codes,
+        desc_codes=row.desc_codes,
+        gtin=row.gtin,
+        brand=row.brand,
+        attrs=dict(row.attrs),
+        kv=dict(row.kv),
+        numbers=numbers,
+        bare_numbers=frozenset(t for t in numbers if t.isdigit()),
+        variant_words=tokens & VARIANT_WORDS,
+        price=row.price,
+        category=row.category,
+        desc=row.desc,
+        mpn=row.mpn,
+    )
+    identity = Identity(
+        brand=row.id_brand,
+        gtin=row.gtin,
+        numbers=row.id_numbers,
+        variant=row.id_variant,
+        latin=row.id_latin,
+        cjk=row.id_cjk,
+        codes=row.codes,
+        condensed=row.id_condensed,
+        attrs=row.id_attrs,
+    )
+    return prepared, identity
+
+
+_DIGITS: dict[str, bool] = {}
+
+
+def _has_digit(token: str) -> bool:
+    got = _DIGITS.get(token)
+    if got is None:
+        got = _DIGITS[token] = any(c.isdigit() for c in token)
+    return got
+
+
+# ------------------------------------------------------------------ column passes
+
+
+def codes_column(folded: Column, n: int) -> list[frozenset[str]]:
+    """:func:`matching.attributes.model_codes` of every (folded) text."""
+    return [
+        frozenset(c for c in (_code(m.group(1)) for m in ms) if c)
+        for ms in folded.map(str.lower).matches(_CODE_RE, n)
+    ]
+
+
+_CODES: dict[str, str] = {}
+
+
+def _code(raw: str) -> str:
+    """The model code a raw token is, or ''."""
+    got = _CODES.get(raw)
+    if got is None:
+        code = re.sub(r"[-/.]", "", raw)
+        has_digit = any(c.isdigit() for c in code)
+        has_alpha = any(c.isalpha() for c in code)
+        ok = (
+            has_digit
+            and 4 <= len(code) <= 24
+            and (has_alpha or (len(code) >= 5 and "." not in raw))
+            and not (_NOT_CODE.match(code) or _NOT_CODE.match(raw) or _specs_only(raw))
+        )
+        got = _CODES[raw] = code if ok else ""
+    return got
+
+
+def variant_column(folded: Column, n: int) -> list[dict[str, str]]:
+    """:func:`matching.attributes.variant_attributes` of every (folded) title."""
+    marketing = strip_marketing_column(folded)
+    unitised = units_column(marketing).map(str.lower)
+    lowered = marketing.map(str.lower)
+    ram, storage = unitised.matches(_RAM, n), unitised.matches(_STORAGE_GB, n)
+    vol, wgt = unitised.matches(_VOL, n), unitised.matches(_WGT, n)
+    packs, colours = [pack_count(t) for t in lowered.texts()], lowered.matches(_COLOUR_RE, n)
+    shoe, cloth = marketing.matches(_SHOE, n), marketing.matches(_CLOTH, n)
+    out = []
+    for k in range(n):
+        attrs: dict[str, str] = {}
+        _capacity(attrs, ram[k], storage[k])
+        for key, found in (("volume", vol[k]), ("weight", wgt[k])):
+            if found and (key == "volume" or float(found[0].group(1)) >= 10):
+                attrs[key] = _num(float(found[0].group(1)))
+        pack = packs[k]
+        if pack:
+            attrs["pack"] = pack
+        if colours[k]:
+            attrs["colour"] = "/".join(sorted({COLOURS[m.group(0)] for m in colours[k]}))
+        size = shoe[k] or cloth[k]
+        if size:
+            attrs["size"] = (size[0].group(1) or size[0].group(2) or "").lower()
+        out.append(attrs)
+    return out
+
+
+def _capacity(attrs: dict[str, str], ram: list[re.Match[str]], storage: list[re.Match[str]]) -> None:
+    if ram:
+        m = ram[0]
+        attrs["memory"] = next(g for g in (m.group(1), m.group(2), m.group(3)) if g)
+        if m.group(4):
+            attrs["storage"] = _num(float(m.group(4)) * (1024 if m.group(5).lower() == "tb" else 1))
+    if "storage" not in attrs:
+        for m in storage:
+            gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
+            if ("memory" in attrs and _num(gb) == attrs["memory"]) or gb > _MAX_STORAGE_GB:
+                continue
+            attrs["storage"] = _num(gb)
+            break
+
+
+def identity_column(folded: Column, n: int) -> tuple[Column, list[dict[str, str]], list[list[str]]]:
+    """Of every (folded) title, what :func:`matching.identity.identity_of` reads: the text with ``100G``
+    as grams, its variant attributes (with ``6 x 500ml`` packs), and its identity tokens."""
+    raw = folded.sub(_LONE_G, lambda m: _fix_grams(m.group(0)))
+    attrs = variant_column(raw, n)
+    for found, a in zip(raw.matches(_SIX_X, n), attrs, strict=True):
+        if "pack" not in a and found and 1 < int(found[0].group(1)) <= 500:
+            a["pack"] = found[0].group(1)
+    text = strip_marketing_column(raw).sub(_CAMEL, " ").sub(_PLUS, " plus")
+    text = aliases_column(units_column(text).map(str.lower)).sub(_STRIP, " ").sub(_COLOUR_PHRASE, " ")
+    return text, attrs, [[m.group(0) for m in ms] for ms in text.matches(_TOKEN, n)]
+
+
+def prepare_rows(records: Sequence[OfferRecord], cjk: str = "bigram") -> list[Row]:
+    """Every record prepared (:func:`matching.prepare.prepare` + :func:`matching.identity.identity_of`),
+    as compact rows; equal small values are shared."""
+    n = len(records)
+    if not n:
+        return []
+    folded = fold_column([r.title for r in records])
+    norms = normalise_column(folded, cjk)
+    codes = codes_column(folded, n)
+    attrs = variant_column(folded, n)
+    id_text, id_attrs, id_tokens = identity_column(folded, n)
+    id_brand_found = [ms[0].group(0) if ms else None for ms in id_text.matches(_BRAND_RE, n)]
+    shared: dict[Any, Any] = {}
+    rows = []
+    for k, record in enumerate(records):
+        stated = canonical_attributes(record.attributes)
+        prepared = _prepared_fields(record, stated, norms[k], codes[k], attrs[k])
+        identity = _identity_fields(prepared[4], id_brand_found[k], id_tokens[k], stated, id_attrs[k])
+        rows.append(Row(*(shared.setdefault(v, v) if _shareable(v) else v for v in (*prepared, *identity))))
+    return rows
+
+
+def _shareable(value: object) -> bool:
+    return isinstance(value, (tuple, frozenset)) or (isinstance(value, str) and len(value) < 24)
+
+
+def _prepared_fields(
+    record: OfferRecord, stated: dict[str, str], norm: str, codes: frozenset[str], attrs: dict[str, str]
+) -> tuple[Any, ...]:
+    found = set(codes)
+    mpn = record.mpn or stated.get("mpn")
+    if mpn:
+        found |= model_codes(mpn) or {"".join(ch for ch in mpn.lower() if ch.isalnum())}
+    found.discard("")
+    attrs = {**attrs, **{k: v for k, v in stated.items() if k in _PREPARED_KEYS}}
+    brand = canonical_brand(record.brand or stated.get("brand"))
+    if brand in _JUNK_BRANDS:
+        brand = None
+    if brand is None:
+        brand = next((KNOWN_BRANDS[t] for t in norm.split()[:3] if t in KNOWN_BRANDS), None)
+    return (
+        norm,
+        frozenset(found),
+        model_codes(record.description) if record.description else frozenset(),
+        canonical_gtin(record.gtin or stated.get("gtin")),
+        brand,
+        tuple(attrs.items()),
+        tuple((k, v) for k, v in stated.items() if k not in ("brand", "gtin")),
+        record.price,
+        record.category,
+        _condense(record.description),
+        squashed_mpn(mpn),
+    )
+
+
+def _identity_fields(
+    brand: str | None, found: str | None, tokens: list[str], stated: dict[str, str], attrs: dict[str, str]
+) -> tuple[Any, ...]:
+    attrs = {**attrs, **{k: v for k, v in stated.items() if k in _PREPARED_KEYS}}
+    if "pack" not in attrs and ("volume" in attrs or "weight" in attrs):
+        attrs["pack"] = "1"
+    if brand is None and found:
+        brand = _BRAND_NAMES[found]
+    brand_words = _BRAND_WORDS.get(brand or "", frozenset()) | {brand or ""}
+    variant = Counter(t for t in tokens if t in IDENTITY_VARIANT_WORDS)
+    words = [
+        t
+        for t in tokens
+        if not t[0].isdigit() and t not in IDENTITY_VARIANT_WORDS and t not in _STOP and t not in brand_words
+    ]
+    return (
+        brand,
+        tuple(t for t in tokens if t[0].isdigit()),
+        tuple(sorted(variant.items())),
+        frozenset(t for t in words if t.isascii()),
+        frozenset(t for t in words if not t.isascii()),
+        "".join(t for t in tokens if t.isascii() and t.isalpha() and t not in brand_words),
+        tuple(sorted(attrs.items())),
+    )
+
+
+# ------------------------------------------------------------------ rows kept between matches
+
+_SOURCES = ("normalise", "attributes", "identity", "prepare", "columns", "bulk", "blocking")
+PREPARE_VERSION = hashlib.sha1(
+    b"".join(Path(__file__).with_name(f"{m}.py").read_bytes() for m in _SOURCES) + sys.version.encode()
+).hexdigest()[:12]
+"""Changes with the code that prepares rows and keys (and the Python that pickles them): rows kept from a
+match with another version are not used."""
+
+
+def row_blob(row: Row) -> bytes:
+    """A row as bytes (pickle: exact for these types, and faster to read back than marshal here)."""
+    return pickle.dumps(tuple(row), protocol=5)
+
+
+def row_from_blob(blob: bytes) -> Row:
+    return Row(*pickle.loads(blob))

@@ -1,0 +1,193 @@
+"""The prepared offers of one match as columns: keys, marketplaces and compact rows (:mod:`matching.columns`),
+with what the stages need of all of them at once — the vocabulary, the blocking keys, the veto codes, the
+title order — and the ``Prepared``/``Identity`` objects of only the rows a chunk of work touches."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+import numpy as np
+
+from .blocking import VetoCodes, codes_from_keys, keys_of
+from .columns import Row, materialise, prepare_rows, row_from_blob
+from .config import MatchConfig
+from .forking import fork_map
+from .identity import Identity
+from .prepare import Prepared, Vocabulary
+from .records import OfferRecord
+
+T = TypeVar("T")
+R = TypeVar("R")
+PREPARE_CHUNK = 20_000
+"""Records per preparing task."""
+
+
+def stable_hash(key: str) -> int:
+    """A 63-bit hash of a blocking key that is the same in every process and run (kept with the rows)."""
+    data = key.encode()
+    return (zlib.crc32(data) << 31) ^ zlib.adler32(data)
+
+
+class KeptRows(Sequence[Row]):
+    """Rows kept from the last match (``columns.row_blob`` bytes), or fresh ones, each unpacked when first
+    read: an incremental match reads few of the rows it keeps."""
+
+    def __init__(self, items: list[Row | bytes]) -> None:  # bytes: a row as columns.row_blob wrote it
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):  # a Sequence of rows: one index at a time
+        item = self._items[i]
+        if isinstance(item, bytes):
+            item = self._items[i] = row_from_blob(item)
+        return item
+
+
+class PreparedStore:
+    """Prepared offers sorted by key (index = position)."""
+
+    def __init__(
+        self,
+        keys: list[str],
+        markets: list[str],
+        rows: Sequence[Row],
+        key_hashes: list[bytes | None] | None = None,
+        norms: list[str] | None = None,
+        vocab: Vocabulary | None = None,
+    ) -> None:
+        self.keys, self.markets, self.rows = keys, markets, rows
+        self.key_hashes: list[bytes | None] = key_hashes or [None] * len(rows)
+        """Each row's blocking key hashes (int64 bytes), once computed or when kept from the last match."""
+        self.norms: list[str] = norms if norms is not None else [r.norm for r in rows]
+        self._vocab = vocab
+        self._vetoes: VetoCodes | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def prepare(cls, records: Sequence[OfferRecord], cjk: str = "bigram", workers: int = 1) -> PreparedStore:
+        """Prepare ``records`` (any order) on ``workers`` processes."""
+        records = sorted(records, key=lambda r: r.key)
+        return cls(
+            [r.key for r in records], [r.marketplace for r in records], _prepare(records, cjk, workers)
+        )
+
+    def objects(self, rows: Iterable[int]) -> tuple[list[Prepared], list[Identity]]:
+        """``Prepared`` and ``Identity`` of the given rows, in their order."""
+        prepared: list[Prepared] = []
+        identities: list[Identity] = []
+        for i in rows:
+            p, ident = materialise(self.keys[i], self.markets[i], self.rows[i])
+            prepared.append(p)
+            identities.append(ident)
+        return prepared, identities
+
+    @property
+    def vocab(self) -> Vocabulary:
+        if self._vocab is None:
+            self._vocab = Vocabulary(frozenset(norm.split()) for norm in self.norms)
+        return self._vocab
+
+    def key_arrays(self, config: MatchConfig, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(key hash, row) per blocking key of each offer; rows without kept hashes get them now."""
+        missing = [i for i, h in enumerate(self.key_hashes) if h is None]
+        if missing:
+            _ = self.vocab
+            spans = [missing[s : s + PREPARE_CHUNK] for s in range(0, len(missing), PREPARE_CHUNK)]
+            for span, hashes in zip(spans, _map(self, config, _hash_rows, spans, workers), strict=True):
+                for i, h in zip(span, hashes, strict=True):
+                    self.key_hashes[i] = h
+        blobs = [h or b"" for h in self.key_hashes]
+        lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
+        keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
+        return keys, np.repeat(np.arange(len(blobs), dtype=np.int64), lengths)
+
+    def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each offer's place in title order (of ``rows`` only when given; the others 0)."""
+        rank = np.zeros(len(self), dtype=np.int64)
+        chosen = range(len(self)) if rows is None else rows.tolist()
+        order = sorted(chosen, key=lambda i: self.norms[i])
+        rank[np.array(order, dtype=np.int64)] = np.arange(len(order))
+        return rank
+
+    def candidate_codes(
+        self, config: MatchConfig, dirty: np.ndarray | None = None, vetoes: bool = False, workers: int = 1
+    ) -> np.ndarray:
+        """:func:`matching.blocking.candidate_codes` of the stored offers (``vetoes``: without the pairs
+        :class:`VetoCodes` veto). With ``dirty``, only the offers that share a key with a dirty one are read."""
+        keys, members = self.key_arrays(config, workers)
+        rows = None
+        if dirty is not None:
+            near = np.zeros(len(self), dtype=bool)
+            near[members[np.isin(keys, keys[dirty[members]])]] = True
+            rows = np.flatnonzero(near)
+        return codes_from_keys(
+            keys,
+            members,
+            self.title_rank(rows),
+            config,
+            dirty=dirty,
+            vetoes=self.veto_codes(config, rows) if vetoes else None,
+        )
+
+    def veto_codes(self, config: MatchConfig, rows: np.ndarray | None = None) -> VetoCodes:
+        """The veto codes of every offer (of ``rows`` when given, the first time; the others never veto)."""
+        if self._vetoes is None:
+            need = np.ones(len(self), dtype=bool)
+            if rows is not None:
+                need[:] = False
+                need[rows] = True
+            attrs = [dict(self.rows[i].attrs) if need[i] else {} for i in range(len(self))]
+            gtins = [self.rows[i].gtin if need[i] else None for i in range(len(self))]
+            self._vetoes = VetoCodes.of(attrs, gtins, config)
+        return self._vetoes
+
+
+_RECORDS: Sequence[OfferRecord] = ()
+_STORE: tuple[PreparedStore, MatchConfig] | None = None
+
+
+def _map(
+    store: PreparedStore, config: MatchConfig, task: Callable[[T], R], items: Sequence[T], workers: int
+) -> list[R]:
+    """``task`` over ``items`` on ``workers`` forked processes that share ``store``."""
+    global _STORE
+    _STORE = (store, config)
+    try:
+        return fork_map(task, items, workers)
+    finally:
+        _STORE = None
+
+
+def _hash_rows(rows: list[int]) -> list[bytes]:
+    assert _STORE is not None
+    store, config = _STORE
+    vocab = store.vocab
+    out = []
+    for i in rows:
+        r = store.rows[i]
+        found = keys_of(r.gtin, r.codes, r.norm.split(), r.id_brand, r.id_numbers, r.id_attrs, vocab, config)
+        out.append(np.array([stable_hash(k) for k in found], dtype=np.int64).tobytes())
+    return out
+
+
+def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> list[Row]:
+    global _RECORDS
+    bounds = [(s, min(s + PREPARE_CHUNK, len(records)), cjk) for s in range(0, len(records), PREPARE_CHUNK)]
+    if workers <= 1 or len(bounds) <= 1:
+        return prepare_rows(records, cjk)
+    _RECORDS = records
+    try:
+        return [row for part in fork_map(_prepare_chunk, bounds, workers) for row in part]
+    finally:
+        _RECORDS = ()
+
+
+def _prepare_chunk(bounds: tuple[int, int, str]) -> list[Row]:
+    start, stop, cjk = bounds
+    return prepare_rows(_RECORDS[start:stop], cjk)
