@@ -28,6 +28,8 @@ ODD = [
     "0:L bottle 100G 雀巢 Milo",
     "阿迪达斯originals Samba EU 42 黑色",
     "Coca Cola Zero 330ml ×24罐装",
+    "Avery labels 2/3 x 3-7/16 inch 450 pack",
+    "Bosch 7274t router 8g/512g",
 ]
 
 
