@@ -1,9 +1,9 @@
 """``bijia model``: re-fit the matcher with the merchandiser's decisions, list and choose the models.
 
 A confirm decision is a labelled matching pair, a split a labelled non-matching one. ``model_fit`` re-fits
-the default model on the pooled shared training sets plus these pairs (chosen on the pooled valid splits)
-and stores it in the database as the active model, which ``bijia match`` then uses; the run and each
-product record the model version. With ``out`` it writes the model file instead (the shipped default is
+the default model on the pooled shared training sets plus these pairs (chosen on the pooled valid splits and
+every third decision, held out of the fit) and stores it in the database as the active model, which ``bijia
+match`` then uses; the run and each product record the model version. With ``out`` it writes the model file instead (the shipped default is
 re-fitted with ``bijia model fit --out matching/models/default.json``) and leaves the database alone.
 """
 

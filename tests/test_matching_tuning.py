@@ -117,3 +117,16 @@ def test_fitting_on_a_set_scores_in_memory_and_writes_only_out(labelled: Path, t
     eval_matching(str(labelled), "test", "title=name,mpn=modelno", fit=True, out=out)
     assert out.read_text().startswith('{"baseline"') and _tree_state() == before
     assert MatchConfig().model_version == default["model_version"]
+
+
+def test_a_third_of_the_decisions_is_held_out_to_choose_on() -> None:
+    from matching.tuning.datasets import PairSet
+
+    pytest.importorskip("sklearn", reason="matching.tuning.fit imports scikit-learn")
+    from matching.tuning.fit import split_decisions
+
+    records, _ = listing_records(50, 3)
+    decisions = PairSet("local", records, [(n, n + 1) for n in range(9)], [n % 2 for n in range(9)])
+    fit_on, held_out = split_decisions(decisions)
+    assert held_out.pairs == [(2, 3), (5, 6), (8, 9)] and held_out.labels == [0, 1, 0]
+    assert len(fit_on.pairs) == 6 and not set(fit_on.pairs) & set(held_out.pairs)

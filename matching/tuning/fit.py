@@ -423,8 +423,30 @@ def fit_default(
     grid: Sequence[dict[str, Any]] = TREE_GRID,
 ) -> tuple[PairModel, dict[str, Any]]:
     """The default model: pooled train splits of ``sources`` (+ a merchandiser's labelled ``decisions``),
-    chosen on their valid splits."""
+    chosen on their valid splits (+ every ``LOCAL_HELD_OUT``-th decision, kept out of the fit: the choice
+    then also weighs how the model does on this catalogue)."""
     train, valid = parts_of(sources, "train"), parts_of(sources, "valid")
     if decisions is not None and decisions.pairs:
-        train.append(featurise(decisions, LOCAL))
+        fit_on, held_out = split_decisions(decisions)
+        train.append(featurise(fit_on, LOCAL))
+        if held_out.pairs and 0 < sum(held_out.labels) < len(held_out.labels):
+            valid.append(featurise(held_out, LOCAL))
     return fit_model(train, valid, grid, local_weight)
+
+
+LOCAL_HELD_OUT = 3
+
+
+def split_decisions(decisions: PairSet) -> tuple[PairSet, PairSet]:
+    """The decisions to fit on and every ``LOCAL_HELD_OUT``-th one (in order) to choose on."""
+    k = range(len(decisions.pairs))
+    parts = [[n for n in k if (n % LOCAL_HELD_OUT != LOCAL_HELD_OUT - 1) == keep] for keep in (True, False)]
+    return tuple(  # type: ignore[return-value]
+        PairSet(
+            decisions.name,
+            decisions.records,
+            [decisions.pairs[n] for n in p],
+            [decisions.labels[n] for n in p],
+        )
+        for p in parts
+    )
