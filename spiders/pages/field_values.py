@@ -167,8 +167,11 @@ def unit_attributes(value: Any) -> dict[str, str]:
 
 def texts(values: Any) -> list[str]:
     """Every text of a value or list of values, once each, in order (promotion tags)."""
-    items = values if isinstance(values, list) else [values]
-    return list(dict.fromkeys(t for v in items if (t := text(v))))
+    found: dict[str, None] = {}  # ordered, once each
+    for value in values if isinstance(values, list) else [values]:
+        if found_text := text(value):
+            found[found_text] = None
+    return list(found)
 
 
 def url_value(value: Any, page_url: str, base_url: str, templated: bool) -> str | None:

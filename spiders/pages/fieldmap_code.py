@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from string import Formatter
 from typing import TYPE_CHECKING, Any
 
 from crawler.fieldmap_config import SCOPES
@@ -161,9 +162,35 @@ class _Source:
             self.add(indent + 1, f"{target} = None")
             self.add(indent, "else:")
             indent += 1
-        value = f'"" if {target} is None else {target}'
-        arguments = "".join(f"{p}, " for p in parts)
-        self.add(indent, f"{target} = {self.name(reader.pattern)}.format({arguments}value={value})")
+        assert reader.pattern is not None
+        pieces = self.pieces(reader.pattern, parts, target)
+        if pieces is None:  # a pattern str.format refuses: let it say so when read, as before
+            arguments = "".join(f"{p}, " for p in parts)
+            value = f'"" if {target} is None else {target}'
+            self.add(indent, f"{target} = {self.name(reader.pattern)}.format({arguments}value={value})")
+            return
+        if target in pieces:
+            self.add(indent, f'{target} = "" if {target} is None else {target}')
+        self.add(indent, f'{target} = f"{"".join("{" + p + "}" for p in pieces)}"')
+
+    def pieces(self, pattern: str, parts: list[str], value: str) -> list[str] | None:
+        """The names an f-string joins to give ``pattern.format(*parts, value=value)`` (``{x}`` in an
+        f-string and ``{0}`` in ``str.format`` both give ``format(x, "")``); literal texts are passed by
+        name."""
+        try:
+            parsed = list(Formatter().parse(pattern))
+        except ValueError:
+            return None
+        pieces = []
+        for literal, field, spec, conversion in parsed:
+            if literal:
+                pieces.append(self.name(literal))
+            if field is None:
+                continue
+            if spec or conversion or not (field == "value" or field.isdigit()):
+                return None
+            pieces.append(value if field == "value" else parts[int(field)])
+        return pieces
 
     def raw(self, target: str, spec: Field, indent: int, *, empty_dict_is_none: bool) -> str | None:
         """``target`` = the field's raw value (``Field.raw``); returns the name of a variable telling
@@ -179,6 +206,10 @@ class _Source:
                 self.add(indent, f'if {target} == "" or {target} == {{}}:')
                 self.add(indent + 1, f"{target} = None")
             return None
+        only = spec.readers[0]
+        if len(spec.readers) == 1 and not only.keep_list and (only.template is not None or only.regex):
+            self.read(target, only, indent)  # a text or None: nothing else to tell apart
+            return str(only.template is not None)
         templated = self.var("tp")
         for reader in spec.readers:
             self.read(target, reader, indent)
@@ -199,7 +230,9 @@ class _Source:
         for reader in spec.readers:
             self.read(value, reader, indent)
             self.add(indent, f"if isinstance({value}, list):")
-            self.add(indent + 1, f'{found}.extend(x for x in {value} if x is not None and x != "")')
+            self.add(indent + 1, f"for x in {value}:")
+            self.add(indent + 2, 'if x is not None and x != "":')
+            self.add(indent + 3, f"{found}.append(x)")
             self.add(indent, f'elif {value} is not None and {value} != "":')
             self.add(indent + 1, f"{found}.append({value})")
         self.add(indent, f"{target} = {found} or None")
@@ -216,8 +249,9 @@ class _Source:
             self.add(indent, f"out[{key}] = _texts({value})")
         elif processor == "url":
             base_name = self.name(base)
-            if templated is not None and base.endswith("/"):  # "store/101/…" under the shop's folder
-                self.add(indent, f"if {templated} and {_clean(value)} and _relative({value}):")
+            if templated not in (None, "False") and base.endswith("/"):  # "store/101/…" under the shop
+                known = "" if templated == "True" else f"{templated} and "
+                self.add(indent, f"if {known}{_clean(value)} and _relative({value}):")
                 self.add(indent + 1, f"out[{key}] = {base_name} + {value}")
                 self.add(indent, "else:")
                 indent += 1
@@ -250,12 +284,12 @@ class _Source:
             )
 
     def attribute(self, value: str, spec: Field, indent: int) -> None:
-        self.add(indent, f"if {value} is not None:")
+        self.add(indent, f'if {value} is not None and {value} != "":')
         if spec.processor == "unit":
             self.add(indent + 1, f"attributes.update(_unit_attributes({value}))")
             return
-        self.add(indent + 1, f"{value} = _text({value})")
-        self.add(indent + 1, f"if {value} is not None:")
+        self.add(indent + 1, f"{value} = {value} if {_clean(value)} else _text({value})")
+        self.add(indent + 1, f"if {value}:")
         self.add(indent + 2, f"attributes[{spec.name!r}] = {value}")
 
 
@@ -273,6 +307,17 @@ def values_function(
     source = _Source(json, scope_type)
     for spec in fields:
         value = source.var()
+        if spec.direct is not None:  # one plain expression: a string (the common case) goes straight on
+            source.get(value, spec.readers[0].expression, spec.direct, 1)
+            source.add(1, f"if {value}.__class__ is str:")
+            source.add(2, f"if {value}:")
+            source.store(value, spec, None, hint, base, 3)
+            source.add(1, f"elif {value} is not None:")
+            source.add(2, f"if isinstance({value}, list):")
+            source.add(3, f"{value} = _first({value})")
+            source.add(2, f'if {value} is not None and {value} != "":')
+            source.store(value, spec, None, hint, base, 3)
+            continue
         templated = source.raw(value, spec, 1, empty_dict_is_none=False)
         source.add(1, f'if {value} is not None and {value} != "":')
         source.store(value, spec, templated, hint, base, 2)
