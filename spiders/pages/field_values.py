@@ -117,7 +117,9 @@ def stock_fragment(value: Any) -> Fragment:
     """A boolean, a quantity (0 = out of stock), or stock words (有货/无货/仅剩3件/in stock/sold out)."""
     if isinstance(value, bool):
         return {"in_stock": value}
-    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, Decimal) and not value.is_finite():  # NaN, Infinity: no quantity
+        return {}
+    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.strip().isdecimal()):
         qty = int(value)
         return {"in_stock": qty > 0, "stock_qty": qty}
     raw = text(value)
