@@ -2,7 +2,8 @@
 
 Exit codes: 0 all well · 1 user error (bad database, bad value) · 2 bad command line ·
 3 partial failure (some marketplaces failed, the rest were published) · 4 total failure (nothing published)
-· 75 another run holds the lock · 78 invalid marketplaces file.
+· 5 published, but the alerts or the run's record could not be written · 75 another run holds the lock
+· 78 invalid marketplaces file.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def demo(
         bool, typer.Option("--verbose", "-v", help="Also the matching time and its score against the truth.")
     ] = False,
 ) -> None:
-    """Start the bundled demo marketplaces, crawl all five, match, and print the comparison."""
+    """Start the bundled demo marketplaces, crawl them all, match, publish, and print the comparison."""
     from service.demo import run_demo
     from service.serving import publish as publish_snapshot
 

@@ -43,7 +43,7 @@ def one_line_error(done) -> str:
     [
         ["runs"],
         ["compare", "phone"],
-        ["history", "p_1"],
+        ["history", "PRODUCT"],  # a product the database holds: its history is read
         ["match"],
         ["publish", "--snapshots", "s"],
         ["run", "--snapshots", "s", *API_SHOPS],
@@ -54,7 +54,8 @@ def test_a_truncated_database_is_one_line_for_every_command(good_db, tmp_path: P
     broken = tmp_path / "b.duckdb"
     shutil.copy(db, broken)
     os.truncate(broken, 300_000)
-    command = [str(tmp_path / c) if c == "s" else c for c in command]
+    (product,) = query(db, "SELECT min(product_id) FROM products")[0]
+    command = [str(tmp_path / c) if c == "s" else product if c == "PRODUCT" else c for c in command]
     line = one_line_error(bijia(server, *command, "--db", str(broken)))
     assert str(broken) in line and "damaged" in line
 
