@@ -2,8 +2,8 @@
 
 ``values_function(fields, attributes, …)`` writes the source of ``values(item, page, parent, each, out,
 url)`` — every field of the map read, processed and stored into ``out`` in straight-line code: dotted
-JSON paths (``price.current``, ``images[0].src``) become dict look-ups, templates ``str.format`` calls,
-processors direct calls with the field's name, currency hint and scale bound once — and compiles it. It
+JSON paths (``price.current``, ``images[0].src``) become dict look-ups, templates f-strings, processors
+direct calls with the field's name, currency hint and scale bound once — and compiles it. It
 does what ``Field.raw`` and the processors of ``field_values`` do, field by field, without per-field
 dispatch; what it does not write out (HTML selectors, JMESPath beyond dotted paths, ``list`` readers
 with a regex or template) it calls as compiled.
@@ -60,8 +60,9 @@ def _first(values: list[Any]) -> Any:
 class _Source:
     """The function's source being written, and the objects it refers to by name."""
 
-    def __init__(self, json: bool, scope_type: Any) -> None:
-        self.json = json
+    def __init__(self, json: bool, scope_type: Any, hint: str | None, base: str) -> None:
+        # a JSON map?; the marketplace's currency (for prices without one), its base_url (templated URLs)
+        self.json, self.hint, self.base = json, hint, base
         self.lines: list[str] = []
         self.names: dict[str, Any] = {
             "_EMPTY": _EMPTY,
@@ -239,36 +240,17 @@ class _Source:
 
     # --- processing ---------------------------------------------------------------------------------
 
-    def store(
-        self, value: str, spec: Field, templated: str | None, hint: str | None, base: str, indent: int
-    ) -> None:
+    def store(self, value: str, spec: Field, templated: str | None, indent: int) -> None:
         """``out`` gets what ``value`` fills for the field (``MapPlan`` processing, ``fragment``)."""
-        key, processor, scale = repr(spec.name), spec.processor, self.name(spec.scale)
-        hint_name = self.name(hint)
+        key, processor = repr(spec.name), spec.processor
         if processor == "list":
             self.add(indent, f"out[{key}] = _texts({value})")
         elif processor == "url":
-            base_name = self.name(base)
-            if templated not in (None, "False") and base.endswith("/"):  # "store/101/…" under the shop
-                known = "" if templated == "True" else f"{templated} and "
-                self.add(indent, f"if {known}{_clean(value)} and _relative({value}):")
-                self.add(indent + 1, f"out[{key}] = {base_name} + {value}")
-                self.add(indent, "else:")
-                indent += 1
-            self.add(indent, f"out[{key}] = _url_value({value}, url, {base_name}, {templated or False})")
+            self.store_url(value, key, templated, indent)
         elif processor == "text" and spec.name != "currency":
             self.add(indent, f"out[{key}] = {value} if {_clean(value)} else _text({value})")
         elif processor == "price":
-            field = spec.name if spec.name in _PRICES else "price"
-            scaled = "" if spec.scale is None else f" * {scale}"
-            self.add(indent, f"if {value}.__class__ is _Decimal and {value}.is_finite():")
-            self.add(indent + 1, f"out[{field!r}] = {value}{scaled}")
-            self.add(indent + 1, f"out[{field + '_raw'!r}] = str({value})")
-            self.add(indent, f"elif {value}.__class__ is str and _plain({value}):  # 5999.00")
-            self.add(indent + 1, f"out[{field!r}] = _Decimal({value}){scaled}")
-            self.add(indent + 1, f"out[{field + '_raw'!r}] = {value}")
-            self.add(indent, "else:")
-            self.add(indent + 1, f"out.update(_price_fragment({field!r}, {value}, {hint_name}, {scale}))")
+            self.store_price(value, spec, indent)
         elif processor == "stock":
             self.add(indent, f"if {value}.__class__ is int:")
             self.add(indent + 1, f'out["in_stock"] = {value} > 0')
@@ -278,19 +260,80 @@ class _Source:
         elif processor == "gtin" and spec.scale is None and spec.name not in ("currency", "delivery"):
             self.add(indent, f"out[{key}] = _gtin({value})")
         else:
+            hint, scale = self.name(self.hint), self.name(spec.scale)
             self.add(
-                indent,
-                f"out.update(_fragment({key}, {processor!r}, {value}, hint={hint_name}, scale={scale}))",
+                indent, f"out.update(_fragment({key}, {processor!r}, {value}, hint={hint}, scale={scale}))"
             )
 
-    def attribute(self, value: str, spec: Field, indent: int) -> None:
-        self.add(indent, f'if {value} is not None and {value} != "":')
-        if spec.processor == "unit":
-            self.add(indent + 1, f"attributes.update(_unit_attributes({value}))")
+    def store_url(self, value: str, key: str, templated: str | None, indent: int) -> None:
+        base = self.name(self.base)
+        if templated not in (None, "False") and self.base.endswith("/"):  # "store/101/…" under the shop
+            known = "" if templated == "True" else f"{templated} and "
+            self.add(indent, f"if {known}{_clean(value)} and _relative({value}):")
+            self.add(indent + 1, f"out[{key}] = {base} + {value}")
+            self.add(indent, "else:")
+            indent += 1
+        self.add(indent, f"out[{key}] = _url_value({value}, url, {base}, {templated or False})")
+
+    def store_price(self, value: str, spec: Field, indent: int) -> None:
+        """A number, or a number written as text, as it is; any other text through the price parser."""
+        field, scale = spec.name if spec.name in _PRICES else "price", self.name(spec.scale)
+        scaled = "" if spec.scale is None else f" * {scale}"
+        self.add(indent, f"if {value}.__class__ is _Decimal and {value}.is_finite():")
+        self.add(indent + 1, f"out[{field!r}] = {value}{scaled}")
+        self.add(indent + 1, f"out[{field + '_raw'!r}] = str({value})")
+        self.add(indent, f"elif {value}.__class__ is str and _plain({value}):  # 5999.00")
+        self.add(indent + 1, f"out[{field!r}] = _Decimal({value}){scaled}")
+        self.add(indent + 1, f"out[{field + '_raw'!r}] = {value}")
+        self.add(indent, "else:")
+        self.add(
+            indent + 1, f"out.update(_price_fragment({field!r}, {value}, {self.name(self.hint)}, {scale}))"
+        )
+
+    def field(self, spec: Field) -> None:
+        value = self.var()
+        if spec.direct is None:
+            templated = self.raw(value, spec, 1, empty_dict_is_none=False)
+            self.add(1, f'if {value} is not None and {value} != "":')
+            self.store(value, spec, templated, 2)
             return
-        self.add(indent + 1, f"{value} = {value} if {_clean(value)} else _text({value})")
-        self.add(indent + 1, f"if {value}:")
-        self.add(indent + 2, f"attributes[{spec.name!r}] = {value}")
+        # one plain expression: a string (the common case) goes straight on
+        self.get(value, spec.readers[0].expression, spec.direct, 1)
+        self.add(1, f"if {value}.__class__ is str:")
+        self.add(2, f"if {value}:")
+        self.store(value, spec, None, 3)
+        self.add(1, f"elif {value} is not None:")
+        self.add(2, f"if isinstance({value}, list):")
+        self.add(3, f"{value} = _first({value})")
+        self.add(2, f'if {value} is not None and {value} != "":')
+        self.store(value, spec, None, 3)
+
+    def attributes(self, specs: list[Field]) -> None:
+        self.add(1, "if item is not None:")
+        self.add(2, "attributes = {}")
+        for spec in specs:
+            value = self.var()
+            self.raw(value, spec, 2, empty_dict_is_none=True)
+            self.add(2, f'if {value} is not None and {value} != "":')
+            if spec.processor == "unit":
+                self.add(3, f"attributes.update(_unit_attributes({value}))")
+                continue
+            self.add(3, f"{value} = {value} if {_clean(value)} else _text({value})")
+            self.add(3, f"if {value}:")
+            self.add(4, f"attributes[{spec.name!r}] = {value}")
+        self.add(2, "if attributes:")
+        self.add(3, 'out["attributes"] = attributes')
+
+    def function(self) -> ValuesFunction:
+        head = [f"    d_{s} = {s} if isinstance({s}, dict) else _EMPTY" for s in sorted(self.dicts)]
+        if self.scope:
+            head.append("    scope = _Scope(page, parent, each)")
+        body = head + self.lines or ["    pass"]
+        text = "def values(item, page, parent, each, out, url):\n" + "\n".join(body) + "\n"
+        namespace = dict(self.names)
+        exec(compile(text, "<field map>", "exec"), namespace)  # our own source: literals by repr()
+        function: ValuesFunction = namespace["values"]
+        return function
 
 
 def values_function(
@@ -304,38 +347,9 @@ def values_function(
 ) -> ValuesFunction:
     """``values(item, page, parent, each, out, url)``: ``out`` gets the ``Offer`` keyword arguments the
     fields give for ``item`` (attributes too, unless ``item`` is ``None``); ``url`` is the page's URL."""
-    source = _Source(json, scope_type)
+    source = _Source(json, scope_type, hint, base)
     for spec in fields:
-        value = source.var()
-        if spec.direct is not None:  # one plain expression: a string (the common case) goes straight on
-            source.get(value, spec.readers[0].expression, spec.direct, 1)
-            source.add(1, f"if {value}.__class__ is str:")
-            source.add(2, f"if {value}:")
-            source.store(value, spec, None, hint, base, 3)
-            source.add(1, f"elif {value} is not None:")
-            source.add(2, f"if isinstance({value}, list):")
-            source.add(3, f"{value} = _first({value})")
-            source.add(2, f'if {value} is not None and {value} != "":')
-            source.store(value, spec, None, hint, base, 3)
-            continue
-        templated = source.raw(value, spec, 1, empty_dict_is_none=False)
-        source.add(1, f'if {value} is not None and {value} != "":')
-        source.store(value, spec, templated, hint, base, 2)
+        source.field(spec)
     if attributes:
-        source.add(1, "if item is not None:")
-        source.add(2, "attributes = {}")
-        for spec in attributes:
-            value = source.var()
-            source.raw(value, spec, 2, empty_dict_is_none=True)
-            source.attribute(value, spec, 2)
-        source.add(2, "if attributes:")
-        source.add(3, 'out["attributes"] = attributes')
-    head = [f"    d_{s} = {s} if isinstance({s}, dict) else _EMPTY" for s in sorted(source.dicts)]
-    if source.scope:
-        head.append("    scope = _Scope(page, parent, each)")
-    body = head + source.lines or ["    pass"]
-    text = "def values(item, page, parent, each, out, url):\n" + "\n".join(body) + "\n"
-    namespace = dict(source.names)
-    exec(compile(text, "<field map>", "exec"), namespace)  # our own source: literals by repr()
-    function: ValuesFunction = namespace["values"]
-    return function
+        source.attributes(attributes)
+    return source.function()
