@@ -128,6 +128,7 @@ def test_dotted_paths_find_what_jmespath_finds(path: str) -> None:
 def test_templates_read_like_str_format() -> None:
     item = {"v": "x", "n": 0, "s": "a b"}
     assert read({"title": {"template": "{{}} {n}/{}", "path": "v"}}, item) == {"title": "{} 0/x"}
+    assert read({"title": {"template": "{{missing}}={v}"}}, item) == {"title": "{missing}=x"}  # literal
     assert read({"title": {"template": "{s}-{missing}"}}, item) == {}
     assert read({"title": {"template": "{}!", "path": "missing"}}, item) == {}
     assert read({"url": {"template": "item/{n}"}}, item) == {"url": BASE + "item/0"}

@@ -27,13 +27,12 @@ from parsel.csstranslator import HTMLTranslator
 from core.encoding import to_text
 from core.offer import Offer
 from crawler.config import Marketplace
-from crawler.fieldmap_config import FieldMap, FieldRule, FieldValue, is_xpath
+from crawler.fieldmap_config import FieldMap, FieldRule, FieldValue, is_xpath, template_pattern
 from spiders.pages._common import clean, url_path
 from spiders.pages.embedded import parse_json, script_json
 from spiders.pages.field_values import DEFAULT_PROCESSOR, Fragment, text
 from spiders.pages.fieldmap_code import ValuesFunction, dotted_steps, split_scope, values_function
 
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _CSS = HTMLTranslator()
 Getter = Callable[[Any, "Scope"], Any]
 
@@ -138,6 +137,8 @@ class FieldReader:
     """The ``list`` processor's reader: every match, not the first."""
     expression: str | None = None
     """The JMESPath of the getter (JSON maps)."""
+    pattern: str | None = None
+    """The template as a ``str.format`` pattern: ``{0}``… the placeholders in order, ``{value}`` the value."""
 
     def read(self, item: Any, scope: Scope) -> Any:
         value = self.const if self.getter is None else self.getter(item, scope)
@@ -154,20 +155,6 @@ class FieldReader:
         if self.template is not None and (value is not None or self.getter is None):
             value = self._fill(value, item, scope)
         return value
-
-    def __post_init__(self) -> None:
-        # "{$parent.title} - {name}" → "{0} - {1}" once, filled with str.format on each read
-        self.names = list(self.placeholders)
-        self.pattern = (
-            _PLACEHOLDER.sub(
-                lambda m: "{value}" if not m.group(1) else f"{{{self.names.index(m.group(1))}}}",
-                self.template.replace("{{", "\0").replace("}}", "\1"),
-            )
-            .replace("\0", "{{")
-            .replace("\1", "}}")
-            if self.template is not None
-            else None
-        )
 
     def _fill(self, value: Any, item: Any, scope: Scope) -> str | None:
         parts = []
@@ -249,11 +236,8 @@ def _reader(spec: str | FieldRule, json: bool, every: bool = False) -> FieldRead
         getter = html_getter(spec.css or spec.xpath or "", spec.attr, every or spec.join is not None)
     elif spec.attr is not None:
         getter = html_getter(f"@{spec.attr}")
-    placeholders = {
-        p: (json_getter(p) if json else html_getter(p))
-        for p in _PLACEHOLDER.findall(spec.template or "")
-        if p
-    }
+    pattern, names = template_pattern(spec.template) if spec.template is not None else (None, [])
+    placeholders = {p: (json_getter(p) if json else html_getter(p)) for p in names}
     expressions = [e for e in (spec.path, spec.css, spec.xpath) if e is not None] + list(placeholders)
     return FieldReader(
         getter,
@@ -265,6 +249,7 @@ def _reader(spec: str | FieldRule, json: bool, every: bool = False) -> FieldRead
         page_wide=spec.attr is None and _page_wide(expressions),
         keep_list=every,
         expression=spec.path,
+        pattern=pattern,
     )
 
 
