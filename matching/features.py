@@ -24,7 +24,7 @@ from .prepare import VARIANT_WORDS, Prepared, Vocabulary
 if TYPE_CHECKING:
     import numpy as np
 
-STRING_FEATURES = ("ratio", "tset", "tsort", "partial", "glued_ratio")
+STRING_FEATURES = ("ratio", "tset", "tsort", "glued_ratio")
 TOKEN_FEATURES = (
     "jacc",
     "idf_jacc",
@@ -324,14 +324,12 @@ def string_features(t: RecordTable, left: np.ndarray, right: np.ndarray, workers
 
     a, b = t.texts[left].tolist(), t.texts[right].tolist()
     out = [cpdist(a, b, scorer=s, workers=workers) / 100.0 for s in (fuzz.ratio, fuzz.token_set_ratio)]
-    for strings in (t.sorted, None, t.glued):  # token_sort_ratio is the ratio of the sorted tokens
-        if strings is None:
-            out.append(cpdist(a, b, scorer=fuzz.partial_ratio, workers=workers) / 100.0)
-        else:
-            out.append(
-                cpdist(strings[left].tolist(), strings[right].tolist(), scorer=fuzz.ratio, workers=workers)
-                / 100.0
-            )
+    # token_sort_ratio is the ratio of the sorted tokens; partial_ratio was dropped: it cost half the scoring
+    # time of Chinese titles (bigrams) and nothing on the pooled valid splits (mean F1 0.8617 → 0.8615)
+    out += [
+        cpdist(strings[left].tolist(), strings[right].tolist(), scorer=fuzz.ratio, workers=workers) / 100.0
+        for strings in (t.sorted, t.glued)
+    ]
     return out
 
 
