@@ -31,13 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks.bench_matching_db import incremental_run
+from demo.records import listing_records
 from matching import MatchConfig, OfferRecord
-from matching.evaluate import DatasetMissing, demo_listing_records, evaluate, load
 from matching.forking import usable_cores
 from matching.pipeline import match_store
-from matching.prepare import Vocabulary, prepare_all
-from matching.scoring import score_pairs
 from matching.store import PreparedStore
+from matching.tuning.datasets import DatasetMissing, load
+from matching.tuning.evaluate import evaluate, scoring_throughput
 
 SPLITS = [
     ("abt-buy", "test"),
@@ -56,12 +56,7 @@ SPLITS = [
 
 def demo_records(size: int, seed: int) -> tuple[list[OfferRecord], dict[str, str], str]:
     """(records, truth key → sku, source). Prefers the project's demo generator."""
-    try:
-        from demo.catalogue import generate_catalogue
-    except ImportError:
-        records, truth = synthetic_catalogue(size, seed)
-        return records, truth, "built-in synthetic generator (demo.catalogue missing)"
-    records, truth = demo_listing_records(generate_catalogue, size, seed)
+    records, truth = listing_records(size, seed)
     return records, truth, "demo.catalogue.generate_catalogue"
 
 
@@ -206,31 +201,6 @@ def scale_run(size: int, seed: int, workers: int) -> dict:
     }
 
 
-def throughput(
-    dataset: str = "abt-buy", split: str = "test", repeat: int = 5, profile: str = "default"
-) -> dict:
-    """Scored pairs per second on one core (features + probability + vetoes; records prepared beforehand).
-
-    ``profile`` "default" is the app's scorer (rapidfuzz features + logistic); a benchmark profile such as
-    "abt-buy" adds the slower tree model and its extra features."""
-    config = MatchConfig.load(profile)
-    config.workers = 1
-    ps = load(dataset, split)
-    prepared = prepare_all(ps.records, config.cjk_tokens)
-    vocab = Vocabulary(p.tokens for p in prepared)
-    pairs = ps.pairs * repeat
-    t = time.perf_counter()
-    score_pairs(prepared, pairs, vocab, config)
-    seconds = time.perf_counter() - t
-    return {
-        "dataset": dataset,
-        "profile": profile,
-        "pairs": len(pairs),
-        "seconds": round(seconds, 3),
-        "pairs_per_second_per_core": round(len(pairs) / seconds),
-    }
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -253,21 +223,20 @@ def main() -> None:
         print(f"{'dataset':<28}{'split':<12}{'P':>7}{'R':>7}{'F1':>7}{'pairs':>8}{'pairs/s':>10}")
         for dataset, split in SPLITS:
             try:
-                r = evaluate(dataset, args.split or split)
+                r = evaluate(load(dataset, args.split or split))
             except DatasetMissing as exc:
                 print(f"{dataset:<28}skipped: {exc}")
                 continue
             print(
-                f"{dataset:<28}{r.split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
+                f"{dataset:<28}{args.split or split:<12}{r.precision:7.3f}{r.recall:7.3f}{r.f1:7.3f}{r.pairs:8d}"
                 f"{r.pairs_per_second:10,.0f}"
             )
         try:
-            for profile in ("default", "abt-buy"):
-                t = throughput(profile=profile)
-                print(
-                    f"scored pairs/s/core (abt-buy test x5, profile {profile}): "
-                    f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['seconds']} s)"
-                )
+            t = scoring_throughput(load("abt-buy", "test"))
+            print(
+                f"scored pairs/s/core (abt-buy test x5, model {t['model']}): "
+                f"{t['pairs_per_second_per_core']:,} ({t['pairs']} pairs in {t['cpu_seconds']} CPU s)"
+            )
         except DatasetMissing:
             pass
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.offer import Offer
-from matching.evaluate import demo_listing_records
+from demo.records import listing_records
 from matching.records import OfferRecord
 from storage import connect
 from storage.offers import commit_run, stage_offers, start_run
@@ -93,9 +93,7 @@ def _groups(db: Path) -> set[frozenset[str]]:
 
 
 def incremental_run(size: int, seed: int, workers: int) -> dict:
-    from demo.catalogue import generate_catalogue
-
-    records, _ = demo_listing_records(generate_catalogue, size, seed)
+    records, _ = listing_records(size, seed)
     rng = random.Random(seed)
     rng.shuffle(records)
     held = len(records) * 3 // 1000

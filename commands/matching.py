@@ -25,6 +25,11 @@ review_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(review_app, name="review")
+model_app = typer.Typer(
+    help="The matcher's model: re-fit it with your review decisions, list the models, choose one.",
+    no_args_is_help=True,
+)
+app.add_typer(model_app, name="model")
 
 
 @app.command()
@@ -60,35 +65,62 @@ def match(
         )
 
 
+EVAL_COLUMNS = ["dataset", "model", "threshold", "precision", "recall", "f1", "pairs"]
+
+
 @app.command("eval-matching")
 @user_errors
 def eval_matching(
     dataset: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            help="abt-buy, wdc-products, ali-ember-zh[/category] or demo (read from ../shared/data or BIJIA_SHARED)."
+            help="A DeepMatcher-format folder (tableA.csv, tableB.csv, train/valid/test.csv with ltable_id, "
+            "rtable_id, label), or a shared set: abt-buy, wdc-products, ali-ember-zh[/category], demo "
+            "(read from ../shared/data or $BIJIA_SHARED/data)."
         ),
-    ],
-    split: Annotated[str, typer.Option(help="Split to evaluate (test, valid, train).")] = "test",
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="Split to score (test, valid, train, or another NAME.csv).")
+    ] = "test",
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Which table columns hold what, e.g. title=name,brand=manufacturer,mpn=modelno,price=price "
+            "(fields: title, brand, mpn, gtin, price, description, category; unmapped ones are guessed "
+            "from the usual column names)."
+        ),
+    ] = None,
+    fit: Annotated[
+        bool,
+        typer.Option("--fit", help="Also fit a model on the set's train split (chosen on its valid split)."),
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="With --fit: write the fitted model to this file.")] = None,
+    transfer: Annotated[
+        bool,
+        typer.Option(
+            "--transfer",
+            help="Fit on all shared sets but one (+ demo catalogues) and score the left-out one, for each.",
+        ),
+    ] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Measure the matcher on a labelled benchmark: precision, recall, F1 and pairs/second."""
-    from matching.evaluate import DatasetMissing, evaluate
+    """Measure the matcher on labelled pairs: the shipped default model (nothing re-fitted), precision,
+    recall, F1 and pairs/second. Nothing is written unless --out is given."""
+    from service.evaluation import eval_matching as run_eval
+    from service.evaluation import eval_transfer
 
-    try:
-        report = evaluate(dataset, split)
-    except DatasetMissing as exc:
-        raise UserError(str(exc)) from None
-    except (ValueError, KeyError) as exc:
-        raise UserError(str(exc).strip("'\"")) from None
-    row = {k: v for k, v in report.to_dict().items() if k != "config"}
-    render(
-        [row],
-        ["dataset", "split", "profile", "precision", "recall", "f1", "pairs", "pairs_per_second"],
-        fmt,
-        title="Matching on a labelled benchmark",
-        json_rows=[report.to_dict()],
-    )
+    say = (lambda text: typer.echo(text, err=True)) if sys.stderr.isatty() else None
+    if transfer:
+        rows = eval_transfer(split, progress=say)
+        render(rows, ["left_out", "fit_on", "precision", "recall", "f1", "pairs"], fmt, title="Transfer")
+        return
+    if dataset is None:
+        raise UserError("name a labelled set (a DeepMatcher folder or abt-buy, …) or give --transfer")
+    if out is not None and not fit:
+        raise UserError("--out writes the model fitted with --fit; add --fit")
+    reports = run_eval(dataset, split, columns, fit, out, progress=say)
+    rows = [{k: v for k, v in r.items() if k != "config"} for r in reports]
+    render(rows, EVAL_COLUMNS, fmt, title="Matching on labelled pairs", json_rows=reports)
 
 
 @review_app.callback()
@@ -159,3 +191,55 @@ def explain(
                 default=str,
             )
         )
+
+
+@model_app.command("fit")
+@user_errors
+def model_fit(
+    db: DbOption = DEFAULT_DB,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the model to this file instead of the database, fitted on the shared sets only "
+            "(the shipped default: --out matching/models/default.json)."
+        ),
+    ] = None,
+) -> None:
+    """Re-fit the matcher on the shared training sets plus your review decisions (confirm = same product,
+    split = not) and make it the model `bijia match` uses. Needs ../shared/data (or $BIJIA_SHARED/data)."""
+    from service.model import model_fit as fit_model
+
+    report = fit_model(None if out else db, out)
+    f1 = ", ".join(f"{k} {v:.3f}" for k, v in report.valid_f1.items())
+    typer.echo(
+        f"model {report.version}: {report.confirmed} confirmed + {report.split} split decisions, threshold "
+        f"{report.threshold}; valid F1 {f1}; stored in {report.stored} ({report.seconds}s)"
+    )
+
+
+@model_app.command("list")
+@user_errors
+def model_list(db: DbOption = DEFAULT_DB, fmt: FormatOption = Format.table) -> None:
+    """The shipped default and the models fitted into this database; which one `bijia match` uses."""
+    from service.model import model_list as list_models
+
+    rows = list_models(db)
+    render(
+        rows,
+        ["version", "model", "created", "decisions", "active", "products", "valid_f1"],
+        fmt,
+        title="Models",
+    )
+
+
+@model_app.command("use")
+@user_errors
+def model_use(
+    version: Annotated[str, typer.Argument(help="A stored model's version, or 'default' (the shipped one).")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Choose the model `bijia match` uses."""
+    from service.model import model_use as use
+
+    use(db, version)
+    typer.echo(f"`bijia match` now uses {version}", err=True)

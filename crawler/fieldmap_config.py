@@ -90,6 +90,23 @@ def check_selector(expression: str) -> str:
     return expression
 
 
+def template_pattern(template: str) -> tuple[str, list[str]]:
+    """A template's ``str.format`` pattern and its placeholders, in order: ``"{$parent.title} - {}"`` →
+    (``"{0} - {value}"``, ``["$parent.title"]``). ``{{`` and ``}}`` are literal braces."""
+    names: list[str] = []
+
+    def field(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        if not expression:
+            return "{value}"
+        if expression not in names:
+            names.append(expression)
+        return f"{{{names.index(expression)}}}"
+
+    escaped = template.replace("{{", "\0").replace("}}", "\1")
+    return _PLACEHOLDER.sub(field, escaped).replace("\0", "{{").replace("\1", "}}"), names
+
+
 def check_jmespath(expression: str) -> str:
     text = expression
     for scope in SCOPES:
@@ -151,9 +168,8 @@ class FieldRule(BaseModel):
             check_selector(self.xpath)
         if self.path is not None:
             check_jmespath(self.path)
-        for placeholder in _PLACEHOLDER.findall(self.template or ""):
-            if placeholder:
-                check_jmespath(placeholder)
+        for placeholder in template_pattern(self.template or "")[1]:
+            check_jmespath(placeholder)
         return self
 
 
@@ -303,7 +319,7 @@ class Each(BaseModel):
     @model_validator(mode="after")
     def _expressions(self) -> Each:
         check_jmespath(self.items)
-        for placeholder in _PLACEHOLDER.findall(self.listing):
+        for placeholder in template_pattern(self.listing)[1]:
             check_jmespath(placeholder)
         return self
 

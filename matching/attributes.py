@@ -46,6 +46,12 @@ _NOT_CODE = re.compile(
 )
 
 
+def _specs_only(raw: str) -> bool:
+    """``8g/512g``, ``70-200mm``: specifications joined by a separator, not one model code."""
+    parts = [p for p in re.split(r"[-/.]", raw) if p]
+    return len(parts) > 1 and all(p.isdigit() or _NOT_CODE.match(p) for p in parts)
+
+
 def model_codes(text: str) -> frozenset[str]:
     """Tokens that look like model numbers: letters and digits mixed (or ≥5 digits), separators dropped.
 
@@ -62,7 +68,7 @@ def model_codes(text: str) -> frozenset[str]:
             continue
         if not has_alpha and (len(code) < 5 or "." in raw):
             continue
-        if _NOT_CODE.match(code) or _NOT_CODE.match(raw):
+        if _NOT_CODE.match(code) or _NOT_CODE.match(raw) or _specs_only(raw):
             continue
         out.add(code)
     return frozenset(out)
@@ -76,11 +82,21 @@ _RAM = re.compile(
     re.I,
 )
 _STORAGE_GB = re.compile(r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
-_PACK = re.compile(
-    r"(?:(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件)(?![a-z])"
-    r"|(?:pack\s*of|set\s*of|\bx|×|\*)\s*(\d+)(?![\d.]*\s*(?:ml|g|gb|mm|cm|kg|l(?![a-z])|sticks?|条)))",
+_PACK_UNITS = "瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件"
+_PACK_WORDS = re.compile(
+    rf"(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|{_PACK_UNITS})(?![a-z])|(?:pack|set)\s*of\s*(\d+)", re.I
+)
+"""A stated count: ``450 pack``, ``6-Pack``, ``12罐装``, ``Pack of 12``."""
+_PACK_TIMES = re.compile(r"(?:\bx|×|\*)\s*(\d+)(?![\d.]*\s*(?:ml|g|gb|mm|cm|kg|l(?![a-z])|sticks?|条))", re.I)
+"""A count by a sign: ``330ml x 24``, ``×6``, ``*12`` (read only when no count is stated in words)."""
+_DIMENSION = re.compile(
+    r"(?<![\w.])\d++(?:[./-]\d++)*+\s*(?:\"|'|in(?:ch(?:es)?)?\b|cm|mm|ft|m\b)?\s*[x×*]\s*\d++(?:[./-]\d++)*+"
+    r"(?!\s*(?:ml|g|kg|l|oz|lbs?|gb|tb)(?![a-z]))(?:\s*[x×*]\s*\d++(?:[./-]\d++)*+)?",
     re.I,
 )
+"""Sizes written number × number (``2/3 x 3-7/16``, ``12 x 18 inch``): not a pack count."""
+_MAX_STORAGE_GB = 128 * 1024
+"""Larger 'storage' is a misread model code (``7274t``), not a drive."""
 _VOL = re.compile(r"(\d+(?:\.\d+)?)ml(?![a-z])")
 _WGT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)g(?![a-z])")
 _SHOE = re.compile(
@@ -156,7 +172,7 @@ def variant_attributes(title: str) -> dict[str, str]:
     if "storage" not in out:
         for m in _STORAGE_GB.finditer(unitised):
             gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
-            if "memory" in out and _num(gb) == out["memory"]:
+            if ("memory" in out and _num(gb) == out["memory"]) or gb > _MAX_STORAGE_GB:
                 continue
             out["storage"] = _num(gb)
             break
@@ -164,11 +180,9 @@ def variant_attributes(title: str) -> dict[str, str]:
         found = regex.search(unitised)
         if found and (key == "volume" or float(found.group(1)) >= 10):  # '5g' is a network, not 5 grams
             out[key] = _num(float(found.group(1)))
-    pack = _PACK.search(folded.lower())
-    if pack:
-        count = int(pack.group(1) or pack.group(2))
-        if 1 < count <= 500:
-            out["pack"] = str(count)
+    count = pack_count(folded.lower())
+    if count:
+        out["pack"] = count
     colours = colours_in(folded)
     if colours:
         out["colour"] = "/".join(sorted(colours))
@@ -176,6 +190,16 @@ def variant_attributes(title: str) -> dict[str, str]:
     if size:
         out["size"] = (size.group(1) or size.group(2) or "").lower()
     return out
+
+
+def pack_count(text: str) -> str | None:
+    """The pack count a (folded, lower-cased) title states: in words first (``450 pack``), else by a sign
+    (``x 24``) once sizes written ``a x b`` are set aside; 2–1000, else none."""
+    found = _PACK_WORDS.search(text) or _PACK_TIMES.search(_DIMENSION.sub(" ", text))
+    if not found:
+        return None
+    count = int(next(g for g in found.groups() if g))
+    return str(count) if 1 < count <= 1000 else None
 
 
 def canonical_attributes(attributes: dict[str, str] | None) -> dict[str, str]:

@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 from .attributes import (
     _CLOTH,
     _COLOUR_RE,
+    _MAX_STORAGE_GB,
     _NOT_CODE,
-    _PACK,
     _RAM,
     _SHOE,
     _STORAGE_GB,
@@ -33,9 +33,11 @@ from .attributes import (
     _WGT,
     COLOURS,
     _num,
+    _specs_only,
     canonical_attributes,
     canonical_gtin,
     model_codes,
+    pack_count,
 )
 from .attributes import _CODE as _CODE_RE
 from .bulk import (
@@ -61,7 +63,7 @@ from .identity import (
 )
 from .identity import VARIANT_WORDS as IDENTITY_VARIANT_WORDS
 from .normalise import _CAMEL, _PLUS, canonical_brand
-from .prepare import KNOWN_BRANDS, VARIANT_WORDS, Prepared, _condense
+from .prepare import KNOWN_BRANDS, VARIANT_WORDS, Prepared, _condense, squashed_mpn
 from .records import OfferRecord
 
 _JUNK_BRANDS = ("other", "其他", "none", "unbranded", "generic", "无", "no brand")
@@ -82,6 +84,7 @@ class Row(NamedTuple):
     price: float | None
     category: str | None
     desc: str
+    mpn: str | None
     id_brand: str | None
     id_numbers: tuple[str, ...]
     id_variant: tuple[tuple[str, int], ...]
@@ -114,6 +117,7 @@ def materialise(key: str, marketplace: str, row: Row) -> tuple[Prepared, Identit
         price=row.price,
         category=row.category,
         desc=row.desc,
+        mpn=row.mpn,
     )
     identity = Identity(
         brand=row.id_brand,
@@ -164,7 +168,7 @@ def _code(raw: str) -> str:
             has_digit
             and 4 <= len(code) <= 24
             and (has_alpha or (len(code) >= 5 and "." not in raw))
-            and not (_NOT_CODE.match(code) or _NOT_CODE.match(raw))
+            and not (_NOT_CODE.match(code) or _NOT_CODE.match(raw) or _specs_only(raw))
         )
         got = _CODES[raw] = code if ok else ""
     return got
@@ -177,7 +181,7 @@ def variant_column(folded: Column, n: int) -> list[dict[str, str]]:
     lowered = marketing.map(str.lower)
     ram, storage = unitised.matches(_RAM, n), unitised.matches(_STORAGE_GB, n)
     vol, wgt = unitised.matches(_VOL, n), unitised.matches(_WGT, n)
-    pack, colours = lowered.matches(_PACK, n), lowered.matches(_COLOUR_RE, n)
+    packs, colours = [pack_count(t) for t in lowered.texts()], lowered.matches(_COLOUR_RE, n)
     shoe, cloth = marketing.matches(_SHOE, n), marketing.matches(_CLOTH, n)
     out = []
     for k in range(n):
@@ -186,10 +190,9 @@ def variant_column(folded: Column, n: int) -> list[dict[str, str]]:
         for key, found in (("volume", vol[k]), ("weight", wgt[k])):
             if found and (key == "volume" or float(found[0].group(1)) >= 10):
                 attrs[key] = _num(float(found[0].group(1)))
-        if pack[k]:
-            count = int(pack[k][0].group(1) or pack[k][0].group(2))
-            if 1 < count <= 500:
-                attrs["pack"] = str(count)
+        pack = packs[k]
+        if pack:
+            attrs["pack"] = pack
         if colours[k]:
             attrs["colour"] = "/".join(sorted({COLOURS[m.group(0)] for m in colours[k]}))
         size = shoe[k] or cloth[k]
@@ -208,7 +211,7 @@ def _capacity(attrs: dict[str, str], ram: list[re.Match[str]], storage: list[re.
     if "storage" not in attrs:
         for m in storage:
             gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
-            if "memory" in attrs and _num(gb) == attrs["memory"]:
+            if ("memory" in attrs and _num(gb) == attrs["memory"]) or gb > _MAX_STORAGE_GB:
                 continue
             attrs["storage"] = _num(gb)
             break
@@ -278,6 +281,7 @@ def _prepared_fields(
         record.price,
         record.category,
         _condense(record.description),
+        squashed_mpn(mpn),
     )
 
 

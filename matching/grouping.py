@@ -127,10 +127,15 @@ class Grouper:
         got = self._ids.get(root)
         return got if got is not None else {self.identities[root]} if self.identities else set()
 
-    def identity_conflict(self, ri: int, rj: int) -> str | None:
-        """The first member-against-member identity veto between two groups (distinct identities only)."""
+    def identity_conflict(self, ri: int, rj: int, edge: Edge | None = None) -> str | None:
+        """The first member-against-member identity veto between two groups (distinct identities only). The
+        pair of ``edge`` itself is not checked: the pair model judged it (and ``MatchConfig.identity_vetoes``
+        at pair level); the check keeps a chain of such pairs from joining offers that cannot be one."""
+        own = {self.identities[edge.i], self.identities[edge.j]} if edge and self.identities else set()
         for x in self.ids(ri):
             for y in self.ids(rj):
+                if own and {x, y} == own:
+                    continue
                 why = identity_conflict(x, y)
                 if why:
                     return f"group veto {why}"
@@ -143,14 +148,14 @@ class Grouper:
         self.split_partners.setdefault(i, set()).add(j)
         self.split_partners.setdefault(j, set()).add(i)
 
-    def conflict(self, ri: int, rj: int) -> str | None:
-        """Why groups ``ri`` and ``rj`` may not merge (``None`` if they may)."""
+    def conflict(self, ri: int, rj: int, edge: Edge | None = None) -> str | None:
+        """Why groups ``ri`` and ``rj`` may not merge (by ``edge``; ``None`` if they may)."""
         a, b = self.attrs(ri), self.attrs(rj)
         for key, values in a.items():
             other = b.get(key)
             if other and any(attribute_conflict(key, x, y) for x in values for y in other):
                 return f"group veto {key}: {sorted(values)} vs {sorted(other)}"
-        why = self.identity_conflict(ri, rj) if self.identities else None
+        why = self.identity_conflict(ri, rj, edge) if self.identities else None
         if why:
             return why
         if self.one_per_marketplace and self.markets(ri) & self.markets(rj):
@@ -182,7 +187,7 @@ class Grouper:
         ri, rj = self.find(edge.i), self.find(edge.j)
         if ri == rj:
             return True
-        why = None if force else self.conflict(ri, rj)
+        why = None if force else self.conflict(ri, rj, edge)
         if why:
             self.blocked.append((edge, why))
             return False

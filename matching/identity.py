@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .attributes import VARIANT_KEYS, attribute_conflict, canonical_attributes, variant_attributes
@@ -229,25 +229,46 @@ def _numbers_conflict(a: Identity, b: Identity) -> bool:
     return bool(sb and not sa and only_a)
 
 
-def conflict(a: Identity, b: Identity) -> str | None:
-    """Why two offers cannot be one product (``None`` if nothing says so)."""
+IDENTITY_CHECKS: tuple[str, ...] = ("brand", "numbers", "variant", "words")
+"""What :func:`conflict` may veto besides GTINs and variant attributes: stated brands, model numbers,
+variant words (pro/max …), model words. Which of them veto is chosen with the pair model
+(``MatchConfig.identity_vetoes``); the model also sees them as features."""
+
+
+def conflict(a: Identity, b: Identity, checks: Collection[str] = IDENTITY_CHECKS) -> str | None:
+    """Why two offers cannot be one product (``None`` if nothing says so). GTINs and variant attributes
+    are always checked; ``checks`` names which of ``IDENTITY_CHECKS`` are."""
     am, bm = a.attr_map, b.attr_map
     for key in VARIANT_KEYS:
         if key in am and key in bm and attribute_conflict(key, am[key], bm[key]):
             return f"{key}: {am[key]} ≠ {bm[key]}"
     if a.gtin and b.gtin:  # equal GTINs decide (only a variant attribute vetoes them), different never match
         return None if a.gtin == b.gtin else "gtin differs"
-    if a.brand and b.brand and a.brand != b.brand:
+    if "brand" in checks and a.brand and b.brand and a.brand != b.brand:
         return f"brand {a.brand} ≠ {b.brand}"
-    if _numbers_conflict(a, b):
+    if "numbers" in checks and _numbers_conflict(a, b):
         return f"model numbers {' '.join(sorted(a.numbers))} ≠ {' '.join(sorted(b.numbers))}"
-    if a.variant != b.variant:
+    if "variant" in checks and a.variant != b.variant:
         return f"variant words {dict(a.variant)} ≠ {dict(b.variant)}"
-    if a.codes & b.codes:
+    if a.codes & b.codes or "words" not in checks:
         return None
     if _latin_conflict(a, b) or _incomparable(a.cjk, b.cjk):
         return f"model words {' '.join(sorted(a.latin | a.cjk))} ≠ {' '.join(sorted(b.latin | b.cjk))}"
     return None
+
+
+@dataclass(frozen=True)
+class IdentityRule:
+    """Which identity checks veto (``checks``), and the score at or over which a pair — or the pair that
+    would merge two groups — is trusted despite them (``bar``; over 1: never)."""
+
+    checks: tuple[str, ...] = IDENTITY_CHECKS
+    bar: float = 2.0
+
+    def veto(self, a: Identity, b: Identity, score: float) -> str | None:
+        if score >= self.bar or not self.checks:
+            return None
+        return conflict(a, b, self.checks)
 
 
 def identities(records: Sequence[OfferRecord], prepared: Sequence[Prepared]) -> list[Identity]:

@@ -1,146 +1,194 @@
-"""Gradient-boosted trees over ``scoring.FEATURES`` + ``features.EXTRA_FEATURES``, stored as plain JSON.
+"""The pair model: gradient-boosted trees over ``features.FEATURES``, learned word weights, and the settings
+chosen with them (threshold, vetoes), stored as one plain JSON file and evaluated with numpy.
 
-Fitted with scikit-learn's ``HistGradientBoostingClassifier`` (only ``learn`` imports scikit-learn), then
-exported node by node to ``matching/models/<name>.json`` and evaluated here with numpy, so matching needs
-neither scikit-learn nor pickles. A node sends a value left when it is ``<= threshold``, a ``nan`` the way
-the fitted tree learned (``missing_left``), exactly as scikit-learn's predictor does.
+The trees are fitted with scikit-learn (``matching.tuning.fit``, never at run time) and exported node by
+node. A node sends a value left when it is ``<= threshold`` and a ``nan`` the way the fitted tree learned,
+exactly as scikit-learn's predictor does. The shipped default is ``matching/models/default.json``; a model
+re-fitted with a merchandiser's decisions lives in the database and is registered here by its version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MODELS_DIR = Path(__file__).with_name("models")
+DEFAULT_MODEL = "default"
+_CHUNK = 2048
+"""Rows walked through the trees at once (keeps the node arrays of a chunk in cache)."""
+
+
+class ModelError(ValueError):
+    """A model file that is missing, unreadable, or fitted on other features."""
 
 
 class TreeModel:
-    """Sum of regression trees → logistic probability."""
+    """Sum of regression trees → log-odds. Nodes of all trees live in flat arrays; a leaf points at itself
+    and never goes right, so every row takes ``depth`` steps without checking where it is."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], n_features: int) -> None:
         import numpy as np
 
-        self.features: list[str] = list(data["features"])
-        self.baseline = float(data["baseline"])
-        self.meta: dict[str, Any] = data.get("meta", {})
         trees = data["trees"]
-        # All trees' nodes in flat arrays; child indices made global; a leaf points at itself, so every
-        # row can take ``depth`` steps without checking where it is.
-        offsets = np.cumsum([0] + [len(t["value"]) for t in trees])
-        self.roots = offsets[:-1]
-        leaf = np.concatenate([np.asarray(t["feature"]) < 0 for t in trees])
+        self.n_features = n_features
+        self.baseline = float(data["baseline"])
+        sizes = [len(t["value"]) for t in trees]
+        offsets = np.cumsum([0, *sizes])
+        self.roots = offsets[:-1].astype(np.int32)
+        feature = np.concatenate([np.asarray(t["feature"], dtype=np.int64) for t in trees])
+        leaf = feature < 0
         here = np.arange(offsets[-1])
-        self.feature = np.where(leaf, 0, np.concatenate([t["feature"] for t in trees])).astype(np.int64)
-        self.threshold = np.concatenate([t["threshold"] for t in trees]).astype(np.float64)
-        self.missing_left = np.concatenate([t["missing_left"] for t in trees]).astype(bool)
-        self.left = np.where(
-            leaf,
-            here,
-            np.concatenate([np.asarray(t["left"]) + o for t, o in zip(trees, self.roots, strict=True)]),
+        glob = [
+            (np.asarray(t[s]) + o) for t, o in zip(trees, offsets, strict=False) for s in ("left", "right")
+        ]
+        left = np.where(leaf, here, np.concatenate(glob[0::2]))
+        right = np.where(leaf, here, np.concatenate(glob[1::2]))
+        self.children = np.stack([left, right], axis=1).ravel().astype(np.int32)
+        missing_left = np.concatenate([t["missing_left"] for t in trees]).astype(bool)
+        # nan is read as -inf where it goes left and +inf where it goes right (columns n..2n-1)
+        self.column = np.where(leaf, 0, np.where(missing_left, feature, feature + n_features)).astype(
+            np.int32
         )
-        self.right = np.where(
-            leaf,
-            here,
-            np.concatenate([np.asarray(t["right"]) + o for t, o in zip(trees, self.roots, strict=True)]),
-        )
+        threshold = np.concatenate([t["threshold"] for t in trees]).astype(np.float64)
+        threshold = np.where(np.isinf(threshold), np.finfo(np.float64).max, threshold)  # 'nan only' splits
+        self.threshold = np.where(leaf, np.inf, threshold)
         self.value = np.concatenate([t["value"] for t in trees]).astype(np.float64)
-        self.depth = int(data.get("depth") or max(len(t["value"]) for t in trees))
+        self.depth = int(data.get("depth") or max(sizes))
+        self.feature = np.where(leaf, -1, feature)
+        self.nan_left = missing_left
 
-    def raw(self, rows: Sequence[Sequence[float]]) -> Any:
-        """The trees' summed log-odds for each row (columns in ``self.features`` order)."""
+    def contributions(self, row: Sequence[float]) -> tuple[float, dict[int, float]]:
+        """How each feature moved one row's log-odds: along each tree's path, the change of the node value
+        goes to the feature the node splits on (Saabas). Returns (the start: baseline + the roots' values,
+        {feature index: log-odds}); their sum is ``raw``."""
+        start = self.baseline
+        out: dict[int, float] = {}
+        for root in self.roots.tolist():
+            node = root
+            start += float(self.value[node])
+            while self.feature[node] >= 0:
+                f = int(self.feature[node])
+                value = row[f]
+                left = value <= self.threshold[node] if value == value else bool(self.nan_left[node])
+                child = int(self.children[node * 2 + (0 if left else 1)])
+                out[f] = out.get(f, 0.0) + float(self.value[child] - self.value[node])
+                node = child
+        return start, out
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """The trees' summed log-odds for each row of ``x`` (columns in feature order)."""
         import numpy as np
 
-        x = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.features))
-        flat = x.ravel()
-        start = (np.arange(x.shape[0]) * x.shape[1])[None, :]
-        node = np.repeat(self.roots[:, None], x.shape[0], axis=1)
-        for _ in range(self.depth):
-            value = flat[start + self.feature[node]]
-            go_left = (value <= self.threshold[node]) | (np.isnan(value) & self.missing_left[node])
-            node = np.where(go_left, self.left[node], self.right[node])
-        return self.baseline + self.value[node].sum(axis=0)
+        out = np.empty(len(x))
+        for start in range(0, len(x), _CHUNK):
+            chunk = x[start : start + _CHUNK]
+            gone = np.isnan(chunk)
+            both = np.concatenate([np.where(gone, -np.inf, chunk), np.where(gone, np.inf, chunk)], axis=1)
+            flat = both.ravel()
+            row = (np.arange(len(chunk), dtype=np.int64) * both.shape[1])[None, :]
+            node = np.repeat(self.roots[:, None], len(chunk), axis=1)
+            for _ in range(self.depth):
+                go_right = flat[row + self.column[node]] > self.threshold[node]
+                node = self.children[node * 2 + go_right]
+            out[start : start + len(chunk)] = self.value[node].sum(axis=0)
+        return self.baseline + out
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        """Match probability for each row."""
+
+@dataclass
+class WordWeights:
+    """Learned weight of each title word when both titles have it (``shared``) and when only one has it
+    (``only``): the pair's ``words`` feature is ``bias`` + the weights of its words (unknown words weigh 0)."""
+
+    bias: float
+    shared: dict[str, float]
+    only: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bias": self.bias, "shared": self.shared, "only": self.only}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> WordWeights | None:
+        return cls(float(data["bias"]), dict(data["shared"]), dict(data["only"])) if data else None
+
+
+@dataclass
+class PairModel:
+    """One fitted matcher: feature names, trees, word weights and the settings chosen with them."""
+
+    data: dict[str, Any]
+    version: str
+    trees: TreeModel = field(repr=False)
+    words: WordWeights | None = field(repr=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PairModel:
+        text = dump(data)
+        version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        return cls(
+            data, version, TreeModel(data, len(data["features"])), WordWeights.from_dict(data["words"])
+        )
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.data["features"])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """``threshold``, ``vetoes`` (variant attributes), ``identity_vetoes`` chosen when fitting."""
+        return dict(self.data["settings"])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self.data.get("meta", {}))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        if len(rows) == 0:
-            return []
-        z = np.clip(self.raw(rows), -50.0, 50.0)
-        return (1.0 / (1.0 + np.exp(-z))).tolist()
+        if len(x) == 0:
+            return np.zeros(0)
+        return 1.0 / (1.0 + np.exp(-np.clip(self.trees.raw(x), -50.0, 50.0)))
+
+
+def dump(data: dict[str, Any]) -> str:
+    """The canonical text of a model (what is written, hashed and compared)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+_REGISTERED: dict[str, PairModel] = {}
+
+
+def register_model(model: PairModel, name: str | None = None) -> str:
+    """Make an in-memory model (fitted now, or read from a database) loadable by name; returns the name."""
+    name = name or f"local-{model.version}"
+    _REGISTERED[name] = model
+    return name
+
+
+def model_path(name: str) -> Path:
+    return MODELS_DIR / f"{name.removesuffix('.json')}.json"
 
 
 @lru_cache(maxsize=8)
-def load_model(name: str) -> TreeModel:
-    """The tree model ``matching/models/<name>`` (cached)."""
-    path = MODELS_DIR / name
+def _load_file(path: Path) -> PairModel:
+    try:
+        return PairModel.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"matcher model {path} is not readable: {exc}") from None
+
+
+def load_model(name: str = DEFAULT_MODEL) -> PairModel:
+    """A registered model, else ``matching/models/<name>.json`` (cached)."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    path = model_path(name)
     if not path.exists():
-        raise FileNotFoundError(f"matcher model {path} not found (MatchConfig.model = {name!r})")
-    return TreeModel(json.loads(path.read_text(encoding="utf-8")))
-
-
-def export_hgb(clf: Any, features: Sequence[str], meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A fitted binary ``HistGradientBoostingClassifier`` as the JSON structure ``TreeModel`` reads."""
-    trees, depth = [], 1
-    for (predictor,) in clf._predictors:  # one tree per iteration for a binary classifier
-        nodes = predictor.nodes
-        if (nodes["is_categorical"] != 0).any():
-            raise ValueError("categorical splits are not exported")
-        leaf = nodes["is_leaf"] != 0
-        trees.append(
-            {
-                "feature": [
-                    -1 if is_leaf else int(f) for f, is_leaf in zip(nodes["feature_idx"], leaf, strict=True)
-                ],
-                "threshold": [
-                    0 if is_leaf else float(t)
-                    for t, is_leaf in zip(nodes["num_threshold"], leaf, strict=True)
-                ],
-                "missing_left": [int(m) for m in nodes["missing_go_to_left"]],
-                "left": [int(x) for x in nodes["left"]],
-                "right": [int(x) for x in nodes["right"]],
-                "value": [
-                    round(float(v), 6) if is_leaf else 0
-                    for v, is_leaf in zip(nodes["value"], leaf, strict=True)
-                ],
-            }
-        )
-        depth = max(depth, int(nodes["depth"].max()) + 1)
-    baseline = float(clf._baseline_prediction.ravel()[0])
-    return {
-        "features": list(features),
-        "baseline": baseline,
-        "depth": depth,
-        "trees": trees,
-        "meta": meta or {},
-    }
-
-
-def fit_hgb(rows: Any, labels: Sequence[int], **params: Any) -> Any:
-    """Fit scikit-learn's gradient boosting deterministically (fixed seed, no early stopping)."""
-    import numpy as np
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    x = np.array(rows, dtype=np.float64)
-    x[:, np.isnan(x).all(axis=0)] = 0.0  # a signal absent from the whole split: scikit-learn cannot bin it
-    settings = {
-        "learning_rate": 0.05,
-        "max_iter": 300,
-        "max_leaf_nodes": 15,
-        "l2_regularization": 1.0,
-        "early_stopping": False,
-        "random_state": 0,
-        **params,
-    }
-    return HistGradientBoostingClassifier(**settings).fit(x, np.asarray(labels))
-
-
-def save_model(name: str, data: dict[str, Any]) -> Path:
-    MODELS_DIR.mkdir(exist_ok=True)
-    path = MODELS_DIR / name
-    path.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
-    load_model.cache_clear()
-    return path
+        raise ModelError(f"matcher model {name!r} not found ({path})")
+    return _load_file(path)

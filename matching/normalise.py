@@ -271,6 +271,8 @@ def _storage(m: re.Match[str]) -> str:
     unit = m.group(2).upper()
     if unit == "G" and (m.group(2) == "g" or m.group(1) in ("2", "3", "4", "5")):
         return m.group(0)  # lower-case g: grams (weight rule); 4G/5G: a network, not storage
+    if unit == "T" and float(m.group(1)) > 64:
+        return m.group(0)  # '7274t' is a model code, not 7274 TB
     unit = {"T": "TB", "G": "GB"}.get(unit, unit)
     return f" {_num(m.group(1))}{unit.lower()} "
 

@@ -23,7 +23,6 @@ from .config import MatchConfig
 from .forking import fork_map
 from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
 from .identity import Identity
-from .identity import conflict as identity_conflict
 from .overrides import Overrides
 from .prepare import Prepared
 from .scoring import method_of, score_pairs
@@ -133,7 +132,7 @@ def _decide(
         return
     a, b = prepared[i], prepared[j]
     undecided = overrides.decision(a.key, b.key) is None
-    why = identity_conflict(ids[i], ids[j])
+    why = config.identity_rule().veto(ids[i], ids[j], p)  # the checks chosen with the pair model
     if why:
         out.identity_vetoes += 1
         if undecided:

@@ -44,6 +44,14 @@ class Prepared:
     desc: str = ""
     """The description folded, lower-cased, letters and digits only (first 4,000 characters): where a model
     code missing from the title is looked for."""
+    mpn: str | None = None
+    """The model number the shop states (``OfferRecord.mpn``, else a stated ``mpn``/``型号``/``货号``),
+    lower-cased letters and digits only."""
+
+
+def squashed_mpn(mpn: str | None) -> str | None:
+    """A stated model number as the features compare it: folded, lower-cased letters and digits only."""
+    return "".join(ch for ch in fold(mpn).lower() if ch.isalnum()) or None if mpn else None
 
 
 def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
@@ -92,6 +100,7 @@ def prepare(record: OfferRecord, cjk: str = "bigram") -> Prepared:
         price=record.price,
         category=record.category,
         desc=_condense(record.description),
+        mpn=squashed_mpn(mpn),
     )
 
 

@@ -114,6 +114,8 @@ def run_match(
 ) -> MatchReport:
     """Match the stored offers: only what changed since the last match (``full``: everything again), on
     ``workers`` processes (default: every usable core)."""
+    from service.model import configured  # it reads this module's record_of
+
     started = time.monotonic()
     config = load_config(config_path)
     if workers is not None and workers < 1:
@@ -121,6 +123,8 @@ def run_match(
     workers = workers or usable_cores()
     con = connect(db_path)
     try:
+        if config_path is None:  # the model fitted with the merchandiser's decisions, when one is active
+            config = configured(con, config)
         state = match_state(con)
         why_full = "--full" if full else _why_full(state, config)
         run_id = new_run_id()

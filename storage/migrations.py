@@ -240,3 +240,20 @@ CREATE TABLE match_edges (
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        7,
+        "matcher models re-fitted with the merchandiser's decisions (the run's config names the model version)",
+        """
+CREATE TABLE match_models (
+    version VARCHAR PRIMARY KEY,        -- content hash of the model (as in MatchConfig.model_version)
+    created_at TIMESTAMPTZ NOT NULL,
+    decisions INTEGER NOT NULL,         -- how many confirm/split decisions it learned from
+    active BOOLEAN NOT NULL,            -- the model `bijia match` uses (none active: the shipped default)
+    summary JSON NOT NULL,              -- what it was fitted and chosen on, its valid F1 per set
+    model JSON NOT NULL                 -- the model itself (matching/models/default.json format)
+);
+""",
+    )
+)

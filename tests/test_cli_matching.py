@@ -126,3 +126,59 @@ def test_product_brand_is_counted_across_languages_and_shown_in_latin(db_path, o
         con.close()
     assert brands["A1"] == brands["A2"] == brands["A3"] == "Apple"
     assert brands["H1"] == brands["H2"] == "华为"
+
+
+def test_eval_matching_on_a_deepmatcher_folder_writes_nothing(tmp_path):
+    from tests.test_matching_tuning import write_deepmatcher
+
+    folder = tmp_path / "shops"
+    write_deepmatcher(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    args = ["eval-matching", str(folder), "--columns", "title=name,brand=manufacturer,mpn=modelno,price=cost"]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["model"] == "default" and report["pairs"] > 20 and report["f1"] > 0.8
+    assert sorted(p.name for p in folder.iterdir()) == before
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 1 and "add --fit" in result.stderr and not (tmp_path / "m.json").exists()
+    result = runner.invoke(app, ["eval-matching", str(folder), "--columns", "title=nom"])
+    assert result.exit_code == 1 and "no column 'nom' (title)" in result.stderr
+
+
+def _run_config(db_path) -> dict:
+    con = connect(db_path, read_only=True)
+    try:
+        [row] = con.execute(
+            "SELECT config FROM runs WHERE kind = 'match' ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return json.loads(row[0])
+
+
+@pytest.mark.slow
+def test_review_decisions_refit_the_model_that_match_then_uses(crawled_db):
+    """`bijia model fit` learns from confirm/split decisions (a quick fit: demo pairs, one tree setting), is
+    stored in the database as the active model, and the next `bijia match` records its version."""
+    pytest.importorskip("sklearn", reason="fitting needs scikit-learn")
+    from matching.tuning.fit import TREE_GRID
+    from service.model import model_fit, model_list
+
+    runner.invoke(app, ["match", "--db", str(crawled_db)])
+    shipped = _run_config(crawled_db)["model_version"]
+    runner.invoke(app, ["review", "split", "techmall/3", "woomart/12", "--db", str(crawled_db)])
+    runner.invoke(app, ["review", "confirm", "techmall/1", "jingxuan/JX1", "--db", str(crawled_db)])
+    report = model_fit(crawled_db, sources=["demo"], grid=TREE_GRID[:1])
+    assert (report.confirmed, report.split) == (1, 1) and report.version != shipped
+    assert runner.invoke(app, ["match", "--db", str(crawled_db)]).exit_code == 0
+    assert _run_config(crawled_db)["model_version"] == report.version
+    rows = {r["version"]: r for r in model_list(crawled_db)}
+    assert rows[report.version]["active"] and rows[report.version]["products"] > 0
+    assert not rows[shipped]["active"] and rows[shipped]["products"] == 0  # the products of the last match
+    result = runner.invoke(app, ["model", "use", "default", "--db", str(crawled_db)])
+    assert result.exit_code == 0
+    runner.invoke(app, ["match", "--db", str(crawled_db)])
+    assert _run_config(crawled_db)["model_version"] == shipped
+    result = runner.invoke(app, ["model", "use", "nope", "--db", str(crawled_db)])
+    assert result.exit_code == 1 and "no stored model 'nope'" in result.stderr

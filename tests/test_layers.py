@@ -43,7 +43,6 @@ DEMO_USERS = (
     "commands",
     "matching.tuning",
     "demo",
-    "matching.evaluate",  # until the tuning code moves to matching/tuning (issue 11)
 )
 HEAVY = (
     "scrapy",

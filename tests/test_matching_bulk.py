@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from demo.records import listing_records
 from matching import MatchConfig, OfferRecord, match_offers
 from matching.bulk import normalise_titles
 from matching.columns import materialise, prepare_rows
-from matching.evaluate import DatasetMissing, demo_listing_records, load
 from matching.identity import identity_of
 from matching.normalise import normalise_title
 from matching.prepare import prepare
+from matching.tuning.datasets import DatasetMissing, load
 
 catalogue = pytest.importorskip("demo.catalogue", reason="demo.catalogue (the generator) is not built yet")
 
@@ -27,11 +28,13 @@ ODD = [
     "0:L bottle 100G 雀巢 Milo",
     "阿迪达斯originals Samba EU 42 黑色",
     "Coca Cola Zero 330ml ×24罐装",
+    "Avery labels 2/3 x 3-7/16 inch 450 pack",
+    "Bosch 7274t router 8g/512g",
 ]
 
 
 def _records() -> list[OfferRecord]:
-    records, _ = demo_listing_records(catalogue.generate_catalogue, 1500, 17)
+    records, _ = listing_records(1500, 17)
     records += [
         OfferRecord(f"odd/{k}", "odd", t, mpn="WH-1000XM5" if k % 2 else None, attributes={"颜色": "黑色"})
         for k, t in enumerate(ODD)

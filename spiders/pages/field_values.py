@@ -18,8 +18,8 @@ from core.values import availability, gtin
 from spiders.pages._common import clean
 
 Fragment = dict[str, Any]
-_RELATIVE = re.compile(r"^[\w-]+(?:/|$)")
-_PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
+RELATIVE = re.compile(r"^[\w-]+(?:/|$)")
+PLAIN = re.compile(r"^\d+(?:\.\d+)?$")
 _UNCLEAN = re.compile(r"^\s|\s$|\s\s|[\t\n\r\f\v\xa0\u3000]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _QTY = re.compile(
@@ -72,9 +72,17 @@ def text(value: Any) -> str | None:
     raw = value if isinstance(value, str) else str(value)
     if "<" in raw:
         raw = _TAG.sub("", raw)
-    if "&" not in raw and not _UNCLEAN.search(raw):  # already clean text: skip the unescape and collapse
+    if "&" not in raw and tidy(raw):  # already clean text: skip the unescape and collapse
         return raw or None
     return clean(raw)
+
+
+def tidy(raw: str) -> bool:
+    """Whether ``raw`` has no whitespace to collapse or strip. A printable text's only whitespace is the
+    space (every other whitespace character is unprintable): three substring tests, no regex."""
+    if raw.isprintable():
+        return not raw or (raw[0] != " " and raw[-1] != " " and "  " not in raw)
+    return not _UNCLEAN.search(raw)
 
 
 def price_fragment(field: str, value: Any, hint: str | None, scale: Decimal | None) -> Fragment:
@@ -86,7 +94,7 @@ def price_fragment(field: str, value: Any, hint: str | None, scale: Decimal | No
     raw = text(value)
     if raw is None:
         return {}
-    if _PLAIN.match(raw):  # "5999.00": a number written as text, no currency to read
+    if PLAIN.match(raw):  # "5999.00": a number written as text, no currency to read
         return {field: number(raw, scale), f"{field}_raw": raw}
     parsed = parse_price(raw, hint)
     out: Fragment = {field: parsed.amount, f"{field}_raw": raw}
@@ -100,7 +108,7 @@ def shipping_fragment(value: Any, hint: str | None, scale: Decimal | None) -> Fr
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return {"shipping": number(value, scale), "shipping_raw": str(value)}
     raw = text(value)
-    if raw and _PLAIN.match(raw):  # "3.00": a fee written as text
+    if raw and PLAIN.match(raw):  # "3.00": a fee written as text
         return {"shipping": number(raw, scale), "shipping_raw": raw}
     return {"shipping": parse_shipping(raw, hint), "shipping_raw": raw} if raw else {}
 
@@ -109,7 +117,9 @@ def stock_fragment(value: Any) -> Fragment:
     """A boolean, a quantity (0 = out of stock), or stock words (有货/无货/仅剩3件/in stock/sold out)."""
     if isinstance(value, bool):
         return {"in_stock": value}
-    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, Decimal) and not value.is_finite():  # NaN, Infinity: no quantity
+        return {}
+    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.strip().isdecimal()):
         qty = int(value)
         return {"in_stock": qty > 0, "stock_qty": qty}
     raw = text(value)
@@ -159,8 +169,11 @@ def unit_attributes(value: Any) -> dict[str, str]:
 
 def texts(values: Any) -> list[str]:
     """Every text of a value or list of values, once each, in order (promotion tags)."""
-    items = values if isinstance(values, list) else [values]
-    return list(dict.fromkeys(t for v in items if (t := text(v))))
+    found: dict[str, None] = {}  # ordered, once each
+    for value in values if isinstance(values, list) else [values]:
+        if found_text := text(value):
+            found[found_text] = None
+    return list(found)
 
 
 def url_value(value: Any, page_url: str, base_url: str, templated: bool) -> str | None:
@@ -172,7 +185,7 @@ def url_value(value: Any, page_url: str, base_url: str, templated: bool) -> str 
     if raw.startswith(("https://", "http://")):
         return raw
     base = base_url if templated else page_url
-    if templated and base.endswith("/") and _RELATIVE.match(raw):  # "store/101/…" under the shop's folder
+    if templated and base.endswith("/") and RELATIVE.match(raw):  # "store/101/…" under the shop's folder
         return base + raw
     return urljoin(base, raw)
 

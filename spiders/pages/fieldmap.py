@@ -5,7 +5,8 @@
     offers = plan.offers(plan.document(text), page_url)
 
 Expressions are compiled once per map. Simple dotted JSON paths (``price.current``) are read with dict
-look-ups, which give what JMESPath gives for them, only faster.
+look-ups, which give what JMESPath gives for them, only faster. The reading of every field of an item is
+one generated function per map (``fieldmap_code``); ``Field.raw`` reads one field on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import jmespath
@@ -26,23 +27,13 @@ from parsel.csstranslator import HTMLTranslator
 from core.encoding import to_text
 from core.offer import Offer
 from crawler.config import Marketplace
-from crawler.fieldmap_config import SCOPES, FieldMap, FieldRule, FieldValue, is_xpath
+from crawler.fieldmap_config import FieldMap, FieldRule, FieldValue, is_xpath, template_pattern
 from spiders.pages._common import clean, url_path
 from spiders.pages.embedded import parse_json, script_json
-from spiders.pages.field_values import (
-    DEFAULT_PROCESSOR,
-    Fragment,
-    fragment,
-    text,
-    texts,
-    unit_attributes,
-    url_value,
-)
+from spiders.pages.field_values import DEFAULT_PROCESSOR, Fragment, text
+from spiders.pages.fieldmap_code import ValuesFunction, dotted_steps, split_scope, values_function
 
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[-?\d+\])*)*$")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _CSS = HTMLTranslator()
-_TEXT, _URL, _LIST = 1, 2, 3
 Getter = Callable[[Any, "Scope"], Any]
 
 
@@ -71,20 +62,11 @@ def _dotted(steps: list[str | int], obj: Any) -> Any:
     return obj
 
 
-def _steps(path: str) -> list[str | int]:
-    return [
-        int(p[1:-1]) if p.startswith("[") else p
-        for p in re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\[-?\d+\]", path)
-    ]
-
-
 def json_getter(expression: str) -> Getter:
-    scope = next((s for s in SCOPES if expression.startswith(s)), "")
-    body = expression[len(scope) :]
-    search: Callable[[Any], Any] = (
-        partial(_dotted, _steps(body)) if _DOTTED.match(body) else jmespath.compile(body).search
-    )
-    if "." not in body and "[" not in body and _DOTTED.match(body):  # one key: the common case, kept cheap
+    scope, body = split_scope(expression)
+    steps = dotted_steps(body)
+    search: Callable[[Any], Any] = partial(_dotted, steps) if steps else jmespath.compile(body).search
+    if steps and len(steps) == 1:  # one key: the common case, kept cheap
         if scope == "$each.":
             return lambda item, s: s.each.get(body) if isinstance(s.each, dict) else None
         if scope == "$page.":
@@ -153,6 +135,10 @@ class FieldReader:
     """Reads only the page, the ``each`` element or a constant: the same for every item of a page."""
     keep_list: bool = False
     """The ``list`` processor's reader: every match, not the first."""
+    expression: str | None = None
+    """The JMESPath of the getter (JSON maps)."""
+    pattern: str | None = None
+    """The template as a ``str.format`` pattern: ``{0}``… the placeholders in order, ``{value}`` the value."""
 
     def read(self, item: Any, scope: Scope) -> Any:
         value = self.const if self.getter is None else self.getter(item, scope)
@@ -169,20 +155,6 @@ class FieldReader:
         if self.template is not None and (value is not None or self.getter is None):
             value = self._fill(value, item, scope)
         return value
-
-    def __post_init__(self) -> None:
-        # "{$parent.title} - {name}" → "{0} - {1}" once, filled with str.format on each read
-        self.names = list(self.placeholders)
-        self.pattern = (
-            _PLACEHOLDER.sub(
-                lambda m: "{value}" if not m.group(1) else f"{{{self.names.index(m.group(1))}}}",
-                self.template.replace("{{", "\0").replace("}}", "\1"),
-            )
-            .replace("\0", "{{")
-            .replace("\1", "}}")
-            if self.template is not None
-            else None
-        )
 
     def _fill(self, value: Any, item: Any, scope: Scope) -> str | None:
         parts = []
@@ -213,15 +185,6 @@ class Field:
         self.direct: Getter | None = only.getter if plain and only is not None and not listed else None
         """The getter itself when the field is one plain expression (most fields): no per-read steps."""
         self.page_wide = all(r.page_wide for r in self.readers)
-        self.kind = (
-            _LIST
-            if self.processor == "list"
-            else _URL
-            if self.processor == "url"
-            else _TEXT
-            if self.processor == "text" and self.name != "currency"
-            else 0
-        )
 
     @staticmethod
     def _as_list(value: Any) -> list[Any]:
@@ -263,7 +226,9 @@ def _reader(spec: str | FieldRule, json: bool, every: bool = False) -> FieldRead
     """One alternative of a field; ``every`` (the ``list`` processor) keeps every match."""
     if isinstance(spec, str):
         plain = json_getter(spec) if json else html_getter(spec, every=every)
-        return FieldReader(plain, page_wide=_page_wide([spec]), keep_list=every)
+        return FieldReader(
+            plain, page_wide=_page_wide([spec]), keep_list=every, expression=spec if json else None
+        )
     getter: Getter | None = None
     if spec.path is not None:
         getter = json_getter(spec.path)
@@ -271,11 +236,8 @@ def _reader(spec: str | FieldRule, json: bool, every: bool = False) -> FieldRead
         getter = html_getter(spec.css or spec.xpath or "", spec.attr, every or spec.join is not None)
     elif spec.attr is not None:
         getter = html_getter(f"@{spec.attr}")
-    placeholders = {
-        p: (json_getter(p) if json else html_getter(p))
-        for p in _PLACEHOLDER.findall(spec.template or "")
-        if p
-    }
+    pattern, names = template_pattern(spec.template) if spec.template is not None else (None, [])
+    placeholders = {p: (json_getter(p) if json else html_getter(p)) for p in names}
     expressions = [e for e in (spec.path, spec.css, spec.xpath) if e is not None] + list(placeholders)
     return FieldReader(
         getter,
@@ -286,6 +248,8 @@ def _reader(spec: str | FieldRule, json: bool, every: bool = False) -> FieldRead
         spec.const,
         page_wide=spec.attr is None and _page_wide(expressions),
         keep_list=every,
+        expression=spec.path,
+        pattern=pattern,
     )
 
 
@@ -332,63 +296,51 @@ class MapPlan:
             return [i for i in found or [] if isinstance(i, dict)]
         return list(found)
 
-    def values(
-        self,
-        item: Any,
-        doc: Document,
-        each: Any = None,
-        parent: Any = None,
-        *,
-        fields: list[Field] | None = None,
-        page_wide: Fragment | None = None,
-    ) -> Fragment:
-        """The ``Offer`` keyword arguments one item gives (before defaults); ``page_wide`` holds the values
-        of the fields that are the same for every item of the page, read once."""
-        scope = Scope(doc.root, parent, each)
-        out: Fragment = dict(page_wide) if page_wide else {}
-        hint, base = self.marketplace.currency, self.marketplace.base_url
-        for spec in self.fields if fields is None else fields:
-            if spec.direct is not None:  # one plain expression: read it here, without the general steps
-                raw, templated = spec.direct(item, scope), False
-                if isinstance(raw, list):
-                    raw = next((v for v in raw if v not in (None, "", [], {})), None)
-            else:
-                raw, templated = spec.raw(item, scope)
-            if raw is None or raw == "":
-                continue
-            kind = spec.kind
-            if kind == _TEXT:
-                out[spec.name] = text(raw)
-            elif kind == _URL:
-                out[spec.name] = url_value(raw, doc.url, base, templated)
-            elif kind == _LIST:
-                out[spec.name] = texts(raw)
-            else:
-                out.update(fragment(spec.name, spec.processor, raw, hint=hint, scale=spec.scale))
-        attributes: dict[str, str] = {}
-        for spec in self.attributes if item is not None else []:
-            raw, _ = spec.raw(item, scope)
-            if raw is None:
-                continue
-            if spec.processor == "unit":
-                attributes.update(unit_attributes(raw))
-            elif (value := text(raw)) is not None:
-                attributes[spec.name] = value
-        if attributes:
-            out["attributes"] = attributes
+    def __post_init__(self) -> None:
+        # two generated functions: the fields that are the same for every item of a page (read once per
+        # page), and the others with the attributes (read per item)
+        self.read_page = self.compiled([f for f in self.fields if f.page_wide], [])
+        self.read_item = self.compiled([f for f in self.fields if not f.page_wide], self.attributes)
+
+    def compiled(self, fields: list[Field], attributes: list[Field]) -> ValuesFunction:
+        return values_function(
+            fields,
+            attributes,
+            json=self.json,
+            hint=self.marketplace.currency,
+            base=self.marketplace.base_url,
+            scope_type=Scope,
+        )
+
+    @cached_property
+    def read_all(self) -> ValuesFunction:
+        """Every field in the map's order, and the attributes (compiled when first needed)."""
+        return self.compiled(self.fields, self.attributes)
+
+    def values(self, item: Any, doc: Document, each: Any = None) -> Fragment:
+        """The ``Offer`` keyword arguments ``item`` gives (before defaults), every field read in the map's
+        order (on a detail page, the whole page is the item)."""
+        out: Fragment = {}
+        self.read_all(item, doc.root, None, each, out, doc.url)
         return out
 
     def item_values(self, doc: Document, each: Any = None) -> Iterator[tuple[Any, Fragment]]:
-        """(item, values) for every item of the page (every variant of every item with ``variants``)."""
-        per_item = [f for f in self.fields if not f.page_wide]
-        page_wide = self.values(None, doc, each, fields=[f for f in self.fields if f.page_wide])
+        """(item, the ``Offer`` keyword arguments it gives, before defaults) for every item of the page
+        (every variant of every item with ``variants``)."""
+        page, url, read_item = doc.root, doc.url, self.read_item
+        page_wide: Fragment = {}
+        self.read_page(None, page, None, each, page_wide, url)
         for item in self.items(doc):
             if self.variants is None:
-                yield item, self.values(item, doc, each, fields=per_item, page_wide=page_wide)
+                values = dict(page_wide)
+                read_item(item, page, None, each, values, url)
+                yield item, values
                 continue
-            for variant in self.variants(item, Scope(doc.root, None, each)) or []:
+            for variant in self.variants(item, Scope(page, None, each)) or []:
                 if isinstance(variant, dict):
-                    yield variant, self.values(variant, doc, each, item, fields=per_item, page_wide=page_wide)
+                    values = dict(page_wide)
+                    read_item(variant, page, item, each, values, url)
+                    yield variant, values
 
     def offers(self, doc: Document, each: Any = None) -> list[Offer]:
         """Every offer on the page, once each (by listing id)."""
@@ -449,21 +401,21 @@ def _items_getter(expression: str) -> Getter:
 def make_offer(values: Fragment, m: Marketplace, page_url: str) -> Offer | None:
     """An ``Offer`` from an item's values; ``None`` for an item with neither a title nor a price (a
     banner or an ad slot in the list). A coupon price not below the price is no coupon."""
-    title = values.get("title") or ""
-    if not title and values.get("price") is None and not values.get("price_raw"):
+    kwargs = dict(values)
+    title = kwargs.pop("title", None) or ""
+    scraped_url, listing_id = kwargs.pop("url", None), kwargs.pop("listing_id", None)
+    price = kwargs.get("price")
+    if not title and price is None and not kwargs.get("price_raw"):
         return None
-    url = values.get("url") or page_url
-    listing_id = values.get("listing_id") or (url_path(url) if values.get("url") else title)
+    url = scraped_url or page_url
+    listing_id = listing_id or (url_path(url) if scraped_url else title)
     if not listing_id:
         return None
-    final, price = values.get("final_price"), values.get("price")
+    final, list_price = kwargs.get("final_price"), kwargs.get("list_price")
     if final is not None and price is not None and final >= price:
-        values = {**values, "final_price": None, "final_price_raw": None}
-    list_price = values.get("list_price")
+        kwargs["final_price"] = kwargs["final_price_raw"] = None
     if list_price is not None and price is not None and list_price <= price:
-        values = {**values, "list_price": None, "list_price_raw": None}
-    kwargs = dict(values)
-    for key in ("title", "url", "listing_id"):
-        kwargs.pop(key, None)
-    kwargs.setdefault("currency", m.currency)
+        kwargs["list_price"] = kwargs["list_price_raw"] = None
+    if "currency" not in kwargs:
+        kwargs["currency"] = m.currency
     return Offer(marketplace=m.name, listing_id=str(listing_id), url=url, title=title, **kwargs)
