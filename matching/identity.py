@@ -25,6 +25,7 @@ from .normalise import (
     _PLUS,
     BRAND_ALIASES,
     COLOURS,
+    LATIN_STOP_WORDS,
     canonical_units,
     fold,
     strip_marketing,
@@ -67,34 +68,9 @@ _COLOUR_PHRASE = re.compile(
     )
     + r")\b"
 )
-_STOP = frozenset(
-    {
-        "official",
-        "genuine",
-        "new",
-        "brand",
-        "authentic",
-        "store",
-        "sale",
-        "hot",
-        "shipping",
-        "the",
-        "with",
-        "and",
-        "for",
-        "in",
-        "of",
-        "w",
-        "by",
-        "pack",
-        "ram",
-        "ssd",
-        "行货",
-        "标配",
-        "款",
-        "装",
-    }
-)
+_STOP = (LATIN_STOP_WORDS - {"original", "free"}) | {"pack", "ram", "ssd", "行货", "标配", "款", "装"}
+"""Words that say nothing about which product it is: the normaliser's stop words but "original" and "free"
+(kept as identity words), and pack/RAM/SSD words (attributes, read apart)."""
 _BRAND_WORDS: dict[str, frozenset[str]] = {}
 for _alias, _brand in BRAND_ALIASES.items():
     _BRAND_WORDS.setdefault(_brand, frozenset())
