@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -97,10 +98,12 @@ class _Csr:
     def __init__(self, sets: list[list[int]], width: int) -> None:
         import numpy as np
 
-        lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
         self.indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        self.ids = np.fromiter((i for s in sets for i in sorted(s)), dtype=np.int64, count=int(lengths.sum()))
-        self.keys = np.repeat(np.arange(len(sets), dtype=np.int64), lengths) * width + self.ids
+        base = np.repeat(np.arange(len(sets), dtype=np.int64), lengths) * width
+        self.keys = np.fromiter(chain.from_iterable(sets), dtype=np.int64, count=int(lengths.sum())) + base
+        self.keys.sort()  # by record, then id (ids < width)
+        self.ids = self.keys - base
         self.width = width
 
     def count(self, rows: np.ndarray) -> np.ndarray:
@@ -129,14 +132,33 @@ class _Csr:
         return (self.keys[at] == query) & (ids >= 0)
 
 
-def _spans(seq: list[str]) -> set[str]:
+def _spans(seq: list[str], sought: set[str], starts: set[str]) -> set[str]:
+    """Runs of 2 … ``MAX_SPAN`` consecutive tokens glued together (24 characters at most) that are ``sought``
+    (a run stops growing once no sought string ``starts`` with it)."""
     out = set()
-    for k in range(2, MAX_SPAN + 1):
-        for s in range(len(seq) - k + 1):
-            glued = "".join(seq[s : s + k])
-            if len(glued) <= 24:
+    for s in range(len(seq) - 1):
+        glued = seq[s]
+        for token in seq[s + 1 : s + MAX_SPAN]:
+            glued += token
+            if len(glued) > 24 or glued not in starts:
+                break
+            if glued in sought:
                 out.add(glued)
     return out
+
+
+def _sought(prepared: Sequence[Prepared], tokens: list[str]) -> tuple[set[str], set[str]]:
+    """Every string a title is searched for (``RecordTable.look``: tokens, codes, MPNs, brands) and their
+    beginnings: a glued span that is none of them can never be found, so it is not kept (most spans of
+    Chinese bigrams)."""
+    sought = set(tokens)
+    for p in prepared:
+        sought.update(p.codes)
+        if p.mpn:
+            sought.add(p.mpn)
+        if p.brand:
+            sought.add(p.brand.replace(" ", ""))
+    return sought, {x[:k] for x in sought for k in range(2, len(x) + 1)}
 
 
 def _objects(values: list[str]) -> np.ndarray:
@@ -167,11 +189,12 @@ class RecordTable:
         tok = [ids.many(sorted(p.tokens)) for p in prepared]
         names = list(ids.ids)
         width_tokens = len(names)
+        sought, starts = _sought(prepared, names)
         look, code, dcode, kvk, kvi, scalars = [], [], [], [], [], []
         for p, t in zip(prepared, tok, strict=True):
             c = ids.many(sorted(p.codes))
             code.append(c)
-            look.append(sorted({*t, *c, *ids.many(sorted(_spans(p.norm.split())))}))
+            look.append([*{*t, *c, *ids.many(sorted(_spans(p.norm.split(), sought, starts)))}])
             dcode.append(ids.many(sorted(p.desc_codes)))
             kvk.append(ids.many("k:" + k for k in sorted(p.kv)))
             kvi.append(ids.many(f"k:{k}={v}" for k, v in sorted(p.kv.items())))
@@ -222,10 +245,16 @@ class RecordTable:
         def array(values: Iterable[float | bool], dtype: type) -> np.ndarray:
             return np.array([*values, 0], dtype=dtype)
 
-        self.idf = array((vocab.idf(x) for x in names), np.float64)
-        self.digit = array((any(ch.isdigit() for ch in x) for x in names), bool)
+        self.idf = array(map(vocab.idf, names), np.float64)
         self.bare = array((x.isdigit() for x in names), bool)
-        self.word = array((_is_word(x) and x not in VARIANT_WORDS for x in names), bool)
+        self.digit = array((not x.isalpha() and any(ch.isdigit() for ch in x) for x in names), bool)
+        self.word = array(
+            (
+                not d and _is_word(x) and x not in VARIANT_WORDS
+                for x, d in zip(names, self.digit[:-1], strict=True)
+            ),
+            bool,
+        )
         shared, only = (words.shared, words.only) if words else ({}, {})
         self.w_shared = array((shared.get(x, 0.0) for x in names), np.float64)
         self.w_only = array((only.get(x, 0.0) for x in names), np.float64)
