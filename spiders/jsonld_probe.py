@@ -25,9 +25,8 @@ def discover_sitemaps(base_url: str, get: Get) -> list[str]:
     parts = urlsplit(base_url)
     robots = get(f"{parts.scheme}://{parts.netloc}/robots.txt")
     listed = _SITEMAP_LINE.findall(robots.body.decode("utf-8", "replace")) if robots.ok else []
-    listed = [
-        u for u in listed if UrlPolicy.of([base_url]).allows(u)
-    ]  # not another host, not a local service
+    policy = UrlPolicy.of([base_url])
+    listed = [u for u in listed if policy.allows(u)]  # not another host, not a local service
     own = [u for u in listed if u.startswith(base_url)] if parts.path.strip("/") else listed
     if own:
         return own
