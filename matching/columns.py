@@ -11,12 +11,14 @@ give (``tests/test_matching_bulk.py``).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
 import re
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import accumulate
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -232,24 +234,55 @@ def identity_column(folded: Column, n: int) -> tuple[Column, list[dict[str, str]
 
 def prepare_rows(records: Sequence[OfferRecord], cjk: str = "bigram") -> list[Row]:
     """Every record prepared (:func:`matching.prepare.prepare` + :func:`matching.identity.identity_of`),
-    as compact rows; equal small values are shared."""
-    n = len(records)
-    if not n:
+    as compact rows; equal small values are shared. Each distinct title is read once (shops and
+    marketplaces repeat titles), and the garbage collector is paused meanwhile: preparing makes millions
+    of small objects and no reference cycle, and the collector's passes over every live object (the
+    records, the rows made so far) cost more than the preparing itself."""
+    if not records:
         return []
-    folded = fold_column([r.title for r in records])
+    with gc_paused():
+        index: dict[str, int] = {}
+        which = [index.setdefault(r.title, len(index)) for r in records]
+        titles = _title_fields(list(index), cjk)
+        shared: dict[Any, Any] = {}
+        rows = []
+        for record, t in zip(records, which, strict=True):
+            norm, codes, attrs, id_attrs, id_tokens, id_brand_found = titles[t]
+            stated = canonical_attributes(record.attributes)
+            prepared = _prepared_fields(record, stated, norm, codes, attrs)
+            identity = _identity_fields(prepared[4], id_brand_found, id_tokens, stated, id_attrs)
+            rows.append(
+                Row(*(shared.setdefault(v, v) if _shareable(v) else v for v in (*prepared, *identity)))
+            )
+        return rows
+
+
+_TitleFields = tuple[str, frozenset[str], dict[str, str], dict[str, str], list[str], str | None]
+
+
+def _title_fields(titles: list[str], cjk: str) -> list[_TitleFields]:
+    """What a row takes from its title alone: the normalised title, model codes, variant attributes, and
+    the identity's attributes, tokens and brand found in the text."""
+    n = len(titles)
+    folded = fold_column(titles)
     norms = normalise_column(folded, cjk)
     codes = codes_column(folded, n)
     attrs = variant_column(folded, n)
     id_text, id_attrs, id_tokens = identity_column(folded, n)
     id_brand_found = [ms[0].group(0) if ms else None for ms in id_text.matches(_BRAND_RE, n)]
-    shared: dict[Any, Any] = {}
-    rows = []
-    for k, record in enumerate(records):
-        stated = canonical_attributes(record.attributes)
-        prepared = _prepared_fields(record, stated, norms[k], codes[k], attrs[k])
-        identity = _identity_fields(prepared[4], id_brand_found[k], id_tokens[k], stated, id_attrs[k])
-        rows.append(Row(*(shared.setdefault(v, v) if _shareable(v) else v for v in (*prepared, *identity))))
-    return rows
+    return list(zip(norms, codes, attrs, id_attrs, id_tokens, id_brand_found, strict=True))
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a block that makes many objects and no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _shareable(value: object) -> bool:
