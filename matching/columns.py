@@ -232,32 +232,66 @@ def identity_column(folded: Column, n: int) -> tuple[Column, list[dict[str, str]
     return text, attrs, [[m.group(0) for m in ms] for ms in text.matches(_TOKEN, n)]
 
 
+_TitleFields = tuple[str, frozenset[str], dict[str, str], dict[str, str], list[str], str | None]
+
+
 def prepare_rows(records: Sequence[OfferRecord], cjk: str = "bigram") -> list[Row]:
     """Every record prepared (:func:`matching.prepare.prepare` + :func:`matching.identity.identity_of`),
-    as compact rows; equal small values are shared. Each distinct title is read once (shops and
-    marketplaces repeat titles), and the garbage collector is paused meanwhile: preparing makes millions
-    of small objects and no reference cycle, and the collector's passes over every live object (the
-    records, the rows made so far) cost more than the preparing itself."""
+    as compact rows; equal small values are shared. Each distinct title is read once, and each distinct
+    title + brand + MPN + stated attributes made into row fields once (shops and marketplaces repeat
+    titles). The garbage collector is paused meanwhile: preparing makes millions of small objects and no
+    reference cycle, and the collector's passes over every live object (the records, the rows made so
+    far) cost more than the preparing itself."""
     if not records:
         return []
     with gc_paused():
         index: dict[str, int] = {}
         which = [index.setdefault(r.title, len(index)) for r in records]
-        titles = _title_fields(list(index), cjk)
-        shared: dict[Any, Any] = {}
-        rows = []
-        for record, t in zip(records, which, strict=True):
-            norm, codes, attrs, id_attrs, id_tokens, id_brand_found = titles[t]
-            stated = canonical_attributes(record.attributes)
-            prepared = _prepared_fields(record, stated, norm, codes, attrs)
-            identity = _identity_fields(prepared[4], id_brand_found, id_tokens, stated, id_attrs)
-            rows.append(
-                Row(*(shared.setdefault(v, v) if _shareable(v) else v for v in (*prepared, *identity)))
+        maker = _RowMaker(_title_fields(list(index), cjk))
+        return [maker.row(record, t) for record, t in zip(records, which, strict=True)]
+
+
+class _RowMaker:
+    """Rows from the fields of their distinct titles, with what repeats across records computed once."""
+
+    def __init__(self, titles: list[_TitleFields]) -> None:
+        self.titles = titles
+        self.shared: dict[Any, Any] = {}
+        self.derived: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.gtins: dict[str | None, str | None] = {}
+        self.descriptions: dict[str | None, tuple[frozenset[str], str]] = {}
+
+    def row(self, record: OfferRecord, title: int) -> Row:
+        stated = canonical_attributes(record.attributes) if record.attributes else {}
+        key = (title, record.brand, record.mpn, tuple(stated.items()))
+        fields = self.derived.get(key)
+        if fields is None:
+            fields = self.derived[key] = _derived_fields(self.titles[title], record, stated, self.shared)
+        gtin = record.gtin or stated.get("gtin")
+        if gtin not in self.gtins:
+            canonical = canonical_gtin(gtin)
+            self.gtins[gtin] = self.shared.setdefault(canonical, canonical)
+        desc = self.descriptions.get(record.description)
+        if desc is None:
+            desc = self.descriptions[record.description] = _description_fields(
+                record.description, self.shared
             )
-        return rows
-
-
-_TitleFields = tuple[str, frozenset[str], dict[str, str], dict[str, str], list[str], str | None]
+        norm, codes, brand, attrs, kv, mpn, *identity = fields
+        category = self.shared.setdefault(record.category, record.category)
+        return Row(
+            norm,
+            codes,
+            desc[0],
+            self.gtins[gtin],
+            brand,
+            attrs,
+            kv,
+            record.price,
+            category,
+            desc[1],
+            mpn,
+            *identity,
+        )
 
 
 def _title_fields(titles: list[str], cjk: str) -> list[_TitleFields]:
@@ -289,33 +323,40 @@ def _shareable(value: object) -> bool:
     return isinstance(value, (tuple, frozenset)) or (isinstance(value, str) and len(value) < 24)
 
 
-def _prepared_fields(
-    record: OfferRecord, stated: dict[str, str], norm: str, codes: frozenset[str], attrs: dict[str, str]
+def _derived_fields(
+    title: _TitleFields, record: OfferRecord, stated: dict[str, str], shared: dict[Any, Any]
 ) -> tuple[Any, ...]:
-    found = set(codes)
+    """The row fields that depend on the title, the stated brand, MPN and attributes: ``norm``, ``codes``,
+    ``brand``, ``attrs``, ``kv``, ``mpn`` and the identity's fields (equal small values shared)."""
+    norm, title_codes, title_attrs, id_attrs, id_tokens, id_brand_found = title
+    found = set(title_codes)
     mpn = record.mpn or stated.get("mpn")
     if mpn:
         found |= model_codes(mpn) or {"".join(ch for ch in mpn.lower() if ch.isalnum())}
     found.discard("")
-    attrs = {**attrs, **{k: v for k, v in stated.items() if k in _PREPARED_KEYS}}
+    attrs = {**title_attrs, **{k: v for k, v in stated.items() if k in _PREPARED_KEYS}}
     brand = canonical_brand(record.brand or stated.get("brand"))
     if brand in _JUNK_BRANDS:
         brand = None
     if brand is None:
         brand = next((KNOWN_BRANDS[t] for t in norm.split()[:3] if t in KNOWN_BRANDS), None)
-    return (
+    fields = (
         norm,
         frozenset(found),
-        model_codes(record.description) if record.description else frozenset(),
-        canonical_gtin(record.gtin or stated.get("gtin")),
         brand,
         tuple(attrs.items()),
         tuple((k, v) for k, v in stated.items() if k not in ("brand", "gtin")),
-        record.price,
-        record.category,
-        _condense(record.description),
         squashed_mpn(mpn),
+        *_identity_fields(brand, id_brand_found, id_tokens, stated, id_attrs),
     )
+    return tuple(shared.setdefault(v, v) if _shareable(v) else v for v in fields)
+
+
+def _description_fields(description: str | None, shared: dict[Any, Any]) -> tuple[frozenset[str], str]:
+    """``desc_codes`` and ``desc`` of a description."""
+    codes = model_codes(description) if description else frozenset()
+    desc = _condense(description)
+    return shared.setdefault(codes, codes), shared.setdefault(desc, desc) if len(desc) < 24 else desc
 
 
 def _identity_fields(
