@@ -150,10 +150,7 @@ def _has_digit(token: str) -> bool:
 
 def codes_column(folded: Column, n: int) -> list[frozenset[str]]:
     """:func:`matching.attributes.model_codes` of every (folded) text."""
-    return [
-        frozenset(c for c in (_code(m.group(1)) for m in ms) if c)
-        for ms in folded.map(str.lower).matches(_CODE_RE, n)
-    ]
+    return [frozenset(c for c in map(_code, _CODE_RE.findall(t)) if c) for t in folded.map(str.lower).texts()]
 
 
 _CODES: dict[str, str] = {}
@@ -219,17 +216,28 @@ def _capacity(attrs: dict[str, str], ram: list[re.Match[str]], storage: list[re.
             break
 
 
-def identity_column(folded: Column, n: int) -> tuple[Column, list[dict[str, str]], list[list[str]]]:
+def identity_column(
+    folded: Column, n: int, folded_attrs: list[dict[str, str]]
+) -> tuple[list[str], list[dict[str, str]], list[list[str]]]:
     """Of every (folded) title, what :func:`matching.identity.identity_of` reads: the text with ``100G``
-    as grams, its variant attributes (with ``6 x 500ml`` packs), and its identity tokens."""
+    as grams, its variant attributes (with ``6 x 500ml`` packs), and its identity tokens.
+    ``folded_attrs``: the variant attributes of ``folded`` (only titles the grams change are read again)."""
     raw = folded.sub(_LONE_G, lambda m: _fix_grams(m.group(0)))
-    attrs = variant_column(raw, n)
-    for found, a in zip(raw.matches(_SIX_X, n), attrs, strict=True):
-        if "pack" not in a and found and 1 < int(found[0].group(1)) <= 500:
-            a["pack"] = found[0].group(1)
+    attrs = list(folded_attrs)
+    raw_texts = raw.texts()
+    changed = [k for k, (a, b) in enumerate(zip(raw_texts, folded.texts(), strict=True)) if a != b]
+    if changed:
+        again = variant_column(Column([raw_texts[k] for k in changed]), len(changed))
+        for k, read in zip(changed, again, strict=True):
+            attrs[k] = read
+    for k, six in enumerate(raw.matches(_SIX_X, n)):
+        if "pack" not in attrs[k] and six and 1 < int(six[0].group(1)) <= 500:
+            attrs[k] = {**attrs[k], "pack": six[0].group(1)}
     text = strip_marketing_column(raw).sub(_CAMEL, " ").sub(_PLUS, " plus")
-    text = aliases_column(units_column(text).map(str.lower)).sub(_STRIP, " ").sub(_COLOUR_PHRASE, " ")
-    return text, attrs, [[m.group(0) for m in ms] for ms in text.matches(_TOKEN, n)]
+    texts = (
+        aliases_column(units_column(text).map(str.lower)).sub(_STRIP, " ").sub(_COLOUR_PHRASE, " ").texts()
+    )
+    return texts, attrs, [_TOKEN.findall(t) for t in texts]
 
 
 _TitleFields = tuple[str, frozenset[str], dict[str, str], dict[str, str], list[str], str | None]
@@ -302,9 +310,13 @@ def _title_fields(titles: list[str], cjk: str) -> list[_TitleFields]:
     norms = normalise_column(folded, cjk)
     codes = codes_column(folded, n)
     attrs = variant_column(folded, n)
-    id_text, id_attrs, id_tokens = identity_column(folded, n)
-    id_brand_found = [ms[0].group(0) if ms else None for ms in id_text.matches(_BRAND_RE, n)]
+    id_texts, id_attrs, id_tokens = identity_column(folded, n, attrs)
+    id_brand_found = [_first(_BRAND_RE.search(t)) for t in id_texts]
     return list(zip(norms, codes, attrs, id_attrs, id_tokens, id_brand_found, strict=True))
+
+
+def _first(found: re.Match[str] | None) -> str | None:
+    return found.group(0) if found else None
 
 
 @contextmanager
