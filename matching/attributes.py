@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .normalise import COLOURS, canonical_units, fold, strip_marketing
+from .patterns import WORD, first_char_alternation
 
 VARIANT_KEYS: tuple[str, ...] = ("storage", "memory", "colour", "size", "pack", "volume", "weight")
 
@@ -38,7 +39,9 @@ def canonical_gtin(value: str | None) -> str | None:
 
 # ------------------------------------------------------------------ model numbers
 
-_CODE = re.compile(r"(?<![0-9a-z])([a-z0-9]+(?:[-/.][a-z0-9]+)*)(?![0-9a-z])")
+_CODE = re.compile(r"([a-z0-9](?<![0-9a-z][a-z0-9])[a-z0-9]*(?:[-/.][a-z0-9]+)*)(?![0-9a-z])")
+"""A run of letters and digits (maybe joined by ``-/.``) not glued to another; the lookbehind after the first
+character: :mod:`matching.patterns`."""
 _NOT_CODE = re.compile(
     r"^(?:\d+(?:\.\d+)?(?:gb|tb|mb|ml|l|g|kg|mg|mah|w|kw|mm|cm|m|in|inch|hz|khz|mhz|ghz|mp|k|p|v|pcs|"
     r"pack|x|st|nd|rd|th|oz|lb|lbs|ft|yd|fps|bit|gen|d|s)|(?:19|20)\d\d|[a-z]+\d(?:\.\d)?|"
@@ -81,7 +84,7 @@ _RAM = re.compile(
     r"|(\d+)\s*gb?\s*[+/]\s*(\d+(?:\.\d+)?)\s*(gb|tb)",
     re.I,
 )
-_STORAGE_GB = re.compile(r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
+_STORAGE_GB = re.compile(r"(\d(?<![\d.+]\d)\d*+(?:\.\d++)?+)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
 _PACK_UNITS = "瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件"
 _PACK_WORDS = re.compile(
     rf"(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|{_PACK_UNITS})(?![a-z])|(?:pack|set)\s*of\s*(\d+)", re.I
@@ -97,18 +100,19 @@ _DIMENSION = re.compile(
 """Sizes written number × number (``2/3 x 3-7/16``, ``12 x 18 inch``): not a pack count."""
 _MAX_STORAGE_GB = 128 * 1024
 """Larger 'storage' is a misread model code (``7274t``), not a drive."""
-_VOL = re.compile(r"(\d+(?:\.\d+)?)ml(?![a-z])")
-_WGT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)g(?![a-z])")
+_VOL = re.compile(r"(\d++(?:\.\d++)?+)ml(?![a-z])")
+_WGT = re.compile(r"(\d(?<![\d.]\d)\d*+(?:\.\d++)?+)g(?![a-z])")
 _SHOE = re.compile(
     r"(?:(?:\b(?:eu|eur|us|uk|size)|尺码|码数|鞋码)\s*:?\s*(\d{1,2}(?:\.5)?)|(\d{2}(?:\.5)?)\s*码)", re.I
 )
 _CLOTH = re.compile(r"(?:size|尺码)\s*:?\s*(xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)\b", re.I)
 _COLOUR_RE = re.compile(
-    "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if not k.isascii())
-    + r"|\b(?:"
-    + "|".join(re.escape(k) for k in sorted(COLOURS, key=len, reverse=True) if k.isascii())
-    + r")\b"
+    first_char_alternation(
+        (k[0], WORD if k.isascii() else "", re.escape(k[1:]) + (r"\b" if k.isascii() else ""))
+        for k in sorted(COLOURS, key=lambda k: (k.isascii(), -len(k)))
+    )
 )
+"""Colour words, longest first; the English ones whole words."""
 
 ATTRIBUTE_KEY_ALIASES: dict[str, str] = {
     "color": "colour",

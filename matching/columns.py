@@ -399,7 +399,7 @@ def _identity_fields(
 
 # ------------------------------------------------------------------ rows kept between matches
 
-_SOURCES = ("normalise", "attributes", "identity", "prepare", "columns", "bulk", "blocking")
+_SOURCES = ("normalise", "attributes", "identity", "patterns", "prepare", "columns", "bulk", "blocking")
 PREPARE_VERSION = hashlib.sha1(
     b"".join(Path(__file__).with_name(f"{m}.py").read_bytes() for m in _SOURCES) + sys.version.encode()
 ).hexdigest()[:12]

@@ -30,43 +30,48 @@ from .normalise import (
     fold,
     strip_marketing,
 )
+from .patterns import first_char_alternation, words_alternation
 from .prepare import VARIANT_WORDS as PREPARED_VARIANT_WORDS
 from .prepare import Prepared
 from .records import OfferRecord
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PACK_UNIT = "瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|盒|片|只|件套|件"
-_LONE_G = re.compile(r"(?<![\d.])(\d+)\s*G(?![a-zA-Z])")
+_LONE_G = re.compile(r"(\d(?<![\d.]\d)\d*+)\s*+G(?![a-zA-Z])")
+_SIZE_TAIL = r"\s*:?\s*\d{1,2}(?:\.5)?\b"
 _STRIP = re.compile(
-    "|".join(
-        [
-            r"\b20\d\d\s+new\b",  # '2024 New' (marketing; '2024款' stays a model year)
-            r"(?<![a-z0-9])[345]g(?![a-z0-9])",  # networks
-            r"\d+(?:\.\d+)?\s*(?:gb|tb|mb)(?:\s*(?:ram|ssd|rom))?",
-            r"\d+(?:\.\d+)?\s*(?:ml|g|mah)(?![a-z])",
-            r"(?:pack|set)\s*of\s*\d+",
-            r"\d+\s*-?\s*(?:pack|pk|pcs|pieces|count|ct)(?![a-z])",
-            r"(?<![a-z0-9])x\s+\d+(?![\d.]*\s*(?:ml|g))",
-            rf"[×*]\s*\d+(?:{_PACK_UNIT})?",
-            r"\d+\s*x(?=\s+\d)",
-            rf"\d+\s*(?:{_PACK_UNIT})",
-            r"\b(?:eu|eur|us|uk|size)\s*:?\s*\d{1,2}(?:\.5)?\b",
-            r"\d{2}(?:\.5)?\s*码",
-            r"\bsingle\b",
-        ]
-    )
+    r"[\d×*psxeu](?:"  # the first character of every alternative, so the regex engine skips to them
+    r"(?<=\d)(?:"
+    r"(?<=2)(?<!\w2)0\d\d\s+new\b"  # '2024 New' (marketing; '2024款' stays a model year)
+    r"|(?<=[345])(?<![a-z0-9][345])g(?![a-z0-9])"  # networks
+    r"|\d*(?:\.\d+)?\s*(?:gb|tb|mb)(?:\s*(?:ram|ssd|rom))?"
+    r"|\d*(?:\.\d+)?\s*(?:ml|g|mah)(?![a-z])"
+    r"|\d*\s*-?\s*(?:pack|pk|pcs|pieces|count|ct)(?![a-z])"
+    r"|\d*\s*x(?=\s+\d)"
+    rf"|\d*\s*(?:{_PACK_UNIT})"
+    r"|\d(?:\.5)?\s*码"
+    r")"
+    r"|(?<=p)ack\s*of\s*\d+"
+    rf"|(?<=s)(?:et\s*of\s*\d+|(?<!\ws)ize{_SIZE_TAIL}|(?<!\ws)ingle\b)"
+    r"|(?<=x)(?<![a-z0-9]x)\s+\d+(?![\d.]*\s*(?:ml|g))"
+    rf"|(?<=[×*])\s*\d+(?:{_PACK_UNIT})?"
+    rf"|(?<=e)(?<!\we)(?:u{_SIZE_TAIL}|ur{_SIZE_TAIL})"
+    rf"|(?<=u)(?<!\wu)(?:s{_SIZE_TAIL}|k{_SIZE_TAIL})"
+    r")"
 )
-_SIX_X = re.compile(r"(?<![\d.])(\d+)\s*x\s+\d[\d.]*\s*(?:ml|l|g|kg|sticks?)(?![a-z])", re.I)
+"""What the identity's words leave out: '2024 New', networks (4G), storage, volumes and weights, pack counts
+('pack of 6', '6 pcs', 'x 24', '×6', '6 x', '12罐'), sizes ('EU 42', '42码'), 'single' — as alternatives
+grouped by their first character (a digit, 'p', 's', 'x', '×'/'*', 'e', 'u'), each in its original order
+(``tests/test_matching_patterns.py`` keeps the plain form and compares)."""
+_SIX_X = re.compile(r"(\d(?<![\d.]\d)\d*+)\s*+x\s+\d[\d.]*\s*(?:ml|l|g|kg|sticks?)(?![a-z])", re.I)
 VARIANT_WORDS = PREPARED_VARIANT_WORDS - {"air"}
 """Qualifiers that make another model (Pro, Max, Plus…), counted. Not ``air``: a product line (MacBook Air,
 Air Max, Air Fryer) more often than a variant — it stays a model word."""
 _TOKEN = re.compile(rf"[{_CJK}]+|[a-z]+|\d+(?:w(?![a-z]))?")
 _COLOUR_PHRASE = re.compile(
-    r"\b(?:"
-    + "|".join(
-        sorted({re.escape(c) for c in [*COLOURS, *COLOURS.values()] if c.isascii()}, key=len, reverse=True)
+    words_alternation(
+        sorted({c for c in [*COLOURS, *COLOURS.values()] if c.isascii()}, key=len, reverse=True)
     )
-    + r")\b"
 )
 _STOP = (LATIN_STOP_WORDS - {"original", "free"}) | {"pack", "ram", "ssd", "行货", "标配", "款", "装"}
 """Words that say nothing about which product it is: the normaliser's stop words but "original" and "free"
@@ -82,10 +87,13 @@ _BRAND_NAMES = {a: b for a, b in BRAND_ALIASES.items() if a.isascii()} | {
     b: b for b in BRAND_ALIASES.values()
 }
 _BRAND_RE = re.compile(
-    r"(?<![a-z0-9])(?:"
-    + "|".join(re.escape(k) for k in sorted(_BRAND_NAMES, key=len, reverse=True))
+    "(?:"
+    + first_char_alternation(
+        (k[0], "[a-z0-9]", re.escape(k[1:])) for k in sorted(_BRAND_NAMES, key=len, reverse=True)
+    )
     + r")(?![a-z0-9])"
 )
+"""A brand name not glued to a letter or digit, longest first."""
 
 
 @dataclass(frozen=True, slots=True)

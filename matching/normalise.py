@@ -13,6 +13,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from .patterns import WORD, first_char_alternation
+
 BRAND_ALIASES: dict[str, str] = {
     "苹果": "apple",
     "华为": "huawei",
@@ -206,12 +208,15 @@ _CJK_SPLIT = re.compile(f"([{_CJK}]+)")
 _BRACKETED_MARKETING = re.compile(r"【[^】\x00]*】|\[[^\]\x00]*(?:official|store|sale)[^\]\x00]*\]", re.I)
 # Units: storage with an upper-case G/T written without B is gigabytes/terabytes (Chinese shops write
 # 256G); lower-case g is grams.
-_STORAGE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z0-9])", re.I)
+_STORAGE = re.compile(r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(TB|T|GB|G|MB)(?![a-zA-Z0-9])", re.I)
+"""A number not glued to a letter, digit or point (the lookbehind is after its first digit so the regex
+engine skips to digits: :mod:`matching.patterns`) and a storage unit."""
 _VOLUME = re.compile(
-    r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])", re.I
+    r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])",
+    re.I,
 )
-_WEIGHT = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
-_PLUS = re.compile(r"(?<=[0-9A-Za-z])\+(?![0-9A-Za-z])")
+_WEIGHT = re.compile(r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
+_PLUS = re.compile(r"\+(?<=[0-9A-Za-z]\+)(?![0-9A-Za-z])")
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
 _LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=\d)")
@@ -224,19 +229,24 @@ _TITLE_ALIASES = {
     if not k.isascii() or (" " in k or "-" in k or "é" in k)
 }
 _ALIASES_BY_LEN = sorted(_TITLE_ALIASES.items(), key=lambda kv: -len(kv[0]))
-_ALIAS_RE = re.compile(
-    "|".join(re.escape(k) if not k.isascii() else rf"\b{re.escape(k)}\b" for k, _ in _ALIASES_BY_LEN)
-)
 _ALIAS_MAP = dict(_ALIASES_BY_LEN)
-_ALIAS_LATIN_RE = re.compile(
-    "|".join(
-        rf"\b{re.escape(k)}\b" if k.isascii() else re.escape(k) for k, _ in _ALIASES_BY_LEN if k[0].isascii()
-    )
-)
-_ALIAS_CJK_RE = re.compile("|".join(re.escape(k) for k, _ in _ALIASES_BY_LEN if not k[0].isascii()))
-"""``_ALIAS_RE`` in two passes: aliases starting with a Latin letter, then the others — the second a plain
-alternation of literals, which the regex engine scans fast (its first characters are known). The same
-result: the two kinds never overlap in a text."""
+
+
+def _alias_alternatives(latin_first: bool | None) -> list[tuple[str, str, str]]:
+    """Aliases as :func:`matching.patterns.first_char_alternation` alternatives, longest first: whole words
+    (``\\b…\\b``) when all ASCII. ``latin_first``: only those starting (or not) with an ASCII letter."""
+    return [
+        (k[0], WORD if k.isascii() else "", re.escape(k[1:]) + (r"\b" if k.isascii() else ""))
+        for k, _ in _ALIASES_BY_LEN
+        if latin_first is None or k[0].isascii() == latin_first
+    ]
+
+
+_ALIAS_RE = re.compile(first_char_alternation(_alias_alternatives(None)))
+_ALIAS_LATIN_RE = re.compile(first_char_alternation(_alias_alternatives(True)))
+_ALIAS_CJK_RE = re.compile(first_char_alternation(_alias_alternatives(False)))
+"""``_ALIAS_RE`` in two passes: aliases starting with a Latin letter, then the others. The same result:
+the two kinds never overlap in a text."""
 
 
 def _alias(m: re.Match[str]) -> str:
