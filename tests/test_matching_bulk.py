@@ -42,14 +42,22 @@ def _records() -> list[OfferRecord]:
     return records
 
 
-def _benchmark_records() -> list[OfferRecord]:
+def _benchmark_records(splits: tuple[str, ...] = ("valid",)) -> list[OfferRecord]:
     out: list[OfferRecord] = []
     for dataset in ("abt-buy", "wdc-products", "ali-ember-zh"):
-        try:
-            out += load(dataset, "valid").records
-        except DatasetMissing as exc:
-            pytest.skip(str(exc))
+        for split in splits:
+            try:
+                out += load(dataset, split).records
+            except DatasetMissing as exc:
+                pytest.skip(str(exc))
     return out
+
+
+def _assert_rows_equal_per_record(records: list[OfferRecord], cjk: str = "bigram") -> None:
+    rows = prepare_rows(records, cjk)
+    for record, row in zip(records, rows, strict=True):
+        prepared = prepare(record, cjk)
+        assert materialise(record.key, record.marketplace, row) == (prepared, identity_of(record, prepared))
 
 
 @pytest.mark.parametrize("cjk", ["bigram", "jieba"])
@@ -60,11 +68,22 @@ def test_bulk_normalise_equals_per_record(cjk: str) -> None:
 
 @pytest.mark.parametrize("source", ["demo", "benchmarks"])
 def test_prepared_rows_equal_prepare_and_identity(source: str) -> None:
-    records = _records() if source == "demo" else _benchmark_records()
-    rows = prepare_rows(records)
-    for record, row in zip(records, rows, strict=True):
-        prepared = prepare(record)
-        assert materialise(record.key, record.marketplace, row) == (prepared, identity_of(record, prepared))
+    _assert_rows_equal_per_record(_records() if source == "demo" else _benchmark_records())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 11])
+def test_prepared_rows_of_a_large_demo_catalogue_equal_prepare_and_identity(seed: int) -> None:
+    """20,000 offers, where titles repeat across and within shops (each distinct title is read once)."""
+    records, _ = listing_records(20_000, seed)
+    assert len({r.title for r in records}) < 0.8 * len(records)
+    _assert_rows_equal_per_record(records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cjk", ["bigram", "jieba"])
+def test_prepared_rows_of_every_benchmark_record_equal_prepare_and_identity(cjk: str) -> None:
+    _assert_rows_equal_per_record(_benchmark_records(("train", "valid")), cjk)
 
 
 def test_workers_do_not_change_the_groups() -> None:
