@@ -117,15 +117,6 @@ class VetoCodes:
             if use_gtin and gtin:
                 self.gtins[row] = seen.setdefault(gtin, len(seen))
 
-    def spread(self, rows: np.ndarray, n: int) -> VetoCodes:
-        """These codes (of ``rows``) as the codes of ``n`` offers, the others never vetoing."""
-        out = VetoCodes.__new__(VetoCodes)
-        out.attrs = np.full((n, self.attrs.shape[1]), -1, dtype=np.int32)
-        out.colours = np.zeros(n, dtype=np.uint64)
-        out.gtins = np.full(n, -1, dtype=np.int64)
-        out.attrs[rows], out.colours[rows], out.gtins[rows] = self.attrs, self.colours, self.gtins
-        return out
-
     def vetoed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Boolean mask: the pair ``(i[k], j[k])`` would be vetoed by the scorer."""
         a, b = self.attrs[i], self.attrs[j]

@@ -152,8 +152,19 @@ class PreparedStore:
             attrs = [dict(self.rows[i].attrs) for i in chosen]
             gtins = [self.rows[i].gtin for i in chosen]
             codes = VetoCodes.of(attrs, gtins, config)
-            self._vetoes = codes if rows is None else codes.spread(rows, len(self))
+            self._vetoes = codes if rows is None else _spread(codes, rows, len(self))
         return self._vetoes
+
+
+def _spread(codes: VetoCodes, rows: np.ndarray, n: int) -> VetoCodes:
+    """``codes`` (of ``rows``) as the codes of ``n`` offers, the others never vetoing. (Here, not in
+    ``blocking``: that module's source is part of ``PREPARE_VERSION``.)"""
+    out = VetoCodes.__new__(VetoCodes)
+    out.attrs = np.full((n, codes.attrs.shape[1]), -1, dtype=np.int32)
+    out.colours = np.zeros(n, dtype=np.uint64)
+    out.gtins = np.full(n, -1, dtype=np.int64)
+    out.attrs[rows], out.colours[rows], out.gtins[rows] = codes.attrs, codes.colours, codes.gtins
+    return out
 
 
 _RECORDS: Sequence[OfferRecord] = ()
