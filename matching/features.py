@@ -299,6 +299,7 @@ class RecordTable:
         owners, idf = self._per_record(self.tok, self.idf)
         self.idf_total = np.bincount(owners, weights=idf, minlength=self.size)
         self.token_texts = TokenTexts(names)
+        self.token_chars = np.bincount(owners, self.token_texts.length[self.tok.ids], minlength=self.size)
         self.plain = _plain(prepared, seqs)
 
     def _title_sets(
@@ -433,13 +434,14 @@ class _Side:
         inside = t.tok.has(other[pair], tid)
         outside = ~inside
         ranked = np.arange(len(pos)) + (t.by_rank[pos] - pos)  # each record's tokens in sorted order
-        self.tokens = SetSide(pair, tid[ranked], inside[ranked])
+        count = t.tok.count(rows).astype(np.float64)
+        self.tokens = SetSide(pair, tid[ranked], inside[ranked], count, t.token_chars[rows])
 
         def total(weights: np.ndarray) -> np.ndarray:
             return np.bincount(pair, weights, minlength=n)
 
         idf = t.idf[tid]
-        self.n = t.tok.count(rows).astype(np.float64)
+        self.n = count
         if mirror is None:
             self.shared = total(inside.astype(np.float64))
             self.shared_idf = total(inside * idf)

@@ -33,23 +33,21 @@ class TokenTexts:
 @dataclass
 class SetSide:
     """One side of a pair batch: every token of each pair's record (``pair`` non-decreasing, tokens in sorted
-    order within a pair: by code point, as rapidfuzz sorts them) and whether the other record of the pair has
-    it."""
+    order within a pair: by code point, as rapidfuzz sorts them), whether the other record of the pair has
+    it, and per pair the record's number of tokens and their length summed."""
 
     pair: np.ndarray
     tid: np.ndarray
     inside: np.ndarray
+    count: np.ndarray
+    chars: np.ndarray
 
 
-def _joined_length(
-    texts: TokenTexts, side: SetSide, keep: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per pair: how many tokens are kept and the length of them joined by spaces."""
+def _joined(count: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """The length of ``count`` tokens of ``chars`` characters joined by spaces."""
     import numpy as np
 
-    count = np.bincount(side.pair, keep.astype(np.float64), minlength=n)
-    chars = np.bincount(side.pair, keep * texts.length[side.tid], minlength=n)
-    return count, np.maximum(chars + count - 1.0, 0.0)
+    return np.maximum(chars + count - 1.0, 0.0)
 
 
 def joined(texts: TokenTexts, side: SetSide, keep: np.ndarray, lengths: np.ndarray) -> list[str]:
@@ -85,9 +83,11 @@ def token_set_ratio(texts: TokenTexts, a: SetSide, b: SetSide, n: int, workers: 
     from rapidfuzz.distance import Indel
     from rapidfuzz.process import cpdist
 
-    sect, sect_len = _joined_length(texts, a, a.inside, n)
-    only_a, ab_len = _joined_length(texts, a, ~a.inside, n)
-    only_b, ba_len = _joined_length(texts, b, ~b.inside, n)
+    sect = np.bincount(a.pair, a.inside.astype(np.float64), minlength=n)
+    sect_chars = np.bincount(a.pair, a.inside * texts.length[a.tid], minlength=n)
+    only_a, only_b = a.count - sect, b.count - sect
+    sect_len = _joined(sect, sect_chars)
+    ab_len, ba_len = _joined(only_a, a.chars - sect_chars), _joined(only_b, b.chars - sect_chars)
     score = np.zeros(n)
     empty = (sect + only_a == 0) | (sect + only_b == 0)
     score[~empty & (sect > 0) & ((only_a == 0) | (only_b == 0))] = 100.0  # one set holds the other
