@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from price_parser import Price
 
+from core.numerals import CN_DIGITS, CN_NUMERAL, cn_to_int, has_unit
+
 __all__ = ["ParsedPrice", "currency_code", "parse_delivery_hours", "parse_price", "parse_shipping"]
 
 
@@ -412,22 +414,7 @@ def parse_shipping(text: str | None, currency_hint: str | None = None) -> Decima
 
 # --- delivery promise -------------------------------------------------------------------------------
 
-_CN_DIGITS = {
-    "半": 0.5,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "俩": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-_N = r"(\d+(?:\.\d+)?|[半一二两俩三四五六七八九十])"
+_N = rf"(\d+(?:\.\d+)?|半|{CN_NUMERAL})"
 _DELIVERY_RULES: list[tuple[re.Pattern[str], float | None]] = [
     (
         re.compile(
@@ -460,7 +447,13 @@ _DELIVERY_RULES: list[tuple[re.Pattern[str], float | None]] = [
 
 
 def _number(token: str) -> float:
-    return float(_CN_DIGITS[token]) if token in _CN_DIGITS else float(token)
+    """A count of units: 3, 2.5, 三十 → 30, 半 → 0.5; bare Chinese digits are a range, read as its lower
+    bound (两三天 → 2), like ``3-5 days``."""
+    if token == "半":
+        return 0.5
+    if token[0] in CN_DIGITS or has_unit(token):
+        return float(cn_to_int(token if has_unit(token) else token[0]))
+    return float(token)
 
 
 def parse_delivery_hours(text: str | None) -> float | None:

@@ -21,6 +21,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from core.numerals import CN_NUMERAL, cn_to_int
+
 
 class Kind(StrEnum):
     threshold = "threshold"
@@ -75,22 +77,7 @@ class Rule:
         return out
 
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+_CN_NUMBER = re.compile(CN_NUMERAL)
 _NUM = r"(\d+(?:\.\d+)?)"
 _DAY = r"(?:(\d{4})[年./-])?(\d{1,2})[月./-](\d{1,2})日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
 _RANGE = re.compile(rf"{_DAY}\s*(?:-|~|至|到|—)\s*{_DAY}")
@@ -103,17 +90,7 @@ _ITEM = ("单品", "本商品", "此商品", "该商品", "本品")
 
 def _cn_number(match: re.Match[str]) -> str:
     """一 → 1, 十五 → 15, 二百 → 200, 八五 → 85 (as in 八五折)."""
-    text = match.group(0)
-    if not any(c in text for c in _CN_UNITS):
-        return "".join(str(_CN_DIGITS[c]) for c in text)
-    total, digit = 0, 0
-    for c in text:
-        if c in _CN_UNITS:
-            total += (digit or 1) * _CN_UNITS[c]
-            digit = 0
-        else:
-            digit = _CN_DIGITS[c]
-    return str(total + digit)
+    return str(cn_to_int(match.group(0)))
 
 
 def normalise(text: str) -> str:
