@@ -335,7 +335,9 @@ class RecordTable:
             ]
         )
         look.sort()
-        self.look = _Csr(look[np.concatenate([[True], look[1:] != look[:-1]])], self.size, width)
+        first = np.ones(len(look), dtype=bool)  # each key once
+        first[1:] = look[1:] != look[:-1]
+        self.look = _Csr(look[first], self.size, width)
         return _Csr(keys[order], self.size, width)
 
     @staticmethod

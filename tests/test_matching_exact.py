@@ -72,6 +72,18 @@ def test_token_set_ratio_equals_rapidfuzz_on_random_titles() -> None:
     assert 0.0 < got[(n - 5, n - 3)] < 1.0
 
 
+@pytest.mark.parametrize("titles", [[], [""], ["", ""], ["a", ""], ["   ", "x y"]])
+def test_tables_of_no_records_or_empty_titles(titles: list[str]) -> None:
+    prepared = prepare_all(
+        [OfferRecord(key=f"k/{n}", marketplace="k", title=t) for n, t in enumerate(titles)]
+    )
+    table = RecordTable(prepared, Vocabulary(p.tokens for p in prepared), None)
+    assert table.size == len(titles)
+    if len(titles) == 2:
+        ours, theirs = _tset(prepared, [(0, 1), (1, 0), (0, 0)])
+        assert np.array_equal(ours, theirs) and ours[0] == 0.0
+
+
 def test_titles_that_are_not_plain_tokens_are_compared_by_rapidfuzz() -> None:
     """A title with other whitespace than single spaces (rapidfuzz does not split at a no-break space,
     Python does) is scored by rapidfuzz itself."""
