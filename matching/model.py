@@ -66,7 +66,10 @@ class TreeModel:
         self.depth = int(data.get("depth") or max(sizes))
         self.feature = np.where(leaf, -1, feature)
         self.nan_left = missing_left
-        self._walk = _Complete(self)
+        depth = _tree_depth(self)
+        self._walk: _Complete | _Linked = (
+            _Complete(self, depth) if depth <= COMPLETE_DEPTH else _Linked(self, depth)
+        )
 
     def contributions(self, row: Sequence[float]) -> tuple[float, dict[int, float]]:
         """How each feature moved one row's log-odds: along each tree's path, the change of the node value
@@ -97,16 +100,55 @@ class TreeModel:
         return self.baseline + out
 
 
+COMPLETE_DEPTH = 12
+"""Deeper trees are walked through their child arrays (``_Linked``): a complete layout of 2^13 slots per tree
+is the most kept in memory."""
+
+
+def _tree_depth(trees: TreeModel) -> int:
+    """The number of splits on the longest path from a root to a leaf."""
+    deepest, level = 0, [int(r) for r in trees.roots]
+    while any(trees.feature[node] >= 0 for node in level):
+        deepest += 1
+        level = [
+            int(trees.children[2 * node + k]) for node in level if trees.feature[node] >= 0 for k in (0, 1)
+        ]
+    return deepest
+
+
+class _Linked:
+    """Trees walked through their child arrays: a leaf points at itself and never goes right, so every row
+    takes ``depth`` steps without checking where it is."""
+
+    def __init__(self, trees: TreeModel, depth: int) -> None:
+        self.trees, self.depth = trees, depth
+
+    def leaf_values(self, chunk: np.ndarray) -> np.ndarray:
+        """The value of the leaf each row of ``chunk`` reaches in each tree, as (trees, rows)."""
+        import numpy as np
+
+        t = self.trees
+        gone = np.isnan(chunk)
+        both = np.concatenate([np.where(gone, -np.inf, chunk), np.where(gone, np.inf, chunk)], axis=1)
+        flat = both.ravel()
+        row = (np.arange(len(chunk), dtype=np.int64) * both.shape[1])[None, :]
+        node = np.repeat(t.roots[:, None], len(chunk), axis=1)
+        for _ in range(self.depth):
+            go_right = flat[row + t.column[node]] > t.threshold[node]
+            node = t.children[node * 2 + go_right]
+        return t.value[node]
+
+
 class _Complete:
     """The trees as complete binary trees: slot ``s`` of a tree splits on ``column[s]`` at ``threshold[s]``, its
     children are slots ``2s + 1`` (≤ threshold) and ``2s + 2``. A leaf above the bottom level continues
     through slots that always go left (threshold +inf) to a bottom slot that holds its ``value``. A walk of
     ``depth`` steps computes where each row goes instead of reading it from a child array."""
 
-    def __init__(self, trees: TreeModel) -> None:
+    def __init__(self, trees: TreeModel, depth: int) -> None:
         import numpy as np
 
-        self.depth = self._depth(trees)
+        self.depth = depth
         slots = 2 ** (self.depth + 1) - 1
         n = len(trees.roots)
         self.column = np.zeros(n * slots, dtype=np.int64)
@@ -117,19 +159,6 @@ class _Complete:
             self._place(trees, root, int(base[tree]), 0)
         self.start = base[:, None]
         self.shift = 1 - self.start  # slot s of a tree at base b: child 2(s - b) + 1 + b + right
-
-    @staticmethod
-    def _depth(trees: TreeModel) -> int:
-        deepest, level = 0, [int(r) for r in trees.roots]
-        while any(trees.feature[node] >= 0 for node in level):
-            deepest += 1
-            level = [
-                int(trees.children[2 * node + k])
-                for node in level
-                if trees.feature[node] >= 0
-                for k in (0, 1)
-            ]
-        return deepest
 
     def _place(self, trees: TreeModel, node: int, base: int, slot: int) -> None:
         bottom = 2**self.depth - 1

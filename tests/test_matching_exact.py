@@ -165,3 +165,34 @@ def test_tree_walk_sums_the_leaves_of_a_plain_walk() -> None:
     expected = trees.baseline + np.array([_plain_walk(trees, row) for row in x])
     # the same leaves summed in the same order: equal bit for bit
     assert np.array_equal(trees.raw(x), expected)
+
+
+def _chain(depth: int) -> dict[str, object]:
+    """One tree that splits ``depth`` times on feature 0 (each right child a leaf), nan going alternately
+    left and right."""
+    feature, threshold, missing, left, right, value = [], [], [], [], [], []
+    for i in range(depth):
+        feature += [0, -1]
+        threshold += [float(depth - i), 0.0]
+        missing += [i % 2, 0]
+        left += [2 * i + 2, 0]
+        right += [2 * i + 1, 0]
+        value += [0.0, 0.1 * (i + 1)]
+    feature.append(-1)
+    threshold.append(0.0)
+    missing.append(0)
+    left.append(0)
+    right.append(0)
+    value.append(-1.0)
+    tree = {"feature": feature, "threshold": threshold, "missing_left": missing, "left": left, "right": right}
+    return {"baseline": 0.5, "depth": depth, "trees": [{**tree, "value": value}] * 2}
+
+
+@pytest.mark.parametrize("depth", [3, 14])
+def test_deep_trees_are_walked_like_shallow_ones(depth: int) -> None:
+    """Trees deeper than a complete layout holds are walked through their child arrays: same leaves."""
+    trees = TreeModel(_chain(depth), 2)
+    x = np.array([[v, 0.0] for v in [np.nan, -1.0, 0.5, 1.0, 2.5, 7.0, 13.0, 14.5, 99.0]])
+    expected = trees.baseline + np.array([_plain_walk(trees, row) for row in x])
+    assert np.array_equal(trees.raw(x), expected)
+    assert len(set(trees.raw(x).tolist())) >= 3  # several leaves reached
