@@ -104,6 +104,12 @@ class _Ids:
         return [ids[x] if x else -1 for x in texts]
 
 
+def _own_ids(values: list[str | None]) -> list[int]:
+    """Ids of ``values`` in a space of their own (-1 for ``None``)."""
+    space: dict[str, int] = {}
+    return [space.setdefault(x, len(space)) if x is not None else -1 for x in values]
+
+
 def _owners(lengths: list[int] | np.ndarray) -> np.ndarray:
     """The record of each of the values given record after record, ``lengths[r]`` of record r."""
     import numpy as np
@@ -277,7 +283,8 @@ class RecordTable:
         # token ids are given first, record after record, each record's tokens in sorted order (the same
         # features whatever the hash seed): the per-token arrays (rarity, word weights …) cover ids
         # 0 … n_tokens - 1 only, and sums over a record's tokens run in id order
-        tok = ids.many([x for p in prepared for x in sorted(p.tokens)])
+        in_order = [sorted(p.tokens) for p in prepared]
+        tok = ids.many(list(chain.from_iterable(in_order)))
         names = list(ids.ids)
         seqs = [p.norm.split() for p in prepared]
         self.size = len(prepared)
@@ -292,7 +299,13 @@ class RecordTable:
         self.price[~(self.price > 0)] = NAN
         self.texts = _objects([p.norm for p in prepared])
         self.glued = _objects([p.condensed for p in prepared])
-        self.sorted = _objects([" ".join(sorted(seq)) for seq in seqs])
+        # a title without a repeated token sorts to its token set in order (tokens: the set of its words)
+        self.sorted = _objects(
+            [
+                " ".join(t if len(t) == len(seq) else sorted(seq))
+                for t, seq in zip(in_order, seqs, strict=True)
+            ]
+        )
         self.longest = _objects(longest)
         self.mpn = _objects([p.mpn or "" for p in prepared])
         self._token_arrays(names, vocab, words)
@@ -348,23 +361,28 @@ class RecordTable:
         the longest code, then one per variant attribute but colour (a bit mask apart)."""
         import numpy as np
 
-        columns: list[list[str | None]] = [
-            [p.norm.split(" ", 1)[0] for p in prepared],
-            [p.brand.replace(" ", "") if p.brand else None for p in prepared],
-            [p.mpn for p in prepared],
-            ["g:" + p.gtin if p.gtin else None for p in prepared],
-            ["c:" + p.category if p.category else None for p in prepared],
-            [
-                "v:" + " ".join(sorted(t for t in seq if t in VARIANT_WORDS)) if p.variant_words else None
-                for p, seq in zip(prepared, seqs, strict=True)
-            ],
-            ["d:" + "".join(ch for ch in x if ch.isdigit()) if x else None for x in longest],
+        first = [p.norm.split(" ", 1)[0] or None for p in prepared]
+        # brand and MPN are looked for in titles (ids of the common space); the others are only compared
+        # within their column: an id space of its own each
+        columns = [
+            _own_ids(first),
+            ids.column([p.brand.replace(" ", "") if p.brand else None for p in prepared]),
+            ids.column([p.mpn for p in prepared]),
+            _own_ids([p.gtin or None for p in prepared]),
+            _own_ids([p.category or None for p in prepared]),
+            _own_ids(
+                [
+                    " ".join(sorted(t for t in seq if t in VARIANT_WORDS)) if p.variant_words else None
+                    for p, seq in zip(prepared, seqs, strict=True)
+                ]
+            ),
+            _own_ids(["".join(ch for ch in x if ch.isdigit()) if x else None for x in longest]),
         ]
         columns += (
-            [f"a:{key}={p.attrs[key]}" if key in p.attrs and key != "colour" else None for p in prepared]
+            _own_ids([f"{p.attrs[key]}" if key in p.attrs and key != "colour" else None for p in prepared])
             for key in VARIANT_KEYS
         )
-        return np.array([ids.column(c) for c in columns], dtype=np.int64).reshape(len(columns), -1).T.copy()
+        return np.array(columns, dtype=np.int64).reshape(len(columns), -1).T.copy()
 
     def _token_arrays(self, names: list[str], vocab: Vocabulary, words: WordWeights | None) -> None:
         """Per token id: rarity, digit/number/model-word flags, word weights (a last 0 for 'no token')."""
