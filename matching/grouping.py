@@ -96,7 +96,12 @@ class Grouper:
     ):
         self.prepared = prepared
         self.identities = identities
-        self._ids: dict[int, set[Identity]] = {}
+        self._distinct: dict[Identity, int] = {}
+        self._id_of = [self._distinct.setdefault(x, len(self._distinct)) for x in identities or ()]
+        """Each offer's identity as a number (equal identities, equal numbers)."""
+        self._identity = list(self._distinct)
+        self._verdicts: dict[tuple[int, int], str | None] = {}
+        self._ids: dict[int, set[int]] = {}
         self.vetoes = tuple(vetoes)
         self.one_per_marketplace = one_per_marketplace
         n = len(prepared)
@@ -123,23 +128,32 @@ class Grouper:
                 got["numbers"] = {" ".join(sorted(p.bare_numbers))}
         return got
 
-    def ids(self, root: int) -> set[Identity]:
+    def ids(self, root: int) -> set[int]:
+        """The distinct identities (numbers) of the group of ``root``."""
         got = self._ids.get(root)
-        return got if got is not None else {self.identities[root]} if self.identities else set()
+        return got if got is not None else {self._id_of[root]} if self.identities else set()
 
     def identity_conflict(self, ri: int, rj: int, edge: Edge | None = None) -> str | None:
         """The first member-against-member identity veto between two groups (distinct identities only). The
         pair of ``edge`` itself is not checked: the pair model judged it (and ``MatchConfig.identity_vetoes``
         at pair level); the check keeps a chain of such pairs from joining offers that cannot be one."""
-        own = {self.identities[edge.i], self.identities[edge.j]} if edge and self.identities else set()
+        own = {self._id_of[edge.i], self._id_of[edge.j]} if edge and self.identities else set()
         for x in self.ids(ri):
             for y in self.ids(rj):
                 if own and {x, y} == own:
                     continue
-                why = identity_conflict(x, y)
+                why = self._verdict(x, y)
                 if why:
                     return f"group veto {why}"
         return None
+
+    def _verdict(self, x: int, y: int) -> str | None:
+        """:func:`identity.conflict` of two distinct identities, each pair judged once: groups that grow
+        meet the same pairs again."""
+        key = (x, y)
+        if key not in self._verdicts:
+            self._verdicts[key] = identity_conflict(self._identity[x], self._identity[y])
+        return self._verdicts[key]
 
     def markets(self, root: int) -> set[str]:
         return self._markets.get(root) or {self.prepared[root].marketplace}

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 MODELS_DIR = Path(__file__).with_name("models")
 DEFAULT_MODEL = "default"
-_CHUNK = 512
-"""Rows walked through the trees at once (keeps the node arrays of a chunk in cache; 512 walks ≈ 15 % faster
-than 2,048 on 2 cores, same sums)."""
+_CHUNK = 256
+"""Rows walked through the trees at once (keeps a chunk's slots and columns in cache: 256 walks ≈ 30 % faster
+than 512 and 3–4× faster than 1,024 on 2 shared cores, same sums)."""
 
 
 class ModelError(ValueError):
@@ -32,8 +32,9 @@ class ModelError(ValueError):
 
 
 class TreeModel:
-    """Sum of regression trees → log-odds. Nodes of all trees live in flat arrays; a leaf points at itself
-    and never goes right, so every row takes ``depth`` steps without checking where it is."""
+    """Sum of regression trees → log-odds. Nodes of all trees live in flat arrays (``children``, ``feature``
+    …, for ``contributions``). ``raw`` walks the trees laid out as complete binary trees of ``depth`` levels
+    (:class:`_Complete`), every row of a chunk through every tree at once."""
 
     def __init__(self, data: dict[str, Any], n_features: int) -> None:
         import numpy as np
@@ -65,6 +66,10 @@ class TreeModel:
         self.depth = int(data.get("depth") or max(sizes))
         self.feature = np.where(leaf, -1, feature)
         self.nan_left = missing_left
+        depth = _tree_depth(self)
+        self._walk: _Complete | _Linked = (
+            _Complete(self, depth) if depth <= COMPLETE_DEPTH else _Linked(self, depth)
+        )
 
     def contributions(self, row: Sequence[float]) -> tuple[float, dict[int, float]]:
         """How each feature moved one row's log-odds: along each tree's path, the change of the node value
@@ -91,16 +96,97 @@ class TreeModel:
         out = np.empty(len(x))
         for start in range(0, len(x), _CHUNK):
             chunk = x[start : start + _CHUNK]
-            gone = np.isnan(chunk)
-            both = np.concatenate([np.where(gone, -np.inf, chunk), np.where(gone, np.inf, chunk)], axis=1)
-            flat = both.ravel()
-            row = (np.arange(len(chunk), dtype=np.int64) * both.shape[1])[None, :]
-            node = np.repeat(self.roots[:, None], len(chunk), axis=1)
-            for _ in range(self.depth):
-                go_right = flat[row + self.column[node]] > self.threshold[node]
-                node = self.children[node * 2 + go_right]
-            out[start : start + len(chunk)] = self.value[node].sum(axis=0)
+            out[start : start + len(chunk)] = self._walk.leaf_values(chunk).sum(axis=0)
         return self.baseline + out
+
+
+COMPLETE_DEPTH = 12
+"""Deeper trees are walked through their child arrays (``_Linked``): a complete layout of 2^13 slots per tree
+is the most kept in memory."""
+
+
+def _tree_depth(trees: TreeModel) -> int:
+    """The number of splits on the longest path from a root to a leaf."""
+    deepest, level = 0, [int(r) for r in trees.roots]
+    while any(trees.feature[node] >= 0 for node in level):
+        deepest += 1
+        level = [
+            int(trees.children[2 * node + k]) for node in level if trees.feature[node] >= 0 for k in (0, 1)
+        ]
+    return deepest
+
+
+class _Linked:
+    """Trees walked through their child arrays: a leaf points at itself and never goes right, so every row
+    takes ``depth`` steps without checking where it is."""
+
+    def __init__(self, trees: TreeModel, depth: int) -> None:
+        self.trees, self.depth = trees, depth
+
+    def leaf_values(self, chunk: np.ndarray) -> np.ndarray:
+        """The value of the leaf each row of ``chunk`` reaches in each tree, as (trees, rows)."""
+        import numpy as np
+
+        t = self.trees
+        gone = np.isnan(chunk)
+        both = np.concatenate([np.where(gone, -np.inf, chunk), np.where(gone, np.inf, chunk)], axis=1)
+        flat = both.ravel()
+        row = (np.arange(len(chunk), dtype=np.int64) * both.shape[1])[None, :]
+        node = np.repeat(t.roots[:, None], len(chunk), axis=1)
+        for _ in range(self.depth):
+            go_right = flat[row + t.column[node]] > t.threshold[node]
+            node = t.children[node * 2 + go_right]
+        return t.value[node]
+
+
+class _Complete:
+    """The trees as complete binary trees: slot ``s`` of a tree splits on ``column[s]`` at ``threshold[s]``, its
+    children are slots ``2s + 1`` (≤ threshold) and ``2s + 2``. A leaf above the bottom level continues
+    through slots that always go left (threshold +inf) to a bottom slot that holds its ``value``. A walk of
+    ``depth`` steps computes where each row goes instead of reading it from a child array."""
+
+    def __init__(self, trees: TreeModel, depth: int) -> None:
+        import numpy as np
+
+        self.depth = depth
+        slots = 2 ** (self.depth + 1) - 1
+        n = len(trees.roots)
+        self.column = np.zeros(n * slots, dtype=np.int64)
+        self.threshold = np.full(n * slots, np.inf)
+        self.value = np.zeros(n * slots)
+        base = np.arange(n, dtype=np.int64) * slots
+        for tree, root in enumerate(trees.roots.tolist()):
+            self._place(trees, root, int(base[tree]), 0)
+        self.start = base[:, None]
+        self.shift = 1 - self.start  # slot s of a tree at base b: child 2(s - b) + 1 + b + right
+
+    def _place(self, trees: TreeModel, node: int, base: int, slot: int) -> None:
+        bottom = 2**self.depth - 1
+        if trees.feature[node] < 0:
+            while slot < bottom:
+                slot = 2 * slot + 1
+            self.value[base + slot] = trees.value[node]
+            return
+        self.column[base + slot] = trees.column[node]
+        self.threshold[base + slot] = trees.threshold[node]
+        for k in (0, 1):
+            self._place(trees, int(trees.children[2 * node + k]), base, 2 * slot + 1 + k)
+
+    def leaf_values(self, chunk: np.ndarray) -> np.ndarray:
+        """The value of the leaf each row of ``chunk`` reaches in each tree, as (trees, rows)."""
+        import numpy as np
+
+        rows = len(chunk)
+        by_column = chunk.T
+        gone = np.isnan(by_column)
+        both = np.concatenate([np.where(gone, -np.inf, by_column), np.where(gone, np.inf, by_column)]).ravel()
+        offset = self.column * rows  # where a slot's column of ``both`` begins
+        row = np.arange(rows)
+        slot = np.repeat(self.start, rows, axis=1)
+        for _ in range(self.depth):
+            right = both[offset[slot] + row] > self.threshold[slot]
+            slot = 2 * slot + self.shift + right
+        return self.value[slot]
 
 
 @dataclass

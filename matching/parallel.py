@@ -4,7 +4,7 @@
 The prepared offers (a :class:`~matching.store.PreparedStore`) are set once in this module and the worker
 processes forked afterwards, so they share them; a task gets only bounds and returns arrays. A task builds
 the ``Prepared``/``Identity`` objects of just the rows it touches. Scoring: each chunk of candidate pairs
-(int64 codes ``i * n + j``) is scored with :func:`matching.scoring.score_pairs`; a pair at or above the
+(int64 codes ``i * n + j``) is scored with :func:`matching.scoring.score_batch`; a pair at or above the
 threshold that no identity veto stops is an accepted edge; pairs near the threshold, and pairs scored a
 match but stopped by an identity veto, are review candidates. Grouping: the accepted edges (and confirm
 overrides) fall apart into connected components, each grouped on its own by
@@ -20,12 +20,13 @@ from typing import TypeVar
 import numpy as np
 
 from .config import MatchConfig
+from .features import veto_reasons
 from .forking import fork_map
 from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
 from .identity import Identity
 from .overrides import Overrides
 from .prepare import Prepared
-from .scoring import method_of, score_pairs
+from .scoring import method_of, score_batch
 from .store import PreparedStore
 
 METHODS = EDGE_METHODS
@@ -101,17 +102,24 @@ def _score_chunk(bounds: tuple[int, int]) -> Scored:
     part = job.arrays["codes"][bounds[0] : bounds[1]]
     rows, local = np.unique(np.concatenate([part // n, part % n]), return_inverse=True)
     prepared, ids = job.store.objects(rows.tolist())
-    li, lj = local[: len(part)].tolist(), local[len(part) :].tolist()
-    pairs = list(zip(li, lj, strict=True))
-    probs, vetoes = score_pairs(prepared, pairs, job.store.vocab, job.config)
-    out = Scored(Edges.empty(), scored_pairs=len(pairs))
+    scores = score_batch(prepared, local[: len(part)], local[len(part) :], job.store.vocab, job.config)
+    out = Scored(Edges.empty(), scored_pairs=len(part))
     kept: list[tuple[int, int, float, int]] = []
-    for (i, j), p, fired in zip(pairs, probs, vetoes, strict=True):
+    low = job.config.threshold - job.config.review_margin
+    for k in np.flatnonzero(scores.probs >= low).tolist():  # the others are neither edges nor review
+        i, j = int(scores.left[k]), int(scores.right[k])
+        fired = (
+            veto_reasons(prepared[i], prepared[j], job.config.vetoes, job.config.gtin_decides)
+            if scores.vetoed[k]
+            else []
+        )
+        p = float(scores.probs[k])
         kept.extend(_decide(job.config, job.overrides, prepared, ids, i, j, p, fired, out))
     if kept:
         ei, ej, ep, em = (np.array(x) for x in zip(*kept, strict=True))
         out.edges = Edges(rows[ei], rows[ej], ep.astype(np.float64), em.astype(np.int8))
-    out.review = [Review(int(rows[r.i]), int(rows[r.j]), r.score, r.reasons) for r in out.review]
+    row_of = rows.tolist()
+    out.review = [Review(row_of[r.i], row_of[r.j], r.score, r.reasons) for r in out.review]
     out.review = most_uncertain(out.review, job.config)
     return out
 
@@ -127,9 +135,7 @@ def _decide(
     fired: list[str],
     out: Scored,
 ) -> Iterator[tuple[int, int, float, int]]:
-    low, high = config.threshold - config.review_margin, config.threshold + config.review_margin
-    if p < low:
-        return
+    high = config.threshold + config.review_margin
     a, b = prepared[i], prepared[j]
     undecided = overrides.decision(a.key, b.key) is None
     why = config.identity_rule().veto(ids[i], ids[j], p)  # the checks chosen with the pair model
@@ -227,6 +233,8 @@ def _group_batch(bounds: tuple[int, int]) -> tuple[list[Group], list[Review]]:
         a["score"][lo:hi],
         a["method"][lo:hi],
     )
-    prepared, ids = job.store.objects(rows.tolist())
+    row_of = rows.tolist()
+    prepared, ids = job.store.objects(row_of)
     groups, blocked = group_edges(prepared, ids, job.config, job.overrides, local)
-    return groups, [Review(int(rows[r.i]), int(rows[r.j]), r.score, r.reasons) for r in blocked]
+    review = [Review(row_of[r.i], row_of[r.j], r.score, r.reasons) for r in blocked]
+    return groups, most_uncertain(review, job.config)  # rows are in key order: the global top stays

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import TypeVar
 
 import numpy as np
@@ -22,6 +23,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 PREPARE_CHUNK = 20_000
 """Records per preparing task."""
+OBJECT_CACHE = 60_000
+"""``Prepared``/``Identity`` objects a process keeps (≈ 2 KB each)."""
 
 
 def stable_hash(key: str) -> int:
@@ -65,6 +68,7 @@ class PreparedStore:
         self.norms: list[str] = norms if norms is not None else [r.norm for r in rows]
         self._vocab = vocab
         self._vetoes: VetoCodes | None = None
+        self._objects: dict[int, tuple[Prepared, Identity]] = {}
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -78,13 +82,20 @@ class PreparedStore:
         )
 
     def objects(self, rows: Iterable[int]) -> tuple[list[Prepared], list[Identity]]:
-        """``Prepared`` and ``Identity`` of the given rows, in their order."""
+        """``Prepared`` and ``Identity`` of the given rows, in their order. The last ``OBJECT_CACHE`` built
+        are kept (per process): chunks in title order touch many of the rows the previous chunk did."""
         prepared: list[Prepared] = []
         identities: list[Identity] = []
+        cache = self._objects
         for i in rows:
-            p, ident = materialise(self.keys[i], self.markets[i], self.rows[i])
-            prepared.append(p)
-            identities.append(ident)
+            got = cache.get(i)
+            if got is None:
+                got = cache[i] = materialise(self.keys[i], self.markets[i], self.rows[i])
+            prepared.append(got[0])
+            identities.append(got[1])
+        if len(cache) > OBJECT_CACHE:  # forget the oldest half
+            for i in list(islice(cache, len(cache) - OBJECT_CACHE // 2)):
+                del cache[i]
         return prepared, identities
 
     @property
@@ -121,31 +132,39 @@ class PreparedStore:
         """:func:`matching.blocking.candidate_codes` of the stored offers (``vetoes``: without the pairs
         :class:`VetoCodes` veto). With ``dirty``, only the offers that share a key with a dirty one are read."""
         keys, members = self.key_arrays(config, workers)
-        rows = None
-        if dirty is not None:
-            near = np.zeros(len(self), dtype=bool)
-            near[members[np.isin(keys, keys[dirty[members]])]] = True
-            rows = np.flatnonzero(near)
-        return codes_from_keys(
-            keys,
-            members,
-            self.title_rank(rows),
-            config,
-            dirty=dirty,
-            vetoes=self.veto_codes(config, rows) if vetoes else None,
-        )
+        if dirty is None:
+            rank = self.title_rank()
+            return codes_from_keys(
+                keys, members, rank, config, vetoes=self.veto_codes(config) if vetoes else None
+            )
+        near = np.zeros(len(self), dtype=bool)
+        near[members[np.isin(keys, keys[dirty[members]])]] = True
+        codes = codes_from_keys(keys, members, self.title_rank(np.flatnonzero(near)), config, dirty=dirty)
+        if vetoes:  # the veto codes of just the offers in these pairs: few are read
+            i, j = np.divmod(codes, len(self))
+            codes = codes[~self.veto_codes(config, np.unique(np.concatenate([i, j]))).vetoed(i, j)]
+        return codes
 
     def veto_codes(self, config: MatchConfig, rows: np.ndarray | None = None) -> VetoCodes:
         """The veto codes of every offer (of ``rows`` when given, the first time; the others never veto)."""
         if self._vetoes is None:
-            need = np.ones(len(self), dtype=bool)
-            if rows is not None:
-                need[:] = False
-                need[rows] = True
-            attrs = [dict(self.rows[i].attrs) if need[i] else {} for i in range(len(self))]
-            gtins = [self.rows[i].gtin if need[i] else None for i in range(len(self))]
-            self._vetoes = VetoCodes.of(attrs, gtins, config)
+            chosen = range(len(self)) if rows is None else rows.tolist()
+            attrs = [dict(self.rows[i].attrs) for i in chosen]
+            gtins = [self.rows[i].gtin for i in chosen]
+            codes = VetoCodes.of(attrs, gtins, config)
+            self._vetoes = codes if rows is None else _spread(codes, rows, len(self))
         return self._vetoes
+
+
+def _spread(codes: VetoCodes, rows: np.ndarray, n: int) -> VetoCodes:
+    """``codes`` (of ``rows``) as the codes of ``n`` offers, the others never vetoing. (Here, not in
+    ``blocking``: that module's source is part of ``PREPARE_VERSION``.)"""
+    out = VetoCodes.__new__(VetoCodes)
+    out.attrs = np.full((n, codes.attrs.shape[1]), -1, dtype=np.int32)
+    out.colours = np.zeros(n, dtype=np.uint64)
+    out.gtins = np.full(n, -1, dtype=np.int64)
+    out.attrs[rows], out.colours[rows], out.gtins[rows] = codes.attrs, codes.colours, codes.gtins
+    return out
 
 
 _RECORDS: Sequence[OfferRecord] = ()

@@ -15,6 +15,7 @@ from matching import MatchConfig, OfferRecord, match_offers
 from matching.blocking import candidate_codes
 from matching.identity import IDENTITY_CHECKS, conflict, identities
 from matching.prepare import Vocabulary, prepare_all
+from matching.store import PreparedStore
 
 catalogue = pytest.importorskip("demo.catalogue", reason="demo.catalogue (the generator) is not built yet")
 
@@ -116,3 +117,25 @@ def test_blocking_recall_on_20k_offers() -> None:
     true_pairs = sum(c * (c - 1) // 2 for c in np.bincount(sku).tolist())
     assert found / true_pairs >= 0.99, found / true_pairs
     assert len(codes) < 40 * n  # never all pairs: linear in the offers
+
+
+def test_candidates_of_changed_offers_are_the_full_candidates_with_a_changed_side() -> None:
+    records, _ = listing_records(1_500, 17)
+    config = MatchConfig.load("default")
+    dirty = np.zeros(len(records), dtype=bool)
+    dirty[np.random.default_rng(17).choice(len(records), 40, replace=False)] = True
+    full = PreparedStore.prepare(records, config.cjk_tokens).candidate_codes(config, vetoes=True)
+    some = PreparedStore.prepare(records, config.cjk_tokens).candidate_codes(config, dirty, vetoes=True)
+    i, j = np.divmod(full, len(records))
+    assert len(some) and np.array_equal(some, full[dirty[i] | dirty[j]])
+
+
+def test_prepared_objects_are_the_same_whether_kept_or_built_again(monkeypatch) -> None:
+    records, _ = listing_records(300, 19)
+    store = PreparedStore.prepare(records, "bigram")
+    monkeypatch.setattr("matching.store.OBJECT_CACHE", 50)  # forgotten and built again in between
+    first = store.objects(range(len(store)))
+    assert len(store._objects) <= 50
+    again = store.objects(reversed(range(len(store))))
+    assert first[0] == again[0][::-1] and first[1] == again[1][::-1]
+    assert [p.key for p in first[0]] == store.keys
