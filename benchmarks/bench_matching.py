@@ -152,7 +152,7 @@ def scale_run(size: int, seed: int, workers: int) -> dict:
     prep_s = time.perf_counter() - t1
     _stage(f"prepared {len(store):,} offers in {prep_s:.0f} s")
     t1 = time.perf_counter()
-    codes = store.candidate_codes(config)
+    codes = store.candidate_codes(config, workers=workers)
     block_s = time.perf_counter() - t1
     _stage(f"blocking: {len(codes):,} candidate pairs in {block_s:.0f} s")
     n = len(store)
