@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .attributes import VARIANT_KEYS
 from .config import MatchConfig
 from .identity import Identity
@@ -238,14 +239,14 @@ def _pairs_by_offset(
             keep &= dirty[lo] | dirty[hi]
         if vetoes is not None:
             keep &= ~vetoes.vetoed(lo, hi)
-        pending.append(np.unique(lo[keep] * n + hi[keep]))
+        pending.append(sorted_unique(lo[keep] * n + hi[keep]))
         # deduplicate once the pending pairs outgrow the merged ones: amortised, so the total work stays
         # O(pairs log pairs) (re-merging every round was quadratic in rounds at 1M offers)
         if sum(len(c) for c in pending) > max(_DEDUP_AT, len(merged)):
-            merged, pending = np.unique(np.concatenate([merged, *pending])), []
+            merged, pending = sorted_unique(np.concatenate([merged, *pending])), []
         d += 1
         live = live[reach[live] >= d]
-    return np.unique(np.concatenate([merged, *pending]))
+    return sorted_unique(np.concatenate([merged, *pending]))
 
 
 def candidate_chunks(

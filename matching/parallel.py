@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .config import MatchConfig
 from .features import veto_reasons
 from .forking import fork_map
@@ -224,7 +225,7 @@ def _group_batch(bounds: tuple[int, int]) -> tuple[list[Group], list[Review]]:
     job = _job()
     a = job.arrays
     rows = np.sort(a["rows"][bounds[0] : bounds[1]])
-    labels = np.unique(a["row_label"][bounds[0] : bounds[1]])
+    labels = sorted_unique(a["row_label"][bounds[0] : bounds[1]])
     lo = int(np.searchsorted(a["edge_label"], labels[0], side="left"))
     hi = int(np.searchsorted(a["edge_label"], labels[-1], side="right"))
     local = Edges(

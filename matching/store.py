@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .blocking import VetoCodes, codes_from_keys, keys_of
 from .columns import Row, materialise, prepare_rows, row_from_blob
 from .config import MatchConfig
@@ -142,7 +143,7 @@ class PreparedStore:
         codes = codes_from_keys(keys, members, self.title_rank(np.flatnonzero(near)), config, dirty=dirty)
         if vetoes:  # the veto codes of just the offers in these pairs: few are read
             i, j = np.divmod(codes, len(self))
-            codes = codes[~self.veto_codes(config, np.unique(np.concatenate([i, j]))).vetoed(i, j)]
+            codes = codes[~self.veto_codes(config, sorted_unique(np.concatenate([i, j]))).vetoed(i, j)]
         return codes
 
     def veto_codes(self, config: MatchConfig, rows: np.ndarray | None = None) -> VetoCodes:
