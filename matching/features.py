@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from .attributes import VARIANT_KEYS
-from .desc_features import DESC_FEATURES, DescTable, desc_features
 from .model import WordWeights
 from .normalise import BRAND_ALIASES, COLOURS, STOP_WORDS
 from .prepare import VARIANT_WORDS, Prepared, Vocabulary
@@ -65,7 +64,6 @@ FEATURES: tuple[str, ...] = (
     *ID_FEATURES,
     *ATTRIBUTE_FEATURES,
     *OTHER_FEATURES,
-    *DESC_FEATURES,
 )
 """The pair model's input columns, in order."""
 
@@ -219,7 +217,6 @@ class RecordTable:
         )
         self.mpn = _objects([p.mpn or "" for p in prepared])
         self._token_arrays(names[:width_tokens], vocab, words)
-        self.desc = DescTable(prepared, names[:width_tokens])
         owners, idf = self._per_record(self.tok, self.idf)
         self.idf_total = np.bincount(owners, weights=idf, minlength=self.size)
 
@@ -440,7 +437,6 @@ def pair_features(t: RecordTable, left: np.ndarray, right: np.ndarray, workers: 
             *_identity(t, left, right, workers),
             *_attributes(t, left, right),
             *_other(t, left, right, a, b),
-            *desc_features(t, left, right),
         ]
     )
 
