@@ -11,14 +11,12 @@ give (``tests/test_matching_bulk.py``).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import pickle
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from itertools import accumulate
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -50,6 +48,7 @@ from .bulk import (
     strip_marketing_column,
     units_column,
 )
+from .collector import gc_paused
 from .identity import (
     _BRAND_NAMES,
     _BRAND_RE,
@@ -317,18 +316,6 @@ def _title_fields(titles: list[str], cjk: str) -> list[_TitleFields]:
 
 def _first(found: re.Match[str] | None) -> str | None:
     return found.group(0) if found else None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a block that makes many objects and no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _shareable(value: object) -> bool:

@@ -11,15 +11,14 @@ A signal that is absent (no codes, no price, no brand) is ``nan``: the trees rou
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from .attributes import VARIANT_KEYS
+from .collector import gc_paused
 from .intset import IntSet
 from .model import WordWeights
 from .normalise import BRAND_ALIASES, COLOURS, STOP_WORDS
@@ -255,25 +254,11 @@ def _plain(prepared: Sequence[Prepared], seqs: list[list[str]]) -> np.ndarray:
     )
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a table is built: the build makes tens of thousands of short-lived
-    lists and sets, none of them in a cycle, and the collector's passes over every live object cost ≈ 10 %
-    of it (more when a full pass falls inside)."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
-
-
 class RecordTable:
     """Everything the pair features read of each record, as arrays (built once per batch of records)."""
 
     def __init__(self, prepared: Sequence[Prepared], vocab: Vocabulary, words: WordWeights | None) -> None:
-        with _collector_paused():
+        with gc_paused():
             self._build(prepared, vocab, words)
 
     def _build(self, prepared: Sequence[Prepared], vocab: Vocabulary, words: WordWeights | None) -> None:
