@@ -451,8 +451,10 @@ def _number(token: str) -> float:
     bound (两三天 → 2), like ``3-5 days``."""
     if token == "半":
         return 0.5
-    if token[0] in CN_DIGITS or has_unit(token):
-        return float(cn_to_int(token if has_unit(token) else token[0]))
+    if has_unit(token):
+        return float(cn_to_int(token))
+    if token[0] in CN_DIGITS:
+        return float(CN_DIGITS[token[0]])
     return float(token)
 
 
