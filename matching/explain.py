@@ -14,11 +14,11 @@ from typing import Any
 
 from .blocking import blocking_keys
 from .config import MatchConfig
-from .features import FEATURES
+from .features import FEATURES, veto_reasons
 from .identity import identity_of
 from .prepare import Prepared, Vocabulary, prepare
 from .records import OfferRecord
-from .scoring import method_of, model_of, score_batch, veto_reasons
+from .scoring import method_of, model_of, score_batch
 
 SHOWN = 8
 """How many of the strongest feature credit_of the printed explanation lists."""

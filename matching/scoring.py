@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import MatchConfig
-from .features import FEATURES, hard_vetoes, pair_features, table_for, veto_reasons
+from .features import FEATURES, hard_vetoes, pair_features, table_for
 from .model import ModelError, PairModel, load_model
 from .prepare import Prepared, Vocabulary
 
@@ -70,18 +70,6 @@ def split_pairs(pairs: Pairs | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return arr[:, 0], arr[:, 1]
-
-
-def score_pairs(
-    prepared: Sequence[Prepared], pairs: Pairs, vocab: Vocabulary, config: MatchConfig
-) -> tuple[list[float], list[list[str]]]:
-    """Match probability (0 when a veto fires) and the vetoes fired, per pair (lists, for the pipeline)."""
-    scores = score_batch(prepared, *split_pairs(pairs), vocab, config)
-    reasons: list[list[str]] = [[] for _ in range(len(scores.probs))]
-    for k in scores.vetoed.nonzero()[0].tolist():
-        i, j = int(scores.left[k]), int(scores.right[k])
-        reasons[k] = veto_reasons(prepared[i], prepared[j], config.vetoes, config.gtin_decides)
-    return scores.probs.tolist(), reasons
 
 
 def method_of(a: Prepared, b: Prepared) -> str:

@@ -10,10 +10,10 @@ import pytest
 
 from matching import MatchConfig, OfferRecord, explain
 from matching.attributes import model_codes, variant_attributes
-from matching.features import FEATURES, RecordTable, pair_features
+from matching.features import FEATURES, RecordTable, pair_features, veto_reasons
 from matching.model import PairModel, TreeModel, load_model
 from matching.prepare import Vocabulary, prepare_all
-from matching.scoring import score_batch, score_pairs
+from matching.scoring import score_batch
 
 # One stump on feature 0: <= 0.5 → -2 (left), else +2; nan goes right. A second tree splits nan apart
 # from every number (scikit-learn writes such a split with an infinite threshold).
@@ -109,8 +109,10 @@ def test_scores_and_vetoes_in_one_batch() -> None:
     config = MatchConfig(vetoes=["storage"])
     scores = score_batch(prepared, np.array([0, 5]), np.array([1, 6]), vocab, config)
     assert scores.vetoed.tolist() == [False, True] and scores.probs[1] == 0.0
-    probs, reasons = score_pairs(prepared, [(0, 1), (5, 6)], vocab, config)
-    assert probs[0] > 0.5 and reasons == [[], ["storage: 128 ≠ 256"]]
+    assert scores.probs[0] > 0.5
+    assert veto_reasons(prepared[5], prepared[6], config.vetoes, config.gtin_decides) == [
+        "storage: 128 ≠ 256"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -151,5 +153,6 @@ def test_a_model_in_memory_is_scored_like_a_file() -> None:
     name = register_model(PairModel.from_dict(shipped.data), "copy-of-default")
     prepared = prepare_all(_records())
     vocab = Vocabulary(p.tokens for p in prepared)
-    ours = score_pairs(prepared, [(0, 1), (3, 4)], vocab, MatchConfig.for_model(name))
-    assert ours == score_pairs(prepared, [(0, 1), (3, 4)], vocab, MatchConfig())
+    left, right = np.array([0, 3]), np.array([1, 4])
+    ours = score_batch(prepared, left, right, vocab, MatchConfig.for_model(name)).probs
+    assert np.array_equal(ours, score_batch(prepared, left, right, vocab, MatchConfig()).probs)
