@@ -9,7 +9,7 @@ overrides are merged first and always win.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,14 +76,6 @@ class Edge:
     j: int
     score: float
     method: str
-
-
-@dataclass
-class GroupState:
-    parent: list[int]
-    attrs: list[dict[str, set[str]] | None]
-    markets: list[set[str] | None]
-    split_partners: dict[int, set[int]] = field(default_factory=dict)
 
 
 class Grouper:
