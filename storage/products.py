@@ -240,11 +240,11 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
         if write.full:
             for table in ("product_offers", "match_state", "match_edges"):
                 con.execute(f"DELETE FROM {table}")
+            _insert_groups(con, write.groups)
         else:
-            _drop_keys(con, "product_offers", write.regrouped)
+            _replace_groups(con, write.regrouped, write.groups)
             _drop_keys(con, "match_state", write.changed)
             _drop_edges(con, write.changed)
-        _insert_groups(con, write.groups)
         _save_products(con, run_id, write.groups, write.titles)
         con.execute(
             "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b "
@@ -296,9 +296,35 @@ def _drop_edges(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> None:
 
 
 def _insert_groups(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup]) -> None:
+    _groups_table(con, groups)
+    con.execute("INSERT INTO product_offers SELECT * FROM _match_groups")
+
+
+def _replace_groups(
+    con: duckdb.DuckDBPyConnection, regrouped: Sequence[str], groups: Sequence[SavedGroup]
+) -> None:
+    """The product rows of the ``regrouped`` offers replaced by those of ``groups``, writing only the rows
+    that differ: most regrouped offers stay in the product they were in."""
+    _groups_table(con, groups)
+    _key_table(con, regrouped)
+    con.execute(
+        f"DELETE FROM product_offers p WHERE {_KEY} IN (SELECT key FROM _match_keys) AND NOT EXISTS "
+        "(SELECT 1 FROM _match_groups g WHERE g.marketplace = p.marketplace AND g.listing_id = p.listing_id "
+        "AND g.product_id = p.product_id AND g.confidence IS NOT DISTINCT FROM p.confidence "
+        "AND g.method IS NOT DISTINCT FROM p.method)"
+    )
+    con.execute(
+        "INSERT INTO product_offers SELECT * FROM _match_groups g WHERE NOT EXISTS (SELECT 1 FROM "
+        "product_offers p WHERE p.marketplace = g.marketplace AND p.listing_id = g.listing_id)"
+    )
+
+
+def _groups_table(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup]) -> None:
+    """The product rows of ``groups`` in the temporary table ``_match_groups``."""
     keys = [key for g in groups for key in g.members]
     con.execute(
-        "INSERT INTO product_offers SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], p, c, m "
+        "CREATE OR REPLACE TEMP TABLE _match_groups AS SELECT split_part(k, '/', 1) AS marketplace, "
+        "k[strpos(k, '/') + 1:] AS listing_id, p AS product_id, c AS confidence, m AS method "
         "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::VARCHAR[]) AS p, unnest(?::DOUBLE[]) AS c, "
         "unnest(?::VARCHAR[]) AS m)",
         [
