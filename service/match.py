@@ -140,9 +140,9 @@ def run_match(
             write, report = _full(con, state, config, rules, workers)
         else:
             write, report = _incremental(con, offers, state, config, rules, workers)
-        members = [k for g in write.groups for k in g.members]
-        by_key = {r.key: r for r in offers_for_matching(con, members)}
-        write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in write.groups}
+        todo = [g for g in write.groups if g.product_id not in write.kept_products]
+        by_key = {r.key: r for r in offers_for_matching(con, [k for g in todo for k in g.members])}
+        write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in todo}
         save_match(con, run_id, write)
         report = _report(con, run_id, len(offers.keys), report, round(time.monotonic() - started, 2))
         report.why_full = why_full
@@ -211,6 +211,13 @@ def _incremental(
     regrouped = {k for g in result.groups for k in g.members}
     before, reserved = product_ids_of(con, sorted(regrouped))
     ids = assign_product_ids([g.members for g in result.groups], before, reserved)
+    sizes, changed_keys = Counter(before.values()), set(result.changed)
+    kept = {
+        pid
+        for pid, g in zip(ids, result.groups, strict=True)
+        if sizes[pid] == len(g.members)
+        and all(before.get(k) == pid and k not in changed_keys for k in g.members)
+    }
     fingerprints = dict(zip(offers.keys, offers.fingerprints, strict=True))
     write = MatchWrite(
         full=False,
@@ -221,6 +228,7 @@ def _incremental(
         state=_state_rows(store, np.flatnonzero(changed).tolist(), fingerprints),
         edges=_edge_rows(result.new_edges, store.keys),
         review=_review_rows(result.review),
+        kept_products=frozenset(kept),
     )
     n_changed = len(result.removed) + len(result.changed)
     report = MatchReport(

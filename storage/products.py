@@ -231,6 +231,9 @@ class MatchWrite:
     """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
     review: Sequence[tuple[str, str, float, str]] | None = None
     """The review queue now (``None``: left as it is)."""
+    kept_products: frozenset[str] = frozenset()
+    """Products of ``groups`` regrouped just as they were (same members, none changed): their rows in
+    ``products`` are left as they are (no entry in ``titles``)."""
 
 
 def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -> None:
@@ -245,7 +248,7 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
             _replace_groups(con, write.regrouped, write.groups)
             _drop_keys(con, "match_state", write.changed)
             _drop_edges(con, write.changed)
-        _save_products(con, run_id, write.groups, write.titles)
+        _save_products(con, run_id, write.titles)
         con.execute(
             "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b "
             "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::VARCHAR[]) AS n, "
@@ -337,14 +340,11 @@ def _groups_table(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup]) 
 
 
 def _save_products(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    groups: Sequence[SavedGroup],
-    titles: dict[str, tuple[str, str | None, str | None]],
+    con: duckdb.DuckDBPyConnection, run_id: str, titles: dict[str, tuple[str, str | None, str | None]]
 ) -> None:
-    """Upsert the groups' products (``created_at`` kept); drop products no offer belongs to any more."""
+    """Upsert the products of ``titles`` (``created_at`` kept); drop products no offer belongs to any more."""
     now = datetime.now(UTC)
-    product_ids = [g.product_id for g in groups]
+    product_ids = list(titles)
     con.execute(
         "DELETE FROM products WHERE product_id NOT IN (SELECT DISTINCT product_id FROM product_offers)"
     )
