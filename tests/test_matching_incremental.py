@@ -142,15 +142,16 @@ def _crawl(db_path, run_id: str, records: list[OfferRecord]) -> None:
         con.close()
 
 
-def _stored(db_path) -> dict[str, str]:
+def _read(db_path, sql: str) -> list[tuple]:
     con = connect(db_path, read_only=True)
     try:
-        rows = con.execute(
-            "SELECT marketplace || '/' || listing_id, product_id FROM product_offers"
-        ).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
-    return dict(rows)
+
+
+def _stored(db_path) -> dict[str, str]:
+    return dict(_read(db_path, "SELECT marketplace || '/' || listing_id, product_id FROM product_offers"))
 
 
 def _groups(stored: dict[str, str]) -> set[frozenset[str]]:
@@ -176,13 +177,7 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
     _match(db)
     after = _stored(db)
     assert set(after) == {r.key for r in second} and not set(after) & gone
-    con = connect(db, read_only=True)
-    try:
-        (stats,) = con.execute(
-            "SELECT stats FROM runs WHERE kind = 'match' ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-    finally:
-        con.close()
+    ((stats,),) = _read(db, "SELECT stats FROM runs WHERE kind = 'match' ORDER BY started_at DESC LIMIT 1")
     assert '"mode": "incremental"' in stats
     full_db = tmp_path / "full.duckdb"
     shutil.copy(db, full_db)
@@ -207,14 +202,11 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
 
 def _facts(db_path) -> dict[frozenset[str], tuple]:
     """Member set → (title, brand, category) of each stored product."""
-    con = connect(db_path, read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT list(o.marketplace || '/' || o.listing_id), p.title, p.brand, p.category "
-            "FROM products p JOIN product_offers o USING (product_id) GROUP BY ALL"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = _read(
+        db_path,
+        "SELECT list(o.marketplace || '/' || o.listing_id), p.title, p.brand, p.category "
+        "FROM products p JOIN product_offers o USING (product_id) GROUP BY ALL",
+    )
     return {frozenset(members): tuple(rest) for members, *rest in rows}
 
 
