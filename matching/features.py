@@ -92,9 +92,8 @@ class _Ids:
     def many(self, texts: list[str]) -> list[int]:
         """The ids of ``texts``; new strings get the next ids in order of first appearance."""
         ids = self.ids
-        new = [x for x in dict.fromkeys(texts) if x not in ids]
-        ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
-        return list(map(ids.__getitem__, texts))
+        given = ids.setdefault
+        return [given(x, len(ids)) for x in texts]
 
     def column(self, texts: list[str | None]) -> list[int]:
         """The ids of ``texts``, -1 for an empty one or ``None``."""
