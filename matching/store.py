@@ -12,7 +12,7 @@ from typing import TypeVar
 import numpy as np
 
 from .arrays import sorted_unique
-from .blocking import VetoCodes, codes_from_keys, keys_of
+from .blocking import Ranks, VetoCodes, codes_from_keys, keys_of, rank_of, twin_key
 from .columns import Row, materialise, prepare_rows, row_from_blob
 from .config import MatchConfig
 from .forking import fork_map
@@ -145,10 +145,28 @@ class PreparedStore:
 
     def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Each offer's place in title order (of ``rows`` only when given; the others 0)."""
+        return self._rank(self.norms.__getitem__, rows)
+
+    def ranks(self, rows: np.ndarray | None = None) -> Ranks:
+        """The two orders of large blocks: each offer's place in title order (of ``rows`` only when given;
+        the others 0), and the :func:`matching.blocking.twin_key` order of the rows asked for — only the
+        members of large blocks, whose kept rows are fetched then."""
+
+        def twin(i: int) -> str:
+            r = self.rows[i]
+            return twin_key(r.id_brand, r.id_numbers, r.id_attrs, r.id_latin)
+
+        def twin_rank(large: np.ndarray) -> np.ndarray:
+            self.need(large)
+            return self._rank(twin, large)
+
+        return self.title_rank(rows), twin_rank
+
+    def _rank(self, order_key: Callable[[int], str], rows: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            return rank_of([order_key(i) for i in range(len(self))])
         rank = np.zeros(len(self), dtype=np.int64)
-        chosen = range(len(self)) if rows is None else rows.tolist()
-        order = sorted(chosen, key=lambda i: self.norms[i])
-        rank[np.array(order, dtype=np.int64)] = np.arange(len(order))
+        rank[rows] = rank_of([order_key(i) for i in rows.tolist()])
         return rank
 
     def candidate_codes(
@@ -158,13 +176,11 @@ class PreparedStore:
         :class:`VetoCodes` veto). With ``dirty``, only the offers that share a key with a dirty one are read."""
         keys, members = self.key_arrays(config, workers)
         if dirty is None:
-            rank = self.title_rank()
             return codes_from_keys(
-                keys, members, rank, config, vetoes=self.veto_codes(config) if vetoes else None
+                keys, members, self.ranks(), config, vetoes=self.veto_codes(config) if vetoes else None
             )
         keys, members = _in_blocks(keys, members, keys[dirty[members]])
-        near = sorted_unique(members)
-        codes = codes_from_keys(keys, members, self.title_rank(near), config, dirty=dirty)
+        codes = codes_from_keys(keys, members, self.ranks(sorted_unique(members)), config, dirty=dirty)
         if vetoes:  # the veto codes of just the offers in these pairs: few are read
             i, j = np.divmod(codes, len(self))
             rows = sorted_unique(np.concatenate([i, j]))
