@@ -258,6 +258,11 @@ def main() -> None:
         "--workers", type=int, default=usable_cores(), help="processes (default: every usable core)"
     )
     ap.add_argument("--incremental", type=int, help="offers in the database for the incremental run")
+    ap.add_argument(
+        "--no-full",
+        action="store_true",
+        help="incremental run only: skip the full regroup it is compared with (no groups-differ count)",
+    )
     ap.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--match-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help="print JSON lines instead of tables")
@@ -319,14 +324,15 @@ def main() -> None:
             f"{row['cpu_s']} CPU s, load {row['load']}"
         )
     if args.incremental:
-        row = incremental_run(args.incremental, args.seed, args.workers)
+        row = incremental_run(args.incremental, args.seed, args.workers, full=not args.no_full)
         print(
             json.dumps(row)
             if args.json
             else f"\nincremental bijia match on {row['offers']:,} offers, {row['changed']:,} changed: "
             f"{row['incremental_s']} s (full regroup {row['full_s']} s; first match {row['first_s']} s; "
             f"database built in {row['build_s']} s, published in {row['publish_s']} s); "
-            f"groups differing from the full regroup: {row['groups_differ']} of {row['groups']:,}"
+            f"groups differing from the full regroup: {row['groups_differ']} of {row['groups']:,}; "
+            f"load {row['load']}"
         )
 
 

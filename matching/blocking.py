@@ -4,8 +4,11 @@ Keys of an offer: its GTIN, each model code, the signature of its normalised tit
 identity (brand + model numbers + variant attributes — what a Chinese and an English title of one SKU
 share even when no word is common), its brand + model numbers, and each of its ``rare_tokens`` rarest
 title tokens (when that token's block is small). A block of at most ``max_block_size`` members is
-compared all pairs; a larger one by sorted neighbourhood: members sorted by normalised title, each
-compared with the next ``window`` ones. Work is therefore linear in the number of offers.
+compared all pairs; a larger one by sorted neighbourhood, in two orders: members sorted by normalised
+title, each compared with the next ``window`` ones, and again sorted by :func:`twin_key` (brand, model
+numbers and attribute values, then Latin words: what a Chinese and an English title of one SKU share
+whatever their words and word order), each compared with the next ``window`` ones. Work is therefore
+linear in the number of offers.
 
 Keys are hashed into numpy arrays and pairs produced per neighbour offset, vectorised; pairs are packed
 as ``i * n + j`` (int64) and deduplicated, so memory is bounded by the number of candidate pairs (8 bytes
@@ -16,7 +19,7 @@ produced, pairs the scorer would veto anyway (different variant attributes, diff
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -164,12 +167,49 @@ def key_arrays(
     return np.array(keys, dtype=np.int64), np.array(members, dtype=np.int64)
 
 
+Ranks = tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]
+"""Each offer's place in title order, and a function giving the :func:`twin_key` places of the rows it is
+given (the members of large blocks; a full-size array, other places unread)."""
+
+
 def title_rank(prepared: Sequence[Prepared]) -> np.ndarray:
     """Each offer's position when sorted by normalised title (ties by index): sorted neighbourhood's order."""
-    rank = np.empty(len(prepared), dtype=np.int64)
-    rank[np.array(sorted(range(len(prepared)), key=lambda i: prepared[i].norm), dtype=np.int64)] = np.arange(
-        len(prepared)
+    return rank_of([p.norm for p in prepared])
+
+
+def twin_rank(prepared: Sequence[Prepared], ids: Sequence[Identity] | None) -> np.ndarray:
+    """Each offer's position when sorted by :func:`twin_key` (ties by index): the second order of large
+    blocks. From the identities when given, else from what ``prepared`` holds."""
+    if ids is not None:
+        return rank_of([twin_key(d.brand, d.numbers, d.attrs, d.latin) for d in ids])
+    return rank_of(
+        [
+            twin_key(
+                p.brand,
+                p.bare_numbers,
+                tuple(p.attrs.items()),
+                (t for t in p.tokens if t.isascii() and t.isalpha()),
+            )
+            for p in prepared
+        ]
     )
+
+
+def twin_key(
+    brand: str | None, numbers: Iterable[str], attrs: tuple[tuple[str, str], ...], latin: Iterable[str]
+) -> str:
+    """Brand, then the model numbers and attribute values as one sorted set, then the Latin words: the
+    same for a Chinese and an English title of one SKU whatever the word order, and whether a size is
+    stated (``43码``, ``EU 43``: an attribute) or bare (``43``: a number)."""
+    values = sorted(set(numbers) | {v for _, v in attrs})
+    return f"{brand or ''}\x00{' '.join(values)}\x00{' '.join(sorted(set(latin)))}"
+
+
+def rank_of(order_keys: Sequence[str]) -> np.ndarray:
+    """Each item's position when sorted by its key (ties by index)."""
+    rank = np.empty(len(order_keys), dtype=np.int64)
+    order = sorted(range(len(order_keys)), key=order_keys.__getitem__)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(order_keys))
     return rank
 
 
@@ -185,19 +225,22 @@ def candidate_codes(
     """Sorted distinct candidate pairs as int64 codes ``i * n + j`` (``i < j``). ``dirty`` (a boolean mask):
     only pairs with a dirty side; ``vetoes``: without the pairs they veto."""
     keys, members = key_arrays(prepared, vocab, config, ids)
-    return codes_from_keys(keys, members, title_rank(prepared), config, dirty=dirty, vetoes=vetoes)
+    ranks = (title_rank(prepared), lambda _large: twin_rank(prepared, ids))
+    return codes_from_keys(keys, members, ranks, config, dirty=dirty, vetoes=vetoes)
 
 
 def codes_from_keys(
     keys: np.ndarray,
     members: np.ndarray,
-    rank: np.ndarray,
+    ranks: Ranks,
     config: MatchConfig,
     *,
     dirty: np.ndarray | None = None,
     vetoes: VetoCodes | None = None,
 ) -> np.ndarray:
-    """:func:`candidate_codes` from the key arrays (``rank``: :func:`title_rank`)."""
+    """:func:`candidate_codes` from the key arrays (``ranks``: :func:`title_rank`, and :func:`twin_rank` of
+    the members of large blocks)."""
+    rank, twin_of = ranks
     n = len(rank)
     order = np.lexsort((rank[members], keys))
     keys, members = keys[order], members[order]
@@ -214,9 +257,14 @@ def codes_from_keys(
         sizes = np.diff(np.r_[starts, len(keys)])
     size_of = np.repeat(sizes, sizes)
     pos = np.arange(len(keys)) - np.repeat(starts, sizes)
-    reach = np.where(
-        size_of <= config.max_block_size, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos)
-    )
+    small = size_of <= config.max_block_size
+    reach = np.where(small, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos))
+    # the large blocks again, each sorted by the twin order (the blocks stay where they are: keys sorted)
+    large = np.flatnonzero(~small)
+    twin = twin_of(sorted_unique(members[large]))
+    again = large[np.lexsort((twin[members[large]], keys[large]))]
+    members = np.concatenate([members, members[again]])
+    reach = np.concatenate([reach, reach[large]])
     return _pairs_by_offset(members, reach, n, dirty, vetoes)
 
 

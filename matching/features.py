@@ -19,6 +19,7 @@ from weakref import WeakKeyDictionary
 
 from .attributes import VARIANT_KEYS
 from .collector import gc_paused
+from .heap import keep_freed_memory
 from .intset import IntSet
 from .model import WordWeights
 from .normalise import BRAND_ALIASES, COLOURS, STOP_WORDS
@@ -92,9 +93,8 @@ class _Ids:
     def many(self, texts: list[str]) -> list[int]:
         """The ids of ``texts``; new strings get the next ids in order of first appearance."""
         ids = self.ids
-        new = [x for x in dict.fromkeys(texts) if x not in ids]
-        ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
-        return list(map(ids.__getitem__, texts))
+        given = ids.setdefault
+        return [given(x, len(ids)) for x in texts]
 
     def column(self, texts: list[str | None]) -> list[int]:
         """The ids of ``texts``, -1 for an empty one or ``None``."""
@@ -258,6 +258,7 @@ class RecordTable:
     """Everything the pair features read of each record, as arrays (built once per batch of records)."""
 
     def __init__(self, prepared: Sequence[Prepared], vocab: Vocabulary, words: WordWeights | None) -> None:
+        keep_freed_memory()
         with gc_paused():
             self._build(prepared, vocab, words)
 
@@ -563,6 +564,7 @@ def pair_features(t: RecordTable, left: np.ndarray, right: np.ndarray, workers: 
     n = len(left)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
+    keep_freed_memory()
     a = _Side(t, left, right)
     b = _Side(t, right, left, mirror=a)
     lo, hi = np.minimum, np.maximum

@@ -15,15 +15,19 @@ their last scoring, and a changed price alone does not count as a change (a weak
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
+from .arrays import sorted_unique
 from .config import MatchConfig
 from .grouping import Edges, Group
 from .overrides import Overrides
-from .parallel import METHODS, components, group_store
+from .parallel import METHODS, group_store
 from .pipeline import PairDecision, review_of, score_candidates, vetoes_are_final
 from .records import OfferRecord
 from .store import PreparedStore
@@ -36,10 +40,19 @@ class PreviousMatch:
     fingerprints: Mapping[str, int]
     """Offer key → fingerprint of its matching fields (only :func:`match_incremental` reads it)."""
     products: Mapping[str, str]
-    """Offer key → product id."""
-    edges: tuple[Sequence[str], Sequence[str], Sequence[float] | np.ndarray, Sequence[str]]
-    """Accepted pairs: keys a, keys b, scores, methods."""
+    """Offer key → product id (read only when ``members_of`` is not given)."""
+    edges: tuple[Sequence[str], Sequence[str], Sequence[float] | np.ndarray, Sequence[str]] | Edges
+    """Accepted pairs: keys a, keys b, scores, methods; or already as rows of the offers matched now (pairs
+    with a gone side left out)."""
     review: Sequence[PairDecision] = ()
+    members_of: Callable[[Sequence[str]], Iterable[str]] | None = None
+    """Keys of every offer in the products the given offers belonged to (default: from ``products``)."""
+
+    def members(self, keys: Sequence[str]) -> Iterable[str]:
+        if self.members_of is not None:
+            return self.members_of(keys)
+        touched = {self.products[k] for k in keys if k in self.products}
+        return [k for k, product in self.products.items() if product in touched]
 
 
 @dataclass
@@ -93,23 +106,24 @@ def match_changed(
     """:func:`match_incremental` on prepared offers (rows of unchanged offers may be those kept from the
     last match): ``changed`` marks the new and changed offers, ``removed`` the keys gone since."""
     overrides = overrides or Overrides()
-    index = {k: i for i, k in enumerate(store.keys)}
     n = len(store)
     stats: dict[str, float] = {"offers": n, "changed": int(changed.sum()), "removed": len(removed)}
     codes = store.candidate_codes(config, dirty=changed, vetoes=vetoes_are_final(config), workers=workers)
     stats["candidate_pairs"] = len(codes)
+    store.need(sorted_unique(np.concatenate(np.divmod(codes, n))))
     scored = score_candidates(store, config, overrides, codes, workers, stats)
-    edges = Edges.concat([_kept_edges(previous, index, changed), scored.edges])
-    rows = _dirty_rows(store.keys, index, changed, removed, previous, overrides, changed_overrides, edges)
-    groups, blocked = group_store(store, config, overrides, edges, rows, workers)
+    edges = Edges.concat([_kept_edges(previous, store.keys, changed), scored.edges])
+    rows, inside = _dirty_rows(store.keys, changed, removed, previous, overrides, changed_overrides, edges)
+    store.need(rows)
+    within = Edges(edges.i[inside], edges.j[inside], edges.score[inside], edges.method[inside])
+    groups, blocked = group_store(store, config, overrides, within, rows, workers)
     dirty = np.zeros(n, dtype=bool)
     dirty[rows] = True
     review = review_of(store, config, scored.review + blocked)
-    review += [
-        d
-        for d in previous.review
-        if d.key_a in index and d.key_b in index and not (dirty[index[d.key_a]] or dirty[index[d.key_b]])
-    ]
+    for d in previous.review:
+        a, b = _row_of(store.keys, d.key_a), _row_of(store.keys, d.key_b)
+        if a >= 0 and b >= 0 and not (dirty[a] or dirty[b]):
+            review.append(d)
     review.sort(key=lambda d: (abs(d.score - config.threshold), d.key_a, d.key_b))
     stats.update(accepted_pairs=len(edges), regrouped_offers=len(rows), groups=len(groups))
     changed_keys = [store.keys[k] for k in np.flatnonzero(changed).tolist()]
@@ -118,8 +132,24 @@ def match_changed(
     )
 
 
-def _kept_edges(previous: PreviousMatch, index: Mapping[str, int], changed: np.ndarray) -> Edges:
+def _row_of(keys: Sequence[str], key: str) -> int:
+    """The position of ``key`` in the sorted ``keys`` (-1: not there)."""
+    at = bisect_left(keys, key)
+    return at if at < len(keys) and keys[at] == key else -1
+
+
+def _rows_of(keys: Sequence[str], wanted: Iterable[str]) -> list[int]:
+    return [i for i in (_row_of(keys, k) for k in wanted) if i >= 0]
+
+
+def _kept_edges(previous: PreviousMatch, keys: Sequence[str], changed: np.ndarray) -> Edges:
     """The last match's edges between two offers still there and unchanged, as indices."""
+    if isinstance(previous.edges, Edges):
+        e = previous.edges
+        keep = ~(changed[e.i] | changed[e.j])
+        lo, hi = np.minimum(e.i, e.j), np.maximum(e.i, e.j)
+        return Edges(lo[keep], hi[keep], e.score[keep], e.method[keep])
+    index = {k: i for i, k in enumerate(keys)}
     keys_a, keys_b, scores, methods = previous.edges
     ia = np.array([index.get(k, -1) for k in keys_a], dtype=np.int64)
     ib = np.array([index.get(k, -1) for k in keys_b], dtype=np.int64)
@@ -132,30 +162,34 @@ def _kept_edges(previous: PreviousMatch, index: Mapping[str, int], changed: np.n
 
 def _dirty_rows(
     keys: Sequence[str],
-    index: Mapping[str, int],
     changed: np.ndarray,
     removed: Sequence[str],
     previous: PreviousMatch,
     overrides: Overrides,
     changed_overrides: frozenset[str],
     edges: Edges,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Every offer of a connected component (edges + confirm overrides) that holds a changed offer, an
-    offer whose override changed, or a member of a product that lost or changed a member."""
+    offer whose override changed, or a member of a product that lost or changed a member; and which of
+    ``edges`` lie in those components (the only ones their grouping reads)."""
     n = len(keys)
     seeds = changed.copy()
     gone_or_changed = [*removed, *(keys[k] for k in np.flatnonzero(changed).tolist())]
-    touched = {previous.products[k] for k in gone_or_changed if k in previous.products}
-    for k in changed_overrides:
-        if k in index:
-            seeds[index[k]] = True
-    for k, product in previous.products.items():
-        if product in touched and k in index:
-            seeds[index[k]] = True
-    confirm = [(index[a], index[b]) for a, b in overrides.confirm if a in index and b in index]
+    seeds[_rows_of(keys, changed_overrides)] = True
+    seeds[_rows_of(keys, previous.members(gone_or_changed))] = True
+    confirm = [(_row_of(keys, a), _row_of(keys, b)) for a, b in overrides.confirm]
+    confirm = [(a, b) for a, b in confirm if a >= 0 and b >= 0]
     ci = np.array([a for a, _ in confirm], dtype=np.int64)
     cj = np.array([b for _, b in confirm], dtype=np.int64)
-    labels = components(n, np.concatenate([edges.i, ci]), np.concatenate([edges.j, cj]))
+    labels = _labels(n, np.concatenate([edges.i, ci]), np.concatenate([edges.j, cj]))
     hit = np.zeros(n, dtype=bool)
     hit[labels[seeds]] = True
-    return np.flatnonzero(hit[labels])
+    return np.flatnonzero(hit[labels]), hit[labels[edges.i]]
+
+
+def _labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """A connected-component label of each of ``n`` nodes (any numbering), given edges ``i``–``j``: scipy's
+    graph search — several times faster than :func:`components` on millions of edges, whose labels
+    (smallest member) a full match needs but this does not."""
+    graph = coo_matrix((np.ones(len(i), dtype=np.float32), (i, j)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]

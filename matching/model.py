@@ -96,8 +96,17 @@ class TreeModel:
         out = np.empty(len(x))
         for start in range(0, len(x), _CHUNK):
             chunk = x[start : start + _CHUNK]
-            out[start : start + len(chunk)] = self._walk.leaf_values(chunk).sum(axis=0)
+            out[start : start + len(chunk)] = _in_tree_order(self._walk.leaf_values(chunk))
         return self.baseline + out
+
+
+def _in_tree_order(values: np.ndarray) -> np.ndarray:
+    """The sum of each column of ``values`` (trees, rows), added tree after tree. numpy's ``sum(axis=0)`` does
+    so for two rows or more; a single row is one contiguous run, which it sums pairwise (another order, other
+    last bits): that row is summed by ``cumsum``, so a pair's log-odds do not depend on its batch."""
+    import numpy as np
+
+    return values.sum(axis=0) if values.shape[1] > 1 else np.cumsum(values, axis=0)[-1]
 
 
 COMPLETE_DEPTH = 12
@@ -142,8 +151,9 @@ class _Linked:
 class _Complete:
     """The trees as complete binary trees: slot ``s`` of a tree splits on ``column[s]`` at ``threshold[s]``, its
     children are slots ``2s + 1`` (≤ threshold) and ``2s + 2``. A leaf above the bottom level continues
-    through slots that always go left (threshold +inf) to a bottom slot that holds its ``value``. A walk of
-    ``depth`` steps computes where each row goes instead of reading it from a child array."""
+    through slots that always go left (threshold +inf) to a bottom slot that holds its ``value``. Every row
+    takes ``depth`` steps without checking where it is; the first two levels compare whole columns
+    (``_top``), the others gather each row's column and threshold."""
 
     def __init__(self, trees: TreeModel, depth: int) -> None:
         import numpy as np
@@ -158,7 +168,9 @@ class _Complete:
         for tree, root in enumerate(trees.roots.tolist()):
             self._place(trees, root, int(base[tree]), 0)
         self.start = base[:, None]
-        self.shift = 1 - self.start  # slot s of a tree at base b: child 2(s - b) + 1 + b + right
+        # slot s of a tree at base b: its left child is 2(s - b) + 1 + b (a bottom slot has none: itself)
+        at, tree_base = np.arange(n * slots), np.repeat(base, slots)
+        self.child = np.where(at - tree_base < 2**self.depth - 1, 2 * at - tree_base + 1, at)
 
     def _place(self, trees: TreeModel, node: int, base: int, slot: int) -> None:
         bottom = 2**self.depth - 1
@@ -179,14 +191,35 @@ class _Complete:
         rows = len(chunk)
         by_column = chunk.T
         gone = np.isnan(by_column)
-        both = np.concatenate([np.where(gone, -np.inf, by_column), np.where(gone, np.inf, by_column)]).ravel()
-        offset = self.column * rows  # where a slot's column of ``both`` begins
-        row = np.arange(rows)
-        slot = np.repeat(self.start, rows, axis=1)
-        for _ in range(self.depth):
-            right = both[offset[slot] + row] > self.threshold[slot]
-            slot = 2 * slot + self.shift + right
+        both = np.concatenate([np.where(gone, -np.inf, by_column), np.where(gone, np.inf, by_column)])
+        slot = self._top(both)
+        flat, offset, row = both.ravel(), self.column * rows, np.arange(rows)
+        for _ in range(min(self.depth, 2), self.depth):
+            at = offset[slot]  # where the slot's column of ``both`` begins, then the row in it
+            at += row
+            right = flat[at] > self.threshold[slot]
+            slot = self.child[slot]
+            slot += right
         return self.value[slot]
+
+    def _top(self, both: np.ndarray) -> np.ndarray:
+        """The slot each row reaches after the first two levels (fewer in shallower trees): at the root and
+        its two children every row of a tree reads the same column, so whole columns are compared (no
+        gather per row) and the child's answer is chosen by the root's."""
+        import numpy as np
+
+        if self.depth == 0:
+            return np.repeat(self.start, both.shape[1], axis=1)
+        right = self._goes_right(both, 0)
+        if self.depth == 1:
+            return self.start + 1 + right
+        below = np.where(right, self._goes_right(both, 2), self._goes_right(both, 1))
+        return self.start + 3 + 2 * right + below
+
+    def _goes_right(self, both: np.ndarray, slot: int) -> np.ndarray:
+        """Whether each row goes right at slot ``slot`` (0 the root, 1 and 2 its children) of each tree."""
+        at = self.start[:, 0] + slot
+        return both[self.column[at]] > self.threshold[at][:, None]
 
 
 @dataclass

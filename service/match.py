@@ -36,11 +36,16 @@ from storage.products import (
     OffersToMatch,
     SavedGroup,
     gone_since_match,
+    kept_edges,
     match_state,
     offers_for_matching,
     offers_to_match,
     overrides,
     overrides_since,
+    prepared_rows,
+    previous_product_ids,
+    product_ids_of,
+    product_members,
     save_match,
 )
 
@@ -135,9 +140,9 @@ def run_match(
             write, report = _full(con, state, config, rules, workers)
         else:
             write, report = _incremental(con, offers, state, config, rules, workers)
-        members = [k for g in write.groups for k in g.members]
-        by_key = {r.key: r for r in offers_for_matching(con, members)}
-        write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in write.groups}
+        todo = [g for g in write.groups if g.product_id not in write.kept_products]
+        by_key = {r.key: r for r in offers_for_matching(con, [k for g in todo for k in g.members])}
+        write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in todo}
         save_match(con, run_id, write)
         report = _report(con, run_id, len(offers.keys), report, round(time.monotonic() - started, 2))
         report.why_full = why_full
@@ -171,7 +176,7 @@ def _full(
     rows = offers_for_matching(con)
     store = PreparedStore.prepare([record_of(r) for r in rows], config.cjk_tokens, workers)
     result = match_store(store, config, rules, workers=workers)
-    ids = assign_product_ids([g.members for g in result.groups], state.products)
+    ids = assign_product_ids([g.members for g in result.groups], previous_product_ids(con))
     fingerprints = {r.key: r.fingerprint for r in rows}
     write = MatchWrite(
         full=True,
@@ -195,20 +200,24 @@ def _incremental(
     store, changed = _store(con, offers, config, workers)
     previous = PreviousMatch(
         {},
-        state.products,
-        state.edges,
+        {},
+        Edges(*kept_edges(con, METHODS)),
         [PairDecision(a, b, s, [r] if r else []) for a, b, s, r in state.review],
+        members_of=lambda keys: product_members(con, keys),
     )
     changed_overrides = frozenset(overrides_since(con, state.started_at))
     removed = gone_since_match(con)
     result = match_changed(store, changed, removed, previous, config, rules, changed_overrides, workers)
     regrouped = {k for g in result.groups for k in g.members}
-    reserved = {pid for k, pid in state.products.items() if k not in regrouped}
-    ids = assign_product_ids(
-        [g.members for g in result.groups],
-        {k: state.products[k] for k in regrouped if k in state.products},
-        reserved,
-    )
+    before, reserved = product_ids_of(con, sorted(regrouped))
+    ids = assign_product_ids([g.members for g in result.groups], before, reserved)
+    sizes, changed_keys = Counter(before.values()), set(result.changed)
+    kept = {
+        pid
+        for pid, g in zip(ids, result.groups, strict=True)
+        if sizes[pid] == len(g.members)
+        and all(before.get(k) == pid and k not in changed_keys for k in g.members)
+    }
     fingerprints = dict(zip(offers.keys, offers.fingerprints, strict=True))
     write = MatchWrite(
         full=False,
@@ -219,6 +228,7 @@ def _incremental(
         state=_state_rows(store, np.flatnonzero(changed).tolist(), fingerprints),
         edges=_edge_rows(result.new_edges, store.keys),
         review=_review_rows(result.review),
+        kept_products=frozenset(kept),
     )
     n_changed = len(result.removed) + len(result.changed)
     report = MatchReport(
@@ -232,21 +242,21 @@ def _store(
 ) -> tuple[PreparedStore, np.ndarray]:
     """The prepared offers: rows kept from the last match (read when needed), and the new or changed offers
     prepared now."""
-    changed = np.array([blob is None for blob in offers.prepared], dtype=bool)
+    changed = ~np.array(offers.kept, dtype=bool)
     new_keys = [offers.keys[k] for k in np.flatnonzero(changed).tolist()]
     fresh = PreparedStore.prepare(
         [record_of(r) for r in offers_for_matching(con, new_keys)], config.cjk_tokens, workers
     )
     fresh_rows = dict(zip(fresh.keys, fresh.rows, strict=True))
-    items: list[Row | bytes] = [
-        fresh_rows[key] if blob is None else blob
-        for key, blob in zip(offers.keys, offers.prepared, strict=True)
+    items: list[Row | bytes | None] = [
+        None if kept else fresh_rows[key] for key, kept in zip(offers.keys, offers.kept, strict=True)
     ]
     norms = [
         fresh_rows[key].norm if norm is None else norm
         for key, norm in zip(offers.keys, offers.norms, strict=True)
     ]
-    store = PreparedStore(offers.keys, offers.marketplaces, KeptRows(items), list(offers.key_hashes), norms)
+    rows = KeptRows(items, lambda rows: prepared_rows(con, [offers.keys[i] for i in rows]))
+    store = PreparedStore(offers.keys, offers.marketplaces, rows, list(offers.key_hashes), norms)
     return store, changed
 
 

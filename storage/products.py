@@ -64,7 +64,8 @@ class OffersToMatch:
     fingerprints: list[int]
     norms: list[str | None]
     key_hashes: list[bytes | None]
-    prepared: list[bytes | None]
+    kept: list[bool]
+    """Whether the last match kept its prepared row (:func:`prepared_rows` reads them)."""
 
 
 def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
@@ -72,7 +73,7 @@ def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
     got = con.execute(
         "SELECT o.marketplace || '/' || o.listing_id AS key, o.marketplace, "
         f"{FINGERPRINT} AS fp, CASE WHEN {kept} THEN s.norm END AS norm, CASE WHEN {kept} THEN s.keys END "
-        f"AS keys, CASE WHEN {kept} THEN s.prepared END AS prepared FROM offers o LEFT JOIN match_state s "
+        f"AS keys, coalesce({kept}, false) AS kept FROM offers o LEFT JOIN match_state s "
         "ON s.marketplace = o.marketplace AND s.listing_id = o.listing_id WHERE NOT o.gone ORDER BY key"
     ).fetchnumpy()
     return OffersToMatch(
@@ -86,8 +87,19 @@ def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
             )
         ],
         _blobs(got["keys"]),
-        _blobs(got["prepared"]),
+        got["kept"].tolist(),
     )
+
+
+def prepared_rows(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[bytes]:
+    """The prepared rows the last match kept of the offers of ``keys`` (each must have one), in order."""
+    _key_table(con, keys)
+    got = dict(
+        con.execute(
+            f"SELECT {_KEY}, prepared FROM match_state WHERE {_KEY} IN (SELECT key FROM _match_keys)"
+        ).fetchall()
+    )
+    return [got[k] for k in keys]
 
 
 def _blobs(column: Any) -> list[bytes | None]:
@@ -112,15 +124,14 @@ def previous_product_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 @dataclass
 class MatchState:
-    """What the last finished match left."""
+    """What the last finished match left (its products and accepted pairs are read when needed:
+    :func:`previous_product_ids`, :func:`kept_edges`, :func:`product_members`)."""
 
     config: dict[str, Any] | None
     """Its matcher configuration (``None``: no match yet)."""
     started_at: datetime | None
     offers: int
     """Offers it grouped."""
-    products: dict[str, str]
-    edges: tuple[list[str], list[str], list[float], list[str]]
     review: list[tuple[str, str, float, str]]
 
 
@@ -130,21 +141,53 @@ def match_state(con: duckdb.DuckDBPyConnection) -> MatchState:
         "ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
     (offers,) = con.execute("SELECT count(*) FROM match_state").fetchone() or (0,)
-    edges = con.execute("SELECT key_a, key_b, score, method FROM match_edges").fetchnumpy()
     review = con.execute("SELECT key_a, key_b, score, reasons FROM match_review").fetchall()
     return MatchState(
-        json.loads(last[0]) if last and last[0] else None,
-        last[1] if last else None,
-        int(offers),
-        previous_product_ids(con),
-        (
-            edges["key_a"].tolist(),
-            edges["key_b"].tolist(),
-            edges["score"].tolist(),
-            edges["method"].tolist(),
-        ),
-        review,
+        json.loads(last[0]) if last and last[0] else None, last[1] if last else None, int(offers), review
     )
+
+
+def kept_edges(
+    con: duckdb.DuckDBPyConnection, methods: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The last match's accepted pairs between offers not gone, as (row a, row b, score, method): rows are
+    positions in key order (as :func:`offers_to_match` reads them), a method its position in ``methods``
+    (0 when not there). Joined here, not by key strings in Python: millions of pairs at a million offers."""
+    got = con.execute(
+        f"WITH o AS (SELECT {_KEY} AS key, row_number() OVER (ORDER BY {_KEY}) - 1 AS i FROM offers "
+        "WHERE NOT gone) SELECT a.i AS i, b.i AS j, e.score AS score, "
+        "coalesce(list_position(?::VARCHAR[], e.method), 1) - 1 AS method FROM match_edges e "
+        "JOIN o a ON a.key = e.key_a JOIN o b ON b.key = e.key_b",
+        [list(methods)],
+    ).fetchnumpy()
+    return (
+        got["i"].astype(np.int64),
+        got["j"].astype(np.int64),
+        got["score"].astype(np.float64),
+        got["method"].astype(np.int8),
+    )
+
+
+def product_members(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str]:
+    """Every offer in the products the offers of ``keys`` belong to now."""
+    _key_table(con, keys)
+    rows = con.execute(
+        f"SELECT {_KEY} FROM product_offers WHERE product_id IN (SELECT product_id FROM product_offers "
+        f"WHERE {_KEY} IN (SELECT key FROM _match_keys))"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def product_ids_of(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+    """(offer key → product id of the offers of ``keys``, the product ids of every other offer)."""
+    _key_table(con, keys)
+    mine = con.execute(
+        f"SELECT {_KEY}, product_id FROM product_offers WHERE {_KEY} IN (SELECT key FROM _match_keys)"
+    ).fetchall()
+    others = con.execute(
+        f"SELECT DISTINCT product_id FROM product_offers WHERE {_KEY} NOT IN (SELECT key FROM _match_keys)"
+    ).fetchall()
+    return dict(mine), {r[0] for r in others}
 
 
 def overrides_since(con: duckdb.DuckDBPyConnection, when: datetime | None) -> set[str]:
@@ -188,6 +231,9 @@ class MatchWrite:
     """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
     review: Sequence[tuple[str, str, float, str]] | None = None
     """The review queue now (``None``: left as it is)."""
+    kept_products: frozenset[str] = frozenset()
+    """Products of ``groups`` regrouped just as they were (same members, none changed): their rows in
+    ``products`` are left as they are (no entry in ``titles``)."""
 
 
 def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -> None:
@@ -197,12 +243,12 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
         if write.full:
             for table in ("product_offers", "match_state", "match_edges"):
                 con.execute(f"DELETE FROM {table}")
+            _insert_groups(con, write.groups)
         else:
-            _drop_keys(con, "product_offers", write.regrouped)
+            _replace_groups(con, write.regrouped, write.groups)
             _drop_keys(con, "match_state", write.changed)
             _drop_edges(con, write.changed)
-        _insert_groups(con, write.groups)
-        _save_products(con, run_id, write.groups, write.titles)
+        _save_products(con, run_id, write.titles)
         con.execute(
             "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b "
             "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::VARCHAR[]) AS n, "
@@ -253,9 +299,35 @@ def _drop_edges(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> None:
 
 
 def _insert_groups(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup]) -> None:
+    _groups_table(con, groups)
+    con.execute("INSERT INTO product_offers SELECT * FROM _match_groups")
+
+
+def _replace_groups(
+    con: duckdb.DuckDBPyConnection, regrouped: Sequence[str], groups: Sequence[SavedGroup]
+) -> None:
+    """The product rows of the ``regrouped`` offers replaced by those of ``groups``, writing only the rows
+    that differ: most regrouped offers stay in the product they were in."""
+    _groups_table(con, groups)
+    _key_table(con, regrouped)
+    con.execute(
+        f"DELETE FROM product_offers p WHERE {_KEY} IN (SELECT key FROM _match_keys) AND NOT EXISTS "
+        "(SELECT 1 FROM _match_groups g WHERE g.marketplace = p.marketplace AND g.listing_id = p.listing_id "
+        "AND g.product_id = p.product_id AND g.confidence IS NOT DISTINCT FROM p.confidence "
+        "AND g.method IS NOT DISTINCT FROM p.method)"
+    )
+    con.execute(
+        "INSERT INTO product_offers SELECT * FROM _match_groups g WHERE NOT EXISTS (SELECT 1 FROM "
+        "product_offers p WHERE p.marketplace = g.marketplace AND p.listing_id = g.listing_id)"
+    )
+
+
+def _groups_table(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup]) -> None:
+    """The product rows of ``groups`` in the temporary table ``_match_groups``."""
     keys = [key for g in groups for key in g.members]
     con.execute(
-        "INSERT INTO product_offers SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], p, c, m "
+        "CREATE OR REPLACE TEMP TABLE _match_groups AS SELECT split_part(k, '/', 1) AS marketplace, "
+        "k[strpos(k, '/') + 1:] AS listing_id, p AS product_id, c AS confidence, m AS method "
         "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::VARCHAR[]) AS p, unnest(?::DOUBLE[]) AS c, "
         "unnest(?::VARCHAR[]) AS m)",
         [
@@ -268,14 +340,11 @@ def _insert_groups(con: duckdb.DuckDBPyConnection, groups: Sequence[SavedGroup])
 
 
 def _save_products(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    groups: Sequence[SavedGroup],
-    titles: dict[str, tuple[str, str | None, str | None]],
+    con: duckdb.DuckDBPyConnection, run_id: str, titles: dict[str, tuple[str, str | None, str | None]]
 ) -> None:
-    """Upsert the groups' products (``created_at`` kept); drop products no offer belongs to any more."""
+    """Upsert the products of ``titles`` (``created_at`` kept); drop products no offer belongs to any more."""
     now = datetime.now(UTC)
-    product_ids = [g.product_id for g in groups]
+    product_ids = list(titles)
     con.execute(
         "DELETE FROM products WHERE product_id NOT IN (SELECT DISTINCT product_id FROM product_offers)"
     )

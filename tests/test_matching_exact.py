@@ -196,3 +196,50 @@ def test_deep_trees_are_walked_like_shallow_ones(depth: int) -> None:
     expected = trees.baseline + np.array([_plain_walk(trees, row) for row in x])
     assert np.array_equal(trees.raw(x), expected)
     assert len(set(trees.raw(x).tolist())) >= 3  # several leaves reached
+
+
+def _random_tree(rng: np.random.Generator, depth: int, n_features: int) -> dict[str, list[float]]:
+    """A tree of random shape (leaves at any level up to ``depth`` splits, the first path always that deep),
+    splitting on random features at thresholds among the test values (ties go left), some of them infinite
+    ('nan only' splits), nan going either way."""
+    tree: dict[str, list[float]] = {k: [] for k in ("feature", "threshold", "missing_left", "left", "right")}
+    tree["value"] = []
+
+    def grow(level: int, deepest: bool) -> int:
+        node = len(tree["value"])
+        for key in tree:
+            tree[key].append(0)
+        tree["value"][node] = float(rng.normal())
+        if level == depth or (not deepest and rng.random() < 0.25):
+            tree["feature"][node] = -1
+            return node
+        tree["feature"][node] = int(rng.integers(n_features))
+        tree["threshold"][node] = float(rng.choice([-1.0, 0.0, 0.5, 1.0, 2.0, np.inf]))
+        tree["missing_left"][node] = int(rng.integers(2))
+        tree["left"][node] = grow(level + 1, deepest)
+        tree["right"][node] = grow(level + 1, False)
+        return node
+
+    grow(0, True)
+    return tree
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 5, 6, 9, 13])
+def test_random_trees_sum_the_leaves_of_a_plain_walk(depth: int) -> None:
+    """Trees of every depth (a single leaf, the two levels read column by column, the complete layout, the
+    child-array walk past 12 splits), random shapes, nan and infinite features, chunks of rows and a
+    remainder: the leaves a plain walk reaches, summed in tree order, bit for bit."""
+    rng = np.random.default_rng(depth)
+    n_features = 7
+    model = {
+        "baseline": float(rng.normal()),
+        "trees": [_random_tree(rng, depth, n_features) for _ in range(40)],
+    }
+    trees = TreeModel(model, n_features)
+    x = rng.choice([np.nan, -np.inf, -1.0, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0, np.inf], size=(700, n_features))
+    expected = trees.baseline + np.array([_plain_walk(trees, row) for row in x])
+    assert np.array_equal(trees.raw(x), expected)
+    for rows in (1, 257):  # a chunk of one row (alone, after a full chunk) is summed in tree order too
+        assert np.array_equal(trees.raw(x[:rows]), expected[:rows])
+    if depth:
+        assert len(set(trees.raw(x).tolist())) > 100  # many leaf combinations reached

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from cli import app
 from demo.records import listing_records
 from matching import MatchConfig, OfferRecord, assign_product_ids, match_offers
-from matching.incremental import PreviousMatch, match_incremental
+from matching.incremental import PreviousMatch, _labels, match_incremental
 from matching.parallel import METHODS, components
 from storage import connect
 from storage.history import mark_gone
@@ -60,6 +60,17 @@ def test_components_label_each_connected_part() -> None:
 
     labels = components(7, np.array([0, 3, 4, 5]), np.array([1, 4, 5, 6]))
     assert labels.tolist() == [0, 0, 2, 3, 3, 3, 3]
+
+
+def test_incremental_components_are_the_full_runs() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    i, j = rng.integers(0, 3000, 2500), rng.integers(0, 3000, 2500)
+    mine, full = _labels(3000, i, j), components(3000, i, j)
+    # the same partition (another numbering): a label of one is a label of the other
+    assert len(set(zip(mine.tolist(), full.tolist(), strict=True))) == len(set(full.tolist()))
+    assert len(set(mine.tolist())) == len(set(full.tolist())) < 3000
 
 
 @pytest.mark.parametrize("seed", [3, 8])
@@ -131,15 +142,16 @@ def _crawl(db_path, run_id: str, records: list[OfferRecord]) -> None:
         con.close()
 
 
-def _stored(db_path) -> dict[str, str]:
+def _read(db_path, sql: str) -> list[tuple]:
     con = connect(db_path, read_only=True)
     try:
-        rows = con.execute(
-            "SELECT marketplace || '/' || listing_id, product_id FROM product_offers"
-        ).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
-    return dict(rows)
+
+
+def _stored(db_path) -> dict[str, str]:
+    return dict(_read(db_path, "SELECT marketplace || '/' || listing_id, product_id FROM product_offers"))
 
 
 def _groups(stored: dict[str, str]) -> set[frozenset[str]]:
@@ -165,13 +177,7 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
     _match(db)
     after = _stored(db)
     assert set(after) == {r.key for r in second} and not set(after) & gone
-    con = connect(db, read_only=True)
-    try:
-        (stats,) = con.execute(
-            "SELECT stats FROM runs WHERE kind = 'match' ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-    finally:
-        con.close()
+    ((stats,),) = _read(db, "SELECT stats FROM runs WHERE kind = 'match' ORDER BY started_at DESC LIMIT 1")
     assert '"mode": "incremental"' in stats
     full_db = tmp_path / "full.duckdb"
     shutil.copy(db, full_db)
@@ -186,6 +192,22 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
     same = {r.key for r in second if r in unchanged}
     kept = [m for m in _by_product(before).values() if m <= same]
     assert kept and all(after[k] == before[k] for m in kept for k in m)
+    # every product's row (title, brand, category) is what the full regroup writes for the same members —
+    # the rows the incremental match left alone (products regrouped just as they were) included
+    facts, full_facts = _facts(db), _facts(full_db)
+    same_members = facts.keys() & full_facts.keys()
+    assert len(same_members) >= len(full) * 9 // 10
+    assert all(facts[m] == full_facts[m] for m in same_members)
+
+
+def _facts(db_path) -> dict[frozenset[str], tuple]:
+    """Member set → (title, brand, category) of each stored product."""
+    rows = _read(
+        db_path,
+        "SELECT list(o.marketplace || '/' || o.listing_id), p.title, p.brand, p.category "
+        "FROM products p JOIN product_offers o USING (product_id) GROUP BY ALL",
+    )
+    return {frozenset(members): tuple(rest) for members, *rest in rows}
 
 
 def _by_product(stored: dict[str, str]) -> dict[str, set[str]]:
