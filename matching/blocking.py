@@ -261,10 +261,11 @@ def codes_from_keys(
     reach = np.where(small, size_of - 1 - pos, np.minimum(config.window, size_of - 1 - pos))
     # the large blocks again, each sorted by the twin order (the blocks stay where they are: keys sorted)
     large = np.flatnonzero(~small)
-    twin = twin_of(sorted_unique(members[large]))
-    again = large[np.lexsort((twin[members[large]], keys[large]))]
-    members = np.concatenate([members, members[again]])
-    reach = np.concatenate([reach, reach[large]])
+    if len(large):  # no large block: no twin order to compute
+        twin = twin_of(sorted_unique(members[large]))
+        again = large[np.lexsort((twin[members[large]], keys[large]))]
+        members = np.concatenate([members, members[again]])
+        reach = np.concatenate([reach, reach[large]])
     return _pairs_by_offset(members, reach, n, dirty, vetoes)
 
 
