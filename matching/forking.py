@@ -1,12 +1,25 @@
-"""Worker processes for the matcher: forked after the shared data is set, so they read it without copying."""
+"""Worker processes for the matcher: forked after the shared data is set, so they read it without copying.
+
+Forked workers share their parent's pages until either process writes to one. Python's cycle collector
+writes to every object it visits (its bookkeeping sits in each object's header), so a full collection in a
+worker — or in the parent while the workers run — would copy every page holding the prepared rows. Before
+forking, :func:`fork_map` moves every object alive into the collector's permanent generation
+(``gc.freeze``, the fix Instagram described for its forked web servers): neither process's collector
+visits them until the workers are done. The objects made afterwards are collected as usual. The heap's
+free pages are handed back to the system first (:func:`matching.heap.release_freed_memory`).
+"""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
+
+from .heap import release_freed_memory
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,7 +34,20 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
     The caller sets the module state the tasks read before calling."""
     if workers <= 1 or len(items) <= 1:
         return [task(item) for item in items]
-    with ProcessPoolExecutor(
-        min(workers, len(items)), mp_context=multiprocessing.get_context("fork")
-    ) as pool:
+    release_freed_memory()
+    with (
+        frozen_heap(),
+        ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("fork")) as pool,
+    ):
         return list(pool.map(task, items, chunksize=1))
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """The objects alive now out of the cycle collector's reach for the block (``gc.freeze``); back in its
+    oldest generation afterwards. Garbage among them waits for the next full collection after the block."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -36,6 +36,17 @@ def keep_freed_memory() -> None:
         return
 
 
+def release_freed_memory() -> None:
+    """Hand the free pages inside glibc's heap back to the system (``malloc_trim``), on glibc only. Before
+    forking: a worker that reused the parent's freed pages would copy them first."""
+    if not _glibc():
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # no such function after all
+        return
+
+
 def _glibc() -> bool:
     try:
         return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
