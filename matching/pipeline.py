@@ -93,8 +93,7 @@ def score_candidates(
     """Drop the pairs the scorer would veto whatever their score, then score the rest on ``workers``
     processes."""
     if vetoes_are_final(config):
-        n = len(store)
-        vetoed = store.veto_codes(config).vetoed(codes // n, codes % n)
+        vetoed = store.vetoed(config, codes)
         codes = codes[~vetoed]
         stats["vetoed_before_scoring"] = int(vetoed.sum())
     scored = score_codes(store, config, overrides, codes, workers)

@@ -1,10 +1,16 @@
-"""What keeps the matcher's workers from copying the parent's memory."""
+"""What keeps the matcher's workers from copying the parent's memory, and the sliced veto check."""
 
 from __future__ import annotations
 
 import gc
 
+import numpy as np
+
+from demo.records import listing_records
+from matching import MatchConfig
+from matching import store as store_module
 from matching.forking import fork_map
+from matching.store import PreparedStore
 
 KEPT = [[k] for k in range(1_000)]
 """Objects alive before the workers fork (each a list: the cycle collector tracks it)."""
@@ -25,3 +31,16 @@ def test_workers_run_with_the_parents_objects_out_of_the_collectors_reach() -> N
 
 def test_one_worker_forks_nothing_and_freezes_nothing() -> None:
     assert fork_map(_frozen_in_worker, [3], 2) == [(3, gc.get_freeze_count(), True)]
+
+
+def test_veto_check_in_slices_is_the_check_at_once(monkeypatch) -> None:
+    records, _ = listing_records(1_500, 3)
+    config = MatchConfig.load("default")
+    store = PreparedStore.prepare(records, config.cjk_tokens)
+    codes = store.candidate_codes(config)
+    n = len(store)
+    at_once = store.veto_codes(config).vetoed(codes // n, codes % n)
+    monkeypatch.setattr(store_module, "VETO_SLICE", 97)
+    sliced = store.vetoed(config, codes)
+    assert at_once.any() and not at_once.all()
+    assert np.array_equal(sliced, at_once)
