@@ -13,7 +13,7 @@ import numpy as np
 
 from .arrays import sorted_unique
 from .blocking import Ranks, VetoCodes, codes_from_keys, keys_of, rank_of, twin_key
-from .columns import Row, materialise, prepare_rows, row_from_blob
+from .columns import Row, materialise, prepare_rows, row_blob, row_from_blob
 from .config import MatchConfig
 from .forking import fork_map
 from .identity import Identity
@@ -36,6 +36,43 @@ def stable_hash(key: str) -> int:
     """A 63-bit hash of a blocking key that is the same in every process and run (kept with the rows)."""
     data = key.encode()
     return (zlib.crc32(data) << 31) ^ zlib.adler32(data)
+
+
+class PackedRows(Sequence[Row]):
+    """Rows as their :func:`~matching.columns.row_blob` bytes one after another in one buffer (≈ 180 bytes a
+    row, three Python objects in all), each unpacked when read. Forked workers read the rows of a match: a
+    worker reading a ``Row`` tuple writes the reference counts of the tuple and of its fields, so copies the
+    pages they sit on — with two workers each ended up with its own copy of nearly every row. Reading a
+    packed row writes to no shared page."""
+
+    def __init__(self, data: bytes, ends: np.ndarray) -> None:
+        self._data = data
+        self._ends = ends
+        """Where each row's bytes end (int64)."""
+
+    @classmethod
+    def pack(cls, rows: Iterable[Row]) -> PackedRows:
+        blobs = [row_blob(r) for r in rows]
+        return cls(b"".join(blobs), np.cumsum([len(b) for b in blobs], dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: Sequence[PackedRows]) -> PackedRows:
+        shifts = np.cumsum([0] + [len(p._data) for p in parts], dtype=np.int64)
+        ends = [p._ends + shift for p, shift in zip(parts, shifts.tolist()[:-1], strict=True)]
+        return cls(b"".join(p._data for p in parts), np.concatenate([np.zeros(0, np.int64), *ends]))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i):  # a Sequence of rows: one index at a time
+        return row_from_blob(self.blob(i))
+
+    def blob(self, i: int) -> bytes:
+        """Row ``i``'s bytes (:func:`~matching.columns.row_blob`)."""
+        i = i + len(self) if i < 0 else i
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._data[int(self._ends[i - 1]) if i else 0 : int(self._ends[i])]
 
 
 class KeptRows(Sequence[Row]):
@@ -96,10 +133,12 @@ class PreparedStore:
 
     @classmethod
     def prepare(cls, records: Sequence[OfferRecord], cjk: str = "bigram", workers: int = 1) -> PreparedStore:
-        """Prepare ``records`` (any order) on ``workers`` processes."""
+        """Prepare ``records`` (any order) on ``workers`` processes; the rows come back packed
+        (:class:`PackedRows`)."""
         records = sorted(records, key=lambda r: r.key)
+        rows, norms = _prepare(records, cjk, workers)
         return cls(
-            [r.key for r in records], [r.marketplace for r in records], _prepare(records, cjk, workers)
+            _fresh([r.key for r in records]), _fresh([r.marketplace for r in records]), rows, norms=norms
         )
 
     def need(self, rows: np.ndarray) -> None:
@@ -206,11 +245,22 @@ class PreparedStore:
         """The veto codes of every offer (of ``rows`` when given, the first time; the others never veto)."""
         if self._vetoes is None:
             chosen = range(len(self)) if rows is None else rows.tolist()
-            attrs = [dict(self.rows[i].attrs) for i in chosen]
-            gtins = [self.rows[i].gtin for i in chosen]
+            attrs: list[dict[str, str]] = []
+            gtins: list[str | None] = []
+            for row in map(self.rows.__getitem__, chosen):  # each row read once (a packed one is unpacked)
+                attrs.append(dict(row.attrs))
+                gtins.append(row.gtin)
             codes = VetoCodes.of(attrs, gtins, config)
             self._vetoes = codes if rows is None else _spread(codes, rows, len(self))
         return self._vetoes
+
+
+def _fresh(texts: list[str]) -> list[str]:
+    """Copies of ``texts`` (equal ones shared), made one after another: the records they come from are freed
+    after preparing, but a string kept from each would keep every page of the records' memory in use — and
+    a forked worker reading the strings would copy those pages."""
+    shared: dict[str, str] = {}
+    return [shared.get(t) or shared.setdefault(t, t.encode().decode()) for t in texts]
 
 
 def _in_blocks(keys: np.ndarray, members: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,18 +313,24 @@ def _hash_rows(rows: list[int]) -> list[bytes]:
     return out
 
 
-def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> list[Row]:
+def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> tuple[PackedRows, list[str]]:
+    """The rows of ``records`` packed, and their normalised titles."""
     global _RECORDS
     bounds = [(s, min(s + PREPARE_CHUNK, len(records)), cjk) for s in range(0, len(records), PREPARE_CHUNK)]
     if workers <= 1 or len(bounds) <= 1:
-        return prepare_rows(records, cjk)
-    _RECORDS = records
-    try:
-        return [row for part in fork_map(_prepare_chunk, bounds, workers) for row in part]
-    finally:
-        _RECORDS = ()
+        parts = [_prepare_chunk(b, records) for b in bounds]
+    else:
+        _RECORDS = records
+        try:
+            parts = fork_map(_prepare_chunk, bounds, workers)
+        finally:
+            _RECORDS = ()
+    return PackedRows.concat([p for p, _ in parts]), [norm for _, norms in parts for norm in norms]
 
 
-def _prepare_chunk(bounds: tuple[int, int, str]) -> list[Row]:
+def _prepare_chunk(
+    bounds: tuple[int, int, str], records: Sequence[OfferRecord] | None = None
+) -> tuple[PackedRows, list[str]]:
     start, stop, cjk = bounds
-    return prepare_rows(_RECORDS[start:stop], cjk)
+    rows = prepare_rows((_RECORDS if records is None else records)[start:stop], cjk)
+    return PackedRows.pack(rows), [r.norm for r in rows]

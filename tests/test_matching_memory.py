@@ -1,16 +1,19 @@
-"""What keeps the matcher's workers from copying the parent's memory, and the sliced veto check."""
+"""What keeps the matcher's workers from copying the parent's memory (frozen objects, packed rows), and the
+sliced veto check."""
 
 from __future__ import annotations
 
 import gc
 
 import numpy as np
+import pytest
 
 from demo.records import listing_records
 from matching import MatchConfig
 from matching import store as store_module
+from matching.columns import prepare_rows, row_blob
 from matching.forking import fork_map
-from matching.store import PreparedStore
+from matching.store import PackedRows, PreparedStore
 
 KEPT = [[k] for k in range(1_000)]
 """Objects alive before the workers fork (each a list: the cycle collector tracks it)."""
@@ -44,3 +47,21 @@ def test_veto_check_in_slices_is_the_check_at_once(monkeypatch) -> None:
     sliced = store.vetoed(config, codes)
     assert at_once.any() and not at_once.all()
     assert np.array_equal(sliced, at_once)
+
+
+def test_packed_rows_are_the_rows_prepared() -> None:
+    records, _ = listing_records(700, 5)
+    rows = prepare_rows(sorted(records, key=lambda r: r.key))
+    packed = PackedRows.concat(
+        [PackedRows.pack(rows[:250]), PackedRows.pack([]), PackedRows.pack(rows[250:])]
+    )
+    assert len(packed) == len(rows)
+    assert list(packed) == rows
+    assert packed[-1] == rows[-1] and packed.blob(3) == row_blob(rows[3])
+    with pytest.raises(IndexError):
+        packed[len(rows)]
+    store = PreparedStore.prepare(records, workers=2)
+    assert isinstance(store.rows, PackedRows) and list(store.rows) == rows
+    assert store.norms == [r.norm for r in rows]
+    assert store.keys == sorted(r.key for r in records)
+    assert len(PreparedStore.prepare([], workers=2)) == 0
