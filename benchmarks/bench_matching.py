@@ -21,6 +21,7 @@ of its offers change (0.5 % retitled, 0.3 % new, 0.2 % gone) and ``bijia match``
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pickle
@@ -170,6 +171,7 @@ def scale_run(size: int, seed: int, workers: int) -> dict:
         row
         | _quality(keys, codes, groups, truth)
         | {
+            "groups_sha1": hashlib.sha1(json.dumps(groups).encode()).hexdigest()[:12],
             "source": source,
             "generate_s": round(gen_s, 1),
             "benchmark_pss_mb": round(bench_pss_mb),
