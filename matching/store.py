@@ -1,6 +1,7 @@
-"""The prepared offers of one match as columns: keys, marketplaces and compact rows (:mod:`matching.columns`),
-with what the stages need of all of them at once — the vocabulary, the blocking keys, the veto codes, the
-title order — and the ``Prepared``/``Identity`` objects of only the rows a chunk of work touches."""
+"""The prepared offers of one match as columns: keys, marketplaces and compact rows (:mod:`matching.columns`,
+packed into one buffer: :class:`PackedRows`), with what the stages need of all of them at once — the
+vocabulary, the blocking keys, the veto codes, the title order — and the ``Prepared``/``Identity`` objects of
+only the rows a chunk of work touches."""
 
 from __future__ import annotations
 
