@@ -45,9 +45,12 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int) -> list[R
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """The objects alive now out of the cycle collector's reach for the block (``gc.freeze``); back in its
-    oldest generation afterwards. Garbage among them waits for the next full collection after the block."""
+    oldest generation afterwards — unless the process had frozen objects itself (the storefront freezes its
+    own, ``api.app``): then everything stays frozen, as ``gc.unfreeze`` cannot tell whose they were."""
+    ours = gc.get_freeze_count() == 0
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
