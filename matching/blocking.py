@@ -20,6 +20,7 @@ produced, pairs the scorer would veto anyway (different variant attributes, diff
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -80,6 +81,47 @@ def _identity_keys(brand: str, numbers: Sequence[str], attrs: tuple[tuple[str, s
     return keys
 
 
+@dataclass
+class VetoPart:
+    """The veto inputs of consecutive offers, each value numbered by its first appearance in the part: parts
+    made apart (by the worker processes that read the rows anyway) merge into the codes of them all
+    (:meth:`VetoCodes.merge`), the same codes as the offers coded in one go."""
+
+    attrs: np.ndarray
+    """(offers, columns) int32: the number of the offer's value in the column, -1 when not stated."""
+    attr_values: list[list[str]]
+    colours: np.ndarray
+    """int32: the number of the offer's colour value, -1 when none."""
+    colour_values: list[str]
+    gtins: np.ndarray
+    """int32: the number of the offer's GTIN, -1 when none (or when GTINs do not decide)."""
+    gtin_values: list[str]
+
+    @classmethod
+    def of(
+        cls, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
+    ) -> VetoPart:
+        """From each offer's variant attributes and GTIN."""
+        columns = _veto_columns(config)
+        values: list[dict[str, int]] = [{} for _ in columns]
+        colours: dict[str, int] = {}
+        seen: dict[str, int] = {}
+        coded = np.full((len(attrs), len(columns)), -1, dtype=np.int32)
+        colour_of, gtin_of = np.full(len(attrs), -1, dtype=np.int32), np.full(len(attrs), -1, dtype=np.int32)
+        use_colour, use_gtin = "colour" in config.vetoes, config.gtin_decides
+        for row, (stated, gtin) in enumerate(zip(attrs, gtins, strict=True)):
+            for col, key in enumerate(columns):
+                value = stated.get(key)
+                if value is not None:
+                    coded[row, col] = values[col].setdefault(value, len(values[col]))
+            colour = stated.get("colour") if use_colour else None
+            if colour:
+                colour_of[row] = colours.setdefault(colour, len(colours))
+            if use_gtin and gtin:
+                gtin_of[row] = seen.setdefault(gtin, len(seen))
+        return cls(coded, [list(v) for v in values], colour_of, list(colours), gtin_of, list(seen))
+
+
 class VetoCodes:
     """The pair vetoes the scorer applies whatever the score, as integer codes per offer, so that whole
     arrays of candidate pairs are checked at once: a variant attribute in ``config.vetoes`` stated by both
@@ -88,38 +130,41 @@ class VetoCodes:
     63 seen) is never a veto here; the scorer still sees the pair."""
 
     def __init__(self, prepared: Sequence[Prepared], config: MatchConfig) -> None:
-        self._fill([p.attrs for p in prepared], [p.gtin for p in prepared], config)
+        self._merge([VetoPart.of([p.attrs for p in prepared], [p.gtin for p in prepared], config)], config)
 
     @classmethod
     def of(
         cls, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
     ) -> VetoCodes:
         """From each offer's variant attributes and GTIN."""
+        return cls.merge([VetoPart.of(attrs, gtins, config)], config)
+
+    @classmethod
+    def merge(cls, parts: Sequence[VetoPart], config: MatchConfig) -> VetoCodes:
+        """The codes of the offers of ``parts``, one part after another."""
         codes = cls.__new__(cls)
-        codes._fill(attrs, gtins, config)
+        codes._merge(parts, config)
         return codes
 
-    def _fill(
-        self, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
-    ) -> None:
-        keys = [k for k in VARIANT_KEYS if k in config.vetoes and k != "colour"]
-        values: list[dict[str, int]] = [{} for _ in keys]
-        self.attrs = np.full((len(attrs), len(keys)), -1, dtype=np.int32)
-        self.colours = np.zeros(len(attrs), dtype=np.uint64)
-        self.gtins = np.full(len(attrs), -1, dtype=np.int64)
+    def _merge(self, parts: Sequence[VetoPart], config: MatchConfig) -> None:
+        n = sum(len(p.gtins) for p in parts)
+        values: list[dict[str, int]] = [{} for _ in _veto_columns(config)]
+        self.attrs = np.full((n, len(values)), -1, dtype=np.int32)
+        self.colours = np.zeros(n, dtype=np.uint64)
+        self.gtins = np.full(n, -1, dtype=np.int64)
         bits: dict[str, int] = {}
         seen: dict[str, int] = {}
-        use_colour, use_gtin = "colour" in config.vetoes, config.gtin_decides
-        for row, (stated, gtin) in enumerate(zip(attrs, gtins, strict=True)):
-            for col, key in enumerate(keys):
-                value = stated.get(key)
-                if value is not None:
-                    self.attrs[row, col] = values[col].setdefault(value, len(values[col]))
-            colour = stated.get("colour") if use_colour else None
-            if colour:
-                self.colours[row] = _colour_bits(colour, bits)
-            if use_gtin and gtin:
-                self.gtins[row] = seen.setdefault(gtin, len(seen))
+        start = 0
+        for part in parts:  # a part's numbers → the numbers of all parts (index -1, "none", stays -1)
+            rows = slice(start, start + len(part.gtins))
+            start = rows.stop
+            for col, numbers in enumerate(values):
+                known = [numbers.setdefault(v, len(numbers)) for v in part.attr_values[col]]
+                self.attrs[rows, col] = np.array([*known, -1], dtype=np.int32)[part.attrs[:, col]]
+            masks = [_colour_bits(v, bits) for v in part.colour_values]
+            self.colours[rows] = np.array([*masks, 0], dtype=np.uint64)[part.colours]
+            known = [seen.setdefault(v, len(seen)) for v in part.gtin_values]
+            self.gtins[rows] = np.array([*known, -1], dtype=np.int64)[part.gtins]
 
     def vetoed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Boolean mask: the pair ``(i[k], j[k])`` would be vetoed by the scorer."""
@@ -130,6 +175,11 @@ class VetoCodes:
         ga, gb = self.gtins[i], self.gtins[j]
         out |= (ga >= 0) & (gb >= 0) & (ga != gb)
         return out
+
+
+def _veto_columns(config: MatchConfig) -> list[str]:
+    """The variant attributes coded as columns (colour is coded apart, as bits)."""
+    return [k for k in VARIANT_KEYS if k in config.vetoes and k != "colour"]
 
 
 def _colour_bits(value: str, bits: dict[str, int]) -> int:

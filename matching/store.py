@@ -8,12 +8,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import numpy as np
 
 from .arrays import sorted_unique
-from .blocking import Ranks, VetoCodes, codes_from_keys, keys_of, rank_of, twin_key
+from .blocking import Ranks, VetoCodes, VetoPart, codes_from_keys, keys_of, rank_of, twin_key
 from .columns import Row, materialise, prepare_rows, row_blob, row_from_blob
 from .config import MatchConfig
 from .forking import fork_map
@@ -40,25 +40,21 @@ def stable_hash(key: str) -> int:
     return (zlib.crc32(data) << 31) ^ zlib.adler32(data)
 
 
-class PackedRows(Sequence[Row]):
-    """Rows as their :func:`~matching.columns.row_blob` bytes one after another in one buffer (≈ 180 bytes a
-    row, three Python objects in all), each unpacked when read. Forked workers read the rows of a match: a
-    worker reading a ``Row`` tuple writes the reference counts of the tuple and of its fields, so copies the
-    pages they sit on — with two workers each ended up with its own copy of nearly every row. Reading a
-    packed row writes to no shared page."""
+class Packed:
+    """Byte strings one after another in one buffer, with where each ends: a few Python objects in all, however
+    many strings, and nothing a forked worker copies by reading them."""
 
     def __init__(self, data: bytes, ends: np.ndarray) -> None:
         self._data = data
         self._ends = ends
-        """Where each row's bytes end (int64)."""
+        """Where each item's bytes end (int64)."""
 
     @classmethod
-    def pack(cls, rows: Iterable[Row]) -> PackedRows:
-        blobs = [row_blob(r) for r in rows]
+    def of(cls, blobs: Sequence[bytes]) -> Self:
         return cls(b"".join(blobs), np.cumsum([len(b) for b in blobs], dtype=np.int64))
 
     @classmethod
-    def concat(cls, parts: Sequence[PackedRows]) -> PackedRows:
+    def concat(cls, parts: Sequence[Packed]) -> Self:
         shifts = np.cumsum([0] + [len(p._data) for p in parts], dtype=np.int64)
         ends = [p._ends + shift for p, shift in zip(parts, shifts.tolist()[:-1], strict=True)]
         return cls(b"".join(p._data for p in parts), np.concatenate([np.zeros(0, np.int64), *ends]))
@@ -66,15 +62,26 @@ class PackedRows(Sequence[Row]):
     def __len__(self) -> int:
         return len(self._ends)
 
-    def __getitem__(self, i):  # a Sequence of rows: one index at a time
-        return row_from_blob(self.blob(i))
-
     def blob(self, i: int) -> bytes:
-        """Row ``i``'s bytes (:func:`~matching.columns.row_blob`)."""
+        """Item ``i``'s bytes."""
         i = i + len(self) if i < 0 else i
         if not 0 <= i < len(self):
             raise IndexError(i)
         return self._data[int(self._ends[i - 1]) if i else 0 : int(self._ends[i])]
+
+
+class PackedRows(Packed, Sequence[Row]):
+    """Rows as their :func:`~matching.columns.row_blob` bytes (≈ 180 bytes a row), each unpacked when read.
+    Forked workers read the rows of a match: a worker reading a ``Row`` tuple writes the reference counts of
+    the tuple and of its fields, so copies the pages they sit on — with two workers each ended up with its
+    own copy of nearly every row. Reading a packed row writes to no shared page."""
+
+    @classmethod
+    def pack(cls, rows: Iterable[Row]) -> PackedRows:
+        return cls.of([row_blob(r) for r in rows])
+
+    def __getitem__(self, i):  # a Sequence of rows: one index at a time
+        return row_from_blob(self.blob(i))
 
 
 class KeptRows(Sequence[Row]):
@@ -128,6 +135,8 @@ class PreparedStore:
         self.norms: list[str] = norms if norms is not None else [r.norm for r in rows]
         self._vocab = vocab
         self._vetoes: VetoCodes | None = None
+        self._twins: Packed | None = None
+        """Each row's :func:`~matching.blocking.twin_key` (UTF-8), when coded with the key hashes."""
         self._objects: dict[int, tuple[Prepared, Identity]] = {}
 
     def __len__(self) -> int:
@@ -175,14 +184,20 @@ class PreparedStore:
         return self._vocab
 
     def key_arrays(self, config: MatchConfig, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """(key hash, row) per blocking key of each offer; rows without kept hashes get them now."""
+        """(key hash, row) per blocking key of each offer; rows without kept hashes get them now. When every
+        row needs them, the same workers also code the rows' veto inputs and twin keys (they read each row
+        anyway; the main process would otherwise unpack every row again for them)."""
         missing = [i for i, h in enumerate(self.key_hashes) if h is None]
         if missing:
             _ = self.vocab
             spans = [missing[s : s + PREPARE_CHUNK] for s in range(0, len(missing), PREPARE_CHUNK)]
-            for span, hashes in zip(spans, _map(self, config, _hash_rows, spans, workers), strict=True):
+            hashed = _map(self, config, _hash_rows, spans, workers)
+            for span, (hashes, _, _) in zip(spans, hashed, strict=True):
                 for i, h in zip(span, hashes, strict=True):
                     self.key_hashes[i] = h
+            if len(missing) == len(self):
+                self._vetoes = VetoCodes.merge([veto for _, veto, _ in hashed], config)
+                self._twins = Packed.concat([twins for _, _, twins in hashed])
         blobs = [h or b"" for h in self.key_hashes]
         lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
         keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
@@ -198,12 +213,16 @@ class PreparedStore:
         members of large blocks, whose kept rows are fetched then."""
 
         def twin(i: int) -> str:
+            if self._twins is not None:  # coded with the key hashes
+                return self._twins.blob(i).decode("utf-8", "surrogatepass")
             r = self.rows[i]
             return twin_key(r.id_brand, r.id_numbers, r.id_attrs, r.id_latin)
 
         def twin_rank(large: np.ndarray) -> np.ndarray:
             self.need(large)
-            return self._rank(twin, large)
+            rank = self._rank(twin, large)
+            self._twins = None  # one use: the next blocking of these offers reads the rows
+            return rank
 
         return self.title_rank(rows), twin_rank
 
@@ -303,16 +322,22 @@ def _map(
         _STORE = None
 
 
-def _hash_rows(rows: list[int]) -> list[bytes]:
+def _hash_rows(rows: list[int]) -> tuple[list[bytes], VetoPart, Packed]:
+    """The rows' key hashes, their veto inputs and their twin keys."""
     assert _STORE is not None
     store, config = _STORE
     vocab = store.vocab
-    out = []
+    hashes, attrs, gtins, twins = [], [], [], []
     for i in rows:
         r = store.rows[i]
         found = keys_of(r.gtin, r.codes, r.norm.split(), r.id_brand, r.id_numbers, r.id_attrs, vocab, config)
-        out.append(np.array([stable_hash(k) for k in found], dtype=np.int64).tobytes())
-    return out
+        hashes.append(np.array([stable_hash(k) for k in found], dtype=np.int64).tobytes())
+        attrs.append(dict(r.attrs))
+        gtins.append(r.gtin)
+        twins.append(
+            twin_key(r.id_brand, r.id_numbers, r.id_attrs, r.id_latin).encode("utf-8", "surrogatepass")
+        )
+    return hashes, VetoPart.of(attrs, gtins, config), Packed.of(twins)
 
 
 def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> tuple[PackedRows, list[str]]:

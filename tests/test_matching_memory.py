@@ -4,6 +4,7 @@ sliced veto check."""
 from __future__ import annotations
 
 import gc
+import itertools
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from demo.records import listing_records
 from matching import MatchConfig
 from matching import store as store_module
+from matching.attributes import VARIANT_KEYS
+from matching.blocking import VetoCodes, VetoPart
 from matching.columns import prepare_rows, row_blob
 from matching.forking import fork_map
 from matching.store import PackedRows, PreparedStore
@@ -75,3 +78,47 @@ def test_packed_rows_are_the_rows_prepared() -> None:
     assert store.norms == [r.norm for r in rows]
     assert store.keys == sorted(r.key for r in records)
     assert len(PreparedStore.prepare([], workers=2)) == 0
+
+
+def test_veto_codes_coded_in_parts_are_the_codes_coded_at_once() -> None:
+    rng = np.random.default_rng(5)
+    colours = [f"c{k}" for k in range(80)]  # more than the 63 colour bits
+    attrs = [
+        {
+            **({"size": str(rng.integers(0, 9))} if rng.random() < 0.7 else {}),
+            **({"colour": "/".join(rng.choice(colours, rng.integers(1, 3)))} if rng.random() < 0.8 else {}),
+        }
+        for _ in range(600)
+    ]
+    gtins = [str(rng.integers(0, 50)) if rng.random() < 0.5 else None for _ in range(600)]
+    config = MatchConfig.load("default")
+    whole = VetoCodes.of(attrs, gtins, config)
+    cuts = [0, 1, 1, 90, 333, 600]
+    parts = [VetoPart.of(attrs[a:b], gtins[a:b], config) for a, b in itertools.pairwise(cuts)]
+    merged = VetoCodes.merge(parts, config)
+    for field in ("attrs", "colours", "gtins"):
+        assert np.array_equal(getattr(merged, field), getattr(whole, field))
+    assert (whole.colours == 0).any() and (whole.colours != 0).any()  # some colours past the 63 bits
+    size = whole.attrs[:, [k for k in VARIANT_KEYS if k in config.vetoes and k != "colour"].index("size")]
+    values = [a.get("size") for a in attrs]
+    assert all((size[r] >= 0) == (values[r] is not None) for r in range(len(attrs)))
+    stated = size[size >= 0]
+    _, first = np.unique(stated, return_index=True)
+    assert np.array_equal(np.argsort(first), np.arange(len(first)))  # numbered by first appearance
+    assert len({(v, int(c)) for v, c in zip(values, size, strict=True)}) == len(set(values))  # one per value
+
+
+def test_blocking_coded_by_the_hashing_workers_is_blocking_from_the_rows() -> None:
+    records, _ = listing_records(3_000, 11)
+    config = MatchConfig.load("default")
+    coded = PreparedStore.prepare(records, config.cjk_tokens, workers=2)
+    coded.key_arrays(config, workers=2)
+    assert coded._vetoes is not None and coded._twins is not None  # coded by the hashing workers
+    codes = coded.candidate_codes(config, vetoes=True, workers=2)
+    assert coded._twins is None  # used by a large block's twin order
+    kept = PreparedStore(coded.keys, coded.markets, coded.rows, list(coded.key_hashes), coded.norms)
+    assert np.array_equal(kept.candidate_codes(config, vetoes=True), codes)  # hashes kept: rows read
+    for field in ("attrs", "colours", "gtins"):
+        assert np.array_equal(
+            getattr(kept.veto_codes(config), field), getattr(coded.veto_codes(config), field)
+        )
