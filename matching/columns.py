@@ -120,7 +120,27 @@ def materialise(key: str, marketplace: str, row: Row) -> tuple[Prepared, Identit
         desc=row.desc,
         mpn=row.mpn,
     )
-    identity = Identity(
+    return prepared, _identity(row)
+
+
+class GroupMember(NamedTuple):
+    """What grouping reads of an offer (:class:`matching.grouping.Member`): grouping builds every offer of a
+    large match once more, and a whole ``Prepared`` costs several times this."""
+
+    key: str
+    marketplace: str
+    attrs: dict[str, str]
+    bare_numbers: frozenset[str]
+
+
+def group_member(key: str, marketplace: str, row: Row) -> tuple[GroupMember, Identity]:
+    """The :class:`GroupMember` and ``Identity`` of a row (the same values :func:`materialise` gives)."""
+    bare = frozenset(t for t in row.norm.split() if t.isdigit())
+    return GroupMember(key, marketplace, dict(row.attrs), bare), _identity(row)
+
+
+def _identity(row: Row) -> Identity:
+    return Identity(
         brand=row.id_brand,
         gtin=row.gtin,
         numbers=row.id_numbers,
@@ -131,7 +151,6 @@ def materialise(key: str, marketplace: str, row: Row) -> tuple[Prepared, Identit
         condensed=row.id_condensed,
         attrs=row.id_attrs,
     )
-    return prepared, identity
 
 
 _DIGITS: dict[str, bool] = {}

@@ -8,8 +8,9 @@ overrides are merged first and always win.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -18,10 +19,23 @@ from .config import MatchConfig
 from .identity import Identity
 from .identity import conflict as identity_conflict
 from .overrides import Overrides
-from .prepare import Prepared
 
 EDGE_METHODS: tuple[str, ...] = ("title", "model", "gtin")
 """Edge methods by code (``Edges.method``)."""
+
+
+class Member(Protocol):
+    """What grouping reads of an offer: a :class:`~matching.prepare.Prepared` has it, and so has the lighter
+    :class:`~matching.columns.GroupMember` that large matches build for grouping alone."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def marketplace(self) -> str: ...
+    @property
+    def attrs(self) -> Mapping[str, str]: ...
+    @property
+    def bare_numbers(self) -> frozenset[str]: ...
 
 
 @dataclass
@@ -81,7 +95,7 @@ class Edge:
 class Grouper:
     def __init__(
         self,
-        prepared: Sequence[Prepared],
+        prepared: Sequence[Member],
         vetoes: Iterable[str],
         one_per_marketplace: bool = False,
         identities: Sequence[Identity] | None = None,
@@ -208,7 +222,7 @@ class Grouper:
 
 
 def group_edges(
-    prepared: Sequence[Prepared],
+    prepared: Sequence[Member],
     ids: Sequence[Identity],
     config: MatchConfig,
     overrides: Overrides,
@@ -250,7 +264,7 @@ def group_edges(
 
 def _groups(
     grouper: Grouper,
-    prepared: Sequence[Prepared],
+    prepared: Sequence[Member],
     best: dict[int, Edge],
     weakest: dict[int, float],
     forced: set[int],

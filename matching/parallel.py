@@ -24,7 +24,7 @@ from .config import MatchConfig
 from .features import veto_reasons
 from .forking import fork_map
 from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
-from .identity import Identity
+from .identity import Identity, IdentityRule
 from .overrides import Overrides
 from .prepare import Prepared
 from .scoring import method_of, score_batch
@@ -107,6 +107,7 @@ def _score_chunk(bounds: tuple[int, int]) -> Scored:
     out = Scored(Edges.empty(), scored_pairs=len(part))
     kept: list[tuple[int, int, float, int]] = []
     low = job.config.threshold - job.config.review_margin
+    rule = job.config.identity_rule()  # the checks chosen with the pair model
     for k in np.flatnonzero(scores.probs >= low).tolist():  # the others are neither edges nor review
         i, j = int(scores.left[k]), int(scores.right[k])
         fired = (
@@ -115,7 +116,7 @@ def _score_chunk(bounds: tuple[int, int]) -> Scored:
             else []
         )
         p = float(scores.probs[k])
-        kept.extend(_decide(job.config, job.overrides, prepared, ids, i, j, p, fired, out))
+        kept.extend(_decide(job.config, rule, job.overrides, prepared, ids, i, j, p, fired, out))
     if kept:
         ei, ej, ep, em = (np.array(x) for x in zip(*kept, strict=True))
         out.edges = Edges(rows[ei], rows[ej], ep.astype(np.float64), em.astype(np.int8))
@@ -127,6 +128,7 @@ def _score_chunk(bounds: tuple[int, int]) -> Scored:
 
 def _decide(
     config: MatchConfig,
+    rule: IdentityRule,
     overrides: Overrides,
     prepared: Sequence[Prepared],
     ids: Sequence[Identity],
@@ -139,7 +141,7 @@ def _decide(
     high = config.threshold + config.review_margin
     a, b = prepared[i], prepared[j]
     undecided = overrides.decision(a.key, b.key) is None
-    why = config.identity_rule().veto(ids[i], ids[j], p)  # the checks chosen with the pair model
+    why = rule.veto(ids[i], ids[j], p)
     if why:
         out.identity_vetoes += 1
         if undecided:
@@ -235,7 +237,7 @@ def _group_batch(bounds: tuple[int, int]) -> tuple[list[Group], list[Review]]:
         a["method"][lo:hi],
     )
     row_of = rows.tolist()
-    prepared, ids = job.store.objects(row_of)
-    groups, blocked = group_edges(prepared, ids, job.config, job.overrides, local)
+    members, ids = job.store.members(row_of)
+    groups, blocked = group_edges(members, ids, job.config, job.overrides, local)
     review = [Review(row_of[r.i], row_of[r.j], r.score, r.reasons) for r in blocked]
     return groups, most_uncertain(review, job.config)  # rows are in key order: the global top stays

@@ -14,7 +14,7 @@ import numpy as np
 
 from .arrays import sorted_unique
 from .blocking import Ranks, VetoCodes, VetoPart, codes_from_keys, keys_of, rank_of, twin_key
-from .columns import Row, materialise, prepare_rows, row_blob, row_from_blob
+from .columns import GroupMember, Row, group_member, materialise, prepare_rows, row_blob, row_from_blob
 from .config import MatchConfig
 from .forking import fork_map
 from .identity import Identity
@@ -174,6 +174,12 @@ class PreparedStore:
             for i in list(islice(cache, len(cache) - OBJECT_CACHE // 2)):
                 del cache[i]
         return prepared, identities
+
+    def members(self, rows: Iterable[int]) -> tuple[list[GroupMember], list[Identity]]:
+        """What grouping reads of the given rows (:func:`~matching.columns.group_member`), in their order —
+        not cached: grouping reads each offer once."""
+        built = [group_member(self.keys[i], self.markets[i], self.rows[i]) for i in rows]
+        return [m for m, _ in built], [x for _, x in built]
 
     @property
     def vocab(self) -> Vocabulary:

@@ -14,7 +14,7 @@ from matching import MatchConfig
 from matching import store as store_module
 from matching.attributes import VARIANT_KEYS
 from matching.blocking import VetoCodes, VetoPart
-from matching.columns import prepare_rows, row_blob
+from matching.columns import group_member, materialise, prepare_rows, row_blob
 from matching.forking import fork_map
 from matching.store import PackedRows, PreparedStore
 
@@ -122,3 +122,16 @@ def test_blocking_coded_by_the_hashing_workers_is_blocking_from_the_rows() -> No
         assert np.array_equal(
             getattr(kept.veto_codes(config), field), getattr(coded.veto_codes(config), field)
         )
+
+
+def test_grouping_reads_of_a_row_what_the_whole_objects_hold() -> None:
+    records, _ = listing_records(2_000, 13)
+    rows = prepare_rows(sorted(records, key=lambda r: r.key))
+    assert any(materialise("k", "m", r)[0].bare_numbers for r in rows)
+    for row in rows:
+        whole, identity = materialise("k", "m", row)
+        member, member_identity = group_member("k", "m", row)
+        assert member_identity == identity
+        assert (member.key, member.marketplace, member.attrs, member.bare_numbers) == (
+            whole.key, whole.marketplace, whole.attrs, whole.bare_numbers
+        )  # fmt: skip
