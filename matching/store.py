@@ -108,6 +108,15 @@ class KeptRows(Sequence[Row]):
             item = self._items[i] = row_from_blob(item)
         return item
 
+    def blob(self, i: int) -> bytes:
+        """Row ``i``'s bytes (:func:`~matching.columns.row_blob`), as kept when not read since."""
+        item = self._items[i]
+        if item is None:
+            self.load([i])
+            item = self._items[i]
+        assert item is not None, "loaded above"
+        return item if isinstance(item, bytes) else row_blob(item)
+
     def load(self, rows: Iterable[int]) -> None:
         """Fetch the rows of ``rows`` not fetched yet, in one go."""
         missing = [i for i in rows if self._items[i] is None]
@@ -151,6 +160,12 @@ class PreparedStore:
         return cls(
             _fresh([r.key for r in records]), _fresh([r.marketplace for r in records]), rows, norms=norms
         )
+
+    def row_blob(self, i: int) -> bytes:
+        """Row ``i`` as :func:`~matching.columns.row_blob` bytes — packed or kept ones as they are, without
+        unpacking them (a full match saves every row)."""
+        rows = self.rows
+        return rows.blob(i) if isinstance(rows, (PackedRows, KeptRows)) else row_blob(rows[i])
 
     def need(self, rows: np.ndarray) -> None:
         """Rows about to be read, by this process or by workers forked next: kept rows not read yet are

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from crawler.runner import new_run_id
-from matching.columns import PREPARE_VERSION, Row, row_blob
+from matching.columns import PREPARE_VERSION, Row
 from matching.config import MatchConfig
 from matching.forking import usable_cores
 from matching.grouping import Edges
@@ -269,7 +269,7 @@ def _state_rows(
         fps.append(fingerprints[store.keys[i]])
         norms.append(store.norms[i])
         hashes.append(store.key_hashes[i] or b"")
-        blobs.append(row_blob(store.rows[i]))
+        blobs.append(store.row_blob(i))
     return keys, fps, norms, hashes, blobs
 
 

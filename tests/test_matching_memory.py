@@ -14,9 +14,9 @@ from matching import MatchConfig
 from matching import store as store_module
 from matching.attributes import VARIANT_KEYS
 from matching.blocking import VetoCodes, VetoPart
-from matching.columns import group_member, materialise, prepare_rows, row_blob
+from matching.columns import group_member, materialise, prepare_rows, row_blob, row_from_blob
 from matching.forking import fork_map
-from matching.store import PackedRows, PreparedStore
+from matching.store import KeptRows, PackedRows, PreparedStore
 
 KEPT = [[k] for k in range(1_000)]
 """Objects alive before the workers fork (each a list: the cycle collector tracks it)."""
@@ -135,3 +135,21 @@ def test_grouping_reads_of_a_row_what_the_whole_objects_hold() -> None:
         assert (member.key, member.marketplace, member.attrs, member.bare_numbers) == (
             whole.key, whole.marketplace, whole.attrs, whole.bare_numbers
         )  # fmt: skip
+
+
+def test_a_store_gives_each_row_as_bytes_whatever_holds_it() -> None:
+    records, _ = listing_records(300, 17)
+    packed = PreparedStore.prepare(records, workers=1)
+    rows = list(packed.rows)
+    blobs = [row_blob(r) for r in rows]
+    fetched: list[int] = []
+
+    def fetch(wanted: list[int]) -> list[bytes]:
+        fetched.extend(wanted)
+        return [blobs[i] for i in wanted]
+
+    kept = KeptRows([None, rows[1], blobs[2], *([None] * (len(rows) - 3))], fetch)
+    for holder in (packed.rows, kept, rows):
+        store = PreparedStore(packed.keys, packed.markets, holder, norms=packed.norms)
+        assert [row_from_blob(store.row_blob(i)) for i in range(len(rows))] == rows
+    assert fetched == [0, *range(3, len(rows))]  # the kept rows not held were read, once each
