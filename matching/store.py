@@ -137,6 +137,7 @@ class PreparedStore:
         key_hashes: list[bytes | None] | None = None,
         norms: list[str] | None = None,
         vocab: Vocabulary | None = None,
+        kept_twins: Callable[[list[int]], list[str | None]] | None = None,
     ) -> None:
         self.keys, self.markets, self.rows = keys, markets, rows
         self.key_hashes: list[bytes | None] = key_hashes or [None] * len(rows)
@@ -146,6 +147,8 @@ class PreparedStore:
         self._vetoes: VetoCodes | None = None
         self._twins: Packed | None = None
         """Each row's :func:`~matching.blocking.twin_key` (UTF-8), when coded with the key hashes."""
+        self._kept_twins = kept_twins
+        """The twin keys kept from the last match of the given rows (``None``: read the row)."""
         self._objects: dict[int, tuple[Prepared, Identity]] = {}
 
     def __len__(self) -> int:
@@ -226,32 +229,29 @@ class PreparedStore:
 
     def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Each offer's place in title order (of ``rows`` only when given; the others 0)."""
-        return self._rank(self.norms.__getitem__, rows)
+        return self._rank(self.norms if rows is None else [self.norms[i] for i in rows.tolist()], rows)
 
     def ranks(self, rows: np.ndarray | None = None) -> Ranks:
         """The two orders of large blocks: each offer's place in title order (of ``rows`` only when given;
         the others 0), and the :func:`matching.blocking.twin_key` order of the rows asked for — only the
-        members of large blocks, whose kept rows are fetched then."""
+        members of large blocks."""
+        return self.title_rank(rows), lambda large: self._rank(self.twin_keys(large.tolist()), large)
 
-        def twin(i: int) -> str:
-            if self._twins is not None:  # coded with the key hashes
-                return self._twins.blob(i).decode("utf-8", "surrogatepass")
-            r = self.rows[i]
-            return twin_key(r.id_brand, r.id_numbers, r.id_attrs, r.id_latin)
+    def twin_keys(self, rows: list[int]) -> list[str]:
+        """The :func:`~matching.blocking.twin_key` of each of ``rows``: coded by the key-hashing workers, or
+        kept from the last match, or else read from the row (kept rows are fetched then, at once)."""
+        if self._twins is not None:
+            return [self._twins.blob(i).decode("utf-8", "surrogatepass") for i in rows]
+        kept = self._kept_twins(rows) if self._kept_twins else [None] * len(rows)
+        self.need(np.array([i for i, t in zip(rows, kept, strict=True) if t is None], dtype=np.int64))
+        return [_twin_of(self.rows[i]) if t is None else t for i, t in zip(rows, kept, strict=True)]
 
-        def twin_rank(large: np.ndarray) -> np.ndarray:
-            self.need(large)
-            rank = self._rank(twin, large)
-            self._twins = None  # one use: the next blocking of these offers reads the rows
-            return rank
-
-        return self.title_rank(rows), twin_rank
-
-    def _rank(self, order_key: Callable[[int], str], rows: np.ndarray | None) -> np.ndarray:
+    def _rank(self, order_keys: Sequence[str], rows: np.ndarray | None) -> np.ndarray:
+        """Each row's place in the order of ``order_keys`` (those of ``rows`` when given; the others 0)."""
         if rows is None:
-            return rank_of([order_key(i) for i in range(len(self))])
+            return rank_of(order_keys)
         rank = np.zeros(len(self), dtype=np.int64)
-        rank[rows] = rank_of([order_key(i) for i in rows.tolist()])
+        rank[rows] = rank_of(order_keys)
         return rank
 
     def candidate_codes(
@@ -295,6 +295,10 @@ class PreparedStore:
             codes = VetoCodes.of(attrs, gtins, config)
             self._vetoes = codes if rows is None else _spread(codes, rows, len(self))
         return self._vetoes
+
+
+def _twin_of(row: Row) -> str:
+    return twin_key(row.id_brand, row.id_numbers, row.id_attrs, row.id_latin)
 
 
 def _fresh(texts: list[str]) -> list[str]:

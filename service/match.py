@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from storage.products import (
     product_ids_of,
     product_members,
     save_match,
+    twin_keys,
 )
 
 _NOT_GROUPING = ("workers", "notes")
@@ -256,13 +257,21 @@ def _store(
         for key, norm in zip(offers.keys, offers.norms, strict=True)
     ]
     rows = KeptRows(items, lambda rows: prepared_rows(con, [offers.keys[i] for i in rows]))
-    store = PreparedStore(offers.keys, offers.marketplaces, rows, list(offers.key_hashes), norms)
+
+    def kept_twins(rows: list[int]) -> list[str | None]:  # a changed offer's stored twin key is stale
+        kept = [i for i in rows if not changed[i]]
+        stored = dict(zip(kept, twin_keys(con, [offers.keys[i] for i in kept]), strict=True))
+        return [stored.get(i) for i in rows]
+
+    store = PreparedStore(
+        offers.keys, offers.marketplaces, rows, list(offers.key_hashes), norms, kept_twins=kept_twins
+    )
     return store, changed
 
 
 def _state_rows(
-    store: PreparedStore, rows: Iterable[int], fingerprints: dict[str, int]
-) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes]]:
+    store: PreparedStore, rows: Sequence[int], fingerprints: dict[str, int]
+) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes], list[str]]:
     keys, fps, norms, hashes, blobs = [], [], [], [], []
     for i in rows:
         keys.append(store.keys[i])
@@ -270,7 +279,7 @@ def _state_rows(
         norms.append(store.norms[i])
         hashes.append(store.key_hashes[i] or b"")
         blobs.append(store.row_blob(i))
-    return keys, fps, norms, hashes, blobs
+    return keys, fps, norms, hashes, blobs, store.twin_keys(list(rows))
 
 
 def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:

@@ -257,3 +257,13 @@ CREATE TABLE match_models (
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        8,
+        "incremental matching: each offer's twin key, so the twin order of large blocks reads no kept row",
+        """
+ALTER TABLE match_state ADD COLUMN twin VARCHAR;  -- matching.blocking.twin_key of the row (NULL: read the row)
+""",
+    )
+)

@@ -93,10 +93,20 @@ def offers_to_match(con: duckdb.DuckDBPyConnection) -> OffersToMatch:
 
 def prepared_rows(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[bytes]:
     """The prepared rows the last match kept of the offers of ``keys`` (each must have one), in order."""
+    return _kept(con, "prepared", keys)
+
+
+def twin_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str | None]:
+    """The twin keys the last match kept of the offers of ``keys`` (each must have a kept row), in order;
+    ``None`` where that match did not store one."""
+    return _kept(con, "twin", keys)
+
+
+def _kept(con: duckdb.DuckDBPyConnection, column: str, keys: Sequence[str]) -> list[Any]:
     _key_table(con, keys)
     got = dict(
         con.execute(
-            f"SELECT {_KEY}, prepared FROM match_state WHERE {_KEY} IN (SELECT key FROM _match_keys)"
+            f"SELECT {_KEY}, {column} FROM match_state WHERE {_KEY} IN (SELECT key FROM _match_keys)"
         ).fetchall()
     )
     return [got[k] for k in keys]
@@ -218,14 +228,10 @@ class MatchWrite:
     """Offer keys whose product rows are replaced (their new rows are in ``groups``) or dropped."""
     changed: Sequence[str] = ()
     """Offer keys whose match state and edges are replaced (new, changed or gone offers)."""
-    state: tuple[Sequence[str], Sequence[int], Sequence[str], Sequence[bytes], Sequence[bytes]] = (
-        (),
-        (),
-        (),
-        (),
-        (),
-    )
-    """(keys, fingerprints, normalised titles, key hashes, prepared rows) now, for the offers in
+    state: tuple[
+        Sequence[str], Sequence[int], Sequence[str], Sequence[bytes], Sequence[bytes], Sequence[str]
+    ] = ((), (), (), (), (), ())
+    """(keys, fingerprints, normalised titles, key hashes, prepared rows, twin keys) now, for the offers in
     ``changed`` that are still there (every offer if full)."""
     edges: tuple[Sequence[str], Sequence[str], Sequence[float], Sequence[str]] = ((), (), (), ())
     """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
@@ -250,9 +256,9 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
             _drop_edges(con, write.changed)
         _save_products(con, run_id, write.titles)
         con.execute(
-            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b "
+            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b, t "
             "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::VARCHAR[]) AS n, "
-            "unnest(?::BLOB[]) AS h, unnest(?::BLOB[]) AS b)",
+            "unnest(?::BLOB[]) AS h, unnest(?::BLOB[]) AS b, unnest(?::VARCHAR[]) AS t)",
             [list(x) for x in write.state],
         )
         con.execute(

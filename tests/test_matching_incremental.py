@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from cli import app
 from demo.records import listing_records
 from matching import MatchConfig, OfferRecord, assign_product_ids, match_offers
+from matching.blocking import twin_key
+from matching.columns import row_from_blob
 from matching.incremental import PreviousMatch, _labels, match_incremental
 from matching.parallel import METHODS, components
 from storage import connect
@@ -173,9 +175,11 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
     _crawl(db, "c1", first)
     _match(db)
     before = _stored(db)
+    _assert_twin_keys_are_the_rows(db)
     _crawl(db, "c2", second)
     _match(db)
     after = _stored(db)
+    _assert_twin_keys_are_the_rows(db)  # retitled offers' twin keys rewritten, kept ones kept
     assert set(after) == {r.key for r in second} and not set(after) & gone
     ((stats,),) = _read(db, "SELECT stats FROM runs WHERE kind = 'match' ORDER BY started_at DESC LIMIT 1")
     assert '"mode": "incremental"' in stats
@@ -198,6 +202,15 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
     same_members = facts.keys() & full_facts.keys()
     assert len(same_members) >= len(full) * 9 // 10
     assert all(facts[m] == full_facts[m] for m in same_members)
+
+
+def _assert_twin_keys_are_the_rows(db_path) -> None:
+    """Each offer's stored twin key (what the twin order of large blocks reads) is its stored row's."""
+    rows = _read(db_path, "SELECT twin, prepared FROM match_state")
+    assert rows and all(twin is not None for twin, _ in rows)
+    for twin, blob in rows:
+        row = row_from_blob(blob)
+        assert twin == twin_key(row.id_brand, row.id_numbers, row.id_attrs, row.id_latin)
 
 
 def _facts(db_path) -> dict[frozenset[str], tuple]:

@@ -108,16 +108,21 @@ def test_veto_codes_coded_in_parts_are_the_codes_coded_at_once() -> None:
     assert len({(v, int(c)) for v, c in zip(values, size, strict=True)}) == len(set(values))  # one per value
 
 
-def test_blocking_coded_by_the_hashing_workers_is_blocking_from_the_rows() -> None:
+def test_blocking_coded_by_the_hashing_workers_is_blocking_from_the_rows(monkeypatch) -> None:
     records, _ = listing_records(3_000, 11)
     config = MatchConfig.load("default")
     coded = PreparedStore.prepare(records, config.cjk_tokens, workers=2)
     coded.key_arrays(config, workers=2)
     assert coded._vetoes is not None and coded._twins is not None  # coded by the hashing workers
+    twin_orders: list[int] = []
+    twin_keys = coded.twin_keys
+    monkeypatch.setattr(coded, "twin_keys", lambda rows: twin_orders.append(len(rows)) or twin_keys(rows))
     codes = coded.candidate_codes(config, vetoes=True, workers=2)
-    assert coded._twins is None  # used by a large block's twin order
+    assert twin_orders and twin_orders[0] > 100  # a large block was ordered by the coded twin keys
     kept = PreparedStore(coded.keys, coded.markets, coded.rows, list(coded.key_hashes), coded.norms)
     assert np.array_equal(kept.candidate_codes(config, vetoes=True), codes)  # hashes kept: rows read
+    every = list(range(len(kept)))
+    assert kept.twin_keys(every) == twin_keys(every)
     for field in ("attrs", "colours", "gtins"):
         assert np.array_equal(
             getattr(kept.veto_codes(config), field), getattr(coded.veto_codes(config), field)
