@@ -22,7 +22,7 @@ import numpy as np
 from .arrays import sorted_unique
 from .config import MatchConfig
 from .features import veto_reasons
-from .forking import fork_map, fork_map_in_lanes
+from .forking import fork_map
 from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
 from .identity import Identity, IdentityRule
 from .overrides import Overrides
@@ -60,17 +60,11 @@ _JOB: _Job | None = None
 """What the (forked) workers read: set before the pool starts."""
 
 
-def _run(
-    job: _Job,
-    task: Callable[[T], R],
-    items: Sequence[T],
-    workers: int,
-    mapper: Callable[..., list[R]] = fork_map,
-) -> list[R]:
+def _run(job: _Job, task: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     global _JOB
     _JOB = job
     try:
-        return mapper(task, items, workers)
+        return fork_map(task, items, workers)
     finally:
         _JOB = None
 
@@ -88,8 +82,7 @@ def score_codes(
     n = len(store)
     codes = codes[np.argsort(store.title_rank()[codes // n], kind="stable")]
     bounds = [(s, min(s + CHUNK, len(codes))) for s in range(0, len(codes), CHUNK)]
-    job = _Job(store, config, overrides, {"codes": codes})
-    parts = _run(job, _score_chunk, bounds, workers, fork_map_in_lanes)  # neighbouring chunks share offers
+    parts = _run(_Job(store, config, overrides, {"codes": codes}), _score_chunk, bounds, workers)
     review = [r for part in parts for r in part.review]
     return Scored(
         Edges.concat([p.edges for p in parts]),

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import os
-import time
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from matching import store as store_module
 from matching.attributes import VARIANT_KEYS
 from matching.blocking import VetoCodes, VetoPart
 from matching.columns import group_member, materialise, prepare_rows, row_blob, row_from_blob
-from matching.forking import fork_map, fork_map_in_lanes
+from matching.forking import fork_map
 from matching.store import KeptRows, PackedRows, PreparedStore
 
 KEPT = [[k] for k in range(1_000)]
@@ -160,23 +158,3 @@ def test_a_store_gives_each_row_as_bytes_whatever_holds_it() -> None:
         store = PreparedStore(packed.keys, packed.markets, holder, norms=packed.norms)
         assert [row_from_blob(store.row_blob(i)) for i in range(len(rows))] == rows
     assert fetched == [0, *range(3, len(rows))]  # the kept rows not held were read, once each
-
-
-def _pid_of(k: int) -> tuple[int, int]:
-    time.sleep(0.01 * (k % 3))  # uneven items: a worker done with its lane takes over part of another's
-    return k * k, os.getpid()
-
-
-def test_lanes_give_every_item_once_in_order_and_each_worker_runs_of_neighbours() -> None:
-    got = fork_map_in_lanes(_pid_of, list(range(40)), 2)
-    assert [r for r, _ in got] == [k * k for k in range(40)]
-    pids = [p for _, p in got]
-    assert len(set(pids)) == 2  # both worked
-    runs = sum(a != b for a, b in itertools.pairwise(pids)) + 1
-    assert runs <= 6  # contiguous lanes (with a few taken-over tails), not items handed out in turn
-
-
-def test_lanes_with_one_worker_or_one_item_run_here() -> None:
-    assert fork_map_in_lanes(_pid_of, [2, 3], 1) == [(4, os.getpid()), (9, os.getpid())]
-    assert fork_map_in_lanes(_pid_of, [5], 2) == [(25, os.getpid())]
-    assert fork_map_in_lanes(_pid_of, [], 2) == []
