@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import MatchConfig
-from .features import FEATURES, hard_vetoes, pair_features, table_for
+from .features import FEATURES, hard_vetoes, pair_features
 from .model import ModelError, PairModel, load_model
 from .prepare import Prepared, Vocabulary
+from .record_table import table_for
 
 if TYPE_CHECKING:
     import numpy as np

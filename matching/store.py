@@ -5,6 +5,7 @@ only the rows a chunk of work touches."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, islice
@@ -137,7 +138,7 @@ class PreparedStore:
         key_hashes: list[bytes | None] | None = None,
         norms: list[str] | None = None,
         vocab: Vocabulary | None = None,
-        kept_twins: Callable[[list[int]], list[str | None]] | None = None,
+        kept_texts: Callable[[str, list[int]], list[str | None]] | None = None,
     ) -> None:
         self.keys, self.markets, self.rows = keys, markets, rows
         self.key_hashes: list[bytes | None] = key_hashes or [None] * len(rows)
@@ -145,10 +146,11 @@ class PreparedStore:
         self.norms: list[str] = norms if norms is not None else [r.norm for r in rows]
         self._vocab = vocab
         self._vetoes: VetoCodes | None = None
-        self._twins: Packed | None = None
-        """Each row's :func:`~matching.blocking.twin_key` (UTF-8), when coded with the key hashes."""
-        self._kept_twins = kept_twins
-        """The twin keys kept from the last match of the given rows (``None``: read the row)."""
+        self._coded: dict[str, Packed] = {}
+        """Each row's :data:`ROW_TEXTS` (UTF-8), when coded with the key hashes."""
+        self._kept_texts = kept_texts
+        """The :data:`ROW_TEXTS` of a kind kept from the last match, of the given rows (``None``: read the
+        row)."""
         self._objects: dict[int, tuple[Prepared, Identity]] = {}
 
     def __len__(self) -> int:
@@ -221,7 +223,10 @@ class PreparedStore:
                     self.key_hashes[i] = h
             if len(missing) == len(self):
                 self._vetoes = VetoCodes.merge([veto for _, veto, _ in hashed], config)
-                self._twins = Packed.concat([twins for _, _, twins in hashed])
+                self._coded = {
+                    kind: Packed.concat([texts[k] for _, _, texts in hashed])
+                    for k, kind in enumerate(ROW_TEXTS)
+                }
         blobs = [h or b"" for h in self.key_hashes]
         lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
         keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
@@ -238,13 +243,19 @@ class PreparedStore:
         return self.title_rank(rows), lambda large: self._rank(self.twin_keys(large.tolist()), large)
 
     def twin_keys(self, rows: list[int]) -> list[str]:
-        """The :func:`~matching.blocking.twin_key` of each of ``rows``: coded by the key-hashing workers, or
-        kept from the last match, or else read from the row (kept rows are fetched then, at once)."""
-        if self._twins is not None:
-            return [self._twins.blob(i).decode("utf-8", "surrogatepass") for i in rows]
-        kept = self._kept_twins(rows) if self._kept_twins else [None] * len(rows)
+        """The :func:`~matching.blocking.twin_key` of each of ``rows``."""
+        return self.texts("twin", rows)
+
+    def texts(self, kind: str, rows: list[int]) -> list[str]:
+        """A kind of :data:`ROW_TEXTS` of each of ``rows``: coded by the key-hashing workers, or kept from the
+        last match, or else read from the row (kept rows are fetched then, at once)."""
+        coded = self._coded.get(kind)
+        if coded is not None:
+            return [coded.blob(i).decode("utf-8", "surrogatepass") for i in rows]
+        kept = self._kept_texts(kind, rows) if self._kept_texts else [None] * len(rows)
         self.need(np.array([i for i, t in zip(rows, kept, strict=True) if t is None], dtype=np.int64))
-        return [_twin_of(self.rows[i]) if t is None else t for i, t in zip(rows, kept, strict=True)]
+        of_row = ROW_TEXTS[kind]
+        return [of_row(self.rows[i]) if t is None else t for i, t in zip(rows, kept, strict=True)]
 
     def _rank(self, order_keys: Sequence[str], rows: np.ndarray | None) -> np.ndarray:
         """Each row's place in the order of ``order_keys`` (those of ``rows`` when given; the others 0)."""
@@ -286,19 +297,26 @@ class PreparedStore:
     def veto_codes(self, config: MatchConfig, rows: np.ndarray | None = None) -> VetoCodes:
         """The veto codes of every offer (of ``rows`` when given, the first time; the others never veto)."""
         if self._vetoes is None:
-            chosen = range(len(self)) if rows is None else rows.tolist()
-            attrs: list[dict[str, str]] = []
-            gtins: list[str | None] = []
-            for row in map(self.rows.__getitem__, chosen):  # each row read once (a packed one is unpacked)
-                attrs.append(dict(row.attrs))
-                gtins.append(row.gtin)
-            codes = VetoCodes.of(attrs, gtins, config)
+            chosen = list(range(len(self))) if rows is None else rows.tolist()
+            inputs = [json.loads(text) for text in self.texts("veto", chosen)]
+            codes = VetoCodes.of([dict(attrs) for attrs, _ in inputs], [gtin for _, gtin in inputs], config)
             self._vetoes = codes if rows is None else _spread(codes, rows, len(self))
         return self._vetoes
 
 
 def _twin_of(row: Row) -> str:
     return twin_key(row.id_brand, row.id_numbers, row.id_attrs, row.id_latin)
+
+
+def _veto_of(row: Row) -> str:
+    """What :class:`~matching.blocking.VetoCodes` reads of a row (its attributes and GTIN), as JSON."""
+    return json.dumps([row.attrs, row.gtin])
+
+
+ROW_TEXTS: dict[str, Callable[[Row], str]] = {"twin": _twin_of, "veto": _veto_of}
+"""Texts of each row a match keeps beside it (``match_state``), so that the next, incremental, match reads
+them instead of fetching and unpacking the rows: its twin key (the twin order of large blocks) and its veto
+inputs (the veto codes of the offers in candidate pairs)."""
 
 
 def _fresh(texts: list[str]) -> list[str]:
@@ -347,22 +365,22 @@ def _map(
         _STORE = None
 
 
-def _hash_rows(rows: list[int]) -> tuple[list[bytes], VetoPart, Packed]:
-    """The rows' key hashes, their veto inputs and their twin keys."""
+def _hash_rows(rows: list[int]) -> tuple[list[bytes], VetoPart, list[Packed]]:
+    """The rows' key hashes, their veto inputs and their :data:`ROW_TEXTS`."""
     assert _STORE is not None
     store, config = _STORE
     vocab = store.vocab
-    hashes, attrs, gtins, twins = [], [], [], []
+    hashes, attrs, gtins = [], [], []
+    texts: list[list[bytes]] = [[] for _ in ROW_TEXTS]
     for i in rows:
         r = store.rows[i]
         found = keys_of(r.gtin, r.codes, r.norm.split(), r.id_brand, r.id_numbers, r.id_attrs, vocab, config)
         hashes.append(np.array([stable_hash(k) for k in found], dtype=np.int64).tobytes())
         attrs.append(dict(r.attrs))
         gtins.append(r.gtin)
-        twins.append(
-            twin_key(r.id_brand, r.id_numbers, r.id_attrs, r.id_latin).encode("utf-8", "surrogatepass")
-        )
-    return hashes, VetoPart.of(attrs, gtins, config), Packed.of(twins)
+        for out, of_row in zip(texts, ROW_TEXTS.values(), strict=True):
+            out.append(of_row(r).encode("utf-8", "surrogatepass"))
+    return hashes, VetoPart.of(attrs, gtins, config), [Packed.of(t) for t in texts]
 
 
 def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> tuple[PackedRows, list[str]]:

@@ -37,6 +37,7 @@ from storage.products import (
     SavedGroup,
     gone_since_match,
     kept_edges,
+    kept_texts,
     match_state,
     offers_for_matching,
     offers_to_match,
@@ -47,7 +48,6 @@ from storage.products import (
     product_ids_of,
     product_members,
     save_match,
-    twin_keys,
 )
 
 _NOT_GROUPING = ("workers", "notes")
@@ -258,20 +258,20 @@ def _store(
     ]
     rows = KeptRows(items, lambda rows: prepared_rows(con, [offers.keys[i] for i in rows]))
 
-    def kept_twins(rows: list[int]) -> list[str | None]:  # a changed offer's stored twin key is stale
-        kept = [i for i in rows if not changed[i]]
-        stored = dict(zip(kept, twin_keys(con, [offers.keys[i] for i in kept]), strict=True))
+    def kept(kind: str, rows: list[int]) -> list[str | None]:  # a changed offer's stored texts are stale
+        unchanged = [i for i in rows if not changed[i]]
+        stored = dict(zip(unchanged, kept_texts(con, kind, [offers.keys[i] for i in unchanged]), strict=True))
         return [stored.get(i) for i in rows]
 
     store = PreparedStore(
-        offers.keys, offers.marketplaces, rows, list(offers.key_hashes), norms, kept_twins=kept_twins
+        offers.keys, offers.marketplaces, rows, list(offers.key_hashes), norms, kept_texts=kept
     )
     return store, changed
 
 
 def _state_rows(
     store: PreparedStore, rows: Sequence[int], fingerprints: dict[str, int]
-) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes], list[str]]:
+) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes], list[str], list[str]]:
     keys, fps, norms, hashes, blobs = [], [], [], [], []
     for i in rows:
         keys.append(store.keys[i])
@@ -279,7 +279,7 @@ def _state_rows(
         norms.append(store.norms[i])
         hashes.append(store.key_hashes[i] or b"")
         blobs.append(store.row_blob(i))
-    return keys, fps, norms, hashes, blobs, store.twin_keys(list(rows))
+    return keys, fps, norms, hashes, blobs, store.texts("twin", list(rows)), store.texts("veto", list(rows))
 
 
 def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:

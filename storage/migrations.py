@@ -267,3 +267,13 @@ ALTER TABLE match_state ADD COLUMN twin VARCHAR;  -- matching.blocking.twin_key 
 """,
     )
 )
+
+MIGRATIONS.append(
+    (
+        9,
+        "incremental matching: each offer's veto inputs, so the veto codes of candidate pairs read no kept row",
+        """
+ALTER TABLE match_state ADD COLUMN veto VARCHAR;  -- its attributes and GTIN as JSON (NULL: read the row)
+""",
+    )
+)

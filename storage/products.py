@@ -19,6 +19,9 @@ FINGERPRINT = "hash(title, brand, gtin, mpn, CAST(attributes AS VARCHAR), catego
 """The matching fields of an offer, hashed: a changed title, brand, GTIN, MPN, attributes or category makes
 the offer changed for incremental matching. Not the price: it changes daily and is a weak signal."""
 _KEY = "marketplace || '/' || listing_id"
+_ROW_TEXT_COLUMNS = ("twin", "veto")
+"""``match_state`` columns of texts kept beside each prepared row, in the order ``MatchWrite.state`` ends
+with them."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,13 @@ def prepared_rows(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[b
     return _kept(con, "prepared", keys)
 
 
-def twin_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str | None]:
-    """The twin keys the last match kept of the offers of ``keys`` (each must have a kept row), in order;
-    ``None`` where that match did not store one."""
-    return _kept(con, "twin", keys)
+def kept_texts(con: duckdb.DuckDBPyConnection, kind: str, keys: Sequence[str]) -> list[str | None]:
+    """A kind of text the last match kept beside the rows of the offers of ``keys`` (each must have a kept
+    row; ``kind``: ``twin`` or ``veto``, ``matching.store.ROW_TEXTS``), in order; ``None`` where that match
+    did not store one."""
+    if kind not in _ROW_TEXT_COLUMNS:
+        raise ValueError(f"no kept text {kind!r}")
+    return _kept(con, kind, keys)
 
 
 def _kept(con: duckdb.DuckDBPyConnection, column: str, keys: Sequence[str]) -> list[Any]:
@@ -229,10 +235,16 @@ class MatchWrite:
     changed: Sequence[str] = ()
     """Offer keys whose match state and edges are replaced (new, changed or gone offers)."""
     state: tuple[
-        Sequence[str], Sequence[int], Sequence[str], Sequence[bytes], Sequence[bytes], Sequence[str]
-    ] = ((), (), (), (), (), ())
-    """(keys, fingerprints, normalised titles, key hashes, prepared rows, twin keys) now, for the offers in
-    ``changed`` that are still there (every offer if full)."""
+        Sequence[str],
+        Sequence[int],
+        Sequence[str],
+        Sequence[bytes],
+        Sequence[bytes],
+        Sequence[str],
+        Sequence[str],
+    ] = ((), (), (), (), (), (), ())
+    """(keys, fingerprints, normalised titles, key hashes, prepared rows, twin keys, veto inputs) now, for the
+    offers in ``changed`` that are still there (every offer if full)."""
     edges: tuple[Sequence[str], Sequence[str], Sequence[float], Sequence[str]] = ((), (), (), ())
     """Accepted pairs with a side in ``changed`` (every accepted pair if full)."""
     review: Sequence[tuple[str, str, float, str]] | None = None
@@ -256,9 +268,10 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
             _drop_edges(con, write.changed)
         _save_products(con, run_id, write.titles)
         con.execute(
-            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b, t "
+            "INSERT INTO match_state SELECT split_part(k, '/', 1), k[strpos(k, '/') + 1:], f, n, h, b, t, v "
             "FROM (SELECT unnest(?::VARCHAR[]) AS k, unnest(?::UBIGINT[]) AS f, unnest(?::VARCHAR[]) AS n, "
-            "unnest(?::BLOB[]) AS h, unnest(?::BLOB[]) AS b, unnest(?::VARCHAR[]) AS t)",
+            "unnest(?::BLOB[]) AS h, unnest(?::BLOB[]) AS b, unnest(?::VARCHAR[]) AS t, "
+            "unnest(?::VARCHAR[]) AS v)",
             [list(x) for x in write.state],
         )
         con.execute(

@@ -13,10 +13,11 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from matching import OfferRecord
-from matching.features import FEATURES, RecordTable, pair_features
+from matching.features import FEATURES, pair_features
 from matching.intset import IntSet
 from matching.model import TreeModel, load_model
 from matching.prepare import Prepared, Vocabulary, prepare, prepare_all
+from matching.record_table import RecordTable
 from matching.tuning.datasets import DatasetMissing, load
 
 TSET = FEATURES.index("tset")

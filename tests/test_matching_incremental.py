@@ -7,6 +7,7 @@ Seeds here were not used to tune anything."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import shutil
 from decimal import Decimal
@@ -205,12 +206,14 @@ def test_bijia_match_is_incremental_and_agrees_with_full(tmp_path) -> None:
 
 
 def _assert_twin_keys_are_the_rows(db_path) -> None:
-    """Each offer's stored twin key (what the twin order of large blocks reads) is its stored row's."""
-    rows = _read(db_path, "SELECT twin, prepared FROM match_state")
-    assert rows and all(twin is not None for twin, _ in rows)
-    for twin, blob in rows:
+    """Each offer's stored twin key and veto inputs (what the twin order of large blocks and the veto codes
+    of candidate pairs read) are its stored row's."""
+    rows = _read(db_path, "SELECT twin, veto, prepared FROM match_state")
+    assert rows and all(twin is not None and veto is not None for twin, veto, _ in rows)
+    for twin, veto, blob in rows:
         row = row_from_blob(blob)
         assert twin == twin_key(row.id_brand, row.id_numbers, row.id_attrs, row.id_latin)
+        assert json.loads(veto) == [[list(kv) for kv in row.attrs], row.gtin]
 
 
 def _facts(db_path) -> dict[frozenset[str], tuple]:

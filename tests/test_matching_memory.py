@@ -113,7 +113,7 @@ def test_blocking_coded_by_the_hashing_workers_is_blocking_from_the_rows(monkeyp
     config = MatchConfig.load("default")
     coded = PreparedStore.prepare(records, config.cjk_tokens, workers=2)
     coded.key_arrays(config, workers=2)
-    assert coded._vetoes is not None and coded._twins is not None  # coded by the hashing workers
+    assert coded._vetoes is not None and set(coded._coded) == {"twin", "veto"}  # coded by the workers
     twin_orders: list[int] = []
     twin_keys = coded.twin_keys
     monkeypatch.setattr(coded, "twin_keys", lambda rows: twin_orders.append(len(rows)) or twin_keys(rows))
@@ -123,6 +123,7 @@ def test_blocking_coded_by_the_hashing_workers_is_blocking_from_the_rows(monkeyp
     assert np.array_equal(kept.candidate_codes(config, vetoes=True), codes)  # hashes kept: rows read
     every = list(range(len(kept)))
     assert kept.twin_keys(every) == twin_keys(every)
+    assert kept.texts("veto", every) == coded.texts("veto", every)
     for field in ("attrs", "colours", "gtins"):
         assert np.array_equal(
             getattr(kept.veto_codes(config), field), getattr(coded.veto_codes(config), field)

@@ -10,9 +10,10 @@ import pytest
 
 from matching import MatchConfig, OfferRecord, explain
 from matching.attributes import model_codes, variant_attributes
-from matching.features import FEATURES, RecordTable, pair_features, veto_reasons
+from matching.features import FEATURES, pair_features, veto_reasons
 from matching.model import PairModel, TreeModel, load_model
 from matching.prepare import Vocabulary, prepare_all
+from matching.record_table import RecordTable
 from matching.scoring import score_batch
 
 # One stump on feature 0: <= 0.5 → -2 (left), else +2; nan goes right. A second tree splits nan apart

@@ -23,9 +23,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from matching.attributes import VARIANT_KEYS
-from matching.features import FEATURES, RecordTable, hard_vetoes, pair_features, word_terms
+from matching.features import FEATURES, hard_vetoes, pair_features, word_terms
 from matching.identity import IDENTITY_CHECKS, Identity, conflict, identity_of
 from matching.model import PairModel, WordWeights
+from matching.record_table import RecordTable
 
 from .datasets import PairSet, load
 from .evaluate import Scored, prepared_of
