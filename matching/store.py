@@ -277,11 +277,9 @@ class PreparedStore:
             )
         keys, members = _in_blocks(keys, members, keys[dirty[members]])
         codes = codes_from_keys(keys, members, self.ranks(sorted_unique(members)), config, dirty=dirty)
-        if vetoes:  # the veto codes of just the offers in these pairs: few are read
+        if vetoes:  # the veto codes of just the offers in these pairs (from their kept texts: no row read)
             i, j = np.divmod(codes, len(self))
-            rows = sorted_unique(np.concatenate([i, j]))
-            self.need(rows)
-            codes = codes[~self.vetoed(config, codes, rows)]
+            codes = codes[~self.vetoed(config, codes, sorted_unique(np.concatenate([i, j])))]
         return codes
 
     def vetoed(self, config: MatchConfig, codes: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
