@@ -129,9 +129,6 @@ class VetoCodes:
     GTINs when ``config.gtin_decides``. Conservative: a value it cannot code (a colour outside the first
     63 seen) is never a veto here; the scorer still sees the pair."""
 
-    def __init__(self, prepared: Sequence[Prepared], config: MatchConfig) -> None:
-        self._merge([VetoPart.of([p.attrs for p in prepared], [p.gtin for p in prepared], config)], config)
-
     @classmethod
     def of(
         cls, attrs: Sequence[Mapping[str, str]], gtins: Sequence[str | None], config: MatchConfig
