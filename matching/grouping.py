@@ -8,6 +8,7 @@ overrides are merged first and always win.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -132,6 +133,7 @@ class Grouper:
             got = {k: {v} for k, v in p.attrs.items() if k in self.vetoes}
             if "numbers" in self.vetoes and p.bare_numbers:
                 got["numbers"] = {" ".join(sorted(p.bare_numbers))}
+            self._attrs[root] = got  # a root's attributes change only by union, which replaces them
         return got
 
     def ids(self, root: int) -> set[int]:
@@ -148,7 +150,9 @@ class Grouper:
             for y in self.ids(rj):
                 if own and {x, y} == own:
                     continue
-                why = self._verdict(x, y)
+                why = self._verdicts.get((x, y), False)
+                if why is False:
+                    why = self._verdict(x, y)
                 if why:
                     return f"group veto {why}"
         return None
@@ -173,7 +177,9 @@ class Grouper:
         a, b = self.attrs(ri), self.attrs(rj)
         for key, values in a.items():
             other = b.get(key)
-            if other and any(attribute_conflict(key, x, y) for x in values for y in other):
+            if not other or (values == other and len(values) == 1):  # one value each, the same: no conflict
+                continue
+            if any(attribute_conflict(key, x, y) for x in values for y in other):
                 return f"group veto {key}: {sorted(values)} vs {sorted(other)}"
         why = self.identity_conflict(ri, rj, edge) if self.identities else None
         if why:
@@ -229,7 +235,8 @@ def group_edges(
     edges: Edges,
 ) -> tuple[list[Group], list[Review]]:
     """Union-find over the accepted pairs, strongest first (ties by index), with the group vetoes and the
-    overrides; the groups, and the merges a veto refused (review candidates). The outcome within one
+    overrides; the groups, and the ``config.review_limit`` merges a veto refused nearest the threshold (review
+    candidates). The outcome within one
     connected component of the edges (and confirm overrides) depends on that component alone — what lets
     components be grouped apart, in parallel, and incremental matching regroup only those that changed."""
     index = {p.key: i for i, p in enumerate(prepared)}
@@ -244,22 +251,42 @@ def group_edges(
             forced.update((index[a], index[b]))
     best: dict[int, Edge] = {}
     weakest: dict[int, float] = {}
+    find, splits = grouper.find, overrides.split
+    methods = [EDGE_METHODS[m] for m in edges.method.tolist()]
+    ei, ej, score = edges.i.tolist(), edges.j.tolist(), edges.score.tolist()
     for k in np.lexsort((edges.j, edges.i, -edges.score)).tolist():
-        edge = Edge(int(edges.i[k]), int(edges.j[k]), float(edges.score[k]), EDGE_METHODS[edges.method[k]])
-        if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) == "split":
+        edge = Edge(ei[k], ej[k], score[k], methods[k])
+        if splits and overrides.decision(prepared[edge.i].key, prepared[edge.j].key) == "split":
             continue
-        ri, rj = grouper.find(edge.i), grouper.find(edge.j)
-        if ri != rj and grouper.try_merge(edge):
-            weakest[grouper.find(edge.i)] = min(edge.score, weakest.get(ri, 1.0), weakest.get(rj, 1.0))
-        if grouper.find(edge.i) == grouper.find(edge.j):
-            best.setdefault(edge.i, edge)
-            best.setdefault(edge.j, edge)
-    blocked = [
-        Review(edge.i, edge.j, round(edge.score, 4), [f"score {edge.score:.3f} but not merged: {why}"])
-        for edge, why in grouper.blocked
-        if overrides.decision(prepared[edge.i].key, prepared[edge.j].key) is None
+        ri, rj = find(edge.i), find(edge.j)
+        if ri != rj:  # Grouper.try_merge, with the roots found once
+            why = grouper.conflict(ri, rj, edge)
+            if why:
+                grouper.blocked.append((edge, why))
+                continue
+            grouper.union(ri, rj)
+            weakest[find(edge.i)] = min(edge.score, weakest.get(ri, 1.0), weakest.get(rj, 1.0))
+        best.setdefault(edge.i, edge)
+        best.setdefault(edge.j, edge)
+    return _groups(grouper, prepared, best, weakest, forced), _refused(grouper, prepared, config, overrides)
+
+
+def _refused(
+    grouper: Grouper, prepared: Sequence[Member], config: MatchConfig, overrides: Overrides
+) -> list[Review]:
+    """The ``config.review_limit`` merges a veto refused nearest the threshold (ties by index), as review
+    candidates — chosen before their reasons are written: a large component refuses hundreds of thousands."""
+    refused = [
+        (abs(round(edge.score, 4) - config.threshold), edge.i, edge.j, n)
+        for n, (edge, _) in enumerate(grouper.blocked)
+        if not overrides or overrides.decision(prepared[edge.i].key, prepared[edge.j].key) is None
     ]
-    return _groups(grouper, prepared, best, weakest, forced), blocked
+    out = []
+    for *_, n in heapq.nsmallest(config.review_limit, refused):
+        edge, why = grouper.blocked[n]
+        reason = f"score {edge.score:.3f} but not merged: {why}"
+        out.append(Review(edge.i, edge.j, round(edge.score, 4), [reason]))
+    return out
 
 
 def _groups(

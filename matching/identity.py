@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .attributes import VARIANT_KEYS, attribute_conflict, canonical_attributes, variant_attributes
 from .normalise import (
@@ -189,6 +190,8 @@ def _latin_conflict(a: Identity, b: Identity) -> bool:
 def _glued(seq: tuple[str, ...], other: set[str]) -> set[str]:
     """``seq``'s numbers, with a run of them that the other title writes glued (14 2024 → 142024) joined."""
     out = set(seq)
+    if len(seq) < 2 or not other:
+        return out
     for n in (2, 3):
         for k in range(len(seq) - n + 1):
             joined = "".join(seq[k : k + n])
@@ -198,9 +201,13 @@ def _glued(seq: tuple[str, ...], other: set[str]) -> set[str]:
     return out
 
 
-def _numbers_conflict(a: Identity, b: Identity) -> bool:
+_NO_ATTRS: Mapping[str, str] = MappingProxyType({})
+
+
+def _numbers_conflict(a: Identity, b: Identity, am: Mapping[str, str], bm: Mapping[str, str]) -> bool:
+    """``am``, ``bm``: the attributes of ``a`` and ``b`` (:attr:`Identity.attr_map`)."""
     na, nb = _glued(a.numbers, set(b.numbers)), _glued(b.numbers, set(a.numbers))
-    sa, sb = a.attr_map.get("size"), b.attr_map.get("size")
+    sa, sb = am.get("size"), bm.get("size")
     if sa and not sb:  # a bare '42' in b's title is its size
         nb.discard(sa)
     if sb and not sa:
@@ -222,15 +229,16 @@ variant words (pro/max …), model words. Which of them veto is chosen with the 
 def conflict(a: Identity, b: Identity, checks: Collection[str] = IDENTITY_CHECKS) -> str | None:
     """Why two offers cannot be one product (``None`` if nothing says so). GTINs and variant attributes
     are always checked; ``checks`` names which of ``IDENTITY_CHECKS`` are."""
-    am, bm = a.attr_map, b.attr_map
-    for key in VARIANT_KEYS:
-        if key in am and key in bm and attribute_conflict(key, am[key], bm[key]):
-            return f"{key}: {am[key]} ≠ {bm[key]}"
+    am, bm = a.attr_map if a.attrs else _NO_ATTRS, b.attr_map if b.attrs else _NO_ATTRS
+    if am and bm and not am.keys().isdisjoint(bm):
+        for key in VARIANT_KEYS:
+            if key in am and key in bm and attribute_conflict(key, am[key], bm[key]):
+                return f"{key}: {am[key]} ≠ {bm[key]}"
     if a.gtin and b.gtin:  # equal GTINs decide (only a variant attribute vetoes them), different never match
         return None if a.gtin == b.gtin else "gtin differs"
     if "brand" in checks and a.brand and b.brand and a.brand != b.brand:
         return f"brand {a.brand} ≠ {b.brand}"
-    if "numbers" in checks and _numbers_conflict(a, b):
+    if "numbers" in checks and _numbers_conflict(a, b, am, bm):
         return f"model numbers {' '.join(sorted(a.numbers))} ≠ {' '.join(sorted(b.numbers))}"
     if "variant" in checks and a.variant != b.variant:
         return f"variant words {dict(a.variant)} ≠ {dict(b.variant)}"

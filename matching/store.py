@@ -296,8 +296,15 @@ class PreparedStore:
         """The veto codes of every offer (of ``rows`` when given, the first time; the others never veto)."""
         if self._vetoes is None:
             chosen = list(range(len(self))) if rows is None else rows.tolist()
-            inputs = [json.loads(text) for text in self.texts("veto", chosen)]
-            codes = VetoCodes.of([dict(attrs) for attrs, _ in inputs], [gtin for _, gtin in inputs], config)
+            parsed: dict[str, tuple[dict[str, str], str | None]] = {}  # texts repeat: ≈ 8 offers a text
+            inputs = []
+            for text in self.texts("veto", chosen):
+                got = parsed.get(text)
+                if got is None:
+                    attrs, gtin = json.loads(text)
+                    got = parsed[text] = (dict(attrs), gtin)
+                inputs.append(got)
+            codes = VetoCodes.of([attrs for attrs, _ in inputs], [gtin for _, gtin in inputs], config)
             self._vetoes = codes if rows is None else _spread(codes, rows, len(self))
         return self._vetoes
 
