@@ -80,7 +80,7 @@ def score_codes(
     """Score the candidate pairs ``codes`` (sorted int64 ``i * n + j``) on ``workers`` processes."""
     _ = store.vocab  # computed once, before the workers fork
     n = len(store)
-    codes = codes[np.argsort(store.title_rank()[codes // n], kind="stable")]
+    codes = codes[store.title_order(codes // n)]
     bounds = [(s, min(s + CHUNK, len(codes))) for s in range(0, len(codes), CHUNK)]
     parts = _run(_Job(store, config, overrides, {"codes": codes}), _score_chunk, bounds, workers)
     review = [r for part in parts for r in part.review]

@@ -146,6 +146,7 @@ class PreparedStore:
         self.norms: list[str] = norms if norms is not None else [r.norm for r in rows]
         self._vocab = vocab
         self._vetoes: VetoCodes | None = None
+        self._title_rank: np.ndarray | None = None
         self._coded: dict[str, Packed] = {}
         """Each row's :data:`ROW_TEXTS` (UTF-8), when coded with the key hashes."""
         self._kept_texts = kept_texts
@@ -233,8 +234,20 @@ class PreparedStore:
         return keys, np.repeat(np.arange(len(blobs), dtype=np.int64), lengths)
 
     def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Each offer's place in title order (of ``rows`` only when given; the others 0)."""
-        return self._rank(self.norms if rows is None else [self.norms[i] for i in rows.tolist()], rows)
+        """Each offer's place in title order (of ``rows`` only when given; the others 0). The order of all
+        offers is sorted once (blocking and scoring both read it)."""
+        if rows is not None:
+            return self._rank([self.norms[i] for i in rows.tolist()], rows)
+        if self._title_rank is None:
+            self._title_rank = self._rank(self.norms, None)
+        return self._title_rank
+
+    def title_order(self, rows: np.ndarray) -> np.ndarray:
+        """The positions of ``rows`` (any order, repeats allowed) sorted by title, ties by position: the
+        order of all offers when it is sorted already, else only that of these rows (the same order)."""
+        if self._title_rank is not None or len(rows) > len(self) // 2:
+            return np.argsort(self.title_rank()[rows], kind="stable")
+        return np.argsort(self.title_rank(sorted_unique(rows))[rows], kind="stable")
 
     def ranks(self, rows: np.ndarray | None = None) -> Ranks:
         """The two orders of large blocks: each offer's place in title order (of ``rows`` only when given;

@@ -159,3 +159,20 @@ def test_a_store_gives_each_row_as_bytes_whatever_holds_it() -> None:
         store = PreparedStore(packed.keys, packed.markets, holder, norms=packed.norms)
         assert [row_from_blob(store.row_blob(i)) for i in range(len(rows))] == rows
     assert fetched == [0, *range(3, len(rows))]  # the kept rows not held were read, once each
+
+
+def test_title_order_of_some_rows_is_their_order_among_all_titles() -> None:
+    records, _ = listing_records(400, 19)
+    packed = PreparedStore.prepare(records, workers=1)
+    n = len(packed)
+    rng = np.random.default_rng(4)
+    few = rng.integers(0, n, size=n // 5)  # repeats, any order: the left rows of candidate pairs
+    by_title = sorted(range(n), key=lambda i: (packed.norms[i], i))
+    place = {row: k for k, row in enumerate(by_title)}
+    expected = sorted(range(len(few)), key=lambda k: (place[int(few[k])], k))
+
+    fresh = PreparedStore(packed.keys, packed.markets, packed.rows, norms=packed.norms)
+    assert fresh.title_order(few).tolist() == expected  # the order of these rows alone
+    assert fresh._title_rank is None  # all titles were not sorted for a few rows
+    _ = fresh.title_rank()
+    assert fresh.title_order(few).tolist() == expected  # from the order of all titles, once sorted
