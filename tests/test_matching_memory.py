@@ -176,3 +176,18 @@ def test_title_order_of_some_rows_is_their_order_among_all_titles() -> None:
     assert fresh._title_rank is None  # all titles were not sorted for a few rows
     _ = fresh.title_rank()
     assert fresh.title_order(few).tolist() == expected  # from the order of all titles, once sorted
+
+
+def test_tokens_counted_on_workers_are_the_counts_in_one_process(monkeypatch) -> None:
+    records, _ = listing_records(500, 23)
+    packed = PreparedStore.prepare(records, workers=1)
+    monkeypatch.setattr(store_module, "VOCABULARY_FORK", 10)
+    counted = {}
+    for workers in (1, 2, 3):
+        store = PreparedStore(packed.keys, packed.markets, packed.rows, norms=packed.norms)
+        vocab = store.count_vocabulary(workers)
+        counted[workers] = (list(vocab.df.items()), vocab.n)  # the same counts, in the same order
+    assert counted[1] == counted[2] == counted[3]
+    assert counted[1][1] == len(packed) and sum(c for _, c in counted[1][0]) > len(packed)
+    empty = PreparedStore([], [], [], norms=[])
+    assert empty.count_vocabulary(2).n == 0
