@@ -28,11 +28,11 @@ R = TypeVar("R")
 PREPARE_CHUNK = 20_000
 """Records per preparing task."""
 OBJECT_CACHE = 20_000
-VOCABULARY_FORK = 200_000
-"""Titles from which their tokens are counted on several processes (fewer: forking costs more than it saves)."""
 """``Prepared``/``Identity`` objects a process keeps (≈ 5 KB a pair): enough for the rows a chunk of pairs
 in title order shares with the chunks before it. At 112k offers 60,000 cost each worker 100 MB more for no
 time saved; at 1.13M one run each gave the same peak and 9 s less (within the machine's noise)."""
+VOCABULARY_FORK = 200_000
+"""Titles from which their tokens are counted on several processes (fewer: forking costs more than it saves)."""
 VETO_SLICE = 1 << 20
 """Candidate pairs checked against the veto codes at once: a check makes temporaries of ≈ 60 bytes a pair
 (both offers' attribute codes), 1.5 GB for the 25 million candidate pairs of 1.13M demo offers at once."""
