@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attributes import VARIANT_KEYS
-from .identity import IdentityRule
+from .identity_vetoes import IdentityRule
 from .model import DEFAULT_MODEL, ModelError, load_model
 
 FALLBACK: dict[str, Any] = {
@@ -53,7 +53,7 @@ class MatchConfig:
     vetoes: list[str] = field(default_factory=lambda: list(_setting("vetoes")))
     """Variant attributes whose conflict forbids a merge (pair and group level)."""
     identity_vetoes: list[str] = field(default_factory=lambda: list(_setting("identity_vetoes")))
-    """Which ``identity.IDENTITY_CHECKS`` (brand, model numbers, variant words, model words) forbid a merge,
+    """Which ``identity_vetoes.IDENTITY_CHECKS`` (brand, model numbers, variant words, model words) forbid a merge,
     pair and group level; the model sees them all as features anyway."""
     identity_bar: float = field(default_factory=lambda: float(_setting("identity_bar")))
     """A pair scored at or over this merges despite an identity veto (over 1: the vetoes are absolute)."""

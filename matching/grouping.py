@@ -18,7 +18,7 @@ import numpy as np
 from .attributes import attribute_conflict
 from .config import MatchConfig
 from .identity import Identity
-from .identity import conflict as identity_conflict
+from .identity_vetoes import conflict as identity_conflict
 from .overrides import Overrides
 
 EDGE_METHODS: tuple[str, ...] = ("title", "model", "gtin")
@@ -158,7 +158,7 @@ class Grouper:
         return None
 
     def _verdict(self, x: int, y: int) -> str | None:
-        """:func:`identity.conflict` of two distinct identities, each pair judged once: groups that grow
+        """:func:`identity_vetoes.conflict` of two distinct identities, each pair judged once: groups that grow
         meet the same pairs again."""
         key = (x, y)
         if key not in self._verdicts:

@@ -24,7 +24,8 @@ from .config import MatchConfig
 from .features import veto_reasons
 from .forking import fork_map
 from .grouping import EDGE_METHODS, Edges, Group, Review, group_edges
-from .identity import Identity, IdentityRule
+from .identity import Identity
+from .identity_vetoes import IdentityRule
 from .overrides import Overrides
 from .prepare import Prepared
 from .scoring import method_of, score_batch

@@ -8,7 +8,7 @@ import pytest
 
 from matching import MatchConfig, OfferRecord, Overrides, assign_product_ids, explain, match_offers
 from matching.attributes import canonical_gtin, gtin_check_ok, model_codes, variant_attributes
-from matching.identity import IDENTITY_CHECKS
+from matching.identity_vetoes import IDENTITY_CHECKS
 from matching.normalise import canonical_brand, normalise_title
 
 

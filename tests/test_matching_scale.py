@@ -13,7 +13,8 @@ import pytest
 from demo.records import listing_records
 from matching import MatchConfig, OfferRecord, match_offers
 from matching.blocking import candidate_codes
-from matching.identity import IDENTITY_CHECKS, conflict, identities
+from matching.identity import identities
+from matching.identity_vetoes import IDENTITY_CHECKS, conflict
 from matching.prepare import Vocabulary, prepare_all
 from matching.store import PreparedStore
 

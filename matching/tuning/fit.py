@@ -24,7 +24,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from matching.attributes import VARIANT_KEYS
 from matching.features import FEATURES, hard_vetoes, pair_features, word_terms
-from matching.identity import IDENTITY_CHECKS, Identity, conflict, identity_of
+from matching.identity import Identity, identity_of
+from matching.identity_vetoes import IDENTITY_CHECKS, conflict
 from matching.model import PairModel, WordWeights
 from matching.record_table import RecordTable
 
