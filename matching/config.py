@@ -53,8 +53,8 @@ class MatchConfig:
     vetoes: list[str] = field(default_factory=lambda: list(_setting("vetoes")))
     """Variant attributes whose conflict forbids a merge (pair and group level)."""
     identity_vetoes: list[str] = field(default_factory=lambda: list(_setting("identity_vetoes")))
-    """Which ``identity_vetoes.IDENTITY_CHECKS`` (brand, model numbers, variant words, model words) forbid a merge,
-    pair and group level; the model sees them all as features anyway."""
+    """Which ``identity_vetoes.IDENTITY_CHECKS`` (brand, model numbers, variant words, model words) forbid a
+    merge, pair and group level; the model sees them all as features anyway."""
     identity_bar: float = field(default_factory=lambda: float(_setting("identity_bar")))
     """A pair scored at or over this merges despite an identity veto (over 1: the vetoes are absolute)."""
     gtin_decides: bool = True

@@ -158,8 +158,8 @@ class Grouper:
         return None
 
     def _verdict(self, x: int, y: int) -> str | None:
-        """:func:`identity_vetoes.conflict` of two distinct identities, each pair judged once: groups that grow
-        meet the same pairs again."""
+        """:func:`identity_vetoes.conflict` of two distinct identities, each pair judged once: groups that
+        grow meet the same pairs again."""
         key = (x, y)
         if key not in self._verdicts:
             self._verdicts[key] = identity_conflict(self._identity[x], self._identity[y])
@@ -235,10 +235,10 @@ def group_edges(
     edges: Edges,
 ) -> tuple[list[Group], list[Review]]:
     """Union-find over the accepted pairs, strongest first (ties by index), with the group vetoes and the
-    overrides; the groups, and the ``config.review_limit`` merges a veto refused nearest the threshold (review
-    candidates). The outcome within one
-    connected component of the edges (and confirm overrides) depends on that component alone — what lets
-    components be grouped apart, in parallel, and incremental matching regroup only those that changed."""
+    overrides; the groups, and the ``config.review_limit`` merges a veto refused nearest the threshold
+    (review candidates). The outcome within one connected component of the edges (and confirm overrides)
+    depends on that component alone — what lets components be grouped apart, in parallel, and incremental
+    matching regroup only those that changed."""
     index = {p.key: i for i, p in enumerate(prepared)}
     grouper = Grouper(prepared, config.vetoes, config.one_per_marketplace, ids)
     for a, b in sorted(overrides.split):
@@ -275,7 +275,8 @@ def _refused(
     grouper: Grouper, prepared: Sequence[Member], config: MatchConfig, overrides: Overrides
 ) -> list[Review]:
     """The ``config.review_limit`` merges a veto refused nearest the threshold (ties by index), as review
-    candidates — chosen before their reasons are written: a large component refuses hundreds of thousands."""
+    candidates — chosen before their reasons are written: a large component refuses hundreds of
+    thousands."""
     refused = [
         (abs(round(edge.score, 4) - config.threshold), edge.i, edge.j, n)
         for n, (edge, _) in enumerate(grouper.blocked)

@@ -79,7 +79,7 @@ def score_codes(
     store: PreparedStore, config: MatchConfig, overrides: Overrides, codes: np.ndarray, workers: int = 1
 ) -> Scored:
     """Score the candidate pairs ``codes`` (sorted int64 ``i * n + j``) on ``workers`` processes."""
-    _ = store.vocab  # computed once, before the workers fork
+    store.count_vocabulary(workers)  # once, before the workers fork
     n = len(store)
     codes = codes[store.title_order(codes // n)]
     bounds = [(s, min(s + CHUNK, len(codes))) for s in range(0, len(codes), CHUNK)]
