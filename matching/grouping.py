@@ -150,9 +150,7 @@ class Grouper:
             for y in self.ids(rj):
                 if own and {x, y} == own:
                     continue
-                why = self._verdicts.get((x, y), False)
-                if why is False:
-                    why = self._verdict(x, y)
+                why = self._verdict(x, y)
                 if why:
                     return f"group veto {why}"
         return None
@@ -211,8 +209,11 @@ class Grouper:
 
     def try_merge(self, edge: Edge, force: bool = False) -> bool:
         ri, rj = self.find(edge.i), self.find(edge.j)
-        if ri == rj:
-            return True
+        return ri == rj or self.merge_roots(ri, rj, edge, force)
+
+    def merge_roots(self, ri: int, rj: int, edge: Edge, force: bool = False) -> bool:
+        """Merge the groups of roots ``ri`` and ``rj`` (two) by ``edge`` unless a veto refuses (kept in
+        ``blocked``)."""
         why = None if force else self.conflict(ri, rj, edge)
         if why:
             self.blocked.append((edge, why))
@@ -259,12 +260,9 @@ def group_edges(
         if splits and overrides.decision(prepared[edge.i].key, prepared[edge.j].key) == "split":
             continue
         ri, rj = find(edge.i), find(edge.j)
-        if ri != rj:  # Grouper.try_merge, with the roots found once
-            why = grouper.conflict(ri, rj, edge)
-            if why:
-                grouper.blocked.append((edge, why))
+        if ri != rj:  # the roots found once (not again by Grouper.try_merge)
+            if not grouper.merge_roots(ri, rj, edge):
                 continue
-            grouper.union(ri, rj)
             weakest[find(edge.i)] = min(edge.score, weakest.get(ri, 1.0), weakest.get(rj, 1.0))
         best.setdefault(edge.i, edge)
         best.setdefault(edge.j, edge)
