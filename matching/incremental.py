@@ -24,6 +24,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .arrays import sorted_unique
+from .collector import gc_paused
 from .config import MatchConfig
 from .grouping import Edges, Group
 from .overrides import Overrides
@@ -93,6 +94,7 @@ def match_incremental(
     return match_changed(store, changed, removed, previous, config, overrides, changed_overrides, workers)
 
 
+@gc_paused()  # as match_store
 def match_changed(
     store: PreparedStore,
     changed: np.ndarray,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .collector import gc_paused
 from .config import MatchConfig
 from .grouping import Edges, Group, Review
 from .overrides import Overrides
@@ -53,6 +54,7 @@ def match_offers(
     )
 
 
+@gc_paused()  # millions of objects made, no cycles (and the workers forked meanwhile inherit the pause)
 def match_store(
     store: PreparedStore,
     config: MatchConfig,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from crawler.runner import new_run_id
+from matching.collector import gc_paused
 from matching.columns import PREPARE_VERSION, Row
 from matching.config import MatchConfig
 from matching.forking import usable_cores
@@ -115,6 +116,7 @@ def load_config(path: Path | None) -> MatchConfig:
         raise UserError(f"{path}: not a usable matcher configuration: {exc}") from None
 
 
+@gc_paused()  # reading, matching and saving a million offers makes tens of millions of objects, no cycles
 def run_match(
     db_path: Path, *, config_path: Path | None = None, full: bool = False, workers: int | None = None
 ) -> MatchReport:
