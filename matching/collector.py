@@ -1,4 +1,4 @@
-"""Python's cycle collector paused around the matcher's bulk builders."""
+"""Python's cycle collector paused around the matcher's bulk builders and a whole match."""
 
 from __future__ import annotations
 

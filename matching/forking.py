@@ -5,8 +5,9 @@ writes to every object it visits (its bookkeeping sits in each object's header),
 worker — or in the parent while the workers run — would copy every page holding the prepared rows. Before
 forking, :func:`fork_map` moves every object alive into the collector's permanent generation
 (``gc.freeze``, the fix Instagram described for its forked web servers): neither process's collector
-visits them until the workers are done. The objects made afterwards are collected as usual. The heap's
-free pages are handed back to the system first (:func:`matching.heap.release_freed_memory`).
+visits them until the workers are done. The objects made afterwards are collected as usual, unless the
+collector is paused altogether, as it is for a whole match (:func:`matching.collector.gc_paused`). The
+heap's free pages are handed back to the system first (:func:`matching.heap.release_freed_memory`).
 """
 
 from __future__ import annotations
