@@ -22,6 +22,9 @@ _KEY = "marketplace || '/' || listing_id"
 _ROW_TEXT_COLUMNS = ("twin", "veto")
 """``match_state`` columns of texts kept beside each prepared row, in the order ``MatchWrite.state`` ends
 with them."""
+INSERT_SLICE = 200_000
+"""Rows per insert of a match's state and edges: a full match of 1.12M offers handed DuckDB all 1.12M rows and
+5M edges at once, as lists bound to one statement, and its memory grew by 4 GB there (session 27)."""
 
 
 @dataclass(frozen=True)
@@ -287,11 +290,6 @@ def save_match(con: duckdb.DuckDBPyConnection, run_id: str, write: MatchWrite) -
     except BaseException:
         rollback(con)
         raise
-
-
-INSERT_SLICE = 200_000
-"""Rows per insert of a match's state and edges: a full match of 1.12M offers handed DuckDB all 1.12M rows and
-5M edges at once, as lists bound to one statement, and its memory grew by 4 GB there (session 27)."""
 
 
 def _insert_sliced(con: duckdb.DuckDBPyConnection, sql: str, columns: Sequence[Sequence[Any]]) -> None:
