@@ -6,6 +6,7 @@ only the rows a chunk of work touches."""
 from __future__ import annotations
 
 import json
+import pickle
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -387,7 +388,6 @@ def _spread(codes: VetoCodes, rows: np.ndarray, n: int) -> VetoCodes:
     return out
 
 
-_RECORDS: Sequence[OfferRecord] = ()
 _STORE: tuple[PreparedStore, MatchConfig] | None = None
 _NORMS: list[str] | None = None
 """The titles whose tokens forked workers count (:meth:`PreparedStore.count_vocabulary`)."""
@@ -434,23 +434,24 @@ def _hash_rows(rows: list[int]) -> tuple[list[bytes], VetoPart, list[Packed]]:
 
 
 def _prepare(records: Sequence[OfferRecord], cjk: str, workers: int) -> tuple[PackedRows, list[str]]:
-    """The rows of ``records`` packed, and their normalised titles."""
-    global _RECORDS
-    bounds = [(s, min(s + PREPARE_CHUNK, len(records)), cjk) for s in range(0, len(records), PREPARE_CHUNK)]
-    if workers <= 1 or len(bounds) <= 1:
-        parts = [_prepare_chunk(b, records) for b in bounds]
+    """The rows of ``records`` packed, and their normalised titles. On several processes, each worker is
+    sent its chunk of records pickled here beforehand: a forked worker reading the records themselves — or
+    this process pickling them while the workers run — writes their reference counts, and so copies the
+    pages they sit on: the processes ended up holding a second copy of every record between them."""
+    starts = range(0, len(records), PREPARE_CHUNK)
+    if workers <= 1 or len(starts) <= 1:
+        parts = [_prepare_rows(records[s : s + PREPARE_CHUNK], cjk) for s in starts]
     else:
-        _RECORDS = records
-        try:
-            parts = fork_map(_prepare_chunk, bounds, workers)
-        finally:
-            _RECORDS = ()
+        chunks = [(pickle.dumps(records[s : s + PREPARE_CHUNK], protocol=5), cjk) for s in starts]
+        parts = fork_map(_prepare_chunk, chunks, workers)
     return PackedRows.concat([p for p, _ in parts]), [norm for _, norms in parts for norm in norms]
 
 
-def _prepare_chunk(
-    bounds: tuple[int, int, str], records: Sequence[OfferRecord] | None = None
-) -> tuple[PackedRows, list[str]]:
-    start, stop, cjk = bounds
-    rows = prepare_rows((_RECORDS if records is None else records)[start:stop], cjk)
+def _prepare_chunk(chunk: tuple[bytes, str]) -> tuple[PackedRows, list[str]]:
+    """A worker's task: the pickled records of a chunk, prepared."""
+    return _prepare_rows(pickle.loads(chunk[0]), chunk[1])
+
+
+def _prepare_rows(records: Sequence[OfferRecord], cjk: str) -> tuple[PackedRows, list[str]]:
+    rows = prepare_rows(records, cjk)
     return PackedRows.pack(rows), [r.norm for r in rows]
