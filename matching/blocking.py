@@ -24,14 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import sorted_unique
+from .arrays import SortedUnion, sorted_unique
 from .attributes import VARIANT_KEYS
 from .config import MatchConfig
 from .identity import Identity
 from .prepare import Prepared, Vocabulary
-
-_DEDUP_AT = 20_000_000
-"""Pending pairs deduplicated once they outgrow this (and the pairs merged so far): amortised merging."""
 
 
 def blocking_keys(
@@ -324,8 +321,7 @@ def _pairs_by_offset(
     vetoes: VetoCodes | None,
 ) -> np.ndarray:
     live = np.flatnonzero(reach > 0)
-    merged = np.zeros(0, dtype=np.int64)
-    pending: list[np.ndarray] = []
+    found = SortedUnion(n * n)
     d = 1
     while len(live):
         i, j = members[live], members[live + d]
@@ -335,14 +331,10 @@ def _pairs_by_offset(
             keep &= dirty[lo] | dirty[hi]
         if vetoes is not None:
             keep &= ~vetoes.vetoed(lo, hi)
-        pending.append(sorted_unique(lo[keep] * n + hi[keep]))
-        # deduplicate once the pending pairs outgrow the merged ones: amortised, so the total work stays
-        # O(pairs log pairs) (re-merging every round was quadratic in rounds at 1M offers)
-        if sum(len(c) for c in pending) > max(_DEDUP_AT, len(merged)):
-            merged, pending = sorted_unique(np.concatenate([merged, *pending])), []
+        found.add(sorted_unique(lo[keep] * n + hi[keep]))
         d += 1
         live = live[reach[live] >= d]
-    return sorted_unique(np.concatenate([merged, *pending]))
+    return found.result()
 
 
 def candidate_chunks(
