@@ -242,7 +242,7 @@ def match_file(folder: Path, workers: int) -> None:
         score_group_s = time.perf_counter() - t2
         _stage(f"scored and grouped in {score_group_s:.0f} s")
         cpu_s = _cpu_s() - cpu0
-    (folder / "keys.json").write_text(json.dumps(store.keys))
+    (folder / "keys.json").write_text(json.dumps(list(store.keys)))
     (folder / "groups.json").write_text(json.dumps([g.members for g in result.groups]))
     main_mb, worker_mb = _rss_mb()
     stats = {

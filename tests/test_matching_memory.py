@@ -85,8 +85,8 @@ def test_packed_rows_are_the_rows_prepared() -> None:
         packed[len(rows)]
     store = PreparedStore.prepare(records, workers=2)
     assert isinstance(store.rows, PackedRows) and list(store.rows) == rows
-    assert store.norms == [r.norm for r in rows]
-    assert store.keys == sorted(r.key for r in records)
+    assert list(store.norms) == [r.norm for r in rows]
+    assert list(store.keys) == sorted(r.key for r in records)
     assert len(PreparedStore.prepare([], workers=2)) == 0
 
 

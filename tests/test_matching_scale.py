@@ -139,4 +139,4 @@ def test_prepared_objects_are_the_same_whether_kept_or_built_again(monkeypatch) 
     assert len(store._objects) <= 50
     again = store.objects(reversed(range(len(store))))
     assert first[0] == again[0][::-1] and first[1] == again[1][::-1]
-    assert [p.key for p in first[0]] == store.keys
+    assert [p.key for p in first[0]] == list(store.keys)
