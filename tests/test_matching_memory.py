@@ -17,7 +17,7 @@ from matching.attributes import VARIANT_KEYS
 from matching.blocking import VetoCodes, VetoPart
 from matching.columns import group_member, materialise, prepare_rows, row_blob, row_from_blob
 from matching.forking import fork_map
-from matching.store import KeptRows, PackedRows, PreparedStore
+from matching.store import KeptRows, PackedBytes, PackedRows, PackedTexts, PreparedStore
 
 KEPT = [[k] for k in range(1_000)]
 """Objects alive before the workers fork (each a list: the cycle collector tracks it)."""
@@ -88,6 +88,41 @@ def test_packed_rows_are_the_rows_prepared() -> None:
     assert list(store.norms) == [r.norm for r in rows]
     assert list(store.keys) == sorted(r.key for r in records)
     assert len(PreparedStore.prepare([], workers=2)) == 0
+
+
+def test_packed_texts_read_back_every_text_as_it_was() -> None:
+    """Chinese, emoji, empty and lone-surrogate texts, packed in parts (some empty) and read back one at a time,
+    all in order, or a span of them."""
+    texts = ["华为 mate 60 pro 12+512gb", "", "apple iphone 15", "🍎 pomme", "bad \udc80 byte", "x" * 300]
+    texts = texts * 5
+    packed = PackedTexts.concat(
+        [PackedTexts.pack(texts[:7]), PackedTexts.pack([]), PackedTexts.pack(texts[7:])]
+    )
+    assert len(packed) == len(texts)
+    assert [packed[i] for i in range(len(texts))] == texts and list(packed) == texts
+    assert packed[-1] == texts[-1]
+    for start, stop in [(0, 0), (0, 1), (3, 11), (7, len(texts)), (len(texts), len(texts))]:
+        assert list(packed.texts(start, stop)) == texts[start:stop]
+    with pytest.raises(IndexError):
+        packed[len(texts)]
+    assert list(PackedTexts.pack([])) == []
+    hashes = [np.arange(k, dtype=np.int64).tobytes() for k in (3, 0, 1, 5)]
+    assert list(PackedBytes.of(hashes)) == hashes
+
+
+def test_a_prepared_store_holds_its_keys_titles_and_key_hashes_packed() -> None:
+    """Millions of keys and titles as ``str`` objects would be made among the input records, and keep their
+    memory from the system once they are freed."""
+    records, _ = listing_records(2_000, 3)
+    config = MatchConfig.load("default")
+    store = PreparedStore.prepare(records, config.cjk_tokens, workers=2)
+    assert isinstance(store.keys, PackedTexts) and isinstance(store.norms, PackedTexts)
+    store.key_arrays(config, workers=2)
+    assert isinstance(store.key_hashes, PackedBytes)
+    single = PreparedStore.prepare(records, config.cjk_tokens, workers=1)
+    assert list(single.keys) == list(store.keys) and list(single.norms) == list(store.norms)
+    assert np.array_equal(single.title_rank(), store.title_rank())
+    assert single.count_vocabulary(1).df == store.count_vocabulary(2).df
 
 
 def test_veto_codes_coded_in_parts_are_the_codes_coded_at_once() -> None:
