@@ -186,7 +186,7 @@ def _full(
         groups=_saved(result.groups, ids),
         titles={},
         state=_state_rows(store, range(len(store)), fingerprints),
-        edges=_edge_rows(result.edges or Edges.empty(), store.keys),
+        edges=_edge_rows(result.edges or Edges.empty(), list(store.keys)),  # decoded once, not per edge
         review=_review_rows(result.review),
     )
     return write, MatchReport("", len(rows), 0, 0, len(result.review), 0.0, "full", len(rows), len(rows))
@@ -274,14 +274,17 @@ def _store(
 def _state_rows(
     store: PreparedStore, rows: Sequence[int], fingerprints: dict[str, int]
 ) -> tuple[list[str], list[int], list[str], list[bytes], list[bytes], list[str], list[str]]:
-    keys, fps, norms, hashes, blobs = [], [], [], [], []
-    for i in rows:
-        keys.append(store.keys[i])
-        fps.append(fingerprints[store.keys[i]])
-        norms.append(store.norms[i])
-        hashes.append(store.key_hashes[i] or b"")
-        blobs.append(store.row_blob(i))
-    return keys, fps, norms, hashes, blobs, store.texts("twin", list(rows)), store.texts("veto", list(rows))
+    rows = list(rows)
+    keys = [store.keys[i] for i in rows]  # each read once: a full match's keys are packed, decoded when read
+    return (
+        keys,
+        [fingerprints[k] for k in keys],
+        [store.norms[i] for i in rows],
+        [store.key_hashes[i] or b"" for i in rows],
+        [store.row_blob(i) for i in rows],
+        store.texts("twin", rows),
+        store.texts("veto", rows),
+    )
 
 
 def _saved(groups: Sequence[Group], ids: Sequence[str]) -> list[SavedGroup]:
