@@ -177,10 +177,13 @@ def _full(
     con: Any, state: MatchState, config: MatchConfig, rules: Overrides, workers: int
 ) -> tuple[MatchWrite, MatchReport]:
     rows = offers_for_matching(con)
-    store = PreparedStore.prepare([record_of(r) for r in rows], config.cjk_tokens, workers)
+    fingerprints = {r.key: r.fingerprint for r in rows}
+    records = [record_of(r) for r in rows]
+    del rows  # the records share their texts: only the rows' own objects are freed
+    store = PreparedStore.prepare(records, config.cjk_tokens, workers)
+    del records
     result = match_store(store, config, rules, workers=workers)
     ids = assign_product_ids([g.members for g in result.groups], previous_product_ids(con))
-    fingerprints = {r.key: r.fingerprint for r in rows}
     write = MatchWrite(
         full=True,
         groups=_saved(result.groups, ids),
@@ -189,7 +192,7 @@ def _full(
         edges=_edge_rows(result.edges or Edges.empty(), list(store.keys)),  # decoded once, not per edge
         review=_review_rows(result.review),
     )
-    return write, MatchReport("", len(rows), 0, 0, len(result.review), 0.0, "full", len(rows), len(rows))
+    return write, MatchReport("", len(store), 0, 0, len(result.review), 0.0, "full", len(store), len(store))
 
 
 def _incremental(

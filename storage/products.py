@@ -25,6 +25,8 @@ with them."""
 INSERT_SLICE = 200_000
 """Rows per insert of a match's state and edges: a full match of 1.12M offers handed DuckDB all 1.12M rows and
 5M edges at once, as lists bound to one statement, and its memory grew by 4 GB there (session 27)."""
+FETCH_BATCH = 100_000
+"""Offers fetched at once to be matched (each batch's tuples freed once made into ``OfferRow``s)."""
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,20 @@ def offers_for_matching(con: duckdb.DuckDBPyConnection, keys: Sequence[str] | No
     if keys is not None:
         _key_table(con, keys)
         where += f" AND {_KEY} IN (SELECT key FROM _match_keys)"
-    rows = con.execute(
+    cursor = con.execute(
         "SELECT marketplace, listing_id, title, brand, gtin, mpn, attributes, "
         f"CAST({effective_price()} AS DOUBLE), category, {FINGERPRINT} FROM offers WHERE {where} "
         f"ORDER BY {_KEY}"
-    ).fetchall()
-    return [
-        OfferRow(f"{m}/{lid}", m, title, brand, gtin, mpn, json.loads(attrs) if attrs else {}, price, cat, fp)
-        for m, lid, title, brand, gtin, mpn, attrs, price, cat, fp in rows
-    ]
+    )
+    offers: list[OfferRow] = []
+    while rows := cursor.fetchmany(FETCH_BATCH):  # not every row's tuple alive beside every OfferRow
+        offers.extend(
+            OfferRow(
+                f"{m}/{lid}", m, title, brand, gtin, mpn, json.loads(attrs) if attrs else {}, price, cat, fp
+            )
+            for m, lid, title, brand, gtin, mpn, attrs, price, cat, fp in rows
+        )
+    return offers
 
 
 @dataclass

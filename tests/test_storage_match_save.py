@@ -37,3 +37,25 @@ def test_match_written_in_slices_is_the_match_written_at_once(tmp_path, monkeypa
     expected, got = _tables(whole), _tables(sliced)
     assert len(expected["match_state"]) > 7 * 10 and len(expected["match_edges"]) > 7 * 10  # many slices
     assert got == expected
+
+
+def test_offers_read_for_matching_in_batches_are_every_offer_once(tmp_path, monkeypatch) -> None:
+    """The offers a full match reads, fetched a few at a time, are those fetched at once, in key order; and
+    the match made of them is the same."""
+    records, _ = listing_records(300, 22)
+    whole, batched = tmp_path / "whole.duckdb", tmp_path / "batched.duckdb"
+    _crawl(whole, "c1", records)
+    shutil.copy(whole, batched)
+    con = connect(whole, read_only=True)
+    try:
+        at_once = products_module.offers_for_matching(con)
+        monkeypatch.setattr(products_module, "FETCH_BATCH", 7)
+        in_batches = products_module.offers_for_matching(con)
+    finally:
+        con.close()
+    assert len(at_once) > 7 * 10 and in_batches == at_once
+    assert [r.key for r in in_batches] == sorted({r.key for r in records})
+    run_match(batched, workers=1)
+    monkeypatch.setattr(products_module, "FETCH_BATCH", 100_000)
+    run_match(whole, workers=1)
+    assert _tables(batched) == _tables(whole)
