@@ -106,6 +106,12 @@ class PackedBytes(Packed, Sequence[bytes]):
     def __getitem__(self, i):  # a Sequence of byte strings: one index at a time
         return self.blob(i)
 
+    def int64s(self) -> tuple[np.ndarray, np.ndarray]:
+        """All the items' bytes read as int64 values, in one array, and the item each value is from."""
+        counts = np.diff(self._ends, prepend=np.int64(0)) // 8
+        values = np.frombuffer(self._data, dtype=np.int64)
+        return values, np.repeat(np.arange(len(self), dtype=np.int64), counts)
+
 
 class PackedRows(Packed, Sequence[Row]):
     """Rows as their :func:`~matching.columns.row_blob` bytes (≈ 180 bytes a row), each unpacked when read.
@@ -285,15 +291,9 @@ class PreparedStore:
                     for i, h in zip(span, hashes, strict=True):
                         known[i] = h
                 self.key_hashes = known
-        if isinstance(self.key_hashes, PackedBytes):
-            ends = self.key_hashes._ends
-            lengths = np.diff(ends, prepend=np.int64(0)) // 8
-            keys = np.frombuffer(self.key_hashes._data, dtype=np.int64)
-            return keys, np.repeat(np.arange(len(ends), dtype=np.int64), lengths)
-        blobs = [h or b"" for h in self.key_hashes]
-        lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
-        keys = np.frombuffer(b"".join(blobs), dtype=np.int64)
-        return keys, np.repeat(np.arange(len(blobs), dtype=np.int64), lengths)
+        hashes = self.key_hashes
+        packed = hashes if isinstance(hashes, PackedBytes) else PackedBytes.of([h or b"" for h in hashes])
+        return packed.int64s()
 
     def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Each offer's place in title order (of ``rows`` only when given; the others 0). The order of all
