@@ -39,6 +39,7 @@ from storage.products import (
     gone_since_match,
     kept_edges,
     kept_texts,
+    marketplaces_to_match,
     match_state,
     offers_for_matching,
     offers_to_match,
@@ -136,10 +137,12 @@ def run_match(
         state = match_state(con)
         why_full = "--full" if full else _why_full(state, config)
         run_id = new_run_id()
-        offers = offers_to_match(con)
-        start_run(con, run_id, "match", sorted(set(offers.marketplaces)), _run_config(config))
+        # a full match reads no kept state: every offer's would be held, unused, beside the match
+        offers = None if why_full else offers_to_match(con)
+        markets = marketplaces_to_match(con) if offers is None else sorted(set(offers.marketplaces))
+        start_run(con, run_id, "match", markets, _run_config(config))
         rules = Overrides.from_rows(overrides(con))
-        if why_full:
+        if offers is None:
             write, report = _full(con, state, config, rules, workers)
         else:
             write, report = _incremental(con, offers, state, config, rules, workers)
@@ -147,7 +150,8 @@ def run_match(
         by_key = {r.key: r for r in offers_for_matching(con, [k for g in todo for k in g.members])}
         write.titles = {g.product_id: _product_facts([by_key[k] for k in g.members]) for g in todo}
         save_match(con, run_id, write)
-        report = _report(con, run_id, len(offers.keys), report, round(time.monotonic() - started, 2))
+        offered = report.offers if offers is None else len(offers.keys)
+        report = _report(con, run_id, offered, report, round(time.monotonic() - started, 2))
         report.why_full = why_full
         finish_run(con, run_id, "finished", report.__dict__)
         return report

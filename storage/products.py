@@ -45,6 +45,16 @@ class OfferRow:
     fingerprint: int = 0
 
 
+def marketplaces_to_match(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marketplaces of the offers not gone, sorted."""
+    return [
+        m
+        for (m,) in con.execute(
+            "SELECT DISTINCT marketplace FROM offers WHERE NOT gone ORDER BY 1"
+        ).fetchall()
+    ]
+
+
 def offers_for_matching(con: duckdb.DuckDBPyConnection, keys: Sequence[str] | None = None) -> list[OfferRow]:
     """Every offer not gone (or those of ``keys``), sorted by key (``marketplace/listing_id``)."""
     where = "NOT gone"

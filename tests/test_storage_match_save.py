@@ -59,3 +59,25 @@ def test_offers_read_for_matching_in_batches_are_every_offer_once(tmp_path, monk
     monkeypatch.setattr(products_module, "FETCH_BATCH", 100_000)
     run_match(whole, workers=1)
     assert _tables(batched) == _tables(whole)
+
+
+def test_a_full_and_an_incremental_match_record_the_same_offers_and_marketplaces(tmp_path) -> None:
+    """A full match reads no kept state (it would be held unused beside the match), yet reports and records
+    what an incremental match of the same offers does."""
+    records, _ = listing_records(200, 23)
+    db = tmp_path / "m.duckdb"
+    _crawl(db, "c1", records)
+    full = run_match(db, workers=1)
+    again = run_match(db, workers=1)
+    forced = run_match(db, workers=1, full=True)
+    assert (full.mode, again.mode, forced.mode) == ("full", "incremental", "full")
+    assert full.offers == again.offers == forced.offers == len({r.key for r in records})
+    con = connect(db, read_only=True)
+    try:
+        recorded = con.execute(
+            "SELECT marketplaces FROM runs WHERE kind = 'match' ORDER BY started_at"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(recorded) == 3 and len({str(m) for (m,) in recorded}) == 1
+    assert sorted(recorded[0][0]) == sorted({r.marketplace for r in records})
