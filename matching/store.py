@@ -291,8 +291,8 @@ class PreparedStore:
                     for i, h in zip(span, hashes, strict=True):
                         known[i] = h
                 self.key_hashes = known
-        hashes = self.key_hashes
-        packed = hashes if isinstance(hashes, PackedBytes) else PackedBytes.of([h or b"" for h in hashes])
+        every = self.key_hashes
+        packed = every if isinstance(every, PackedBytes) else PackedBytes.of([h or b"" for h in every])
         return packed.int64s()
 
     def title_rank(self, rows: np.ndarray | None = None) -> np.ndarray:
