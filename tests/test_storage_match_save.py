@@ -18,12 +18,16 @@ TABLES = {
 }
 
 
-def _tables(db) -> dict[str, list[tuple]]:
+def _query(db, sql: str) -> list[tuple]:
     con = connect(db, read_only=True)
     try:
-        return {name: con.execute(sql).fetchall() for name, sql in TABLES.items()}
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _tables(db) -> dict[str, list[tuple]]:
+    return {name: _query(db, sql) for name, sql in TABLES.items()}
 
 
 def test_match_written_in_slices_is_the_match_written_at_once(tmp_path, monkeypatch) -> None:
@@ -72,12 +76,6 @@ def test_a_full_and_an_incremental_match_record_the_same_offers_and_marketplaces
     forced = run_match(db, workers=1, full=True)
     assert (full.mode, again.mode, forced.mode) == ("full", "incremental", "full")
     assert full.offers == again.offers == forced.offers == len({r.key for r in records})
-    con = connect(db, read_only=True)
-    try:
-        recorded = con.execute(
-            "SELECT marketplaces FROM runs WHERE kind = 'match' ORDER BY started_at"
-        ).fetchall()
-    finally:
-        con.close()
+    recorded = _query(db, "SELECT marketplaces FROM runs WHERE kind = 'match' ORDER BY started_at")
     assert len(recorded) == 3 and len({str(m) for (m,) in recorded}) == 1
     assert sorted(recorded[0][0]) == sorted({r.marketplace for r in records})
