@@ -9,7 +9,7 @@ from demo.records import listing_records
 from service.match import run_match
 from storage import connect
 from storage import products as products_module
-from tests.test_matching_incremental import _crawl
+from tests.test_matching_incremental import _crawl, _read
 
 TABLES = {
     "match_state": "SELECT * FROM match_state ORDER BY marketplace, listing_id",
@@ -18,16 +18,8 @@ TABLES = {
 }
 
 
-def _query(db, sql: str) -> list[tuple]:
-    con = connect(db, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _tables(db) -> dict[str, list[tuple]]:
-    return {name: _query(db, sql) for name, sql in TABLES.items()}
+    return {name: _read(db, sql) for name, sql in TABLES.items()}
 
 
 def test_match_written_in_slices_is_the_match_written_at_once(tmp_path, monkeypatch) -> None:
@@ -76,6 +68,6 @@ def test_a_full_and_an_incremental_match_record_the_same_offers_and_marketplaces
     forced = run_match(db, workers=1, full=True)
     assert (full.mode, again.mode, forced.mode) == ("full", "incremental", "full")
     assert full.offers == again.offers == forced.offers == len({r.key for r in records})
-    recorded = _query(db, "SELECT marketplaces FROM runs WHERE kind = 'match' ORDER BY started_at")
+    recorded = _read(db, "SELECT marketplaces FROM runs WHERE kind = 'match' ORDER BY started_at")
     assert len(recorded) == 3 and len({str(m) for (m,) in recorded}) == 1
     assert sorted(recorded[0][0]) == sorted({r.marketplace for r in records})
