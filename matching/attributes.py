@@ -9,6 +9,7 @@ memory (GB), colour (one English set), size, pack count, volume (ml), weight (g)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 from .normalise import COLOURS, canonical_units, fold, strip_marketing
 from .patterns import WORD, first_char_alternation
@@ -79,12 +80,15 @@ def model_codes(text: str) -> frozenset[str]:
 
 # ------------------------------------------------------------------ variant attributes
 
+_MEMORY_WORD = r"(?:ram(?:kit)?(?![a-z])|memory(?![a-z])(?!\s*(?:card|stick|expansion))|内存|运行内存)"
+"""What follows a RAM size: ``16GB RAM``, ``16GB RAMKit``, ``16 GB Memory`` (not a ``Memory Card``), ``8G运行内存``
+(not ``80g ramen``)."""
 _RAM = re.compile(
-    r"(\d+)\s*gb?\s*(?:ram|内存|运行内存)|(?:ram|内存|运存)\s*(\d+)\s*gb?"
+    rf"(\d+)\s*gb?\s*{_MEMORY_WORD}|(?:ram|内存|运存)\s*(\d+)\s*gb?"
     r"|(\d+)\s*gb?\s*[+/]\s*(\d+(?:\.\d+)?)\s*(gb|tb)",
     re.I,
 )
-_STORAGE_GB = re.compile(r"(\d(?<![\d.+]\d)\d*+(?:\.\d++)?+)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))")
+_STORAGE_GB = re.compile(rf"(\d(?<![\d.+]\d)\d*+(?:\.\d++)?+)(gb|tb)(?![a-z])(?!\s*{_MEMORY_WORD})")
 _PACK_UNITS = "瓶装|罐装|听装|支装|袋装|包装|盒装|瓶|罐|听|支|袋|包|片|只|件套|件"
 _PACK_WORDS = re.compile(
     rf"(\d+)\s*(?:-?\s*pack|pk|pcs|pieces|count|ct|{_PACK_UNITS})(?![a-z])|(?:pack|set)\s*of\s*(\d+)", re.I
@@ -103,7 +107,7 @@ _MAX_STORAGE_GB = 128 * 1024
 _VOL = re.compile(r"(\d++(?:\.\d++)?+)ml(?![a-z])")
 _WGT = re.compile(r"(\d(?<![\d.]\d)\d*+(?:\.\d++)?+)g(?![a-z])")
 _SHOE = re.compile(
-    r"(?:(?:\b(?:eu|eur|us|uk|size)|尺码|码数|鞋码)\s*:?\s*(\d{1,2}(?:\.5)?)|(\d{2}(?:\.5)?)\s*码)", re.I
+    r"(?:(?:\b(?:eu|eur|us|uk|size|sz)|尺码|码数|鞋码)\s*:?\s*(\d{1,2}(?:\.5)?)|(\d{2}(?:\.5)?)\s*码)", re.I
 )
 _CLOTH = re.compile(r"(?:size|尺码)\s*:?\s*(xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)\b", re.I)
 _COLOUR_RE = re.compile(
@@ -169,17 +173,7 @@ def variant_attributes(title: str) -> dict[str, str]:
     unitised = canonical_units(folded).lower()
     out: dict[str, str] = {}
     ram = _RAM.search(unitised)
-    if ram:
-        out["memory"] = next(g for g in (ram.group(1), ram.group(2), ram.group(3)) if g)
-        if ram.group(4):
-            out["storage"] = _num(float(ram.group(4)) * (1024 if ram.group(5).lower() == "tb" else 1))
-    if "storage" not in out:
-        for m in _STORAGE_GB.finditer(unitised):
-            gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
-            if ("memory" in out and _num(gb) == out["memory"]) or gb > _MAX_STORAGE_GB:
-                continue
-            out["storage"] = _num(gb)
-            break
+    capacity(out, [ram] if ram else [], _STORAGE_GB.finditer(unitised))
     for key, regex in (("volume", _VOL), ("weight", _WGT)):
         found = regex.search(unitised)
         if found and (key == "volume" or float(found.group(1)) >= 10):  # '5g' is a network, not 5 grams
@@ -194,6 +188,26 @@ def variant_attributes(title: str) -> dict[str, str]:
     if size:
         out["size"] = (size.group(1) or size.group(2) or "").lower()
     return out
+
+
+def capacity(attrs: dict[str, str], ram: Sequence[re.Match[str]], storage: Iterable[re.Match[str]]) -> None:
+    """``memory`` and ``storage`` into ``attrs`` from the first RAM match and the storage matches of a
+    (unit-canonical, lower-cased) title. A size before ``memory`` is RAM only beside a storage size
+    (``32 GB Memory 512 GB``): alone (``Kingston 16GB DDR4 Memory``) it stays the one capacity stated."""
+    if ram:
+        m = ram[0]
+        attrs["memory"] = next(g for g in (m.group(1), m.group(2), m.group(3)) if g)
+        if m.group(4):
+            attrs["storage"] = _num(float(m.group(4)) * (1024 if m.group(5).lower() == "tb" else 1))
+    if "storage" not in attrs:
+        for found in storage:
+            gb = float(found.group(1)) * (1024 if found.group(2) == "tb" else 1)
+            if ("memory" in attrs and _num(gb) == attrs["memory"]) or gb > _MAX_STORAGE_GB:
+                continue
+            attrs["storage"] = _num(gb)
+            break
+    if ram and "storage" not in attrs and "memory" in ram[0].group(0):
+        attrs["storage"] = attrs.pop("memory")
 
 
 def pack_count(text: str) -> str | None:

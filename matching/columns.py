@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 from .attributes import (
     _CLOTH,
     _COLOUR_RE,
-    _MAX_STORAGE_GB,
     _NOT_CODE,
     _RAM,
     _SHOE,
@@ -36,6 +35,7 @@ from .attributes import (
     _specs_only,
     canonical_attributes,
     canonical_gtin,
+    capacity,
     model_codes,
     pack_count,
 )
@@ -203,7 +203,7 @@ def variant_column(folded: Column, n: int) -> list[dict[str, str]]:
     out = []
     for k in range(n):
         attrs: dict[str, str] = {}
-        _capacity(attrs, ram[k], storage[k])
+        capacity(attrs, ram[k], storage[k])
         for key, found in (("volume", vol[k]), ("weight", wgt[k])):
             if found and (key == "volume" or float(found[0].group(1)) >= 10):
                 attrs[key] = _num(float(found[0].group(1)))
@@ -217,21 +217,6 @@ def variant_column(folded: Column, n: int) -> list[dict[str, str]]:
             attrs["size"] = (size[0].group(1) or size[0].group(2) or "").lower()
         out.append(attrs)
     return out
-
-
-def _capacity(attrs: dict[str, str], ram: list[re.Match[str]], storage: list[re.Match[str]]) -> None:
-    if ram:
-        m = ram[0]
-        attrs["memory"] = next(g for g in (m.group(1), m.group(2), m.group(3)) if g)
-        if m.group(4):
-            attrs["storage"] = _num(float(m.group(4)) * (1024 if m.group(5).lower() == "tb" else 1))
-    if "storage" not in attrs:
-        for m in storage:
-            gb = float(m.group(1)) * (1024 if m.group(2) == "tb" else 1)
-            if ("memory" in attrs and _num(gb) == attrs["memory"]) or gb > _MAX_STORAGE_GB:
-                continue
-            attrs["storage"] = _num(gb)
-            break
 
 
 def identity_column(

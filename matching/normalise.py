@@ -208,14 +208,19 @@ _CJK_SPLIT = re.compile(f"([{_CJK}]+)")
 _BRACKETED_MARKETING = re.compile(r"【[^】\x00]*】|\[[^\]\x00]*(?:official|store|sale)[^\]\x00]*\]", re.I)
 # Units: storage with an upper-case G/T written without B is gigabytes/terabytes (Chinese shops write
 # 256G); lower-case g is grams.
-_STORAGE = re.compile(r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(TB|T|GB|G|MB)(?![a-zA-Z0-9])", re.I)
+_STORAGE = re.compile(
+    r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(TB|T|GB|G|MB|(?:tera|giga|mega)bytes?)(?![a-zA-Z0-9])", re.I
+)
 """A number not glued to a letter, digit or point (the lookbehind is after its first digit so the regex
 engine skips to digits: :mod:`matching.patterns`) and a storage unit."""
 _VOLUME = re.compile(
     r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(ml|毫升|l|升|litre|liter|litres|liters|fl\.? ?oz)(?![a-z])",
     re.I,
 )
-_WEIGHT = re.compile(r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])", re.I)
+_WEIGHT = re.compile(
+    r"(\d(?<![a-z0-9.]\d)\d*+(?:\.\d++)?+)\s*+(kilograms?|kg|千克|公斤|grams?|g|克|pounds?|lbs?|ounces?|oz)(?![a-z])",
+    re.I,
+)
 _PLUS = re.compile(r"\+(?<=[0-9A-Za-z]\+)(?![0-9A-Za-z])")
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")
@@ -277,13 +282,17 @@ def _num(value: str) -> str:
     return str(int(number)) if number == int(number) else f"{number:g}"
 
 
+SPELLED_STORAGE = {"TERABYTE": "TB", "GIGABYTE": "GB", "MEGABYTE": "MB"}
+"""Units written out (``1 Terabyte``, ``512 Gigabytes``), singular and upper-cased."""
+
+
 def _storage(m: re.Match[str]) -> str:
     unit = m.group(2).upper()
     if unit == "G" and (m.group(2) == "g" or m.group(1) in ("2", "3", "4", "5")):
         return m.group(0)  # lower-case g: grams (weight rule); 4G/5G: a network, not storage
     if unit == "T" and float(m.group(1)) > 64:
         return m.group(0)  # '7274t' is a model code, not 7274 TB
-    unit = {"T": "TB", "G": "GB"}.get(unit, unit)
+    unit = {"T": "TB", "G": "GB"}.get(unit, SPELLED_STORAGE.get(unit.removesuffix("S"), unit))
     return f" {_num(m.group(1))}{unit.lower()} "
 
 
@@ -302,10 +311,17 @@ def _volume(m: re.Match[str]) -> str:
 
 
 def _weight(m: re.Match[str]) -> str:
-    unit = m.group(2).lower()
-    factor = {"kg": 1000, "千克": 1000, "公斤": 1000, "lb": 453.592, "lbs": 453.592, "oz": 28.3495}.get(
-        unit, 1
-    )
+    unit = m.group(2).lower().removesuffix("s")
+    factor = {
+        "kg": 1000,
+        "kilogram": 1000,
+        "千克": 1000,
+        "公斤": 1000,
+        "lb": 453.592,
+        "pound": 453.592,
+        "oz": 28.3495,
+        "ounce": 28.3495,
+    }.get(unit, 1)
     return f" {_num(str(round(float(m.group(1)) * factor, 1)))}g "
 
 

@@ -27,6 +27,11 @@ def rec(key: str, title: str, **kw) -> OfferRecord:
         ("Coffee beans 1kg", "coffee beans 1000g"),
         ("Water 1.5 L", "water 1500ml"),
         ("iPhone15ProMax 1TB", "iphone 15 pro max 1tb"),
+        ("1 Terabyte nova 11 Ultra", "1tb nova 11 ultra"),
+        ("512 Gigabytes 13 Pro", "512gb 13 pro"),
+        ("Milo 1000 Grams", "milo 1000g"),
+        ("Milo 1.5 Kilograms", "milo 1500g"),
+        ("Coffee 2 Pounds", "coffee 907.2g"),
     ],
 )
 def test_normalise_title(title: str, expected: str) -> None:
@@ -98,6 +103,16 @@ def test_model_codes(text: str, codes: set[str]) -> None:
         ("Nike Air Zoom EU 42 White", {"size": "42", "colour": "white"}),
         ("耐克 跑鞋 42码 白色", {"size": "42", "colour": "white"}),
         ("Coffee 1kg 6-pack", {"weight": "1000", "pack": "6"}),
+        # units and size prefixes as shops spell them out
+        ("MacBook Pro 14 32 GB Memory 512 G", {"memory": "32", "storage": "512"}),
+        ("32 G RAM 1 Terabyte MacBook Pro 14", {"memory": "32", "storage": "1024"}),
+        ("512 Gigabytes 13 Pro 5g smartphone", {"storage": "512"}),
+        ("SanDisk Ultra 64GB Memory Card", {"storage": "64"}),
+        ("Kingston 16GB DDR4 Memory", {"storage": "16"}),
+        ("Corsair 16GB RAMKit DDR4 3200MHz", {"memory": "16"}),  # the one capacity stated, as without the word
+        ("Milo 1000 Grams", {"weight": "1000"}),  # was memory 1000 ('g' + 'rams' read as G RAM)
+        ("Instant noodles 80g ramen", {"weight": "80"}),
+        ("Air Force 1 '07 Sz 44 Grey", {"size": "44", "colour": "gray"}),
     ],
 )
 def test_variant_attributes(title: str, expected: dict[str, str]) -> None:
