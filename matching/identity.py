@@ -74,9 +74,14 @@ _COLOUR_PHRASE = re.compile(
         sorted({c for c in [*COLOURS, *COLOURS.values()] if c.isascii()}, key=len, reverse=True)
     )
 )
-_STOP = (LATIN_STOP_WORDS - {"original", "free"}) | {"pack", "ram", "ssd", "行货", "标配", "款", "装"}
+_STOP = (
+    (LATIN_STOP_WORDS - {"original", "free"})
+    | {"pack", "ram", "memory", "ssd", "sz", "size", "eu", "eur", "行货", "标配", "款", "装"}
+    | {"fast", "ship", "returns", "sealed", "warranty"}
+)
 """Words that say nothing about which product it is: the normaliser's stop words but "original" and "free"
-(kept as identity words), and pack/RAM/SSD words (attributes, read apart)."""
+(kept as identity words); pack, RAM, SSD and size words (attributes, read apart); a shop's service words
+(``Fast Ship``, ``Free Returns``, ``w/ Warranty``, ``Sealed``)."""
 _BRAND_WORDS: dict[str, frozenset[str]] = {}
 for _alias, _brand in BRAND_ALIASES.items():
     _BRAND_WORDS.setdefault(_brand, frozenset())

@@ -32,6 +32,7 @@ def rec(key: str, title: str, **kw) -> OfferRecord:
         ("Milo 1000 Grams", "milo 1000g"),
         ("Milo 1.5 Kilograms", "milo 1500g"),
         ("Coffee 2 Pounds", "coffee 907.2g"),
+        ("美禄 巧克力麦芽 雀巢 现货速发 全国联保", "美禄 巧克 克力 力麦 麦芽 nestle"),
     ],
 )
 def test_normalise_title(title: str, expected: str) -> None:
@@ -141,6 +142,22 @@ def test_variant_conflict_never_merges(t1: str, t2: str) -> None:
     result = match_offers([rec("a/1", t1), rec("b/1", t2)])
     assert len(result.groups) == 2
     assert explain(rec("a/1", t1), rec("b/1", t2)).vetoes
+
+
+def test_shop_service_words_do_not_split_one_product() -> None:
+    """Titles that differ only by a shop's service words, size prefix and RAM wording are one product (the
+    group-level model-words check read ``fast ship``, ``sz`` and ``memory`` as model words and split them)."""
+    offers = [
+        rec("a/1", "Sz 44 Air Force 1 '07 Premium sneakers [Grey] - NIKE Fast Ship"),
+        rec("b/1", "EUR44 Air Force 1 '07 Premium sneakers [Grey] - NIKE Free Returns"),
+        rec("c/1", "Air Force 1 '07 Premium Sz 44 [Grey] 耐克 现货速发"),
+        rec("d/1", "Air Force 1 '07 Premium EUR44 [Grey] 耐克 全国联保"),
+        rec("e/1", "32 GB Memory 1 Terabyte MacBook Pro 14 M3 Pro laptop - APPLE w/ Warranty"),
+        rec("f/1", "MacBook Pro 14 M3 Pro 32 G RAM 1 TB 苹果 Sealed"),
+        rec("g/1", "Air Force 1 '07 Premium Sz 45 [Grey] 耐克"),
+    ]
+    groups = sorted(g.members for g in match_offers(offers).groups)
+    assert groups == [["a/1", "b/1", "c/1", "d/1"], ["e/1", "f/1"], ["g/1"]]
 
 
 def test_group_veto_blocks_transitive_merge() -> None:
