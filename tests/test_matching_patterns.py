@@ -31,7 +31,7 @@ def _aliases(keep) -> str:  # type: ignore[no-untyped-def]
 PLAIN: dict[str, tuple[re.Pattern[str], str, int]] = {
     "_STORAGE": (
         normalise._STORAGE,
-        r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB)(?![a-zA-Z0-9])",
+        r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(TB|T|GB|G|MB|(?:tera|giga|mega)bytes?)(?![a-zA-Z0-9])",
         re.I,
     ),
     "_VOLUME": (
@@ -41,7 +41,7 @@ PLAIN: dict[str, tuple[re.Pattern[str], str, int]] = {
     ),
     "_WEIGHT": (
         normalise._WEIGHT,
-        r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|lbs?|oz)(?![a-z])",
+        r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*(kilograms?|kg|千克|公斤|grams?|g|克|pounds?|lbs?|ounces?|oz)(?![a-z])",
         re.I,
     ),
     "_PLUS": (normalise._PLUS, r"(?<=[0-9A-Za-z])\+(?![0-9A-Za-z])", 0),
@@ -51,7 +51,10 @@ PLAIN: dict[str, tuple[re.Pattern[str], str, int]] = {
     "_CODE": (attributes._CODE, r"(?<![0-9a-z])([a-z0-9]+(?:[-/.][a-z0-9]+)*)(?![0-9a-z])", 0),
     "_STORAGE_GB": (
         attributes._STORAGE_GB,
-        r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])(?!\s*(?:ram|内存|运行内存))",
+        (
+            r"(?<![\d.+])(\d+(?:\.\d+)?)(gb|tb)(?![a-z])"
+            r"(?!\s*(?:ram(?:kit)?(?![a-z])|memory(?![a-z])(?!\s*(?:card|stick|expansion))|内存|运行内存))"
+        ),
         0,
     ),
     "_VOL": (attributes._VOL, r"(\d+(?:\.\d+)?)ml(?![a-z])", 0),
@@ -133,6 +136,17 @@ _PIECES = [
             "l",
             "mah",
             "ram",
+            "ramkit",
+            "ramen",
+            "memory",
+            "memory card",
+            "Terabyte",
+            "gigabytes",
+            "Gram",
+            "grams",
+            "kilograms",
+            "Pounds",
+            "ounce",
         )
     ],
     [*("ssd", "rom", "pack", "pk", "pcs", "pieces", "count", "ct", "set", "of", "eu", "eur", "us", "uk")],
