@@ -29,8 +29,8 @@ from matching.pipeline import match_store
 from matching.store import PreparedStore
 from matching.tuning.restyle import restyled_title
 
-REFUSED = "score "
-"""How a grouping refusal's review reason starts (``score 0.912 but not merged: …``)."""
+REFUSED = "not merged: "
+"""What a grouping refusal's review reason says before why (``score 0.912 but not merged: …``)."""
 
 
 def pairs_of(codes: np.ndarray, n: int) -> set[tuple[int, int]]:
@@ -60,10 +60,10 @@ def lost_pairs(offers: int, seed: int, style: str) -> dict[str, object]:
     index = {k: i for i, k in enumerate(keys)}
     refused: dict[tuple[int, int], str] = {}
     for decision in result.review:
-        why = next((r for r in decision.reasons if r.startswith(REFUSED) and "not merged" in r), None)
+        why = next((r for r in decision.reasons if REFUSED in r), None)
         if why:
             i, j = sorted((index[decision.key_a], index[decision.key_b]))
-            refused[(i, j)] = why_kind(why.split("not merged: ", 1)[1])
+            refused[(i, j)] = why_kind(why.split(REFUSED, 1)[1])
     stages: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for pair in lost:

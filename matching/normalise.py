@@ -284,17 +284,13 @@ def _num(value: str) -> str:
     return str(int(number)) if number == int(number) else f"{number:g}"
 
 
-SPELLED_STORAGE = {"TERABYTE": "TB", "GIGABYTE": "GB", "MEGABYTE": "MB"}
-"""Units written out (``1 Terabyte``, ``512 Gigabytes``), singular and upper-cased."""
-
-
 def _storage(m: re.Match[str]) -> str:
     unit = m.group(2).upper()
     if unit == "G" and (m.group(2) == "g" or m.group(1) in ("2", "3", "4", "5")):
         return m.group(0)  # lower-case g: grams (weight rule); 4G/5G: a network, not storage
     if unit == "T" and float(m.group(1)) > 64:
         return m.group(0)  # '7274t' is a model code, not 7274 TB
-    unit = {"T": "TB", "G": "GB"}.get(unit, SPELLED_STORAGE.get(unit.removesuffix("S"), unit))
+    unit = {"T": "TB", "G": "GB"}.get(unit, unit if len(unit) <= 2 else unit[0] + "B")  # TERABYTES → TB
     return f" {_num(m.group(1))}{unit.lower()} "
 
 
