@@ -109,11 +109,8 @@ def test_model_codes(text: str, codes: set[str]) -> None:
         ("32 G RAM 1 Terabyte MacBook Pro 14", {"memory": "32", "storage": "1024"}),
         ("512 Gigabytes 13 Pro 5g smartphone", {"storage": "512"}),
         ("SanDisk Ultra 64GB Memory Card", {"storage": "64"}),
-        ("Kingston 16GB DDR4 Memory", {"storage": "16"}),
-        (
-            "Corsair 16GB RAMKit DDR4 3200MHz",
-            {"memory": "16"},
-        ),  # the one capacity stated, as without the word
+        ("Kingston 16GB DDR4 Memory", {"storage": "16"}),  # the one capacity stated, as without the word
+        ("Corsair 16GB RAMKit DDR4 3200MHz", {"memory": "16"}),
         ("Milo 1000 Grams", {"weight": "1000"}),  # was memory 1000 ('g' + 'rams' read as G RAM)
         ("Instant noodles 80g ramen", {"weight": "80"}),
         ("Air Force 1 '07 Sz 44 Grey", {"size": "44", "colour": "gray"}),
